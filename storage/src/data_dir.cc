@@ -1,0 +1,127 @@
+// Data directory format version and exclusive lock (see data_dir.h).
+#include "cairn/storage/data_dir.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+
+namespace cairn::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kFormatPrefix[] = "cairn-data-dir ";
+
+absl::Status ErrnoError(absl::string_view what, const std::string& path) {
+  return absl::FailedPreconditionError(
+      absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+}
+
+// Writes FORMAT durably: temp file, fsync, rename, fsync the directory.
+absl::Status WriteFormat(const std::string& dir) {
+  const std::string tmp = dir + "/FORMAT.tmp";
+  const std::string contents = absl::StrCat(kFormatPrefix, kDataDirFormatVersion, "\n");
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoError("cannot create", tmp);
+  const bool ok = ::write(fd, contents.data(), contents.size()) ==
+                      static_cast<ssize_t>(contents.size()) &&
+                  ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return ErrnoError("cannot write", tmp);
+  if (::rename(tmp.c_str(), (dir + "/FORMAT").c_str()) != 0) return ErrnoError("cannot rename", tmp);
+  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return ErrnoError("cannot open", dir);
+  const int rc = ::fsync(dfd);
+  ::close(dfd);
+  if (rc != 0) return ErrnoError("cannot sync", dir);
+  return absl::OkStatus();
+}
+
+absl::Status CheckFormat(const std::string& dir) {
+  std::ifstream in(dir + "/FORMAT");
+  if (!in) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "data directory ", dir, " is not empty but has no FORMAT file; refusing to use it"));
+  }
+  std::string line;
+  std::getline(in, line);
+  absl::string_view rest = line;
+  int version = 0;
+  if (!absl::ConsumePrefix(&rest, kFormatPrefix) || !absl::SimpleAtoi(rest, &version)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("data directory ", dir, ": unreadable FORMAT file: \"", line, "\""));
+  }
+  if (version != kDataDirFormatVersion) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("data directory ", dir, " has format version ", version,
+                     "; this cairn-node reads only version ", kDataDirFormatVersion));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<DataDir>> DataDir::Open(const std::string& path,
+                                                       bool create_if_missing) {
+  std::error_code ec;
+  const bool existed = fs::exists(path, ec);
+  if (!existed) {
+    if (!create_if_missing) {
+      return absl::NotFoundError(absl::StrCat("data directory ", path, " does not exist"));
+    }
+    fs::create_directories(path, ec);
+    if (ec) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot create data directory ", path, ": ", ec.message()));
+    }
+  } else if (!fs::is_directory(path, ec)) {
+    return absl::FailedPreconditionError(absl::StrCat(path, " is not a directory"));
+  }
+
+  const std::string lock_path = path + "/LOCK";
+  int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoError("cannot open lock file", lock_path);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "data directory ", path, " is in use by another process (", lock_path, " is locked)"));
+    }
+    errno = err;
+    return ErrnoError("cannot lock", lock_path);
+  }
+
+  // Under the lock: a directory holding only LOCK (or nothing) is new.
+  bool empty = true;
+  for (const auto& e : fs::directory_iterator(path, ec)) {
+    if (e.path().filename() != "LOCK") empty = false;
+  }
+  absl::Status st = absl::OkStatus();
+  bool created = false;
+  if (empty && create_if_missing) {
+    st = WriteFormat(path);
+    created = st.ok();
+  } else {
+    st = CheckFormat(path);
+  }
+  if (!st.ok()) {
+    ::close(fd);
+    return st;
+  }
+  return std::unique_ptr<DataDir>(new DataDir(path, fd, created));
+}
+
+DataDir::~DataDir() { ::close(lock_fd_); }
+
+}  // namespace cairn::storage
