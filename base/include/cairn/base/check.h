@@ -7,10 +7,10 @@
 #pragma once
 
 #include <sstream>
-#include "absl/strings/string_view.h"
 
 #include "absl/base/optimization.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace cairn::base {
 
@@ -33,17 +33,16 @@ class CheckFailure {
 }  // namespace cairn::base
 
 // CAIRN_CHECK(cond) << "context";  aborts with a message when cond is false.
-#define CAIRN_CHECK(cond)            \
+#define CAIRN_CHECK(cond)             \
   while (ABSL_PREDICT_FALSE(!(cond))) \
   ::cairn::base::CheckFailure(__FILE__, __LINE__, #cond).stream()
 
 // CAIRN_CHECK_OK(status_expr) << "context";  aborts when the status is not OK.
-#define CAIRN_CHECK_OK(expr)                                                \
-  for (const ::absl::Status cairn_check_status_ = (expr);                   \
-       ABSL_PREDICT_FALSE(!cairn_check_status_.ok());)                      \
+#define CAIRN_CHECK_OK(expr)                                               \
+  for (const ::absl::Status cairn_check_status_ = (expr);                  \
+       ABSL_PREDICT_FALSE(!cairn_check_status_.ok());)                     \
   ::cairn::base::CheckFailure(__FILE__, __LINE__, #expr " is OK").stream() \
       << cairn_check_status_.ToString() << " "
 
 // Marks code that the surrounding invariants make impossible to reach.
-#define CAIRN_UNREACHABLE() \
-  ::cairn::base::CheckFailure(__FILE__, __LINE__, "unreachable").stream()
+#define CAIRN_UNREACHABLE() ::cairn::base::CheckFailure(__FILE__, __LINE__, "unreachable").stream()

@@ -1,0 +1,132 @@
+// Command line and YAML config for cairn-node (see config.h).
+#include "cairn/node/config.h"
+
+#include <CLI/CLI.hpp>
+#include <ostream>
+
+#include "cairn/base/yaml_config.h"
+
+namespace cairn::node {
+namespace {
+
+// host:port with a numeric port in 1..65535.
+const CLI::Validator kHostPort(
+    [](std::string& value) -> std::string {
+      const auto colon = value.rfind(':');
+      if (colon == std::string::npos || colon == 0)
+        return "expected host:port, got '" + value + "'";
+      const std::string port = value.substr(colon + 1);
+      if (port.empty() || port.size() > 5 ||
+          port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) < 1 ||
+          std::stoi(port) > 65535) {
+        return "port must be a number from 1 to 65535 in '" + value + "'";
+      }
+      return "";
+    },
+    "HOST:PORT");
+
+const CLI::Validator kHostPortOrEmpty(
+    [](std::string& value) -> std::string {
+      if (value.empty()) return "";
+      std::string copy = value;
+      return kHostPort(copy);
+    },
+    "HOST:PORT or empty");
+
+void AddOptions(CLI::App& app, NodeConfig& c) {
+  app.add_option("--node-id", c.node_id, "This node's Raft id: unique in the cluster, never reused")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 62))
+      ->capture_default_str();
+  app.add_option("--data-dir", c.data_dir,
+                 "Directory holding the node's database; created on first start, locked while "
+                 "the node runs")
+      ->capture_default_str();
+  app.add_option("--client-address", c.client_address,
+                 "Listen address for clients (LedgerService, AdminService), mTLS")
+      ->check(kHostPort)
+      ->capture_default_str();
+  app.add_option("--peer-address", c.peer_address,
+                 "Listen address for other nodes (RaftService only), mTLS")
+      ->check(kHostPort)
+      ->capture_default_str();
+  app.add_option("--http-address", c.http_address,
+                 "Listen address for /metrics, /healthz and /readyz (plain HTTP); empty disables")
+      ->check(kHostPortOrEmpty)
+      ->capture_default_str();
+  app.add_option("--tls-cert-file", c.tls_cert_file,
+                 "This node's certificate (PEM), issued by the service identity (required)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key-file", c.tls_key_file, "This node's private key (PEM) (required)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--service-cert-file", c.service_cert_file,
+                 "The service identity certificate (PEM): the CA that issues node and user "
+                 "certificates (required)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--entry-bytes-max", c.entry_bytes_max, "Largest Append contents, in bytes")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{64} << 20))
+      ->capture_default_str();
+  app.add_option("--collection-id-bytes-max", c.collection_id_bytes_max,
+                 "Longest collection id, in UTF-8 bytes")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{4096}))
+      ->capture_default_str();
+  app.add_option("--idempotency-key-bytes-max", c.idempotency_key_bytes_max,
+                 "Longest idempotency key, in bytes")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1024}))
+      ->capture_default_str();
+  app.add_option("--append-batch-entries-max", c.append_batch_entries_max,
+                 "Most appends that share one fsync")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{65536}))
+      ->capture_default_str();
+  app.add_option("--log-level", c.log_level, "Least severe log level written")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  app.add_option("--log-format", c.log_format, "Log line format: one JSON object per line, or text")
+      ->check(CLI::IsMember({"json", "text"}))
+      ->capture_default_str();
+}
+
+// Settings that must be present once flags and file are merged.
+std::string MissingRequired(const NodeConfig& c) {
+  if (c.tls_cert_file.empty()) return "--tls-cert-file (tls_cert_file) is required";
+  if (c.tls_key_file.empty()) return "--tls-key-file (tls_key_file) is required";
+  if (c.service_cert_file.empty()) return "--service-cert-file (service_cert_file) is required";
+  if (c.data_dir.empty()) return "--data-dir (data_dir) must not be empty";
+  return "";
+}
+
+}  // namespace
+
+int ParseNodeCommandLine(int argc, const char* const* argv, NodeConfig* config, std::ostream& out,
+                         std::ostream& err) {
+  CLI::App app(
+      "cairn-node: one member of a Cairn ledger cluster.\n"
+      "Settings come from --config FILE (YAML, keys are the flag names with '_' for '-')\n"
+      "and from flags; a flag overrides the file.",
+      "cairn-node");
+  app.set_version_flag("--version", "cairn-node 0.1.0");
+  app.set_config("--config", "", "YAML config file");
+  app.config_formatter(std::make_shared<base::YamlConfig>(&app));
+  AddOptions(app, *config);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    out << app.help();
+    return 0;
+  } catch (const CLI::CallForAllHelp&) {
+    out << app.help("", CLI::AppFormatMode::All);
+    return 0;
+  } catch (const CLI::CallForVersion&) {
+    out << app.version() << "\n";
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    err << "cairn-node: " << e.what() << "\nRun with --help for usage.\n";
+    return 2;
+  }
+  if (std::string missing = MissingRequired(*config); !missing.empty()) {
+    err << "cairn-node: " << missing << "\nRun with --help for usage.\n";
+    return 2;
+  }
+  return -1;
+}
+
+}  // namespace cairn::node

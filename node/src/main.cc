@@ -1,0 +1,38 @@
+// cairn-node: parses the configuration, starts the node and runs until
+// SIGTERM or SIGINT, then shuts down cleanly.
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "cairn/node/config.h"
+#include "cairn/node/node.h"
+#include "logging.h"
+
+int main(int argc, char** argv) {
+  cairn::node::NodeConfig config;
+  if (int rc = cairn::node::ParseNodeCommandLine(argc, argv, &config, std::cout, std::cerr);
+      rc >= 0) {
+    return rc;
+  }
+  cairn::node::InitLogging(config.log_level, config.log_format, config.node_id);
+
+  // Block the stop signals in every thread; the main thread waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto node = cairn::node::Node::Start(config);
+  if (!node.ok()) {
+    spdlog::error("cannot start: {}", node.status().ToString());
+    std::cerr << "cairn-node: cannot start: " << node.status().message() << "\n";
+    return 1;
+  }
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  spdlog::info("received {}, shutting down", signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
+  (*node)->Shutdown();
+  return 0;
+}

@@ -1,0 +1,29 @@
+// Mutual TLS for both of the node's ports: the node presents its certificate
+// and requires the peer (client or node) to present one issued by the service
+// identity. Cairn has no plaintext mode.
+#pragma once
+
+#include <grpcpp/security/server_credentials.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace cairn::node {
+
+struct TlsFiles {
+  std::string cert_pem;          // this node's certificate
+  std::string key_pem;           // its private key
+  std::string service_cert_pem;  // trust root for peers and clients
+};
+
+// Reads the three PEM files; errors name the file that could not be read.
+absl::StatusOr<TlsFiles> LoadTlsFiles(const std::string& cert_file, const std::string& key_file,
+                                      const std::string& service_cert_file);
+
+// Server credentials that require and verify a client certificate chaining to
+// the service certificate.
+std::shared_ptr<grpc::ServerCredentials> MutualTlsServerCredentials(const TlsFiles& files);
+
+}  // namespace cairn::node
