@@ -13,6 +13,7 @@ packages=(
   librocksdb-dev libssl-dev libabsl-dev
   # config, CLI, logging, HTTP metrics endpoint, JSON forms
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev nlohmann-json3-dev
+  prometheus-cpp-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev openssl procps
   # the side-by-side comparison peer (bench/compare-etcd.sh)

@@ -50,9 +50,11 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::Append(grpc::CallbackServerContext*
                                                     v1::AppendResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   if (absl::Status st = ValidateAppend(*request, config_); !st.ok()) {
+    metrics_->appends_rejected_total.Increment();
     reactor->Finish(ToGrpcStatus(st));
     return reactor;
   }
+  const auto started = std::chrono::steady_clock::now();
   v1::LogCommand command;
   v1::UserTransaction* tx = command.mutable_user();
   tx->set_collection_id(request->collection_id());
@@ -61,16 +63,23 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::Append(grpc::CallbackServerContext*
   tx->set_idempotency_key(request->idempotency_key());
   tx->set_timestamp_unix_ms(NowUnixMs());
   absl::Status st = log_->Submit(
-      command.SerializeAsString(), [reactor, response](absl::StatusOr<Committed> committed) {
+      command.SerializeAsString(),
+      [this, reactor, response, started](absl::StatusOr<Committed> committed) {
         if (!committed.ok()) {
           reactor->Finish(ToGrpcStatus(committed.status()));
           return;
         }
         response->set_txid(TxId{committed->term, committed->index}.ToString());
         response->set_status(v1::TRANSACTION_STATUS_COMMITTED);
+        metrics_->appends_committed_total.Increment();
+        metrics_->append_latency_seconds.Observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
         reactor->Finish(grpc::Status::OK);
       });
-  if (!st.ok()) reactor->Finish(ToGrpcStatus(st));
+  if (!st.ok()) {
+    metrics_->appends_rejected_total.Increment();
+    reactor->Finish(ToGrpcStatus(st));
+  }
   return reactor;
 }
 

@@ -34,6 +34,11 @@ absl::Status LocalLog::Submit(std::string data, Done done) {
   return absl::OkStatus();
 }
 
+absl::Status LocalLog::health() {
+  absl::MutexLock lock(&mu_);
+  return write_error_;
+}
+
 void LocalLog::Run() {
   for (;;) {
     std::deque<Pending> batch;
@@ -67,6 +72,10 @@ void LocalLog::CommitBatch(std::deque<Pending>& batch) {
     entries.push_back({term_, ++index, std::move(p.data)});
   }
   const absl::Status st = store_->Apply(entries);
+  if (!st.ok()) {
+    absl::MutexLock lock(&mu_);
+    if (write_error_.ok()) write_error_ = st;
+  }
   for (size_t i = 0; i < batch.size(); ++i) {
     if (st.ok()) {
       std::move(batch[i].done)(Committed{term_, entries[i].index});

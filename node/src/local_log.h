@@ -41,6 +41,10 @@ class LocalLog {
   // ResourceExhausted, and never calls `done`, when the queue is full.
   absl::Status Submit(std::string data, Done done);
 
+  // OK until a write fails; then the error, for good (nothing is acknowledged
+  // after a failed sync).
+  absl::Status health() ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
   struct Pending {
     std::string data;
@@ -58,6 +62,7 @@ class LocalLog {
   absl::Mutex mu_;
   std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status write_error_ ABSL_GUARDED_BY(mu_);
   std::thread writer_;  // started last, in the constructor
 };
 

@@ -3,7 +3,9 @@
 // runs in reverse.
 #include "cairn/node/node.h"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 #include <spdlog/spdlog.h>
 
 #include "absl/strings/str_cat.h"
@@ -11,6 +13,7 @@
 #include "cairn/storage/ledger_store.h"
 #include "ledger_service.h"
 #include "local_log.h"
+#include "metrics.h"
 #include "tls.h"
 
 namespace cairn::node {
@@ -37,8 +40,12 @@ class NodeImpl final : public Node {
     store_ = *std::move(store);
     log_ = std::make_unique<LocalLog>(store_.get(), kSingleNodeTerm,
                                       config_.append_batch_entries_max, kAppendQueueEntriesMax);
-    ledger_service_ = std::make_unique<LedgerServiceImpl>(config_, log_.get(), store_.get());
+    ledger_service_ =
+        std::make_unique<LedgerServiceImpl>(config_, log_.get(), store_.get(), &metrics_);
+    if (absl::Status st = StartHttp(); !st.ok()) return st;
 
+    grpc::EnableDefaultHealthCheckService(true);
+    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort(config_.client_address, MutualTlsServerCredentials(*tls), &port);
@@ -58,6 +65,7 @@ class NodeImpl final : public Node {
   }
 
   void Shutdown() override {
+    if (http_) http_->Stop();
     if (server_) {
       server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
       server_->Wait();
@@ -71,7 +79,17 @@ class NodeImpl final : public Node {
   }
 
  private:
+  absl::Status StartHttp() {
+    if (config_.http_address.empty()) return absl::OkStatus();
+    http_ = std::make_unique<HttpServer>(
+        &metrics_, [this] { return log_->health(); },
+        [] { return absl::OkStatus(); });
+    return http_->Start(config_.http_address);
+  }
+
   const NodeConfig config_;
+  NodeMetrics metrics_;
+  std::unique_ptr<HttpServer> http_;
   std::unique_ptr<storage::DataDir> dir_;
   std::unique_ptr<storage::LedgerStore> store_;
   std::unique_ptr<LocalLog> log_;

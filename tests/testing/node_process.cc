@@ -1,0 +1,68 @@
+// Integration-test node processes (see node_process.h).
+#include "testing/node_process.h"
+
+#include <signal.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace cairn::testing {
+
+NodeProcess::NodeProcess(TestPki* pki, uint64_t node_id, std::string work_dir)
+    : pki_(pki),
+      node_id_(node_id),
+      data_dir_(work_dir + "/node" + std::to_string(node_id)),
+      log_path_(work_dir + "/node" + std::to_string(node_id) + ".log"),
+      client_address_(absl::StrCat("127.0.0.1:", PickFreePort())),
+      peer_address_(absl::StrCat("127.0.0.1:", PickFreePort())),
+      http_address_(absl::StrCat("127.0.0.1:", PickFreePort())) {}
+
+absl::Status NodeProcess::Start(const std::vector<std::string>& extra_args) {
+  const CertFiles node = pki_->Node(node_id_);
+  std::vector<std::string> argv = {BinaryPath("node/cairn-node"),
+                                   "--node-id=" + std::to_string(node_id_),
+                                   "--data-dir=" + data_dir_,
+                                   "--client-address=" + client_address_,
+                                   "--peer-address=" + peer_address_,
+                                   "--http-address=" + http_address_,
+                                   "--tls-cert-file=" + node.cert,
+                                   "--tls-key-file=" + node.key,
+                                   "--service-cert-file=" + pki_->service_cert(),
+                                   "--log-format=text"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  return process_.Start(argv, log_path_);
+}
+
+absl::Status NodeProcess::WaitReady(std::chrono::milliseconds timeout) {
+  const absl::Status st = PollUntil(
+      [this] {
+        if (!process_.Running()) return true;  // reported below
+        // Any answer but UNAVAILABLE (exit code 3) means the node serves.
+        const CommandResult r = Cairnctl({"get", "1.1", "--timeout-ms=500"});
+        return r.exit_code == 0 || r.exit_code == 1;
+      },
+      timeout, "node " + std::to_string(node_id_) + " to serve on " + client_address_);
+  if (!process_.Running()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("node ", node_id_, " exited while starting; log:\n", Log()));
+  }
+  return st;
+}
+
+int NodeProcess::Terminate(std::chrono::milliseconds timeout) {
+  process_.Signal(SIGTERM);
+  return process_.Wait(timeout);
+}
+
+CommandResult NodeProcess::Cairnctl(const std::vector<std::string>& args, const std::string& user,
+                                    const std::string& stdin_data) {
+  const CertFiles creds = pki_->User(user);
+  std::vector<std::string> argv = {BinaryPath("client/cairnctl")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back("--endpoint=" + client_address_);
+  argv.push_back("--cert=" + creds.cert);
+  argv.push_back("--key=" + creds.key);
+  argv.push_back("--service-cert=" + pki_->service_cert());
+  return RunCommand(argv, stdin_data);
+}
+
+}  // namespace cairn::testing

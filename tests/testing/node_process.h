@@ -1,0 +1,54 @@
+// A real cairn-node process for integration tests: its own data directory,
+// free loopback ports, mTLS certificates from a TestPki, and log file.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "testing/pki.h"
+#include "testing/process.h"
+
+namespace cairn::testing {
+
+class NodeProcess {
+ public:
+  // Picks ports; nothing starts until Start().
+  NodeProcess(TestPki* pki, uint64_t node_id, std::string work_dir);
+
+  // Starts cairn-node with the standard flags plus `extra_args`.
+  absl::Status Start(const std::vector<std::string>& extra_args = {});
+  // Polls until the client port answers an authenticated call.
+  absl::Status WaitReady(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  void Kill() { process_.Signal(9); process_.Wait(std::chrono::seconds(10)); }
+  // SIGTERM, then the exit code (or -1 if it did not exit within `timeout`).
+  int Terminate(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  bool Running() { return process_.Running(); }
+  int Wait(std::chrono::milliseconds timeout) { return process_.Wait(timeout); }
+
+  uint64_t node_id() const { return node_id_; }
+  const std::string& client_address() const { return client_address_; }
+  const std::string& peer_address() const { return peer_address_; }
+  const std::string& http_address() const { return http_address_; }
+  const std::string& data_dir() const { return data_dir_; }
+  const std::string& log_path() const { return log_path_; }
+  std::string Log() const { return ReadFileOrEmpty(log_path_); }
+
+  // Runs cairnctl against this node as user `user` (issued on first use).
+  CommandResult Cairnctl(const std::vector<std::string>& args, const std::string& user = "admin",
+                         const std::string& stdin_data = "");
+
+ private:
+  TestPki* pki_;
+  uint64_t node_id_;
+  std::string data_dir_;
+  std::string log_path_;
+  std::string client_address_;
+  std::string peer_address_;
+  std::string http_address_;
+  Subprocess process_;
+};
+
+}  // namespace cairn::testing
