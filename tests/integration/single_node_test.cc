@@ -1,6 +1,7 @@
 // One real cairn-node process over mTLS: appends are durable across SIGKILL,
 // the data directory cannot be shared, and bad input is refused with a clear
 // message and writes nothing.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -61,8 +62,8 @@ TEST_F(SingleNodeTest, AcknowledgedAppendsSurviveSigkillAndRestart) {
 TEST_F(SingleNodeTest, SecondProcessOnTheSameDataDirectoryIsRefused) {
   StartNode();
   NodeProcess intruder(&pki_, 1, tmp_.path() + "/other");
-  // Same data directory, different ports.
-  ASSERT_TRUE(intruder.Start({"--data-dir=" + node_.data_dir()}).ok());
+  intruder.set_data_dir(node_.data_dir());  // same directory, different ports
+  ASSERT_TRUE(intruder.Start().ok());
   EXPECT_EQ(intruder.Wait(std::chrono::seconds(20)), 1);
   EXPECT_THAT(intruder.Log(), HasSubstr("in use by another process"));
   // The first node still serves.

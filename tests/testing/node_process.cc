@@ -3,6 +3,8 @@
 
 #include <signal.h>
 
+#include <filesystem>
+
 #include "absl/strings/str_cat.h"
 
 namespace cairn::testing {
@@ -14,7 +16,9 @@ NodeProcess::NodeProcess(TestPki* pki, uint64_t node_id, std::string work_dir)
       log_path_(work_dir + "/node" + std::to_string(node_id) + ".log"),
       client_address_(absl::StrCat("127.0.0.1:", PickFreePort())),
       peer_address_(absl::StrCat("127.0.0.1:", PickFreePort())),
-      http_address_(absl::StrCat("127.0.0.1:", PickFreePort())) {}
+      http_address_(absl::StrCat("127.0.0.1:", PickFreePort())) {
+  std::filesystem::create_directories(work_dir);
+}
 
 absl::Status NodeProcess::Start(const std::vector<std::string>& extra_args) {
   const CertFiles node = pki_->Node(node_id_);

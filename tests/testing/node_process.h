@@ -28,6 +28,9 @@ class NodeProcess {
   bool Running() { return process_.Running(); }
   int Wait(std::chrono::milliseconds timeout) { return process_.Wait(timeout); }
 
+  // Points the node at another data directory (before Start).
+  void set_data_dir(std::string dir) { data_dir_ = std::move(dir); }
+
   uint64_t node_id() const { return node_id_; }
   const std::string& client_address() const { return client_address_; }
   const std::string& peer_address() const { return peer_address_; }

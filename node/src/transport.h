@@ -1,0 +1,73 @@
+// Outgoing Raft traffic: one sender per peer, each with a bounded queue and
+// one RaftService.Send call in flight. Messages queued while a call is in
+// flight travel together in the next one, so order is kept and pipelined
+// appends share round trips. Sending never blocks the Raft loop: a full
+// queue drops the message and reports the peer unreachable (Raft
+// retransmits), as does a failed call.
+//
+// Peers are authenticated by name: the channel to node N verifies that the
+// peer's certificate is issued by the service identity AND names "node-N".
+#pragma once
+
+#include <grpcpp/channel.h>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "cairn/consensus/types.h"
+#include "tls.h"
+
+namespace cairn::node {
+
+struct TransportOptions {
+  std::string service_id;  // sent with every batch; the receiver checks it
+  size_t queue_messages_max = 4096;
+  size_t batch_bytes_max = 4 << 20;
+  int64_t send_timeout_ms = 5000;
+};
+
+// A channel to node `node_id` at `address`, mTLS with this node's certificate,
+// accepting only a certificate that names "node-<node_id>".
+std::shared_ptr<grpc::Channel> OpenPeerChannel(const TlsFiles& tls, uint64_t node_id,
+                                               const std::string& address);
+
+class Transport {
+ public:
+  // `unreachable` is called (from a sender thread, no locks held) when a
+  // message to a peer was dropped or a call failed.
+  Transport(TransportOptions options, TlsFiles tls,
+            std::function<void(consensus::NodeId)> unreachable);
+  ~Transport();
+  Transport(const Transport&) = delete;
+  Transport& operator=(const Transport&) = delete;
+
+  // Adds a peer or changes its address.
+  void SetPeer(consensus::NodeId id, const std::string& address) ABSL_LOCKS_EXCLUDED(mu_);
+  void RemovePeer(consensus::NodeId id) ABSL_LOCKS_EXCLUDED(mu_);
+  // The channel to a known peer (for snapshots), or nullptr.
+  std::shared_ptr<grpc::Channel> Channel(consensus::NodeId id) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Queues each message for its recipient. Messages to unknown peers are
+  // dropped and reported unreachable.
+  void Send(std::vector<consensus::Message> messages) ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  class PeerSender;
+
+  const TransportOptions options_;
+  const TlsFiles tls_;
+  const std::function<void(consensus::NodeId)> unreachable_;
+
+  absl::Mutex mu_;
+  std::map<consensus::NodeId, std::unique_ptr<PeerSender>> peers_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace cairn::node
