@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cairn/client/channel.h"
+#include "commands.h"
 
 namespace cairn::cli {
 
@@ -30,8 +31,5 @@ struct GlobalOptions {
 
 // Adds --endpoint, --cert, --key, --service-cert, --json, --timeout-ms to `app`.
 void AddGlobalOptions(CLI::App& app, GlobalOptions& options);
-
-// Result of a command's action: an exit code, after printing its output.
-using Action = std::function<int()>;
 
 }  // namespace cairn::cli

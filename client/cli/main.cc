@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cairn/base/yaml_config.h"
+#include "commands.h"
 #include "data_commands.h"
 #include "global_options.h"
 
@@ -40,6 +41,10 @@ int Main(int argc, char** argv) {
   AddGlobalOptions(app, options);
   Action action;
   RegisterDataCommands(app, options, &action);
+  RegisterCertsCommands(app, &action);
+  RegisterProofCommands(app, &action);
+  RegisterReceiptCommands(app, &action);
+  RegisterAuditCommand(app, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,29 @@
+// cairnctl commands that need no server: identities (certs), Merkle proofs,
+// receipt verification and ledger audit. Each Register function adds its
+// subcommands to `app`; when one is parsed, it stores what to run in *action,
+// and the action returns cairnctl's exit code: 0 success (for verify
+// commands: valid), 1 refused, failed or invalid (the reason is on stderr),
+// 2 usage error (bad flags or arguments).
+#pragma once
+
+#include <functional>
+
+namespace CLI {
+class App;
+}  // namespace CLI
+
+namespace cairn::cli {
+
+// What a parsed command runs: prints its output, returns the exit code.
+using Action = std::function<int()>;
+
+// certs create-service | create-node | create-user | fingerprint
+void RegisterCertsCommands(CLI::App& app, Action* action);
+// proof root | inclusion | consistency | verify-inclusion | verify-consistency
+void RegisterProofCommands(CLI::App& app, Action* action);
+// receipt verify
+void RegisterReceiptCommands(CLI::App& app, Action* action);
+// audit
+void RegisterAuditCommand(CLI::App& app, Action* action);
+
+}  // namespace cairn::cli
