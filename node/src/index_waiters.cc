@@ -1,0 +1,69 @@
+// Deadline-bounded index waiters (see index_waiters.h).
+#include "index_waiters.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace cairn::node {
+
+absl::Status IndexWaiters::Wait(uint64_t index, Clock::time_point deadline, Callback callback) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (index > reached_) {
+      if (waiting_.size() >= waiters_max_) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("too many waiting requests (", waiters_max_, "); back off"));
+      }
+      waiting_.emplace(index, Waiter{deadline, std::move(callback)});
+      return absl::OkStatus();
+    }
+  }
+  std::move(callback)(absl::OkStatus());
+  return absl::OkStatus();
+}
+
+void IndexWaiters::Advance(uint64_t index) {
+  std::vector<Callback> ready;
+  {
+    absl::MutexLock lock(&mu_);
+    if (index <= reached_) return;
+    reached_ = index;
+    auto end = waiting_.upper_bound(index);
+    for (auto it = waiting_.begin(); it != end; ++it) ready.push_back(std::move(it->second.callback));
+    waiting_.erase(waiting_.begin(), end);
+  }
+  for (auto& cb : ready) std::move(cb)(absl::OkStatus());
+}
+
+void IndexWaiters::Expire(Clock::time_point now) {
+  std::vector<Callback> expired;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = waiting_.begin(); it != waiting_.end();) {
+      if (it->second.deadline <= now) {
+        expired.push_back(std::move(it->second.callback));
+        it = waiting_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& cb : expired) {
+    std::move(cb)(absl::DeadlineExceededError("deadline passed before the index was reached"));
+  }
+}
+
+void IndexWaiters::FailAll(const absl::Status& status) {
+  std::multimap<uint64_t, Waiter> all;
+  {
+    absl::MutexLock lock(&mu_);
+    all.swap(waiting_);
+  }
+  for (auto& [index, w] : all) std::move(w.callback)(status);
+}
+
+uint64_t IndexWaiters::reached() const {
+  absl::MutexLock lock(&mu_);
+  return reached_;
+}
+
+}  // namespace cairn::node
