@@ -243,6 +243,18 @@ absl::Status RaftLogStore::Save(const std::optional<consensus::HardState>& hard_
   }
   size_t skip = 0;
   while (skip < entries.size() && entries[skip].index <= snapshot_index) ++skip;
+  // Committed entries never change (Log Matching: same index and term, same
+  // entry), so resent committed entries are skipped; a different term there
+  // would rewrite history.
+  const Index committed = std::max(commit, core_->applied().index);
+  while (skip < entries.size() && entries[skip].index <= std::min(committed, last)) {
+    absl::StatusOr<Term> term = TermAt(entries[skip].index);
+    if (!term.ok()) return term.status();
+    CAIRN_CHECK(*term == entries[skip].term)
+        << "truncating committed raft log entries: index " << entries[skip].index << " has term "
+        << *term << ", new entry has term " << entries[skip].term << ", committed " << committed;
+    ++skip;
+  }
   entries.remove_prefix(skip);
 
   rocksdb::WriteBatch batch;
@@ -261,7 +273,6 @@ absl::Status RaftLogStore::Save(const std::optional<consensus::HardState>& hard_
       prev = e.term;
     }
     if (first_new <= last) {
-      const Index committed = std::max(commit, core_->applied().index);
       CAIRN_CHECK(first_new > committed) << "truncating committed raft log entries: first new "
                                          << first_new << ", committed " << committed;
       batch.DeleteRange(core_->cf(internal::kRaftLog), U64Key(first_new), U64Key(last + 1));
@@ -307,6 +318,28 @@ void RaftLogStore::AppendTermRuns(absl::Span<const Entry> entries) {
   if (term_runs_.size() > max) {
     term_runs_.erase(term_runs_.begin(), term_runs_.end() - static_cast<ptrdiff_t>(max));
   }
+}
+
+absl::Status RaftLogStore::Bootstrap(const consensus::ConfState& conf_state) {
+  absl::MutexLock write_lock(&write_mu_);
+  consensus::SnapshotMeta meta;
+  {
+    absl::MutexLock lock(&mu_);
+    if (snapshot_.index != 0 || last_index_ != 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot bootstrap membership: the raft log already holds entries up to ", last_index_));
+    }
+  }
+  meta.conf_state = conf_state;
+  std::string value;
+  internal::PutSnapshotMeta(&value, meta);
+  rocksdb::WriteBatch batch;
+  batch.Put(core_->cf(internal::kRaftState), internal::kSnapshotMetaKey, value);
+  absl::Status st = core_->Write(&batch, /*sync=*/true, "bootstrapping membership");
+  if (!st.ok()) return st;
+  absl::MutexLock lock(&mu_);
+  snapshot_ = std::move(meta);
+  return absl::OkStatus();
 }
 
 absl::Status RaftLogStore::Compact(Index index) {

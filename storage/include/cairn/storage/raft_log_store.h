@@ -56,14 +56,19 @@ class RaftLogStore final : public consensus::LogStorage {
   // consecutive with non-decreasing terms; the first may be at most
   // LastIndex() + 1. Existing entries at or after the first new index are
   // replaced (a conflicting suffix is truncated). Entries at or below the
-  // snapshot index are skipped (already compacted, so already committed).
-  // Truncating at or below the committed or applied index is a broken
-  // invariant and aborts.
+  // snapshot index are skipped (already compacted, so already committed), as
+  // are committed entries resent with their stored term. Rewriting a
+  // committed or applied entry is a broken invariant and aborts.
   //
   // Returns OK only once the write is durable. After a failed write, this and
   // every later write return the error (Database::write_error()).
   absl::Status Save(const std::optional<consensus::HardState>& hard_state,
                     absl::Span<const consensus::Entry> entries);
+
+  // Records the membership a brand-new log starts from (the snapshot
+  // membership at index 0), e.g. the initial voters of a new cluster. Only on
+  // an empty log with no snapshot (FailedPrecondition otherwise). Synced.
+  absl::Status Bootstrap(const consensus::ConfState& conf_state);
 
   // Drops entries up to and including `index`, which becomes the snapshot
   // index (its term and the membership as of it are kept). `index` must not
