@@ -23,8 +23,7 @@ namespace fs = std::filesystem;
 constexpr char kFormatPrefix[] = "cairn-data-dir ";
 
 absl::Status ErrnoError(absl::string_view what, const std::string& path) {
-  return absl::FailedPreconditionError(
-      absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+  return absl::FailedPreconditionError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
 }
 
 // Writes FORMAT durably: temp file, fsync, rename, fsync the directory.
@@ -33,12 +32,13 @@ absl::Status WriteFormat(const std::string& dir) {
   const std::string contents = absl::StrCat(kFormatPrefix, kDataDirFormatVersion, "\n");
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("cannot create", tmp);
-  const bool ok = ::write(fd, contents.data(), contents.size()) ==
-                      static_cast<ssize_t>(contents.size()) &&
-                  ::fsync(fd) == 0;
+  const bool ok =
+      ::write(fd, contents.data(), contents.size()) == static_cast<ssize_t>(contents.size()) &&
+      ::fsync(fd) == 0;
   ::close(fd);
   if (!ok) return ErrnoError("cannot write", tmp);
-  if (::rename(tmp.c_str(), (dir + "/FORMAT").c_str()) != 0) return ErrnoError("cannot rename", tmp);
+  if (::rename(tmp.c_str(), (dir + "/FORMAT").c_str()) != 0)
+    return ErrnoError("cannot rename", tmp);
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd < 0) return ErrnoError("cannot open", dir);
   const int rc = ::fsync(dfd);

@@ -1,0 +1,92 @@
+// One atomic unit of ledger state change: the committed entries of a Ready
+// batch with everything the node derives from them (collection index and
+// summaries, idempotency keys, Merkle nodes, checkpoints, governance
+// changes) and the new applied index. Nothing is visible until
+// LedgerStore::Commit writes it all in one RocksDB write.
+//
+// The batch reads through itself: ReadNode, and the summaries and
+// idempotency keys it maintains, see earlier additions to the same batch,
+// so the Merkle tree can build parents from children written moments ago.
+//
+// Not thread-safe; built and committed by the applying thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "cairn/ledger/merkle_store.h"
+#include "cairn/storage/ledger_types.h"
+
+namespace rocksdb {
+class WriteBatchWithIndex;
+}  // namespace rocksdb
+
+namespace cairn::storage {
+
+namespace internal {
+class DbCore;
+}  // namespace internal
+
+class LedgerStore;
+
+class ApplyBatch final : public ledger::MerkleNodeWriter, public ledger::MerkleNodeReader {
+ public:
+  ~ApplyBatch() override;
+  ApplyBatch(const ApplyBatch&) = delete;
+  ApplyBatch& operator=(const ApplyBatch&) = delete;
+
+  // Adds the next committed entry (index = applied index + 1, term not below
+  // the previous entry's; anything else aborts: the caller broke the apply
+  // order). Indexes it under its collection, and records its idempotency key
+  // unless (user_id, key) is already held by an unexpired entry: the first
+  // entry with a key keeps it, on every node alike.
+  absl::Status AddEntry(const StoredEntry& entry);
+
+  // ledger::MerkleNodeWriter / MerkleNodeReader (sees this batch's writes).
+  void WriteNode(uint32_t level, uint64_t index, const ledger::Hash& hash) override;
+  absl::StatusOr<ledger::Hash> ReadNode(uint32_t level, uint64_t index) const override;
+
+  // Records the checkpoint carried by a signature transaction.
+  void AddCheckpoint(const CheckpointRecord& checkpoint);
+
+  // Governance state changes (values are serialized by node/).
+  void PutUser(absl::string_view user_id, absl::string_view user);
+  void RemoveUser(absl::string_view user_id);
+  void PutMember(uint64_t node_id, absl::string_view node_info);
+  void RemoveMember(uint64_t node_id);
+  void PutServiceValue(absl::string_view name, absl::string_view value);
+
+  // Forgets up to idempotency_expire_per_batch_max keys older than the
+  // window at `now_unix_ms`. Pass the timestamp of a committed entry, not the
+  // local clock, so every replica forgets the same keys.
+  absl::Status ExpireIdempotencyKeys(int64_t now_unix_ms);
+
+  // The applied index and term once this batch commits.
+  TxId applied() const { return applied_; }
+  // Entries added so far.
+  size_t entry_count() const { return entry_count_; }
+  // Approximate bytes the write will carry.
+  size_t ByteSize() const;
+
+ private:
+  friend class LedgerStore;
+  ApplyBatch(internal::DbCore* core, TxId base);
+
+  absl::Status IndexCollection(const StoredEntry& entry);
+  absl::Status IndexIdempotencyKey(const StoredEntry& entry);
+  // Reads `key` from this batch, then from the database.
+  absl::StatusOr<std::string> ReadThrough(int table, absl::string_view key) const;
+
+  internal::DbCore* const core_;
+  const TxId base_;  // the applied index this batch continues from
+  TxId applied_;
+  size_t entry_count_ = 0;
+  std::unique_ptr<rocksdb::WriteBatchWithIndex> batch_;
+};
+
+}  // namespace cairn::storage

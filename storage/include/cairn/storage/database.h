@@ -1,0 +1,122 @@
+// A node's RocksDB database: one instance holding the Raft log and hard state,
+// the ledger tables and the metadata that ties them together.
+//
+// Open it once per process, under a locked DataDir:
+//
+//   auto dir = DataDir::Open(path, /*create_if_missing=*/true);
+//   auto db = Database::Open((*dir)->db_path(), DatabaseOptions{});
+//   RaftLogStore& log = (*db)->raft_log();   // consensus::LogStorage + Save/Compact
+//   LedgerStore& ledger = (*db)->ledger();   // ApplyBatch + readers
+//
+// Opening refuses (never repairs) a database RocksDB reports as corrupt
+// (DataLoss, with RocksDB's message), one whose layout version is unknown
+// (FailedPrecondition), and one whose applied index and Raft log disagree
+// (DataLoss). The caller should exit with the message: restarting will not help.
+//
+// Durability: Raft log writes (RaftLogStore::Save, Compact) are synced, one
+// fsync per call. Ledger writes (LedgerStore::Commit) need not be: they are
+// replayed from the log after a crash. The log is never compacted past an
+// applied index that is not yet durable (see RaftLogStore::Compact).
+//
+// The first failed write makes the write path fail for good (write_error()):
+// nothing is acknowledged after a failed sync. Reads keep working.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "cairn/consensus/types.h"
+
+namespace rocksdb {
+class Env;
+}  // namespace rocksdb
+
+namespace cairn::storage {
+
+namespace internal {
+class DbCore;
+}  // namespace internal
+
+class LedgerStore;
+class RaftLogStore;
+class SnapshotSink;
+class SnapshotSource;
+
+// Version of the key/value layout inside the database (distinct from the data
+// directory's format version). Stored in the meta table; unknown versions are refused.
+inline constexpr uint32_t kDatabaseLayoutVersion = 1;
+
+struct DatabaseOptions {
+  // An idempotency key is remembered for this long after the entry that
+  // carried it (by that entry's timestamp). Must be the same on every node.
+  int64_t idempotency_window_ms = 24LL * 60 * 60 * 1000;
+  // Expired idempotency keys removed by one ApplyBatch::ExpireIdempotencyKeys call.
+  size_t idempotency_expire_per_batch_max = 1024;
+  // Runs of equal terms the Raft log keeps in memory for TermAt. One run per
+  // term present in the log, so this is rarely reached; beyond it, TermAt
+  // reads RocksDB for the oldest indexes.
+  size_t term_runs_cached_max = 4096;
+  // Memtable memory across all tables (RocksDB db_write_buffer_size).
+  size_t write_buffer_bytes_total = 128u << 20;
+  // WAL size that forces a flush of the tables pinning the oldest WAL file.
+  uint64_t wal_bytes_max = 512u << 20;
+
+  // TEST ONLY. Writes are acknowledged before they leave the process: no
+  // fsync, and the WAL is kept in RocksDB's user-space buffer (manual WAL
+  // flush), so SIGKILL loses acknowledged writes. Exists only to show that
+  // the crash test detects missing durability. Never set it in a node.
+  bool unsafe_disable_sync_for_testing = false;
+  // TEST ONLY. An Env to run RocksDB on (e.g. one that injects fsync
+  // failures). Not owned; must outlive the Database.
+  rocksdb::Env* env_for_testing = nullptr;
+};
+
+class Database {
+ public:
+  // Opens (creating when missing) the database at `db_path`, normally
+  // DataDir::db_path().
+  static absl::StatusOr<std::unique_ptr<Database>> Open(const std::string& db_path,
+                                                        const DatabaseOptions& options = {});
+  ~Database();
+  Database(const Database&) = delete;
+  Database& operator=(const Database&) = delete;
+
+  RaftLogStore& raft_log() { return *raft_log_; }
+  const RaftLogStore& raft_log() const { return *raft_log_; }
+  LedgerStore& ledger() { return *ledger_; }
+  const LedgerStore& ledger() const { return *ledger_; }
+
+  // A consistent snapshot of the ledger state at the current applied index,
+  // read as a stream of chunks of at most `chunk_bytes_max` bytes. The
+  // database may keep changing meanwhile; the stream does not. Returns
+  // FailedPrecondition if nothing has been applied yet.
+  absl::StatusOr<std::unique_ptr<SnapshotSource>> TakeSnapshot(size_t chunk_bytes_max);
+
+  // Starts receiving a snapshot (see snapshot.h). One at a time: a second
+  // call while a sink is alive returns FailedPrecondition.
+  absl::StatusOr<std::unique_ptr<SnapshotSink>> NewSnapshotSink(size_t chunk_bytes_max);
+
+  // Makes every write so far durable (syncs the WAL). Save and Compact do
+  // this on their own; the node needs it only to make unsynced ledger writes
+  // durable without a log write (e.g. before a planned shutdown).
+  absl::Status Sync();
+
+  // OK until a write fails; then the error every later write returns.
+  absl::Status write_error() const;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  Database(std::string path, std::shared_ptr<internal::DbCore> core);
+
+  std::string path_;
+  std::shared_ptr<internal::DbCore> core_;
+  std::unique_ptr<RaftLogStore> raft_log_;
+  std::unique_ptr<LedgerStore> ledger_;
+};
+
+}  // namespace cairn::storage

@@ -1,0 +1,64 @@
+// Opening the node's database and wiring its parts together (see database.h).
+#include "cairn/storage/database.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "cairn/storage/ledger_store.h"
+#include "cairn/storage/raft_log_store.h"
+#include "cairn/storage/snapshot.h"
+#include "db_core.h"
+
+namespace cairn::storage {
+
+Database::Database(std::string path, std::shared_ptr<internal::DbCore> core)
+    : path_(std::move(path)),
+      core_(std::move(core)),
+      raft_log_(std::make_unique<RaftLogStore>(core_.get())),
+      ledger_(std::make_unique<LedgerStore>(core_.get())) {}
+
+Database::~Database() = default;
+
+absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& db_path,
+                                                         const DatabaseOptions& options) {
+  absl::StatusOr<std::unique_ptr<internal::DbCore>> core = internal::DbCore::Open(db_path, options);
+  if (!core.ok()) return core.status();
+  std::unique_ptr<Database> db(new Database(db_path, std::move(*core)));
+  absl::Status st = db->raft_log_->Load();
+  if (!st.ok()) return st;
+  // The two halves must agree: apply only ever follows durable log entries,
+  // and the log is never compacted past the durable applied index.
+  const uint64_t applied = db->core_->applied().index;
+  const consensus::Index snapshot = db->raft_log_->Snapshot().index;
+  const consensus::Index last = db->raft_log_->LastIndex();
+  if (applied < snapshot || applied > last) {
+    return absl::DataLossError(absl::StrCat("database ", db_path, ": applied index ", applied,
+                                            " is outside the raft log (snapshot ", snapshot,
+                                            ", last index ", last, "); refusing to start"));
+  }
+  return db;
+}
+
+absl::StatusOr<std::unique_ptr<SnapshotSource>> Database::TakeSnapshot(size_t chunk_bytes_max) {
+  std::unique_ptr<SnapshotSource> source(new SnapshotSource(core_.get(), chunk_bytes_max));
+  absl::Status st = source->Start();
+  if (!st.ok()) return st;
+  return source;
+}
+
+absl::StatusOr<std::unique_ptr<SnapshotSink>> Database::NewSnapshotSink(size_t chunk_bytes_max) {
+  if (!core_->TryBeginSnapshotSink()) {
+    return absl::FailedPreconditionError("a snapshot is already being received");
+  }
+  std::unique_ptr<SnapshotSink> sink(new SnapshotSink(
+      core_.get(), raft_log_.get(), path_ + ".incoming-snapshot", chunk_bytes_max));
+  absl::Status st = sink->Start();
+  if (!st.ok()) return st;  // the sink's destructor ends the reservation
+  return sink;
+}
+
+absl::Status Database::Sync() { return core_->SyncWal(); }
+
+absl::Status Database::write_error() const { return core_->write_error(); }
+
+}  // namespace cairn::storage

@@ -1,0 +1,84 @@
+// The snapshot payload encoding: a lazy writer over one RocksDB snapshot and
+// a reader that turns a staged, checksum-verified payload into one
+// WriteBatch. Format in snapshot.cc; everything here is internal.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "cairn/consensus/types.h"
+#include "db_core.h"
+
+namespace rocksdb {
+class Iterator;
+class Snapshot;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace cairn::storage::internal {
+
+class PayloadWriter {
+ public:
+  explicit PayloadWriter(DbCore* core);
+  ~PayloadWriter();  // releases the RocksDB snapshot
+  PayloadWriter(const PayloadWriter&) = delete;
+  PayloadWriter& operator=(const PayloadWriter&) = delete;
+
+  // Pins a RocksDB snapshot and returns what it covers (the applied index
+  // and term, membership as of that index). FailedPrecondition when nothing
+  // has been applied.
+  absl::StatusOr<consensus::SnapshotMeta> Begin();
+  // The next 1 to `max` bytes of the payload. Only while !finished().
+  absl::StatusOr<std::string> Next(size_t max);
+  bool finished() const { return done_ && pos_ == pending_.size(); }
+
+ private:
+  // Encodes records until `want` bytes are pending or the payload ends.
+  absl::Status Produce(size_t want);
+
+  DbCore* const core_;
+  const rocksdb::Snapshot* snapshot_ = nullptr;
+  size_t table_pos_ = 0;  // position in kSnapshotTables
+  std::unique_ptr<rocksdb::Iterator> it_;
+  uint64_t records_ = 0;
+  bool done_ = false;  // trailer encoded
+  std::string pending_;
+  size_t pos_ = 0;  // bytes of pending_ already returned
+};
+
+class PayloadReader {
+ public:
+  // Reads `size` bytes from `fd`, from its current offset.
+  PayloadReader(int fd, uint64_t size) : fd_(fd), unread_(size) {}
+
+  absl::StatusOr<consensus::SnapshotMeta> ReadHeader();
+  // Adds a Put to `batch` for every record; checks the trailer and that
+  // nothing follows it.
+  absl::Status ReadRecords(const DbCore& core, rocksdb::WriteBatch* batch);
+
+ private:
+  bool Ensure(size_t n);  // at least n bytes buffered, reading more if needed
+  bool GetU8(uint8_t* v);
+  bool GetU64(uint64_t* v);
+  bool GetVarint(uint64_t* v);
+  bool GetBytes(uint64_t n, std::string* out);
+
+  const int fd_;
+  uint64_t unread_;  // file bytes not yet read into buf_
+  std::string buf_;
+  size_t pos_ = 0;
+  absl::Status io_error_;
+};
+
+// Adds to `batch` what installing a snapshot at `meta` does besides filling
+// the ledger tables: clears them, empties the Raft log, records `meta` as the
+// Raft snapshot, keeps `hard_state` (commit raised to meta.index) and sets
+// the applied index.
+absl::Status AddResetWrites(const DbCore& core, const consensus::SnapshotMeta& meta,
+                            const consensus::HardState& hard_state, rocksdb::WriteBatch* batch);
+
+}  // namespace cairn::storage::internal
