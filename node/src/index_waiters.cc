@@ -28,7 +28,8 @@ void IndexWaiters::Advance(uint64_t index) {
     if (index <= reached_) return;
     reached_ = index;
     auto end = waiting_.upper_bound(index);
-    for (auto it = waiting_.begin(); it != end; ++it) ready.push_back(std::move(it->second.callback));
+    for (auto it = waiting_.begin(); it != end; ++it)
+      ready.push_back(std::move(it->second.callback));
     waiting_.erase(waiting_.begin(), end);
   }
   for (auto& cb : ready) std::move(cb)(absl::OkStatus());

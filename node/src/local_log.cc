@@ -4,12 +4,15 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "cairn/storage/apply_batch.h"
+#include "cairn/storage/ledger_store.h"
+#include "cairn/storage/raft_log_store.h"
 
 namespace cairn::node {
 
-LocalLog::LocalLog(storage::LedgerStore* store, uint64_t term, size_t batch_entries_max,
+LocalLog::LocalLog(storage::Database* db, uint64_t term, size_t batch_entries_max,
                    size_t queue_entries_max)
-    : store_(store),
+    : db_(db),
       term_(term),
       batch_entries_max_(batch_entries_max),
       queue_entries_max_(queue_entries_max),
@@ -65,13 +68,30 @@ void LocalLog::Run() {
 }
 
 void LocalLog::CommitBatch(std::deque<Pending>& batch) {
-  std::vector<storage::StoredEntry> entries;
+  std::vector<consensus::Entry> entries;
   entries.reserve(batch.size());
-  uint64_t index = store_->applied_index();
+  uint64_t index = db_->raft_log().LastIndex();
   for (auto& p : batch) {
-    entries.push_back({term_, ++index, std::move(p.data)});
+    consensus::Entry e;
+    e.term = term_;
+    e.index = ++index;
+    e.data = std::move(p.data);
+    entries.push_back(std::move(e));
   }
-  const absl::Status st = store_->Apply(entries);
+  consensus::HardState hs{term_, /*vote=*/0, /*commit=*/index};
+  absl::Status st = db_->raft_log().Save(hs, entries);
+  if (st.ok()) {
+    std::unique_ptr<storage::ApplyBatch> apply = db_->ledger().NewBatch();
+    for (const auto& e : entries) {
+      storage::StoredEntry stored;
+      stored.term = e.term;
+      stored.index = e.index;
+      stored.data = e.data;
+      stored.kind = storage::EntryKind::kUser;
+      if (st = apply->AddEntry(stored); !st.ok()) break;
+    }
+    if (st.ok()) st = db_->ledger().Commit(*apply);
+  }
   if (!st.ok()) {
     absl::MutexLock lock(&mu_);
     if (write_error_.ok()) write_error_ = st;

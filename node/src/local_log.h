@@ -15,7 +15,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "cairn/storage/ledger_store.h"
+#include "cairn/storage/database.h"
 
 namespace cairn::node {
 
@@ -28,8 +28,9 @@ class LocalLog {
  public:
   using Done = absl::AnyInvocable<void(absl::StatusOr<Committed>) &&>;
 
-  // `store` must outlive this object. Every entry is written with `term`.
-  LocalLog(storage::LedgerStore* store, uint64_t term, size_t batch_entries_max,
+  // `db` must outlive this object. Every entry is written with `term`: first
+  // to the Raft log (one synced write per batch), then applied to the ledger.
+  LocalLog(storage::Database* db, uint64_t term, size_t batch_entries_max,
            size_t queue_entries_max);
   // Completes queued appends with UNAVAILABLE and joins the writer thread.
   ~LocalLog();
@@ -54,7 +55,7 @@ class LocalLog {
   void Run();
   void CommitBatch(std::deque<Pending>& batch);
 
-  storage::LedgerStore* const store_;
+  storage::Database* const db_;
   const uint64_t term_;
   const size_t batch_entries_max_;
   const size_t queue_entries_max_;

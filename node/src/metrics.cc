@@ -30,7 +30,8 @@ NodeMetrics::NodeMetrics()
       term(MakeGauge(*registry_, "cairn_raft_term", "Current Raft term")),
       commit_index(MakeGauge(*registry_, "cairn_raft_commit_index", "Highest committed log index")),
       applied_index(MakeGauge(*registry_, "cairn_raft_applied_index", "Highest applied log index")),
-      leader_id(MakeGauge(*registry_, "cairn_raft_leader_id", "Node id of the known leader, 0 if none")),
+      leader_id(
+          MakeGauge(*registry_, "cairn_raft_leader_id", "Node id of the known leader, 0 if none")),
       is_leader(MakeGauge(*registry_, "cairn_raft_is_leader", "1 if this node is the leader")),
       signature_lag_entries(MakeGauge(*registry_, "cairn_signature_lag_entries",
                                       "Applied entries not yet covered by a signature")),
@@ -67,7 +68,8 @@ absl::Status HttpServer::Start(const std::string& address) {
   const auto colon = address.rfind(':');
   int port = 0;
   if (colon == std::string::npos || !absl::SimpleAtoi(address.substr(colon + 1), &port)) {
-    return absl::InvalidArgumentError(absl::StrCat("--http-address ", address, " is not host:port"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--http-address ", address, " is not host:port"));
   }
   server_ = std::make_unique<httplib::Server>();
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {

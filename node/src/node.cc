@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cairn/storage/data_dir.h"
+#include "cairn/storage/database.h"
 #include "cairn/storage/ledger_store.h"
 #include "ledger_service.h"
 #include "local_log.h"
@@ -35,13 +36,13 @@ class NodeImpl final : public Node {
     auto dir = storage::DataDir::Open(config_.data_dir, /*create_if_missing=*/true);
     if (!dir.ok()) return dir.status();
     dir_ = *std::move(dir);
-    auto store = storage::LedgerStore::Open(dir_->db_path());
-    if (!store.ok()) return store.status();
-    store_ = *std::move(store);
-    log_ = std::make_unique<LocalLog>(store_.get(), kSingleNodeTerm,
-                                      config_.append_batch_entries_max, kAppendQueueEntriesMax);
-    ledger_service_ =
-        std::make_unique<LedgerServiceImpl>(config_, log_.get(), store_.get(), &metrics_);
+    auto db = storage::Database::Open(dir_->db_path());
+    if (!db.ok()) return db.status();
+    db_ = *std::move(db);
+    store_ = &db_->ledger();
+    log_ = std::make_unique<LocalLog>(db_.get(), kSingleNodeTerm, config_.append_batch_entries_max,
+                                      kAppendQueueEntriesMax);
+    ledger_service_ = std::make_unique<LedgerServiceImpl>(config_, log_.get(), store_, &metrics_);
     if (absl::Status st = StartHttp(); !st.ok()) return st;
 
     grpc::EnableDefaultHealthCheckService(true);
@@ -74,7 +75,8 @@ class NodeImpl final : public Node {
     }
     log_.reset();
     ledger_service_.reset();
-    store_.reset();
+    store_ = nullptr;
+    db_.reset();
     dir_.reset();
   }
 
@@ -82,8 +84,7 @@ class NodeImpl final : public Node {
   absl::Status StartHttp() {
     if (config_.http_address.empty()) return absl::OkStatus();
     http_ = std::make_unique<HttpServer>(
-        &metrics_, [this] { return log_->health(); },
-        [] { return absl::OkStatus(); });
+        &metrics_, [this] { return log_->health(); }, [] { return absl::OkStatus(); });
     return http_->Start(config_.http_address);
   }
 
@@ -91,7 +92,8 @@ class NodeImpl final : public Node {
   NodeMetrics metrics_;
   std::unique_ptr<HttpServer> http_;
   std::unique_ptr<storage::DataDir> dir_;
-  std::unique_ptr<storage::LedgerStore> store_;
+  std::unique_ptr<storage::Database> db_;
+  storage::LedgerStore* store_ = nullptr;  // db_->ledger()
   std::unique_ptr<LocalLog> log_;
   std::unique_ptr<LedgerServiceImpl> ledger_service_;
   std::unique_ptr<grpc::Server> server_;

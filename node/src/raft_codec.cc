@@ -54,11 +54,13 @@ absl::StatusOr<consensus::Entry> FromProto(const v1::RaftEntry& entry) {
       break;
     case v1::RAFT_ENTRY_TYPE_CONF_CHANGE: {
       const auto kind = entry.conf_change().kind();
-      if (kind < v1::RaftConfChange::KIND_ADD_LEARNER || kind > v1::RaftConfChange::KIND_REMOVE_NODE) {
+      if (kind < v1::RaftConfChange::KIND_ADD_LEARNER ||
+          kind > v1::RaftConfChange::KIND_REMOVE_NODE) {
         return absl::InvalidArgumentError(
             absl::StrCat("entry ", entry.index(), ": unknown conf_change.kind ", kind));
       }
-      out.conf_change = ConfChange{static_cast<ConfChange::Kind>(kind), entry.conf_change().node_id()};
+      out.conf_change =
+          ConfChange{static_cast<ConfChange::Kind>(kind), entry.conf_change().node_id()};
       break;
     }
     default:

@@ -75,9 +75,8 @@ class Transport::PeerSender {
       {
         absl::MutexLock lock(&mu_);
         mu_.Await(absl::Condition(
-            +[](PeerSender* s) ABSL_NO_THREAD_SAFETY_ANALYSIS {
-              return s->stopping_ || !s->queue_.empty();
-            },
+            +[](PeerSender* s)
+                 ABSL_NO_THREAD_SAFETY_ANALYSIS { return s->stopping_ || !s->queue_.empty(); },
             this));
         if (stopping_) return;
         TakeBatch(&batch);
@@ -102,7 +101,8 @@ class Transport::PeerSender {
     while (!queue_.empty()) {
       size_t message_bytes = 64;
       for (const auto& e : queue_.front().entries) message_bytes += e.ByteSize();
-      if (batch->messages_size() > 0 && bytes + message_bytes > transport_->options_.batch_bytes_max) {
+      if (batch->messages_size() > 0 &&
+          bytes + message_bytes > transport_->options_.batch_bytes_max) {
         break;
       }
       ToProto(queue_.front(), batch->add_messages());

@@ -22,7 +22,10 @@ class NodeProcess {
   absl::Status Start(const std::vector<std::string>& extra_args = {});
   // Polls until the client port answers an authenticated call.
   absl::Status WaitReady(std::chrono::milliseconds timeout = std::chrono::seconds(20));
-  void Kill() { process_.Signal(9); process_.Wait(std::chrono::seconds(10)); }
+  void Kill() {
+    process_.Signal(9);
+    process_.Wait(std::chrono::seconds(10));
+  }
   // SIGTERM, then the exit code (or -1 if it did not exit within `timeout`).
   int Terminate(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   bool Running() { return process_.Running(); }

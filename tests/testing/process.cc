@@ -173,8 +173,8 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
   ::close(in_pipe[1]);
   CommandResult result;
   int status = 0;
-  const absl::Status st = PollUntil(
-      [&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, timeout, "command exit");
+  const absl::Status st =
+      PollUntil([&] { return ::waitpid(pid, &status, WNOHANG) == pid; }, timeout, "command exit");
   if (!st.ok()) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &status, 0);
