@@ -17,7 +17,9 @@ namespace cairn::consensus {
 
 struct InitialState {
   HardState hard_state;
-  ConfState conf_state;  // membership as of the last durable entry
+  // Membership as of the last durable entry: the latest Ready::conf_state the
+  // node persisted (or the snapshot's, or the bootstrap membership).
+  ConfState conf_state;
 };
 
 class LogStorage {
@@ -43,7 +45,9 @@ class LogStorage {
   // Index of the last durable entry (snapshot index if the log is empty).
   virtual Index LastIndex() const = 0;
 
-  // Metadata of the latest snapshot (index 0 when there is none).
+  // Metadata of the latest snapshot. When there is none: index 0, term 0 and
+  // the bootstrap membership (the core replays conf changes from here when it
+  // must rebuild the membership history of the log, see docs/consensus.md).
   virtual SnapshotMeta Snapshot() const = 0;
 };
 
