@@ -31,7 +31,11 @@ absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& db_p
   const uint64_t applied = db->core_->applied().index;
   const consensus::Index snapshot = db->raft_log_->Snapshot().index;
   const consensus::Index last = db->raft_log_->LastIndex();
-  if (applied < snapshot || applied > last) {
+  // A database whose Raft log was never written (ledger-only use through
+  // the transitional LedgerStore::Open, or tools) has nothing to compare.
+  const bool log_used =
+      last > 0 || snapshot > 0 || !(db->raft_log_->hard_state() == consensus::HardState{});
+  if (applied < snapshot || (log_used && applied > last)) {
     return absl::DataLossError(absl::StrCat("database ", db_path, ": applied index ", applied,
                                             " is outside the raft log (snapshot ", snapshot,
                                             ", last index ", last, "); refusing to start"));

@@ -25,14 +25,16 @@ enum class EntryKind : uint8_t {
 struct StoredEntry {
   uint64_t term = 0;
   uint64_t index = 0;
-  std::string data;  // serialized cairn.v1.LogCommand (possibly empty)
+  // Default member initializers on every field keep StoredEntry{term, index,
+  // data} free of -Wmissing-field-initializers.
+  std::string data{};  // serialized cairn.v1.LogCommand (possibly empty)
 
   EntryKind kind = EntryKind::kUnspecified;
   // Empty: the entry belongs to no collection and is not indexed.
-  std::string collection_id;
-  std::string user_id;
+  std::string collection_id{};
+  std::string user_id{};
   // Empty: no idempotency key. Indexed only with a non-empty user_id.
-  std::string idempotency_key;
+  std::string idempotency_key{};
   // The leader's clock at proposal; also the clock of idempotency expiry.
   int64_t timestamp_unix_ms = 0;
 

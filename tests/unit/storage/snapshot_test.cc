@@ -1,0 +1,266 @@
+// Snapshots: take one, stream it in bounded chunks, install it in another
+// database and compare; a flipped byte anywhere, a truncated or misdirected
+// payload, and out-of-order chunks are refused with the existing state intact.
+#include "cairn/storage/snapshot.h"
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include <filesystem>
+
+#include "cairn/storage/apply_batch.h"
+#include "test_util.h"
+
+namespace cairn::storage {
+namespace {
+
+using consensus::ConfChange;
+using consensus::ConfState;
+using test::LedgerEntry;
+using test::RaftEntries;
+using test::TestDb;
+
+std::string Sha256(const std::string& bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  CAIRN_CHECK(EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr) == 1);
+  return std::string(reinterpret_cast<const char*>(digest), len);
+}
+
+struct Payload {
+  consensus::SnapshotMeta meta;
+  std::vector<std::string> chunks;
+  std::string sha256;
+
+  std::string Joined() const {
+    std::string all;
+    for (const auto& c : chunks) all += c;
+    return all;
+  }
+};
+
+Payload Take(Database& db, size_t chunk_bytes_max) {
+  auto source = db.TakeSnapshot(chunk_bytes_max);
+  CAIRN_CHECK(source.ok()) << source.status();
+  Payload p;
+  p.meta = (*source)->meta();
+  while (!(*source)->done()) {
+    const uint64_t offset = (*source)->offset();
+    auto chunk = (*source)->NextChunk();
+    CAIRN_CHECK(chunk.ok()) << chunk.status();
+    CAIRN_CHECK(!chunk->empty() && chunk->size() <= chunk_bytes_max) << chunk->size();
+    CAIRN_CHECK(offset + chunk->size() == (*source)->offset());
+    p.chunks.push_back(*std::move(chunk));
+  }
+  p.sha256 = (*source)->payload_sha256();
+  CAIRN_CHECK(p.sha256.size() == 32);
+  CAIRN_CHECK((*source)->NextChunk().status().code() == absl::StatusCode::kFailedPrecondition);
+  return p;
+}
+
+absl::StatusOr<consensus::SnapshotMeta> Install(Database& db, const Payload& p,
+                                                size_t chunk_bytes_max) {
+  auto sink = db.NewSnapshotSink(chunk_bytes_max);
+  if (!sink.ok()) return sink.status();
+  uint64_t offset = 0;
+  for (const auto& c : p.chunks) {
+    absl::Status st = (*sink)->Append(offset, c);
+    if (!st.ok()) return st;
+    offset += c.size();
+  }
+  return (*sink)->Install(p.sha256, &p.meta);
+}
+
+// A leader-like database: a Raft log with membership changes and a ledger
+// with every kind of table content, partly compacted.
+void Populate(TestDb& t) {
+  ASSERT_TRUE(t.log().Bootstrap(ConfState{{1, 2, 3}, {}}).ok());
+  std::vector<consensus::Entry> entries = RaftEntries(1, 40, 2);
+  entries[9].conf_change = ConfChange{ConfChange::Kind::kAddLearner, 4};
+  entries[39].conf_change = ConfChange{ConfChange::Kind::kRemoveNode, 1};  // after applied
+  ASSERT_TRUE(t.log().Save(consensus::HardState{2, 1, 35}, entries).ok());
+  auto batch = t.ledger().NewBatch();
+  for (uint64_t i = 1; i <= 35; ++i) {
+    StoredEntry e = LedgerEntry(i, 2, absl::StrCat("col-", i % 4), 5000 + i);
+    e.idempotency_key = absl::StrCat("key-", i);
+    ASSERT_TRUE(batch->AddEntry(e).ok());
+    batch->WriteNode(0, i - 1, ledger::Hash{static_cast<uint8_t>(i)});
+  }
+  batch->AddCheckpoint(CheckpointRecord{TxId{2, 30}, 29, "checkpoint"});
+  batch->PutUser("admin", "administrator");
+  batch->PutMember(4, "learner-4");
+  batch->PutServiceValue("service", "identity");
+  ASSERT_TRUE(t.ledger().Commit(*batch).ok());
+  ASSERT_TRUE(t.log().Compact(20).ok());
+}
+
+TEST(SnapshotTest, RoundTripInChunksReplacesStateAndResetsTheLog) {
+  TestDb leader;
+  Populate(leader);
+  const Payload p = Take(leader.db(), 100);
+  EXPECT_GT(p.chunks.size(), 10u);
+  EXPECT_EQ(p.meta.index, 35u);
+  EXPECT_EQ(p.meta.term, 2u);
+  EXPECT_EQ(p.meta.conf_state, (ConfState{{1, 2, 3}, {4}}));
+
+  // The follower has state of its own, some of which the snapshot removes.
+  TestDb follower;
+  follower.AppendAndApply(1, 3, 1, "stale");
+  ASSERT_TRUE(follower.log().Save(consensus::HardState{2, 2, 3}, RaftEntries(4, 6, 2)).ok());
+  {
+    auto batch = follower.ledger().NewBatch();
+    batch->PutUser("removed-elsewhere", "x");
+    ASSERT_TRUE(batch->AddEntry(LedgerEntry(4, 2, "stale")).ok());
+    ASSERT_TRUE(follower.ledger().Commit(*batch).ok());
+  }
+  auto meta = Install(follower.db(), p, 100);
+  ASSERT_TRUE(meta.ok()) << meta.status();
+  EXPECT_EQ(*meta, p.meta);
+
+  for (int pass = 0; pass < 2; ++pass) {
+    // Same ledger state, byte for byte: the follower's snapshot is identical.
+    const Payload again = Take(follower.db(), 1000);
+    EXPECT_EQ(again.Joined(), p.Joined());
+    EXPECT_EQ(again.sha256, p.sha256);
+    EXPECT_EQ(follower.ledger().applied(), (TxId{2, 35}));
+    EXPECT_EQ(follower.ledger().GetCollection("stale").status().code(),
+              absl::StatusCode::kNotFound);
+    EXPECT_EQ(follower.ledger().GetUser("removed-elsewhere").status().code(),
+              absl::StatusCode::kNotFound);
+    EXPECT_EQ(*follower.ledger().GetUser("admin"), "administrator");
+    EXPECT_EQ(*follower.ledger().Get(7), *leader.ledger().Get(7));
+    EXPECT_EQ(follower.ledger().CurrentEntry("col-3")->index, 35u);
+    EXPECT_EQ(*follower.ledger().LookupIdempotencyKey("alice", "key-9", 6000), (TxId{2, 9}));
+    EXPECT_EQ(follower.ledger().LatestCheckpoint()->tree_size, 29u);
+    EXPECT_EQ((*follower.ledger().ReadNode(0, 34))[0], 35);
+    // The Raft log restarts right after the snapshot.
+    EXPECT_EQ(follower.log().FirstIndex(), 36u);
+    EXPECT_EQ(follower.log().LastIndex(), 35u);
+    EXPECT_EQ(follower.log().Snapshot(), p.meta);
+    EXPECT_EQ(*follower.log().TermAt(35), 2u);
+    EXPECT_EQ(follower.log().hard_state(), (consensus::HardState{2, 2, 35}));
+    EXPECT_EQ(follower.log().LoadInitialState()->conf_state, (ConfState{{1, 2, 3}, {4}}));
+    follower.Reopen();
+  }
+  // And it carries on from there.
+  follower.AppendAndApply(36, 37, 3);
+  EXPECT_EQ(follower.ledger().applied_index(), 37u);
+  EXPECT_FALSE(std::filesystem::exists(follower.path() + ".incoming-snapshot"));
+}
+
+TEST(SnapshotTest, AFlippedByteAnywhereIsRefusedAndNothingChanges) {
+  TestDb leader;
+  Populate(leader);
+  const Payload p = Take(leader.db(), 64);
+  TestDb follower;
+  follower.AppendAndApply(1, 3, 1, "mine");
+  const std::string before = Take(follower.db(), 4096).Joined();
+  const size_t total = p.Joined().size();
+  // First byte, a header byte, bytes in the middle, the trailer's last byte.
+  for (size_t pos : {size_t{0}, size_t{9}, size_t{20}, total / 3, total / 2, total - 1}) {
+    Payload bad = p;
+    size_t at = pos;
+    size_t k = 0;
+    while (at >= bad.chunks[k].size()) at -= bad.chunks[k++].size();
+    bad.chunks[k][at] ^= 0x01;
+    auto st = Install(follower.db(), bad, 64);
+    EXPECT_EQ(st.status().code(), absl::StatusCode::kDataLoss) << "flip at " << pos;
+    EXPECT_NE(st.status().message().find("checksum mismatch"), std::string::npos) << st.status();
+    EXPECT_EQ(Take(follower.db(), 4096).Joined(), before) << "state changed after flip at " << pos;
+    EXPECT_EQ(follower.log().LastIndex(), 3u);
+  }
+  follower.Reopen();
+  EXPECT_EQ(Take(follower.db(), 4096).Joined(), before);
+  // The genuine payload still installs.
+  EXPECT_TRUE(Install(follower.db(), p, 64).ok());
+}
+
+TEST(SnapshotTest, MalformedPayloadWithAMatchingChecksumIsRefused) {
+  TestDb leader;
+  Populate(leader);
+  const Payload p = Take(leader.db(), 256);
+  // The checksum is right for the bytes sent; the structure is not.
+  Payload truncated = p;
+  truncated.chunks.back().pop_back();
+  Payload trailing = p;
+  trailing.chunks.push_back("x");
+  Payload not_a_snapshot = p;
+  not_a_snapshot.chunks = {"definitely not a snapshot"};
+  TestDb follower;
+  follower.AppendAndApply(1, 2, 1);
+  for (Payload* bad : {&truncated, &trailing, &not_a_snapshot}) {
+    bad->sha256 = Sha256(bad->Joined());
+    auto st = Install(follower.db(), *bad, 256);
+    EXPECT_EQ(st.status().code(), absl::StatusCode::kDataLoss) << st.status();
+    EXPECT_NE(st.status().message().find("snapshot payload"), std::string::npos) << st.status();
+    EXPECT_EQ(follower.ledger().applied_index(), 2u);
+    EXPECT_EQ(follower.log().LastIndex(), 2u);
+  }
+}
+
+TEST(SnapshotTest, ChunksMustArriveInOrderWithinTheBound) {
+  TestDb leader;
+  Populate(leader);
+  const Payload p = Take(leader.db(), 50);
+  TestDb follower;
+  auto sink = follower.db().NewSnapshotSink(50);
+  ASSERT_TRUE(sink.ok());
+  EXPECT_EQ((*sink)->Append(1, p.chunks[0]).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*sink)->Append(0, std::string(51, 'x')).code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE((*sink)->Append(0, p.chunks[0]).ok());
+  EXPECT_EQ((*sink)->Append(0, p.chunks[1]).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ((*sink)->bytes_received(), p.chunks[0].size());
+  // One sink at a time.
+  EXPECT_EQ(follower.db().NewSnapshotSink(50).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  sink->reset();
+  EXPECT_TRUE(follower.db().NewSnapshotSink(50).ok());
+}
+
+TEST(SnapshotTest, RefusesStaleOrMismatchedSnapshots) {
+  TestDb leader;
+  Populate(leader);
+  const Payload p = Take(leader.db(), 1000);
+  // Not ahead of the follower's applied index.
+  TestDb ahead;
+  ahead.AppendAndApply(1, 35, 2);
+  auto st = Install(ahead.db(), p, 1000);
+  EXPECT_EQ(st.status().code(), absl::StatusCode::kFailedPrecondition) << st.status();
+  EXPECT_EQ(ahead.ledger().applied_index(), 35u);
+  // The snapshot message says something else than the payload.
+  TestDb follower;
+  Payload wrong = p;
+  wrong.meta.term = 9;
+  EXPECT_EQ(Install(follower.db(), wrong, 1000).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(follower.ledger().applied_index(), 0u);
+  // A spent sink cannot be reused.
+  auto sink = follower.db().NewSnapshotSink(1000);
+  ASSERT_TRUE((*sink)->Install(p.sha256).status().code() == absl::StatusCode::kDataLoss);
+  EXPECT_EQ((*sink)->Append(0, "x").code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(SnapshotTest, SnapshotIsConsistentWhileWritesContinue) {
+  TestDb t;
+  t.AppendAndApply(1, 10, 1);
+  EXPECT_EQ(TestDb().db().TakeSnapshot(10).status().code(), absl::StatusCode::kFailedPrecondition);
+  auto source = t.db().TakeSnapshot(32);
+  ASSERT_TRUE(source.ok());
+  auto first = (*source)->NextChunk();
+  ASSERT_TRUE(first.ok());
+  t.AppendAndApply(11, 20, 1);  // lands after the snapshot was taken
+  Payload p;
+  p.meta = (*source)->meta();
+  p.chunks.push_back(*first);
+  while (!(*source)->done()) p.chunks.push_back(*(*source)->NextChunk());
+  p.sha256 = (*source)->payload_sha256();
+  EXPECT_EQ(p.meta.index, 10u);
+  TestDb follower;
+  ASSERT_TRUE(Install(follower.db(), p, 32).ok());
+  EXPECT_EQ(follower.ledger().applied_index(), 10u);
+  EXPECT_EQ(follower.ledger().Get(11).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(follower.ledger().GetCollection("c")->entry_count, 10u);
+}
+
+}  // namespace
+}  // namespace cairn::storage
