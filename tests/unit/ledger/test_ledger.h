@@ -18,6 +18,7 @@
 #include "cairn/ledger/memory_merkle_store.h"
 #include "cairn/ledger/merkle_tree.h"
 #include "cairn/ledger/receipt.h"
+#include "cairn/ledger/segment.h"
 #include "cairn/ledger/txid.h"
 #include "cairn/v1/log.pb.h"
 
@@ -88,12 +89,14 @@ class TestLedger {
 
   ledger::TxId AppendInternal() { return AppendData(""); }
 
-  // A signature transaction over every leaf before it.
-  ledger::TxId AppendSignature() {
-    const uint64_t size = tree_.size();
-    const ledger::TxId last{entries_.back().term, entries_.back().index};
+  // A signature transaction over every leaf before it (or the first `size`).
+  ledger::TxId AppendSignature(uint64_t size = 0) {
+    if (size == 0) size = tree_.size();
+    const ledger::TxId last{entries_.at(size - 1).term, size};
+    auto root = tree_.RootAt(size);
+    CAIRN_CHECK_OK(root.status());
     v1::Checkpoint cp =
-        ledger::MakeCheckpoint(service_cert_.Fingerprint(), size, tree_.Root(), last, Now());
+        ledger::MakeCheckpoint(service_cert_.Fingerprint(), size, *root, last, Now());
     auto signed_cp = ledger::SignCheckpoint(cp, node_id_, node_key_);
     CAIRN_CHECK_OK(signed_cp.status());
     const ledger::TxId txid = Append(ledger::MakeSignatureCommand(*signed_cp, node_cert_));
@@ -130,6 +133,25 @@ class TestLedger {
   const ledger::MerkleTree& tree() const { return tree_; }
   const std::vector<TestEntry>& entries() const { return entries_; }
   const v1::SignedCheckpoint& last_signed() const { return last_signed_; }
+
+  // Writes the entries as segments ending at each of `ends` (log indexes of
+  // signature transactions, increasing) into `dir`; returns the paths.
+  std::vector<std::string> WriteSegments(const std::string& dir,
+                                         const std::vector<uint64_t>& ends) const {
+    std::vector<std::string> paths;
+    uint64_t next = 1;
+    for (uint64_t end : ends) {
+      ledger::SegmentWriter writer(next);
+      for (; next <= end; ++next) {
+        const TestEntry& e = entries_.at(next - 1);
+        CAIRN_CHECK_OK(writer.Add(e.term, e.index, e.data));
+      }
+      auto path = writer.FinishToFile(dir);
+      CAIRN_CHECK_OK(path.status());
+      paths.push_back(*path);
+    }
+    return paths;
+  }
 
  private:
   static ledger::Certificate MakeServiceCert(const ledger::PrivateKey& key) {
