@@ -207,6 +207,30 @@ TEST(MerkleExhaustiveTest, TreesOfEverySizeAndReopenedTreesAgree) {
   }
 }
 
+TEST(MerkleExhaustiveTest, EveryTreeSizeServesEveryEarlierSize) {
+  // Past sizes are served from the store and the current frontier together;
+  // check every tree size against every query below it.
+  constexpr uint64_t kMax = 40;
+  const std::vector<Hash> leaves = LeafHashes(kMax);
+  MemoryMerkleStore store;
+  MerkleTree tree(&store);
+  for (uint64_t n = 1; n <= kMax; ++n) {
+    tree.Append(leaves[n - 1], store);
+    for (uint64_t size2 = 1; size2 <= n; ++size2) {
+      ASSERT_EQ(*tree.RootAt(size2), NaiveMth(leaves, 0, size2)) << size2 << " in " << n;
+      for (uint64_t index = 0; index < size2; ++index) {
+        ASSERT_EQ(*tree.InclusionProof(index, size2), NaivePath(index, leaves, 0, size2))
+            << index << "/" << size2 << " in " << n;
+      }
+      for (uint64_t size1 = 1; size1 <= size2; ++size1) {
+        ASSERT_EQ(*tree.ConsistencyProof(size1, size2),
+                  NaiveSubproof(size1, leaves, 0, size2, true))
+            << size1 << "->" << size2 << " in " << n;
+      }
+    }
+  }
+}
+
 // ---- Negative cases --------------------------------------------------------
 
 Hash Flip(Hash h, int bit) {
