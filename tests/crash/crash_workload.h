@@ -53,7 +53,8 @@ inline StoredEntry LedgerEntryFor(uint64_t index, uint64_t term, std::string dat
   e.data = std::move(data);
   e.kind = EntryKind::kUser;
   e.collection_id = CollectionOf(index);
-  e.user_id = "u";
+  // Not `= "u"`: GCC 12 at -O2 warns (-Wrestrict, a false positive) on it.
+  e.user_id = std::string(1, 'u');
   e.idempotency_key = absl::StrCat("k", index);
   e.timestamp_unix_ms = static_cast<int64_t>(index);
   return e;

@@ -119,27 +119,24 @@ struct Model {
   uint64_t log_checked_to = 0;
 };
 
-// Checks the reopened directory against the model; returns the violations.
-std::vector<std::string> Verify(const std::string& dir_path, Model& m) {
-  std::vector<std::string> bad;
-  auto dir = DataDir::Open(dir_path, /*create_if_missing=*/false);
-  if (!dir.ok()) return {absl::StrCat("data directory does not reopen: ", dir.status().ToString())};
-  auto db = Database::Open((*dir)->db_path());
-  if (!db.ok()) return {absl::StrCat("database does not reopen: ", db.status().ToString())};
-  const RaftLogStore& log = (*db)->raft_log();
-  const LedgerStore& ledger = (*db)->ledger();
+// Every acknowledged entry is in the log with its term, every entry is well
+// formed, and the log ends on a batch boundary.
+void VerifyLog(const RaftLogStore& log, Model& m, std::vector<std::string>& bad) {
   const uint64_t first = log.FirstIndex(), last = log.LastIndex();
   if (last < m.max_acked) {
     bad.push_back(absl::StrCat("LOST: acknowledged index ", m.max_acked,
                                " is missing; the log ends at ", last));
-    return bad;
+    return;
   }
   // Every entry from a little before what was already checked to the end.
   const uint64_t from = std::max(first, m.log_checked_to > 64 ? m.log_checked_to - 64 : 1);
   std::vector<consensus::Entry> entries;
   if (from <= last) {
     auto read = log.Entries(from, last + 1, SIZE_MAX);
-    if (!read.ok()) return {absl::StrCat("reading the log: ", read.status().ToString())};
+    if (!read.ok()) {
+      bad.push_back(absl::StrCat("reading the log: ", read.status().ToString()));
+      return;
+    }
     entries = *std::move(read);
   }
   uint64_t batch_last = 0;
@@ -148,7 +145,7 @@ std::vector<std::string> Verify(const std::string& dir_path, Model& m) {
     if (!ParseEntryData(e.data, &index, &term, &batch_last) || index != e.index || term != e.term ||
         e.data != EntryData(index, term, batch_last) || batch_last < index) {
       bad.push_back(absl::StrCat("malformed entry at index ", e.index));
-      return bad;
+      return;
     }
     auto acked = m.acked_term.find(e.index);
     if (acked != m.acked_term.end() && acked->second != e.term) {
@@ -161,14 +158,21 @@ std::vector<std::string> Verify(const std::string& dir_path, Model& m) {
                                " inside a batch ending at ", batch_last));
   }
   m.log_checked_to = last;
+}
 
+// Applied state matches the log: the applied index lies within it, applied
+// entries are the saved ones, and everything the apply batches derived ends
+// exactly at the applied index (each batch landed whole or not at all).
+void VerifyApplied(const RaftLogStore& log, const LedgerStore& ledger, const Model& m,
+                   std::vector<std::string>& bad) {
+  const uint64_t first = log.FirstIndex(), last = log.LastIndex();
   const TxId applied = ledger.applied();
   if (applied.index + 1 < first || applied.index > last) {
     bad.push_back(absl::StrCat("applied index ", applied.index, " outside the log [", first, ", ",
                                last, "]"));
-    return bad;
+    return;
   }
-  if (applied.index == 0) return bad;
+  if (applied.index == 0) return;
   // The last few applied entries are the saved entries (the acknowledged ones
   // where acknowledged: an entry may have been durable without its ack).
   for (uint64_t i = applied.index > 8 ? applied.index - 8 : 1; i <= applied.index; ++i) {
@@ -207,6 +211,17 @@ std::vector<std::string> Verify(const std::string& dir_path, Model& m) {
   if (want_cp > 0 && (!checkpoint.ok() || checkpoint->signature.index != want_cp)) {
     bad.push_back(absl::StrCat("latest checkpoint is not at ", want_cp));
   }
+}
+
+// Reopens the directory and checks it against the model; returns the violations.
+std::vector<std::string> Verify(const std::string& dir_path, Model& m) {
+  auto dir = DataDir::Open(dir_path, /*create_if_missing=*/false);
+  if (!dir.ok()) return {absl::StrCat("data directory does not reopen: ", dir.status().ToString())};
+  auto db = Database::Open((*dir)->db_path());
+  if (!db.ok()) return {absl::StrCat("database does not reopen: ", db.status().ToString())};
+  std::vector<std::string> bad;
+  VerifyLog((*db)->raft_log(), m, bad);
+  if (bad.empty()) VerifyApplied((*db)->raft_log(), (*db)->ledger(), m, bad);
   return bad;
 }
 
