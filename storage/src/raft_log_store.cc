@@ -231,9 +231,8 @@ consensus::HardState RaftLogStore::hard_state() const {
   return hard_state_;
 }
 
-absl::Status RaftLogStore::Save(const std::optional<consensus::HardState>& hard_state,
-                                absl::Span<const Entry> entries) {
-  absl::MutexLock write_lock(&write_mu_);
+absl::StatusOr<absl::Span<const Entry>> RaftLogStore::EntriesToWrite(
+    absl::Span<const Entry> entries) const {
   Index snapshot_index = 0, last = 0, commit = 0;
   {
     absl::MutexLock lock(&mu_);
@@ -256,38 +255,53 @@ absl::Status RaftLogStore::Save(const std::optional<consensus::HardState>& hard_
     ++skip;
   }
   entries.remove_prefix(skip);
+  if (entries.empty()) return entries;
 
-  rocksdb::WriteBatch batch;
-  if (!entries.empty()) {
-    const Index first_new = entries.front().index;
-    CAIRN_CHECK(first_new <= last + 1)
-        << "raft log append leaves a gap: first new index " << first_new << ", last " << last;
-    absl::StatusOr<Term> prev_term = TermAt(first_new - 1);
-    if (!prev_term.ok()) return prev_term.status();
-    Term prev = *prev_term;
-    for (size_t k = 0; k < entries.size(); ++k) {
-      const Entry& e = entries[k];
-      CAIRN_CHECK(e.index == first_new + k) << "raft log append is not consecutive at " << e.index;
-      CAIRN_CHECK(e.term >= prev) << "raft log term decreases at index " << e.index << ": " << prev
-                                  << " -> " << e.term;
-      prev = e.term;
-    }
-    if (first_new <= last) {
-      CAIRN_CHECK(first_new > committed) << "truncating committed raft log entries: first new "
-                                         << first_new << ", committed " << committed;
-      batch.DeleteRange(core_->cf(internal::kRaftLog), U64Key(first_new), U64Key(last + 1));
-      batch.DeleteRange(core_->cf(internal::kRaftState), internal::ConfChangeKey(first_new),
-                        internal::ConfChangeKey(last + 1));
-    }
-    for (const Entry& e : entries) {
-      batch.Put(core_->cf(internal::kRaftLog), U64Key(e.index), internal::EncodeRaftEntry(e));
-      if (e.conf_change) {
-        std::string cc;
-        internal::PutConfChange(&cc, *e.conf_change);
-        batch.Put(core_->cf(internal::kRaftState), internal::ConfChangeKey(e.index), cc);
-      }
+  const Index first_new = entries.front().index;
+  CAIRN_CHECK(first_new <= last + 1)
+      << "raft log append leaves a gap: first new index " << first_new << ", last " << last;
+  CAIRN_CHECK(first_new > last || first_new > committed)
+      << "truncating committed raft log entries: first new " << first_new << ", committed "
+      << committed;
+  absl::StatusOr<Term> prev_term = TermAt(first_new - 1);
+  if (!prev_term.ok()) return prev_term.status();
+  Term prev = *prev_term;
+  for (size_t k = 0; k < entries.size(); ++k) {
+    const Entry& e = entries[k];
+    CAIRN_CHECK(e.index == first_new + k) << "raft log append is not consecutive at " << e.index;
+    CAIRN_CHECK(e.term >= prev) << "raft log term decreases at index " << e.index << ": " << prev
+                                << " -> " << e.term;
+    prev = e.term;
+  }
+  return entries;
+}
+
+void RaftLogStore::AddAppendWrites(absl::Span<const Entry> entries, Index last,
+                                   rocksdb::WriteBatch* batch) const {
+  const Index first_new = entries.front().index;
+  if (first_new <= last) {
+    // Range deletions first: the puts after them in the batch win.
+    batch->DeleteRange(core_->cf(internal::kRaftLog), U64Key(first_new), U64Key(last + 1));
+    batch->DeleteRange(core_->cf(internal::kRaftState), internal::ConfChangeKey(first_new),
+                       internal::ConfChangeKey(last + 1));
+  }
+  for (const Entry& e : entries) {
+    batch->Put(core_->cf(internal::kRaftLog), U64Key(e.index), internal::EncodeRaftEntry(e));
+    if (e.conf_change) {
+      std::string cc;
+      internal::PutConfChange(&cc, *e.conf_change);
+      batch->Put(core_->cf(internal::kRaftState), internal::ConfChangeKey(e.index), cc);
     }
   }
+}
+
+absl::Status RaftLogStore::Save(const std::optional<consensus::HardState>& hard_state,
+                                absl::Span<const Entry> entries) {
+  absl::MutexLock write_lock(&write_mu_);
+  absl::StatusOr<absl::Span<const Entry>> to_write = EntriesToWrite(entries);
+  if (!to_write.ok()) return to_write.status();
+  rocksdb::WriteBatch batch;
+  if (!to_write->empty()) AddAppendWrites(*to_write, LastIndex(), &batch);
   if (hard_state) {
     std::string hs;
     internal::PutHardState(&hs, *hard_state);
@@ -298,9 +312,9 @@ absl::Status RaftLogStore::Save(const std::optional<consensus::HardState>& hard_
   if (!st.ok()) return st;
 
   absl::MutexLock lock(&mu_);
-  if (!entries.empty()) {
-    last_index_ = entries.back().index;
-    AppendTermRuns(entries);
+  if (!to_write->empty()) {
+    last_index_ = to_write->back().index;
+    AppendTermRuns(*to_write);
   }
   if (hard_state) hard_state_ = *hard_state;
   return absl::OkStatus();

@@ -25,6 +25,10 @@
 #include "cairn/consensus/storage.h"
 #include "cairn/consensus/types.h"
 
+namespace rocksdb {
+class WriteBatch;
+}  // namespace rocksdb
+
 namespace cairn::storage {
 
 namespace internal {
@@ -89,6 +93,13 @@ class RaftLogStore final : public consensus::LogStorage {
   // After a snapshot is installed: the log is empty, starting after `meta`.
   void ResetToSnapshot(const consensus::SnapshotMeta& meta);
 
+  // The part of a Save's entries that changes the log, checked against the
+  // append rules (aborts on a broken one). Called under write_mu_.
+  absl::StatusOr<absl::Span<const consensus::Entry>> EntriesToWrite(
+      absl::Span<const consensus::Entry> entries) const;
+  // Adds the truncation of (first new index, last] and the entries to `batch`.
+  void AddAppendWrites(absl::Span<const consensus::Entry> entries, consensus::Index last,
+                       rocksdb::WriteBatch* batch) const;
   absl::StatusOr<consensus::Term> ReadTerm(consensus::Index i) const;
   absl::StatusOr<consensus::ConfState> ConfStateAt(consensus::Index i) const;
   absl::Status RebuildTermRuns();
