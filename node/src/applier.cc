@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "cairn/base/check.h"
 #include "cairn/base/hex.h"
+#include "cairn/ledger/checkpoint.h"
 #include "cairn/ledger/encoding.h"
 #include "cairn/ledger/entry.h"
 #include "cairn/ledger/hash.h"
@@ -143,43 +144,17 @@ uint64_t Applier::TermOfIndex(uint64_t index) const {
 }
 
 void Applier::VerifySignature(const consensus::Entry& entry, const v1::SignatureTransaction& sig) {
-  const std::string where = ledger::TxId{entry.term, entry.index}.ToString();
-  const v1::Checkpoint& cp = sig.checkpoint().checkpoint();
-  if (cp.service_id() != service_id_) {
-    Halt(absl::StrCat("signature ", where, " is for service ", cp.service_id(), ", not ",
-                      service_id_));
-  }
-  if (cp.tree_size() == 0 || cp.tree_size() > tree_.size()) {
-    Halt(absl::StrCat("signature ", where, " covers ", cp.tree_size(), " leaves; this node has ",
-                      tree_.size()));
-  }
-  auto root = tree_.RootAt(cp.tree_size());
-  CAIRN_CHECK_OK(root.status()) << "root at " << cp.tree_size();
-  if (ledger::HashBytes(*root) != cp.root_hash()) {
-    Halt(absl::StrCat("signature ", where, " signs root ", base::HexEncode(cp.root_hash()),
-                      " at tree size ", cp.tree_size(), " but this node's root there is ",
-                      ledger::HashToHex(*root),
-                      ": the leader signed a history this node does "
-                      "not hold"));
-  }
-  const std::string last = ledger::TxId{TermOfIndex(cp.tree_size()), cp.tree_size()}.ToString();
-  if (cp.last_txid() != last) {
-    Halt(absl::StrCat("signature ", where, " names last txid ", cp.last_txid(), "; this node has ",
-                      last));
-  }
-  auto cert = ledger::Certificate::FromPem(sig.node_certificate_pem());
-  absl::Status st = cert.status();
-  if (st.ok())
-    st = cert->VerifyIssuedBy(service_cert_, absl::FromUnixMillis(cp.timestamp_unix_ms()));
-  if (st.ok() && cert->CommonName() != absl::StrCat("node-", sig.checkpoint().signer_node_id())) {
-    st = absl::InvalidArgumentError(absl::StrCat("certificate names ", cert->CommonName()));
-  }
-  auto encoded = ledger::EncodeCheckpoint(cp);
-  if (st.ok()) st = encoded.status();
-  if (st.ok()) st = cert->VerifySignature(*encoded, sig.checkpoint().signature());
+  const absl::Status st = ledger::CheckSignatureTransaction(
+      sig, entry.index, tree_,
+      [this](uint64_t index) -> absl::StatusOr<uint64_t> { return TermOfIndex(index); },
+      service_cert_);
   if (!st.ok()) {
-    Halt(absl::StrCat("signature ", where, " by node ", sig.checkpoint().signer_node_id(),
-                      " does not verify: ", st.message()));
+    Halt(absl::StrCat("signature transaction ", ledger::TxId{entry.term, entry.index}.ToString(),
+                      " by node ", sig.checkpoint().signer_node_id(), " is not acceptable: ",
+                      st.message(),
+                      absl::IsFailedPrecondition(st)
+                          ? " (the leader signed a history this node does not hold)"
+                          : ""));
   }
 }
 

@@ -53,6 +53,7 @@ class NodeImpl final : public Node {
   const NodeConfig config_;
   TlsFiles tls_;
   std::optional<ledger::PrivateKey> node_key_;
+  std::optional<ledger::Certificate> node_cert_;
   std::optional<ledger::Certificate> service_cert_;
   std::vector<v1::NodeInfo> initial_members_;
   std::optional<v1::CreateService> genesis_;
@@ -98,6 +99,7 @@ absl::Status NodeImpl::LoadIdentity() {
   if (absl::Status st = CheckNodeIdentity(*service, *cert, *key, config_.node_id); !st.ok())
     return st;
   node_key_ = *std::move(key);
+  node_cert_ = *std::move(cert);
   service_cert_ = *std::move(service);
   auto members = ParseInitialCluster(config_.initial_cluster);
   if (!members.ok()) return members.status();
@@ -175,7 +177,7 @@ absl::Status NodeImpl::StartLoop() {
   o.snapshot_interval_entries = config_.snapshot_interval_entries;
   o.snapshot_retain_entries = config_.snapshot_retain_entries;
   o.genesis = genesis_;
-  SignerIdentity signer{config_.node_id, service_id, tls_.cert_pem, &*node_key_};
+  SignerIdentity signer{config_.node_id, service_id, &*node_cert_, &*node_key_};
   loop_ = std::make_unique<RaftLoop>(o, db_.get(), applier_.get(), transport_.get(),
                                      snapshots_.get(), &governance_, signer, &metrics_,
                                      &applied_waiters_, &signed_waiters_);

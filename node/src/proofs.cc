@@ -5,6 +5,7 @@
 #include "cairn/ledger/entry.h"
 #include "cairn/ledger/hash.h"
 #include "cairn/ledger/merkle_tree.h"
+#include "cairn/ledger/receipt.h"
 #include "cairn/ledger/txid.h"
 
 namespace cairn::node {
@@ -35,16 +36,7 @@ absl::StatusOr<v1::Receipt> BuildReceipt(const storage::LedgerStore& store, uint
   if (!leaf.ok()) return leaf.status();
   auto tree = ledger::MerkleTree::Open(&store, record->tree_size);
   if (!tree.ok()) return tree.status();
-  auto proof = tree->InclusionProof(index - 1, record->tree_size);
-  if (!proof.ok()) return proof.status();
-  v1::Receipt receipt;
-  receipt.set_version(1);
-  *receipt.mutable_leaf() = *std::move(leaf);
-  receipt.set_leaf_index(index - 1);
-  for (const auto& h : *proof) receipt.add_inclusion_proof(ledger::HashToString(h));
-  *receipt.mutable_checkpoint() = sig->checkpoint();
-  receipt.set_node_certificate_pem(sig->node_certificate_pem());
-  return receipt;
+  return ledger::BuildReceipt(*leaf, *tree, sig->checkpoint(), sig->node_certificate_pem());
 }
 
 absl::StatusOr<v1::ConsistencyProof> BuildConsistencyProof(const storage::LedgerStore& store,

@@ -14,8 +14,8 @@ namespace cairn::node {
 struct SignerIdentity {
   uint64_t node_id = 0;
   std::string service_id;
-  std::string node_certificate_pem;
-  const ledger::PrivateKey* key = nullptr;  // the node's TLS key
+  const ledger::Certificate* node_certificate = nullptr;  // the node's TLS certificate
+  const ledger::PrivateKey* key = nullptr;                // and its key
 };
 
 // A serialized LogCommand carrying a SignatureTransaction over the first
