@@ -144,6 +144,17 @@ absl::StatusOr<consensus::InitialState> RaftLogStore::LoadInitialState() const {
     state.hard_state = hard_state_;
     last = last_index_;
   }
+  std::string value;
+  absl::Status st = core_->Get(internal::kRaftState, internal::kConfStateKey, &value);
+  if (st.ok()) {
+    Decoder d(value);
+    if (!internal::GetConfState(&d, &state.conf_state) || !d.empty()) {
+      return internal::Malformed("saved conf state");
+    }
+    return state;
+  }
+  if (!absl::IsNotFound(st)) return st;
+  // Never saved: the snapshot's membership plus the log's conf changes.
   absl::StatusOr<consensus::ConfState> cs = internal::ReadConfStateAt(*core_, last, nullptr);
   if (!cs.ok()) return cs.status();
   state.conf_state = *std::move(cs);
@@ -295,20 +306,25 @@ void RaftLogStore::AddAppendWrites(absl::Span<const Entry> entries, Index last,
   }
 }
 
-absl::Status RaftLogStore::Save(const std::optional<consensus::HardState>& hard_state,
-                                absl::Span<const Entry> entries) {
+absl::Status RaftLogStore::Save(const Write& write) {
   absl::MutexLock write_lock(&write_mu_);
-  absl::StatusOr<absl::Span<const Entry>> to_write = EntriesToWrite(entries);
+  absl::StatusOr<absl::Span<const Entry>> to_write = EntriesToWrite(write.entries);
   if (!to_write.ok()) return to_write.status();
   rocksdb::WriteBatch batch;
   if (!to_write->empty()) AddAppendWrites(*to_write, LastIndex(), &batch);
-  if (hard_state) {
-    std::string hs;
-    internal::PutHardState(&hs, *hard_state);
-    batch.Put(core_->cf(internal::kRaftState), internal::kHardStateKey, hs);
+  std::string value;
+  if (write.hard_state) {
+    internal::PutHardState(&value, *write.hard_state);
+    batch.Put(core_->cf(internal::kRaftState), internal::kHardStateKey, value);
+  }
+  if (write.conf_state) {
+    value.clear();
+    internal::PutConfState(&value, *write.conf_state);
+    batch.Put(core_->cf(internal::kRaftState), internal::kConfStateKey, value);
   }
   if (batch.Count() == 0) return core_->write_error();
-  absl::Status st = core_->Write(&batch, /*sync=*/true, "saving raft log entries");
+  const bool sync = write.must_sync || !write.entries.empty();
+  absl::Status st = core_->Write(&batch, sync, "saving raft log entries");
   if (!st.ok()) return st;
 
   absl::MutexLock lock(&mu_);
@@ -316,7 +332,7 @@ absl::Status RaftLogStore::Save(const std::optional<consensus::HardState>& hard_
     last_index_ = to_write->back().index;
     AppendTermRuns(*to_write);
   }
-  if (hard_state) hard_state_ = *hard_state;
+  if (write.hard_state) hard_state_ = *write.hard_state;
   return absl::OkStatus();
 }
 
@@ -349,6 +365,8 @@ absl::Status RaftLogStore::Bootstrap(const consensus::ConfState& conf_state) {
   internal::PutSnapshotMeta(&value, meta);
   rocksdb::WriteBatch batch;
   batch.Put(core_->cf(internal::kRaftState), internal::kSnapshotMetaKey, value);
+  // Membership now follows from the snapshot metadata (and later saves).
+  batch.Delete(core_->cf(internal::kRaftState), internal::kConfStateKey);
   absl::Status st = core_->Write(&batch, /*sync=*/true, "bootstrapping membership");
   if (!st.ok()) return st;
   absl::MutexLock lock(&mu_);
@@ -356,7 +374,8 @@ absl::Status RaftLogStore::Bootstrap(const consensus::ConfState& conf_state) {
   return absl::OkStatus();
 }
 
-absl::Status RaftLogStore::Compact(Index index) {
+absl::Status RaftLogStore::Compact(Index index,
+                                   const std::optional<consensus::ConfState>& conf_state) {
   absl::MutexLock write_lock(&write_mu_);
   Index snapshot_index = 0, last = 0;
   {
@@ -384,9 +403,13 @@ absl::Status RaftLogStore::Compact(Index index) {
   absl::StatusOr<Term> term = TermAt(index);
   if (!term.ok()) return term.status();
   meta.term = *term;
-  absl::StatusOr<consensus::ConfState> cs = internal::ReadConfStateAt(*core_, index, nullptr);
-  if (!cs.ok()) return cs.status();
-  meta.conf_state = *std::move(cs);
+  if (conf_state) {
+    meta.conf_state = *conf_state;
+  } else {
+    absl::StatusOr<consensus::ConfState> cs = internal::ReadConfStateAt(*core_, index, nullptr);
+    if (!cs.ok()) return cs.status();
+    meta.conf_state = *std::move(cs);
+  }
 
   rocksdb::WriteBatch batch;
   batch.DeleteRange(core_->cf(internal::kRaftLog), U64Key(0), U64Key(index + 1));
