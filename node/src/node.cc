@@ -200,7 +200,9 @@ absl::Status NodeImpl::StartServers() {
   {
     grpc::ServerBuilder builder;
     int port = 0;
-    builder.AddListeningPort(config_.client_address, MutualTlsServerCredentials(tls_), &port);
+    builder.AddListeningPort(config_.client_address,
+                             MutualTlsServerCredentials(tls_, /*require_client_cert=*/false),
+                             &port);
     builder.RegisterService(ledger_service_.get());
     builder.RegisterService(admin_service_.get());
     // Room for the largest allowed entry plus framing, so an oversized one is
@@ -215,7 +217,8 @@ absl::Status NodeImpl::StartServers() {
   }
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config_.peer_address, MutualTlsServerCredentials(tls_), &port);
+  builder.AddListeningPort(config_.peer_address,
+                           MutualTlsServerCredentials(tls_, /*require_client_cert=*/true), &port);
   builder.RegisterService(raft_service_.get());
   builder.SetMaxReceiveMessageSize(64 << 20);
   peer_server_ = builder.BuildAndStart();

@@ -321,9 +321,14 @@ void RaftLoop::HandleReady(consensus::Ready rd) {
     signed_waiters_->Advance(applier_->signed_tree_size());
     spdlog::info("installed snapshot at index {} term {}", rd.snapshot->index, rd.snapshot->term);
   }
-  if (!rd.entries.empty() || rd.hard_state) {
+  if (!rd.entries.empty() || rd.hard_state || rd.conf_state) {
     const auto started = Clock::now();
-    const absl::Status st = db_->raft_log().Save(rd.hard_state, rd.entries);
+    storage::RaftLogStore::Write write;
+    write.hard_state = rd.hard_state;
+    write.entries = rd.entries;
+    write.conf_state = rd.conf_state;
+    write.must_sync = rd.must_sync;
+    const absl::Status st = db_->raft_log().Save(write);
     // fsync failure is fatal to the write path: nothing after it may be
     // acknowledged, so the process stops here (STYLE.md §6).
     CAIRN_CHECK_OK(st) << "persisting the Raft log";
@@ -545,7 +550,9 @@ void RaftLoop::MaybeCompact(bool force) {
   if (!force && applied - first + 1 < options_.snapshot_interval_entries + keep) return;
   const uint64_t upto = applied - std::min(applied, keep);
   if (upto < first) return;
-  const absl::Status st = db_->raft_log().Compact(upto);
+  const absl::Status st = db_->raft_log().Compact(
+      upto, upto == applied ? std::optional<consensus::ConfState>(raw_->AppliedConfState())
+                            : std::nullopt);
   CAIRN_CHECK_OK(st) << "compacting the log to " << upto;
   spdlog::info("compacted the log up to index {}", upto);
 }
