@@ -92,21 +92,15 @@ absl::StatusOr<Hash> MerkleTree::Node(uint32_t level, uint64_t index) const {
 
 namespace {
 
-// Where proof generation gets its hashes: complete-subtree nodes, and the
-// root of the first `known_size` leaves when it is known without reads.
-struct NodeSource {
-  absl::FunctionRef<absl::StatusOr<Hash>(uint32_t level, uint64_t index)> node;
-  uint64_t known_size = 0;
-  Hash known_root{};
-};
+// Where proof generation gets its hashes: complete-subtree nodes.
+using NodeSource = absl::FunctionRef<absl::StatusOr<Hash>(uint32_t level, uint64_t index)>;
 
 // MTH of leaves [begin, end), where begin is a multiple of a power of two
 // >= end - begin (true of every range a proof needs): the complete subtrees
 // of the range, one per set bit of its size, largest first, folded from the
 // right.
-absl::StatusOr<Hash> RangeHash(const NodeSource& src, uint64_t begin, uint64_t end) {
+absl::StatusOr<Hash> RangeHash(NodeSource src, uint64_t begin, uint64_t end) {
   CAIRN_CHECK(begin < end) << "range [" << begin << ", " << end << ")";
-  if (begin == 0 && end == src.known_size) return src.known_root;
   const uint64_t n = end - begin;
   Hash subtrees[64];
   int count = 0;
@@ -115,7 +109,7 @@ absl::StatusOr<Hash> RangeHash(const NodeSource& src, uint64_t begin, uint64_t e
     if (((n >> level) & 1) == 0) continue;
     CAIRN_CHECK(offset % (uint64_t{1} << level) == 0)
         << "unaligned range [" << begin << ", " << end << ")";
-    absl::StatusOr<Hash> node = src.node(static_cast<uint32_t>(level), offset >> level);
+    absl::StatusOr<Hash> node = src(static_cast<uint32_t>(level), offset >> level);
     if (!node.ok()) return node.status();
     subtrees[count++] = *node;
     offset += uint64_t{1} << level;
@@ -125,14 +119,14 @@ absl::StatusOr<Hash> RangeHash(const NodeSource& src, uint64_t begin, uint64_t e
   return hash;
 }
 
-absl::StatusOr<Hash> Root(const NodeSource& src, uint64_t size) {
+absl::StatusOr<Hash> Root(NodeSource src, uint64_t size) {
   if (size == 0) return EmptyRoot();
   return RangeHash(src, 0, size);
 }
 
 // PATH(m, D[begin:end]) of RFC 9162 §2.1.3.1: descend towards the leaf; each
 // step's sibling goes after the deeper part of the path, so collect and reverse.
-absl::StatusOr<std::vector<Hash>> Path(const NodeSource& src, uint64_t index, uint64_t size) {
+absl::StatusOr<std::vector<Hash>> Path(NodeSource src, uint64_t index, uint64_t size) {
   if (index >= size) {
     return absl::InvalidArgumentError(
         absl::StrCat("leaf_index: ", index, " is not below tree_size ", size));
@@ -159,7 +153,7 @@ absl::StatusOr<std::vector<Hash>> Path(const NodeSource& src, uint64_t index, ui
 
 // PROOF(m, D[n]) = SUBPROOF(m, D[n], true) of RFC 9162 §2.1.4.1, unrolled;
 // `whole` is SUBPROOF's b.
-absl::StatusOr<std::vector<Hash>> Subproof(const NodeSource& src, uint64_t size1, uint64_t size2) {
+absl::StatusOr<std::vector<Hash>> Subproof(NodeSource src, uint64_t size1, uint64_t size2) {
   if (size1 == 0 || size1 > size2) {
     return absl::InvalidArgumentError(
         absl::StrCat("size1: must be 1 to size2 (", size2, "), got ", size1));
@@ -207,28 +201,29 @@ absl::Status CheckSize(uint64_t size, uint64_t tree_size, absl::string_view what
 
 absl::StatusOr<Hash> MerkleTree::RootAt(uint64_t size) const {
   if (absl::Status s = CheckSize(size, size_, "tree_size"); !s.ok()) return s;
+  if (size == size_) return Root();  // no reads
   auto node = [this](uint32_t level, uint64_t index) { return Node(level, index); };
-  return ledger::Root(NodeSource{node, size_, Root()}, size);
+  return ledger::Root(node, size);
 }
 
 absl::StatusOr<std::vector<Hash>> MerkleTree::InclusionProof(uint64_t index, uint64_t size) const {
   if (absl::Status s = CheckSize(size, size_, "tree_size"); !s.ok()) return s;
   auto node = [this](uint32_t level, uint64_t index) { return Node(level, index); };
-  return Path(NodeSource{node, size_, Root()}, index, size);
+  return Path(node, index, size);
 }
 
 absl::StatusOr<std::vector<Hash>> MerkleTree::ConsistencyProof(uint64_t size1,
                                                                uint64_t size2) const {
   if (absl::Status s = CheckSize(size2, size_, "size2"); !s.ok()) return s;
   auto node = [this](uint32_t level, uint64_t index) { return Node(level, index); };
-  return Subproof(NodeSource{node, size_, Root()}, size1, size2);
+  return Subproof(node, size1, size2);
 }
 
 absl::StatusOr<Hash> StoredRootAt(const MerkleNodeReader& reader, uint64_t size) {
   auto node = [&reader](uint32_t level, uint64_t index) {
     return ReadStoredNode(reader, level, index);
   };
-  return ledger::Root(NodeSource{node}, size);
+  return ledger::Root(node, size);
 }
 
 absl::StatusOr<std::vector<Hash>> StoredInclusionProof(const MerkleNodeReader& reader,
@@ -236,7 +231,7 @@ absl::StatusOr<std::vector<Hash>> StoredInclusionProof(const MerkleNodeReader& r
   auto node = [&reader](uint32_t level, uint64_t index) {
     return ReadStoredNode(reader, level, index);
   };
-  return Path(NodeSource{node}, index, size);
+  return Path(node, index, size);
 }
 
 absl::StatusOr<std::vector<Hash>> StoredConsistencyProof(const MerkleNodeReader& reader,
@@ -244,7 +239,7 @@ absl::StatusOr<std::vector<Hash>> StoredConsistencyProof(const MerkleNodeReader&
   auto node = [&reader](uint32_t level, uint64_t index) {
     return ReadStoredNode(reader, level, index);
   };
-  return Subproof(NodeSource{node}, size1, size2);
+  return Subproof(node, size1, size2);
 }
 
 }  // namespace cairn::ledger
