@@ -64,8 +64,11 @@ class Auditor {
     absl::StatusOr<v1::LeafComponents> leaf =
         LeafComponentsFor(record.term, record.index, record.data);
     if (!leaf.ok()) return leaf.status();
-    if (record.index == 1) {
+    // The first entry with a payload is the genesis (a first leader may put
+    // empty internal entries before it).
+    if (!genesis_seen_ && leaf->kind() != v1::ENTRY_KIND_INTERNAL) {
       if (absl::Status s = CheckGenesis(record.data); !s.ok()) return s;
+      genesis_seen_ = true;
     }
     if (leaf->kind() == v1::ENTRY_KIND_SIGNATURE) {
       if (absl::Status s = CheckSignature(record); !s.ok()) return s;
@@ -80,7 +83,8 @@ class Auditor {
   absl::Status CheckGenesis(const std::string& data) {
     v1::LogCommand command;
     if (!command.ParseFromString(data) || !command.governance().has_create_service()) {
-      return absl::InvalidArgumentError("entry 1 is not the genesis (create_service) transaction");
+      return absl::InvalidArgumentError(
+          "the first entry with a payload is not the genesis (create_service) transaction");
     }
     absl::StatusOr<Certificate> genesis_cert =
         Certificate::FromPem(command.governance().create_service().service_certificate_pem());
@@ -133,6 +137,7 @@ class Auditor {
   // (first log index, term) of each run of equal terms, in log order.
   std::vector<std::pair<uint64_t, uint64_t>> term_starts_;
   uint64_t last_term_ = 0;
+  bool genesis_seen_ = false;
   uint64_t signed_size_ = 0;  // Invariant: never decreases
   AuditReport report_;
 };

@@ -17,6 +17,7 @@ namespace cairn::ledger {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -166,6 +167,32 @@ TEST_F(AuditTest, AnotherServiceCertificateIsRejectedAtTheGenesis) {
   ASSERT_FALSE(report.ok());
   EXPECT_THAT(report.status().message(), HasSubstr("txid 1.1"));
   EXPECT_THAT(report.status().message(), HasSubstr("genesis"));
+}
+
+TEST_F(AuditTest, EmptyEntriesMayPrecedeTheGenesisButNothingElse) {
+  ledger_.WriteSegments(dir_.path(), ends_);
+  testing::TempDir shifted;
+  // The same history behind a first leader's empty entry.
+  std::vector<testing::TestEntry> entries = {{1, 1, ""}};
+  for (const auto& e : ledger_.entries()) entries.push_back({e.term, e.index + 1, e.data});
+  auto write = [&](const std::string& dir, const std::vector<testing::TestEntry>& all) {
+    SegmentWriter writer(1);
+    for (const auto& e : all) CAIRN_CHECK_OK(writer.Add(e.term, e.index, e.data));
+    CAIRN_CHECK_OK(writer.FinishToFile(dir).status());
+  };
+  write(shifted.path(), entries);
+  // Signatures name their own indexes, so the shifted copy fails at the first
+  // one; what matters here is that the genesis was accepted at index 2.
+  auto report = Audit(shifted.path(), ledger_.service_cert());
+  ASSERT_FALSE(report.ok());
+  EXPECT_THAT(report.status().message(), Not(HasSubstr("genesis")));
+  EXPECT_THAT(report.status().message(), HasSubstr("txid 1." + std::to_string(ends_[0] + 1)));
+  // A user entry first is not a genesis.
+  testing::TempDir user_first;
+  entries[0].data = entries[3].data;
+  write(user_first.path(), entries);
+  EXPECT_THAT(Audit(user_first.path(), ledger_.service_cert()).status().message(),
+              HasSubstr("txid 1.1: the first entry with a payload is not the genesis"));
 }
 
 TEST_F(AuditTest, ShrinkingCheckpointsAreRejected) {

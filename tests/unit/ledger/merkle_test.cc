@@ -227,6 +227,11 @@ TEST(MerkleExhaustiveTest, EveryTreeSizeServesEveryEarlierSize) {
                   NaiveSubproof(size1, leaves, 0, size2, true))
             << size1 << "->" << size2 << " in " << n;
       }
+      // The store-only forms (for concurrent readers) agree.
+      ASSERT_EQ(*StoredRootAt(store, size2), NaiveMth(leaves, 0, size2));
+      ASSERT_EQ(*StoredInclusionProof(store, size2 - 1, size2),
+                NaivePath(size2 - 1, leaves, 0, size2));
+      ASSERT_EQ(*StoredConsistencyProof(store, 1, size2), NaiveSubproof(1, leaves, 0, size2, true));
     }
   }
 }
@@ -386,6 +391,18 @@ TEST(MerkleTreeTest, AppendAndRootReadNothingProofsReadLogarithmically) {
     EXPECT_TRUE(VerifyInclusion(index, size2, LeafHash(std::to_string(index)), *incl, *root).ok());
     EXPECT_TRUE(VerifyConsistency(size1, size2, *tree.RootAt(size1), *root, *cons).ok());
   }
+}
+
+TEST(MerkleTreeTest, StoredFormsValidateArgumentsAndReportMissingNodes) {
+  MemoryMerkleStore store;
+  MerkleTree tree(&store);
+  for (int i = 0; i < 10; ++i) tree.Append(LeafHash(std::to_string(i)), store);
+  EXPECT_EQ(*StoredRootAt(store, 0), EmptyRoot());
+  EXPECT_EQ(*StoredRootAt(store, 10), tree.Root());
+  EXPECT_THAT(StoredInclusionProof(store, 10, 10).status().message(), HasSubstr("leaf_index"));
+  EXPECT_THAT(StoredConsistencyProof(store, 0, 10).status().message(), HasSubstr("size1"));
+  EXPECT_EQ(StoredInclusionProof(store, 0, 11).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(StoredRootAt(store, 12).status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(MerkleTreeTest, MissingNodesAreDataLoss) {

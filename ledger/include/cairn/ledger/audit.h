@@ -26,7 +26,8 @@ struct AuditReport {
 // Audits every "*.cseg" file in `segments_dir` against `service_cert`:
 //   - segments are intact (checksums, lengths), contiguous from log index 1,
 //     each ends on a signature transaction, terms never decrease;
-//   - entry 1 is the genesis governance transaction naming `service_cert`;
+//   - the first entry with a payload (entry 1, or the first after a first
+//     leader's empty entries) is the genesis transaction naming `service_cert`;
 //   - every entry maps to a leaf (LeafComponentsFor) and the tree is rebuilt;
 //   - every signature transaction passes CheckSignatureTransaction (node
 //     certificate chains to the service, signature, root and last txid match
