@@ -276,5 +276,53 @@ TEST_F(ClusterTest, LearnerJoinsIsPromotedAndAnOldMemberIsRemoved) {
   EXPECT_EQ(members.count(4), 1u);
 }
 
+TEST_F(ClusterTest, SigtermedLeaderHandsOffLeadershipAndExitsCleanly) {
+  StartCluster(3);
+  auto leader = cluster_->WaitForLeader();
+  ASSERT_TRUE(leader.ok());
+  Append(*leader, "c", "before");
+  const auto stopped_at = std::chrono::steady_clock::now();
+  EXPECT_EQ(cluster_->node(*leader).Terminate(), 0);
+  auto next = cluster_->WaitForLeader(std::chrono::seconds(10), *leader);
+  ASSERT_TRUE(next.ok()) << next.status();
+  // A hand-off needs no election timeout to pass: the new leader is elected
+  // by the time the old one has exited.
+  EXPECT_LT(std::chrono::steady_clock::now() - stopped_at, std::chrono::seconds(5));
+  EXPECT_THAT(cluster_->node(*leader).Log(), HasSubstr("handed leadership to node"));
+  Append(*next, "c", "after");
+}
+
+TEST_F(ClusterTest, MetricsHealthAndReadinessAreServed) {
+  StartCluster(3);
+  auto leader = cluster_->WaitForLeader();
+  ASSERT_TRUE(leader.ok());
+  const std::string txid = Append(*leader, "c", "x");
+  Receipt(*leader, txid);
+  for (uint64_t id = 1; id <= 3; ++id) {
+    const testing::NodeProcess& n = cluster_->node(id);
+    EXPECT_GE(n.Metric("cairn_raft_term"), 1) << id;
+    EXPECT_GE(n.Metric("cairn_raft_commit_index"), 3) << id;
+    EXPECT_GE(n.Metric("cairn_raft_applied_index"), 3) << id;
+    EXPECT_EQ(n.Metric("cairn_raft_leader_id"), static_cast<double>(*leader)) << id;
+    EXPECT_GE(n.Metric("cairn_signature_lag_entries"), 0) << id;
+    EXPECT_GE(n.Metric("cairn_fsync_latency_seconds_count"), 1) << id;
+  }
+  const testing::NodeProcess& l = cluster_->node(*leader);
+  EXPECT_GE(l.Metric("cairn_append_latency_seconds_count"), 1);
+  EXPECT_GE(l.Metric("cairn_appends_committed_total"), 1);
+  EXPECT_EQ(l.HttpStatus("/healthz"), 200);
+  EXPECT_EQ(l.HttpStatus("/readyz"), 200);
+  // A follower whose leader is gone is alive but not ready.
+  const uint64_t follower = *leader == 1 ? 2 : 1;
+  const uint64_t other = 6 - *leader - follower;
+  cluster_->node(*leader).Kill();
+  cluster_->node(other).Kill();
+  EXPECT_TRUE(
+      testing::PollUntil([&] { return cluster_->node(follower).HttpStatus("/readyz") == 503; },
+                         std::chrono::seconds(10), "/readyz to report 503")
+          .ok());
+  EXPECT_EQ(cluster_->node(follower).HttpStatus("/healthz"), 200);
+}
+
 }  // namespace
 }  // namespace cairn
