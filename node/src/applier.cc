@@ -22,7 +22,7 @@ namespace {
 [[noreturn]] void Halt(const std::string& message) {
   spdlog::critical("HALT: {}", message);
   spdlog::default_logger()->flush();
-  CAIRN_CHECK(false) << message;
+  CAIRN_CHECK(false) << "HALT: " << message;
   std::abort();
 }
 
