@@ -276,6 +276,81 @@ TEST_F(ClusterTest, LearnerJoinsIsPromotedAndAnOldMemberIsRemoved) {
   EXPECT_EQ(members.count(4), 1u);
 }
 
+TEST_F(ClusterTest, DataPlaneQueriesAndIdempotentRetries) {
+  StartCluster(3);
+  // The same idempotency key through two different nodes: one entry.
+  v1::AppendRequest req;
+  req.set_collection_id("orders");
+  req.set_contents("order 1");
+  req.set_idempotency_key("order-1");
+  v1::AppendResponse first, second;
+  ASSERT_TRUE(Ledger(1)->Append(Ctx().get(), req, &first).ok());
+  ASSERT_TRUE(Ledger(2)->Append(Ctx().get(), req, &second).ok());
+  EXPECT_FALSE(first.duplicate());
+  EXPECT_TRUE(second.duplicate());
+  EXPECT_EQ(first.txid(), second.txid());
+  for (int i = 2; i <= 7; ++i) Append(1 + i % 3, "orders", absl::StrCat("order ", i));
+  Append(1, "refunds", "refund 1");
+
+  v1::GetCurrentEntryRequest current;
+  current.set_collection_id("orders");
+  v1::GetCurrentEntryResponse latest;
+  ASSERT_TRUE(Ledger(3)->GetCurrentEntry(Ctx().get(), current, &latest).ok());
+  EXPECT_EQ(latest.entry().contents(), "order 7");
+
+  std::vector<std::string> listed;
+  v1::ListEntriesRequest list;
+  list.set_collection_id("orders");
+  list.set_page_size(3);
+  list.set_include_contents(true);
+  for (int pages = 0;; ++pages) {
+    ASSERT_LT(pages, 10);
+    v1::ListEntriesResponse page;
+    ASSERT_TRUE(Ledger(2)->ListEntries(Ctx().get(), list, &page).ok());
+    EXPECT_LE(page.entries_size(), 3);
+    for (const auto& e : page.entries()) listed.push_back(e.contents());
+    if (page.next_page_token().empty()) break;
+    list.set_page_token(page.next_page_token());
+  }
+  EXPECT_THAT(listed, ::testing::ElementsAre("order 1", "order 2", "order 3", "order 4", "order 5",
+                                             "order 6", "order 7"));
+
+  v1::ListCollectionsResponse collections;
+  ASSERT_TRUE(Ledger(1)->ListCollections(Ctx().get(), {}, &collections).ok());
+  std::map<std::string, uint64_t> counts;
+  for (const auto& c : collections.collections()) counts[c.collection_id()] = c.entry_count();
+  EXPECT_EQ(counts["orders"], 7u);
+  EXPECT_EQ(counts["refunds"], 1u);
+
+  v1::GetTransactionStatusRequest status_req;
+  v1::GetTransactionStatusResponse status;
+  status_req.set_txid(first.txid());
+  ASSERT_TRUE(Ledger(3)->GetTransactionStatus(Ctx().get(), status_req, &status).ok());
+  EXPECT_EQ(status.status(), v1::TRANSACTION_STATUS_COMMITTED);
+  const uint64_t index = std::stoull(first.txid().substr(first.txid().find('.') + 1));
+  status_req.set_txid(absl::StrCat(1000, ".", index));  // a term that never held it
+  ASSERT_TRUE(Ledger(3)->GetTransactionStatus(Ctx().get(), status_req, &status).ok());
+  EXPECT_EQ(status.status(), v1::TRANSACTION_STATUS_INVALID);
+  status_req.set_txid("1.999999");
+  ASSERT_TRUE(Ledger(3)->GetTransactionStatus(Ctx().get(), status_req, &status).ok());
+  EXPECT_EQ(status.status(), v1::TRANSACTION_STATUS_UNKNOWN);
+
+  req.set_idempotency_key("order-pending");
+  req.set_contents("order 8");
+  req.set_wait(v1::APPEND_WAIT_NONE);
+  v1::AppendResponse pending;
+  ASSERT_TRUE(Ledger(1)->Append(Ctx().get(), req, &pending).ok());
+  EXPECT_EQ(pending.status(), v1::TRANSACTION_STATUS_PENDING);
+  status_req.set_txid(pending.txid());
+  EXPECT_TRUE(testing::PollUntil(
+                  [&] {
+                    return Ledger(2)->GetTransactionStatus(Ctx().get(), status_req, &status).ok() &&
+                           status.status() == v1::TRANSACTION_STATUS_COMMITTED;
+                  },
+                  std::chrono::seconds(10), "the pending append to commit")
+                  .ok());
+}
+
 TEST_F(ClusterTest, SigtermedLeaderHandsOffLeadershipAndExitsCleanly) {
   StartCluster(3);
   auto leader = cluster_->WaitForLeader();
