@@ -336,6 +336,29 @@ void World::Apply(SimNode& n, const Entry& e) {
   }
 }
 
+std::string World::DumpState() {
+  std::string out;
+  for (auto& [id, n] : nodes_) {
+    if (!n.up) {
+      absl::StrAppend(&out, "    node ", id, n.decommissioned ? ": decommissioned\n" : ": down\n");
+      continue;
+    }
+    const NodeStatus s = n.raw->Status();
+    absl::StrAppend(&out, "    node ", id, ": ", consensus::RoleName(s.role), " term ", s.term,
+                    " lead ", s.leader, " commit ", s.commit, " applied ", s.applied, " log [",
+                    s.first_index, ",", s.last_index, "] voters ",
+                    absl::StrJoin(s.conf_state.voters, ","), " learners ",
+                    absl::StrJoin(s.conf_state.learners, ","), n.in_flight ? " (writing)" : "",
+                    "\n");
+    for (const consensus::FollowerProgress& p : n.raw->Progress()) {
+      absl::StrAppend(&out, "      progress of ", p.id, ": state ", static_cast<int>(p.state),
+                      " match ", p.match, " next ", p.next, " inflight ", p.inflight_messages,
+                      " active ", p.recent_active, "\n");
+    }
+  }
+  return out;
+}
+
 SimNode* World::Leader() {
   // The leader of the highest term among live nodes, if any leads it.
   SimNode* best = nullptr;
@@ -427,7 +450,8 @@ SimResult World::Run() {
   }
   if (!checker_.failed() && !Liveness() && !checker_.failed()) {
     checker_.Fail(absl::StrCat("liveness: no proposal committed within ",
-                               60 * base_config_.election_tick, " ticks after healing"));
+                               liveness_bound_ms_ / kTickMs, " ticks after healing\n",
+                               DumpState()));
   }
   result.ok = !checker_.failed();
   result.violation = checker_.violation();
@@ -449,7 +473,23 @@ bool World::Liveness() {
   }
   Trace("faults healed");
   const uint64_t healed = now_;
-  const uint64_t deadline = now_ + 60 * base_config_.election_tick * kTickMs;
+  // The bound: enough election timeouts to elect a leader, plus the time the
+  // configured pipeline needs to bring the most lagging node up to date (at
+  // worst one entry per message, inflight_messages_max messages per round
+  // trip of at most 2 x 10 ms plus a disk write).
+  Index last = 0;
+  for (auto& [id, n] : nodes_) {
+    if (n.up) last = std::max(last, n.raw->Status().last_index);
+  }
+  Index backlog = 0;
+  for (auto& [id, n] : nodes_) {
+    if (n.up && n.raw->Status().last_index < last) {
+      backlog = std::max(backlog, last - n.raw->Status().last_index);
+    }
+  }
+  liveness_bound_ms_ = 60 * base_config_.election_tick * kTickMs +
+                       backlog * 25 / base_config_.inflight_messages_max;
+  const uint64_t deadline = now_ + liveness_bound_ms_;
   live_data_ = absl::StrCat("live-", options_.seed);
   uint64_t next_try = now_;
   while (now_ < deadline && !checker_.failed() && !events_.empty()) {

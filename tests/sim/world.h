@@ -167,6 +167,7 @@ class World {
   void Apply(SimNode& n, const Entry& e);
   bool Cut(NodeId from, NodeId to) const { return cut_.count({from, to}) > 0; }
   SimNode* Leader();
+  std::string DumpState();
   void Trace(const std::string& line);
   bool Liveness();
 
@@ -216,6 +217,7 @@ class World {
   std::string live_data_;
   bool live_acked_ = false;
   Index live_index_ = 0;
+  uint64_t liveness_bound_ms_ = 0;
 };
 
 }  // namespace cairn::sim
