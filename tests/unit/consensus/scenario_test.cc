@@ -18,7 +18,7 @@
 //   expect commit N I | applied N I | last-index N I | first-index N I | terms N T...
 //   expect applied-data N D... | voters N IDS | learners N IDS
 //   expect progress N ID STATE [match=I] [inflight=K] | queued FILTER COUNT
-//   expect read-state N CTX I | no-read-state N | uncommitted-bytes N B | transferee N T
+//   expect read-state N CTX I | no-read-state N [CTX] | uncommitted-bytes N B | transferee N T
 //   expect entries-per-append FILTER MAX | dump
 #include <gtest/gtest.h>
 
@@ -302,7 +302,7 @@ void Interpreter::Execute(const std::vector<std::string>& w) {
               : cmd == "promote"   ? ConfChange::Kind::kPromoteLearner
                                    : ConfChange::Kind::kRemoveNode;
     cc.node_id = Num(a[2]);
-    CheckStatus(c.raw(Num(a[1])).ProposeConfChange(cc, cmd + " " + a[2]).status(), w);
+    CheckStatus(c.raw(Num(a[1])).ProposeConfChange(cc, cmd + "-" + a[2]).status(), w);
     c.Process(Num(a[1]));
   } else if (cmd == "transfer") {
     Need(a, 3);
@@ -406,7 +406,11 @@ void Interpreter::Expect(const std::vector<std::string>& w) {
     }
     throw ScriptError{absl::StrCat("no read state ", w[3])};
   } else if (what == "no-read-state") {
-    if (!c.node(id).read_states.empty()) throw ScriptError{"there is a read state"};
+    for (const ReadState& r : c.node(id).read_states) {
+      if (w.size() < 4 || r.context == w[3]) {
+        throw ScriptError{absl::StrCat("read state ", r.context, " at ", r.index)};
+      }
+    }
   } else {
     throw ScriptError{absl::StrCat("unknown expectation ", what)};
   }
