@@ -48,7 +48,12 @@ constexpr char kFooter[] =
 int Main(int argc, char** argv) {
   CLI::App app("cairnctl: use, administer and audit a Cairn ledger.", "cairnctl");
   app.footer(kFooter);
-  app.set_config("--config", "", "YAML file with default flag values")->envname("CAIRN_CONFIG");
+  // CLI11 reads the config file before the environment, so CAIRN_CONFIG is
+  // applied here, as the default file name (which must then exist).
+  const char* config_env = std::getenv("CAIRN_CONFIG");
+  const bool config_from_env = config_env != nullptr && *config_env != '\0';
+  app.set_config("--config", config_from_env ? config_env : "",
+                 "YAML file with default flag values (env: CAIRN_CONFIG)", config_from_env);
   app.config_formatter(std::make_shared<EnvironmentFirstConfig>(&app));
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the subcommand

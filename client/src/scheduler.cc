@@ -5,22 +5,26 @@
 
 namespace cairn::client::internal {
 
-Scheduler::Scheduler() : thread_([this] { Loop(); }) {}
+Scheduler::Scheduler() : state_(std::make_shared<State>()), thread_(Loop, state_) {}
 
 Scheduler::~Scheduler() {
   Drain();
   {
-    absl::MutexLock lock(&mu_);
-    stop_ = true;
+    absl::MutexLock lock(&state_->mu);
+    state_->stop = true;
   }
-  thread_.join();
+  if (thread_.get_id() == std::this_thread::get_id()) {
+    thread_.detach();  // destroyed by one of our own tasks; Loop exits on its own
+  } else {
+    thread_.join();
+  }
 }
 
 void Scheduler::RunAt(absl::Time when, std::function<void()> task) {
   {
-    absl::MutexLock lock(&mu_);
-    if (!draining_) {
-      tasks_.emplace(when, std::move(task));
+    absl::MutexLock lock(&state_->mu);
+    if (!state_->draining) {
+      state_->tasks.emplace(when, std::move(task));
       return;
     }
   }
@@ -30,43 +34,42 @@ void Scheduler::RunAt(absl::Time when, std::function<void()> task) {
 void Scheduler::Drain() {
   std::multimap<absl::Time, std::function<void()>> pending;
   {
-    absl::MutexLock lock(&mu_);
-    draining_ = true;
-    pending.swap(tasks_);
+    absl::MutexLock lock(&state_->mu);
+    state_->draining = true;
+    pending.swap(state_->tasks);
   }
   for (auto& [when, task] : pending) task();
 }
 
 bool Scheduler::SleepFor(absl::Duration duration) {
-  absl::MutexLock lock(&mu_);
-  const absl::Time until = absl::Now() + duration;
-  auto woken = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return draining_; };
-  return !mu_.AwaitWithDeadline(absl::Condition(&woken), until);
+  State* s = state_.get();
+  absl::MutexLock lock(&s->mu);
+  auto woken = [s]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) { return s->draining; };
+  return !s->mu.AwaitWithDeadline(absl::Condition(&woken), absl::Now() + duration);
 }
 
-void Scheduler::Loop() {
-  absl::MutexLock lock(&mu_);
-  while (!stop_) {
-    auto due = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stop_ || (!tasks_.empty() && tasks_.begin()->first <= absl::Now());
-    };
-    const absl::Time next = tasks_.empty() ? absl::InfiniteFuture() : tasks_.begin()->first;
-    // Wakes at the earliest due time, or when a task or stop_ is added.
-    auto changed = [this, next]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-      return stop_ || (!tasks_.empty() && tasks_.begin()->first < next);
-    };
-    if (!due()) {
-      mu_.AwaitWithDeadline(absl::Condition(&changed), next);
-      continue;
-    }
+void Scheduler::Loop(std::shared_ptr<State> state) {
+  State* s = state.get();
+  while (true) {
     std::vector<std::function<void()>> ready;
-    while (!tasks_.empty() && tasks_.begin()->first <= absl::Now()) {
-      ready.push_back(std::move(tasks_.begin()->second));
-      tasks_.erase(tasks_.begin());
+    {
+      absl::MutexLock lock(&s->mu);
+      const absl::Time next = s->tasks.empty() ? absl::InfiniteFuture() : s->tasks.begin()->first;
+      // Wakes at the earliest due time, when an earlier task is added, or to stop.
+      auto changed = [s, next]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu) {
+        return s->stop || (!s->tasks.empty() && s->tasks.begin()->first < next);
+      };
+      s->mu.AwaitWithDeadline(absl::Condition(&changed), next);
+      if (s->stop) return;
+      const absl::Time now = absl::Now();
+      while (!s->tasks.empty() && s->tasks.begin()->first <= now) {
+        ready.push_back(std::move(s->tasks.begin()->second));
+        s->tasks.erase(s->tasks.begin());
+      }
     }
-    mu_.Unlock();
-    for (auto& task : ready) task();  // no lock held across the tasks
-    mu_.Lock();
+    // Outside the lock: running a task, or destroying it, may do anything.
+    for (auto& task : ready) task();
+    ready.clear();
   }
 }
 

@@ -1,11 +1,15 @@
 // A timer thread that runs short tasks at a given time: how a retrying call
 // waits out its backoff without holding a thread. One per Client; tasks must
 // not block (they start the next asynchronous attempt and return).
+//
+// The thread keeps the queue alive on its own (shared state), so the
+// Scheduler may be destroyed from one of its own tasks: the last retrying
+// call of a destroyed Client can release the Client's internals there.
 #pragma once
 
-#include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -34,13 +38,16 @@ class Scheduler {
   bool SleepFor(absl::Duration duration);
 
  private:
-  void Loop();
+  struct State {
+    absl::Mutex mu;
+    // Ordered by due time; tasks due at the same time run in the order added.
+    std::multimap<absl::Time, std::function<void()>> tasks ABSL_GUARDED_BY(mu);
+    bool draining ABSL_GUARDED_BY(mu) = false;
+    bool stop ABSL_GUARDED_BY(mu) = false;
+  };
+  static void Loop(std::shared_ptr<State> state);
 
-  absl::Mutex mu_;
-  // Ordered by due time; tasks due at the same time run in the order added.
-  std::multimap<absl::Time, std::function<void()>> tasks_ ABSL_GUARDED_BY(mu_);
-  bool draining_ ABSL_GUARDED_BY(mu_) = false;
-  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::shared_ptr<State> state_;
   std::thread thread_;
 };
 
