@@ -143,6 +143,10 @@ class FakeServer::Ledger final : public v1::LedgerService::Service {
                                    const v1::GetLatestCheckpointRequest*,
                                    v1::GetLatestCheckpointResponse* response) override {
     FAKE_CALL("GetLatestCheckpoint", false, v1::ROLE_READER, {
+      if (auto fixed = server_->fixed_checkpoint()) {
+        *response = *fixed;
+        return grpc::Status::OK;
+      }
       auto r = server_->ledger()->Checkpoint(server_->latest_size());
       if (!r.ok()) return ToGrpc(r.status());
       *response = *r;
@@ -444,6 +448,16 @@ void FakeServer::set_latest_size(uint64_t size) {
 uint64_t FakeServer::latest_size() const {
   absl::MutexLock lock(&mu_);
   return latest_size_;
+}
+
+void FakeServer::set_fixed_checkpoint(std::optional<v1::GetLatestCheckpointResponse> checkpoint) {
+  absl::MutexLock lock(&mu_);
+  fixed_checkpoint_ = std::move(checkpoint);
+}
+
+std::optional<v1::GetLatestCheckpointResponse> FakeServer::fixed_checkpoint() const {
+  absl::MutexLock lock(&mu_);
+  return fixed_checkpoint_;
 }
 
 void FakeServer::set_receipt_size(uint64_t size) {

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -49,6 +50,10 @@ class FakeServer {
   void HoldNextAppends(int n);
   // GetLatestCheckpoint answers with the checkpoint of this size (0: latest).
   void set_latest_size(uint64_t size);
+  // GetLatestCheckpoint answers with exactly this (e.g. a genuine checkpoint
+  // captured earlier from a real cluster); nullopt: from the ledger.
+  void set_fixed_checkpoint(std::optional<v1::GetLatestCheckpointResponse> checkpoint);
+  std::optional<v1::GetLatestCheckpointResponse> fixed_checkpoint() const;
   // Receipts come under the checkpoint of this size (0: the latest).
   void set_receipt_size(uint64_t size);
   // Every consistency proof has one byte flipped.
@@ -101,6 +106,7 @@ class FakeServer {
   int holds_done_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t latest_size_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t receipt_size_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<v1::GetLatestCheckpointResponse> fixed_checkpoint_ ABSL_GUARDED_BY(mu_);
   bool corrupt_proofs_ ABSL_GUARDED_BY(mu_) = false;
   std::map<std::string, int> calls_ ABSL_GUARDED_BY(mu_);
 };

@@ -209,6 +209,44 @@ TEST_F(VerifiedStateTest, StateFileCarriesTheTrustedCheckpointAcrossRestarts) {
   EXPECT_THAT(std::string(tampered.status().message()), HasSubstr("state.json"));
 }
 
+TEST_F(VerifiedStateTest, RogueNodeWithAGenuineKeyIsDetectedThroughTheStateFile) {
+  // An honest run remembers size 5 in the state file, after seeing size 3.
+  const std::string state = cluster_.dir() + "/state.json";
+  client::ClientOptions options = cluster_.Options("reader");
+  options.verified_state.state_file = state;
+  AppendN(3);
+  auto honest = MakeClient(options);
+  auto earlier = honest->GetLatestCheckpoint();
+  ASSERT_TRUE(earlier.ok());
+  AppendN(2);
+  ASSERT_TRUE(honest->GetLatestCheckpoint().ok());
+  honest.reset();
+
+  // A rogue node with a genuine certificate (node 9) serves its own history.
+  const testing::CertFiles node9 = cluster_.pki().Node(9);
+  testing::FakeLedger rogue_ledger(cluster_.pki().service_cert(), node9.cert, node9.key, 9);
+  rogue_ledger.PutUser(cluster_.pki().UserId("reader"), v1::ROLE_READER);
+  for (int i = 0; i < 7; ++i) {
+    v1::AppendRequest request;
+    request.set_collection_id("c");
+    request.set_contents("rogue" + std::to_string(i));
+    ASSERT_TRUE(rogue_ledger.Append(request, cluster_.pki().UserId("writer")).ok());
+  }
+  testing::FakeServer rogue(&rogue_ledger, node9.cert, node9.key, cluster_.pki().service_cert());
+  ASSERT_TRUE(rogue.Start().ok());
+  options.endpoints = {rogue.address()};
+  auto victim = MakeClient(options);
+  auto r = victim->GetLatestCheckpoint();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("does not extend"));
+  // Replaying a genuine but older checkpoint of the real service: a rollback.
+  rogue.set_fixed_checkpoint(*earlier);
+  r = victim->GetLatestCheckpoint();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(r.status().message()), StartsWith(absl::StrCat(kFork, "rollback")));
+  EXPECT_EQ(TrustedSize(*victim), 5u);
+}
+
 TEST_F(VerifiedStateTest, CanBeTurnedOff) {
   client::ClientOptions options = cluster_.Options("reader");
   options.verified_state.enabled = false;
