@@ -76,6 +76,15 @@ const ConfState& ConfHistory::Latest() const {
   return changes_.empty() ? base_ : changes_.back().after;
 }
 
+const ConfState& ConfHistory::AsOf(Index index) const {
+  const ConfState* conf = &base_;
+  for (const Change& c : changes_) {
+    if (c.index > index) break;
+    conf = &c.after;
+  }
+  return *conf;
+}
+
 void ConfHistory::Push(Index index, const ConfChange& change) {
   CAIRN_CHECK(index > base_index_ && index > LastChangeIndex())
       << "conf change at " << index << " out of order";

@@ -38,6 +38,8 @@ class ConfHistory {
   const ConfState& Latest() const;
   // The membership as of the index passed to the last Fold().
   const ConfState& Applied() const { return base_; }
+  // The membership as of log index `index` (>= the last Fold()).
+  const ConfState& AsOf(Index index) const;
   // Index of the last conf-change entry above the applied index (0 if none).
   Index LastChangeIndex() const { return changes_.empty() ? 0 : changes_.back().index; }
   bool HasChangeAfter(Index index) const { return LastChangeIndex() > index; }

@@ -160,7 +160,8 @@ void RaftLog::AppliedTo(Index index) {
 }
 
 void RaftLog::Restore(const SnapshotMeta& snapshot) {
-  CAIRN_CHECK(snapshot.index > committed_) << "restoring an old snapshot " << snapshot.index;
+  CAIRN_CHECK(snapshot.index > committed_ || LastIndex() == 0)
+      << "restoring an old snapshot " << snapshot.index;
   unstable_snapshot_ = snapshot;
   unstable_entries_.clear();
   offset_ = snapshot.index + 1;

@@ -68,7 +68,9 @@ absl::Status MemoryStorage::Append(const std::vector<Entry>& entries) {
 }
 
 absl::Status MemoryStorage::ApplySnapshot(const SnapshotMeta& meta) {
-  if (meta.index <= snapshot_.index) {
+  // A joining node with an empty log may install the bootstrap snapshot (index 0).
+  const bool bootstrap = meta.index == 0 && LastIndex() == 0;
+  if (meta.index <= snapshot_.index && !bootstrap) {
     return absl::FailedPreconditionError(absl::StrCat("snapshot ", meta.index,
                                                       " is not after ", snapshot_.index));
   }

@@ -114,7 +114,18 @@ void Raft::RestoreConfHistory(const ConfState& latest) {
 }
 
 bool Raft::Promotable() const {
-  return tracker_.IsVoter(id_) && !log_.UnstableSnapshot().has_value();
+  if (log_.UnstableSnapshot().has_value()) return false;
+  // Thesis §4.1: a server may be needed for elections even when its latest
+  // configuration leaves it out, as long as that change is not committed: a
+  // leader that appended its own removal and then crashed may hold the only
+  // copy of that entry, and the remaining voters cannot elect anyone without
+  // it. Once the removal is committed it never campaigns again.
+  return tracker_.IsVoter(id_) || IsVoter(conf_.AsOf(log_.committed()), id_);
+}
+
+bool Raft::IsBlank() const {
+  const ConfState& conf = conf_.Latest();
+  return log_.LastIndex() == 0 && conf.voters.empty() && conf.learners.empty();
 }
 
 void Raft::Reset(Term term) {

@@ -75,6 +75,10 @@ class Raft {
 
   // raft.cc: terms, roles, elections.
   bool Promotable() const;
+  // A node that joined with empty storage and has not yet learned any
+  // membership: it must install a snapshot (possibly the index-0 bootstrap
+  // snapshot) before it can accept entries.
+  bool IsBlank() const;
   void Reset(Term term);
   void BecomeFollower(Term term, NodeId lead);
   void BecomePreCandidate();

@@ -12,6 +12,14 @@ namespace cairn::consensus::internal {
 
 void Raft::HandleAppend(const Message& m) {
   Message r = Make(MessageType::kAppendResponse, m.from);
+  if (IsBlank()) {
+    // Without a membership we cannot interpret the log: reject at index 0,
+    // which tells the leader to send a snapshot first.
+    r.index = 0;
+    r.reject = true;
+    Send(std::move(r));
+    return;
+  }
   if (m.index < log_.committed()) {
     // Everything up to our commit index already matches the leader (§5.4).
     r.index = log_.committed();
@@ -48,7 +56,14 @@ void Raft::HandleHeartbeat(const Message& m) {
 void Raft::HandleSnapshot(const Message& m) {
   const SnapshotMeta& s = m.snapshot;
   Message r = Make(MessageType::kAppendResponse, m.from);
-  if (s.index <= log_.committed()) {
+  if (IsBlank()) {
+    // A joining node learns the membership (and state) it starts from; this
+    // may be the bootstrap snapshot at index 0 of a never-compacted log.
+    log_.Restore(s);
+    conf_.Reset(s.conf_state, s.index);
+    SyncConf();
+    r.index = s.index;
+  } else if (s.index <= log_.committed()) {
     r.index = log_.committed();
   } else if (log_.MatchTerm(s.index, s.term)) {
     // We already hold the snapshot's last entry, hence the whole prefix.

@@ -151,7 +151,7 @@ bool Raft::SendSnapshot(NodeId to, internal::Progress& pr) {
   // A snapshot is expensive; send it only to a follower known to be alive.
   if (!pr.recent_active) return false;
   const SnapshotMeta meta = storage_->Snapshot();
-  CAIRN_CHECK(meta.index > 0 && meta.index + 1 >= log_.FirstIndex())
+  CAIRN_CHECK(meta.index + 1 >= log_.FirstIndex())
       << "entries before " << log_.FirstIndex() << " are compacted but the snapshot is at "
       << meta.index;
   Message m = Make(MessageType::kSnapshot, to);
@@ -212,6 +212,12 @@ void Raft::HandleAppendResponse(const Message& m) {
 }
 
 void Raft::HandleAppendRejection(const Message& m, internal::Progress& pr) {
+  if (m.index == 0) {
+    // Every log matches at index 0, except that of a joining node that has no
+    // membership yet: it needs a snapshot, if only the bootstrap one.
+    SendSnapshot(m.from, pr);
+    return;
+  }
   // Fast backtracking: skip every entry of a term the follower cannot match.
   Index hint = m.reject_hint;
   if (m.reject_hint_term > 0) hint = log_.FindConflictByTerm(hint, m.reject_hint_term).first;

@@ -20,6 +20,17 @@ void ShiftWhileEven(uint64_t& fn, uint64_t& sn) {
   }
 }
 
+// A tree is consistent with itself: empty proof, same root.
+absl::Status VerifyEqualSizes(const Hash& root1, const Hash& root2, absl::Span<const Hash> proof) {
+  if (!proof.empty()) {
+    return absl::InvalidArgumentError("consistency proof: must be empty for equal sizes");
+  }
+  if (root1 != root2) {
+    return absl::InvalidArgumentError("consistency proof: equal sizes with different roots");
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 Hash LeafHash(absl::string_view leaf_data) {
@@ -84,15 +95,7 @@ absl::Status VerifyConsistency(uint64_t size1, uint64_t size2, const Hash& root1
     return absl::InvalidArgumentError(
         absl::StrCat("consistency proof: size1 ", size1, " is larger than size2 ", size2));
   }
-  if (size1 == size2) {
-    if (!proof.empty()) {
-      return absl::InvalidArgumentError("consistency proof: must be empty for equal sizes");
-    }
-    if (root1 != root2) {
-      return absl::InvalidArgumentError("consistency proof: equal sizes with different roots");
-    }
-    return absl::OkStatus();
-  }
+  if (size1 == size2) return VerifyEqualSizes(root1, root2, proof);
   if (proof.empty()) return absl::InvalidArgumentError("consistency proof: is empty");
   std::vector<Hash> path;
   path.reserve(proof.size() + 1);

@@ -33,6 +33,70 @@ const CLI::Validator kHostPortOrEmpty(
     },
     "HOST:PORT or empty");
 
+// ID@PEER_ADDRESS/CLIENT_ADDRESS
+const CLI::Validator kMember(
+    [](std::string& value) -> std::string {
+      const auto at = value.find('@');
+      const auto slash = value.find('/', at == std::string::npos ? 0 : at);
+      if (at == std::string::npos || slash == std::string::npos || at == 0) {
+        return "expected ID@PEER_ADDRESS/CLIENT_ADDRESS, got '" + value + "'";
+      }
+      const std::string id = value.substr(0, at);
+      if (id.find_first_not_of("0123456789") != std::string::npos || id[0] == '0') {
+        return "node id must be a positive number in '" + value + "'";
+      }
+      std::string peer = value.substr(at + 1, slash - at - 1);
+      std::string client = value.substr(slash + 1);
+      std::string err = kHostPort(peer);
+      if (err.empty()) err = kHostPort(client);
+      return err;
+    },
+    "ID@PEER/CLIENT");
+
+void AddClusterOptions(CLI::App& app, NodeConfig& c) {
+  app.add_option("--initial-cluster", c.initial_cluster,
+                 "Initial voting members of a new service, ID@PEER_ADDRESS/CLIENT_ADDRESS, "
+                 "comma-separated or repeated (every member gets the same list)")
+      ->delimiter(',')
+      ->check(kMember);
+  app.add_flag("--join", c.join,
+               "Join an existing service as a new member (add it first with cairnctl nodes "
+               "add-learner); --initial-cluster then lists the current members");
+  app.add_option("--initial-admin-cert-file", c.initial_admin_cert_file,
+                 "Certificate (PEM) of the first Administrator of a new service")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tick-ms", c.tick_ms, "Raft clock tick, in milliseconds")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{10000}))
+      ->capture_default_str();
+  app.add_option("--election-ticks", c.election_ticks,
+                 "Election timeout in ticks (randomized in [1x, 2x))")
+      ->check(CLI::Range(uint64_t{2}, uint64_t{1000}))
+      ->capture_default_str();
+  app.add_option("--heartbeat-ticks", c.heartbeat_ticks, "Leader heartbeat interval in ticks")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1000}))
+      ->capture_default_str();
+  app.add_option("--signature-interval-txs", c.signature_interval_txs,
+                 "The leader signs a checkpoint once this many entries are unsigned")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}))
+      ->capture_default_str();
+  app.add_option("--signature-interval-ms", c.signature_interval_ms,
+                 "... or once the oldest unsigned entry is this many milliseconds old")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{3600000}))
+      ->capture_default_str();
+  app.add_option("--snapshot-interval-entries", c.snapshot_interval_entries,
+                 "Compact the log once it holds this many applied entries")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))
+      ->capture_default_str();
+  app.add_option("--snapshot-retain-entries", c.snapshot_retain_entries,
+                 "Applied entries kept in the log after compaction, for lagging followers")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 40))
+      ->capture_default_str();
+  app.add_option("--snapshot-chunk-bytes-max", c.snapshot_chunk_bytes_max,
+                 "Largest chunk of a snapshot sent to a follower")
+      ->check(CLI::Range(uint64_t{4096}, uint64_t{16} << 20))
+      ->capture_default_str();
+}
+
 void AddOptions(CLI::App& app, NodeConfig& c) {
   app.add_option("--node-id", c.node_id, "This node's Raft id: unique in the cluster, never reused")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 62))
@@ -67,16 +131,30 @@ void AddOptions(CLI::App& app, NodeConfig& c) {
       ->capture_default_str();
   app.add_option("--collection-id-bytes-max", c.collection_id_bytes_max,
                  "Longest collection id, in UTF-8 bytes")
-      ->check(CLI::Range(uint64_t{1}, uint64_t{4096}))
+      ->check(CLI::Range(uint64_t{1}, uint64_t{256}))
       ->capture_default_str();
   app.add_option("--idempotency-key-bytes-max", c.idempotency_key_bytes_max,
                  "Longest idempotency key, in bytes")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1024}))
       ->capture_default_str();
-  app.add_option("--append-batch-entries-max", c.append_batch_entries_max,
-                 "Most appends that share one fsync")
-      ->check(CLI::Range(uint64_t{1}, uint64_t{65536}))
+  app.add_option("--page-size-max", c.page_size_max, "Largest page a list call may ask for")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{100000}))
       ->capture_default_str();
+  app.add_option("--uncommitted-bytes-max", c.uncommitted_bytes_max,
+                 "Bytes of appended but uncommitted entries beyond which the leader answers "
+                 "RESOURCE_EXHAUSTED")
+      ->check(CLI::Range(uint64_t{1} << 16, uint64_t{1} << 34))
+      ->capture_default_str();
+  app.add_option("--waiting-requests-max", c.waiting_requests_max,
+                 "Requests that may wait at once for an entry to commit, apply or be signed")
+      ->check(CLI::Range(uint64_t{16}, uint64_t{10000000}))
+      ->capture_default_str();
+  app.add_option("--idempotency-window-s", c.idempotency_window_s,
+                 "Seconds during which a retried append (same user and idempotency key) returns "
+                 "the original txid; must be equal on every node")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{366} * 24 * 3600))
+      ->capture_default_str();
+  AddClusterOptions(app, c);
   app.add_option("--log-level", c.log_level, "Least severe log level written")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
@@ -91,6 +169,13 @@ std::string MissingRequired(const NodeConfig& c) {
   if (c.tls_key_file.empty()) return "--tls-key-file (tls_key_file) is required";
   if (c.service_cert_file.empty()) return "--service-cert-file (service_cert_file) is required";
   if (c.data_dir.empty()) return "--data-dir (data_dir) must not be empty";
+  if (c.heartbeat_ticks >= c.election_ticks) {
+    return "--heartbeat-ticks must be less than --election-ticks";
+  }
+  if (c.initial_cluster.empty()) {
+    return "--initial-cluster (initial_cluster) is required: the members of the service, e.g. "
+           "1@127.0.0.1:7200/127.0.0.1:7100";
+  }
   return "";
 }
 

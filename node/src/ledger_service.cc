@@ -1,16 +1,16 @@
-// LedgerService handlers (see ledger_service.h). Handlers validate, then hand
-// writes to the append pipeline and answer from its callback; reads go to the
-// store. A rejected request writes nothing: validation precedes Submit.
+// LedgerService handlers (see ledger_service.h). Every handler authorizes
+// first, validates second, and only then reads or proposes: a rejected
+// request writes nothing.
 #include "ledger_service.h"
 
-#include <spdlog/spdlog.h>
-
-#include <chrono>
-
 #include "absl/strings/str_cat.h"
-#include "cairn/v1/log.pb.h"
+#include "cairn/ledger/encoding.h"
+#include "cairn/ledger/entry.h"
+#include "cairn/storage/ledger_store.h"
+#include "cairn/storage/raft_log_store.h"
+#include "log.h"
+#include "proofs.h"
 #include "status.h"
-#include "txid.h"
 #include "validation.h"
 
 namespace cairn::node {
@@ -22,93 +22,393 @@ int64_t NowUnixMs() {
       .count();
 }
 
-// Fills `entry` from a stored user transaction. Entries of other kinds are not
-// user entries and read as NotFound through GetEntry.
-absl::Status ToEntry(const storage::StoredEntry& stored, v1::Entry* entry) {
+grpc::ServerUnaryReactor* Finish(grpc::ServerUnaryReactor* reactor, const absl::Status& st) {
+  reactor->Finish(ToGrpcStatus(st));
+  return reactor;
+}
+
+// A stored entry as the API shows it. User entries carry their contents;
+// service entries (governance, signatures, internal) carry their whole entry
+// data as contents, which is what their leaf's contents digest covers.
+absl::Status ToEntry(const storage::StoredEntry& stored, bool include_contents, v1::Entry* out) {
+  out->set_txid(ledger::TxId{stored.term, stored.index}.ToString());
   v1::LogCommand command;
-  if (!command.ParseFromString(stored.data)) {
-    return absl::DataLossError(absl::StrCat("entry at index ", stored.index, " does not parse"));
+  if (!stored.data.empty() && !command.ParseFromString(stored.data)) {
+    return absl::DataLossError(absl::StrCat("entry ", out->txid(), " does not parse"));
   }
-  if (!command.has_user()) {
-    return absl::NotFoundError(
-        absl::StrCat("txid ", TxId{stored.term, stored.index}.ToString(), " is not a user entry"));
+  if (command.has_user()) {
+    const v1::UserTransaction& tx = command.user();
+    out->set_collection_id(tx.collection_id());
+    if (include_contents) out->set_contents(tx.contents());
+    out->set_claims_digest(tx.claims_digest());
+    out->set_user_id(tx.user_id());
+    out->set_timestamp_unix_ms(tx.timestamp_unix_ms());
+    return absl::OkStatus();
   }
-  const v1::UserTransaction& tx = command.user();
-  entry->set_txid(TxId{stored.term, stored.index}.ToString());
-  entry->set_collection_id(tx.collection_id());
-  entry->set_contents(tx.contents());
-  entry->set_claims_digest(tx.claims_digest());
-  entry->set_user_id(tx.user_id());
-  entry->set_timestamp_unix_ms(tx.timestamp_unix_ms());
+  auto leaf = ledger::LeafComponentsFor(stored.term, stored.index, stored.data);
+  if (!leaf.ok()) return leaf.status();
+  out->set_collection_id(leaf->collection_id());
+  if (include_contents) out->set_contents(stored.data);
+  out->set_user_id(leaf->user_id());
+  out->set_timestamp_unix_ms(leaf->timestamp_unix_ms());
   return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> IndexBound(const std::string& txid, absl::string_view field) {
+  if (txid.empty()) return 0;
+  auto parsed = ledger::TxId::Parse(txid, field);
+  if (!parsed.ok()) return parsed.status();
+  return parsed->index;
 }
 
 }  // namespace
 
-grpc::ServerUnaryReactor* LedgerServiceImpl::Append(grpc::CallbackServerContext* context,
-                                                    const v1::AppendRequest* request,
-                                                    v1::AppendResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  if (absl::Status st = ValidateAppend(*request, config_); !st.ok()) {
-    metrics_->appends_rejected_total.Increment();
-    reactor->Finish(ToGrpcStatus(st));
+// ---------------------------------------------------------------- Append
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::Append(Ctx* call, const v1::AppendRequest* req,
+                                                    v1::AppendResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_CONTRIBUTOR);
+  absl::Status st = principal.status();
+  if (st.ok()) st = ValidateAppend(*req, *ctx_->config);
+  if (!st.ok()) {
+    ctx_->metrics->appends_rejected_total.Increment();
+    return Finish(reactor, st);
+  }
+  if (!router_.IsLeader()) {
+    if (principal->forwarded) {  // never forward twice
+      reactor->Finish(router_.NotLeader(call));
+      return reactor;
+    }
+    ForwardAppend(call, reactor, *principal, req, resp);
     return reactor;
   }
-  const auto started = std::chrono::steady_clock::now();
-  v1::LogCommand command;
-  v1::UserTransaction* tx = command.mutable_user();
-  tx->set_collection_id(request->collection_id());
-  tx->set_contents(request->contents());
-  tx->set_claims_digest(request->claims_digest());
-  tx->set_idempotency_key(request->idempotency_key());
-  tx->set_timestamp_unix_ms(NowUnixMs());
-  absl::Status st = log_->Submit(
-      command.SerializeAsString(),
-      [this, reactor, response, started](absl::StatusOr<Committed> committed) {
-        if (!committed.ok()) {
-          reactor->Finish(ToGrpcStatus(committed.status()));
-          return;
-        }
-        response->set_txid(TxId{committed->term, committed->index}.ToString());
-        response->set_status(v1::TRANSACTION_STATUS_COMMITTED);
-        metrics_->appends_committed_total.Increment();
-        metrics_->append_latency_seconds.Observe(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-        reactor->Finish(grpc::Status::OK);
-      });
-  if (!st.ok()) {
-    metrics_->appends_rejected_total.Increment();
-    reactor->Finish(ToGrpcStatus(st));
-  }
+  ProposeAppend(call, reactor, *principal, req, resp);
   return reactor;
 }
 
-grpc::ServerUnaryReactor* LedgerServiceImpl::GetEntry(grpc::CallbackServerContext* context,
-                                                      const v1::GetEntryRequest* request,
-                                                      v1::GetEntryResponse* response) {
-  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  auto txid = ParseTxId(request->txid());
-  if (!txid.ok()) {
-    reactor->Finish(ToGrpcStatus(txid.status()));
-    return reactor;
+void LedgerServiceImpl::ForwardAppend(Ctx* call, Reactor* reactor, const Principal& principal,
+                                      const v1::AppendRequest* req, v1::AppendResponse* resp) {
+  auto stub = router_.LedgerStub();
+  if (!stub) {
+    reactor->Finish(router_.NotLeader(call));
+    return;
   }
-  auto stored = store_->Get(txid->index);
-  if (!stored.ok()) {
-    const absl::Status st =
-        stored.status().code() == absl::StatusCode::kNotFound
-            ? absl::NotFoundError(absl::StrCat("txid ", request->txid(), " is not in the ledger"))
-            : stored.status();
-    reactor->Finish(ToGrpcStatus(st));
-    return reactor;
+  auto client = std::make_shared<grpc::ClientContext>();
+  LeaderRouter::PrepareForward(*call, principal, client.get());
+  stub->async()->Append(client.get(), req, resp,
+                        [reactor, client, stub](grpc::Status status) { reactor->Finish(status); });
+}
+
+void LedgerServiceImpl::ProposeAppend(Ctx* call, Reactor* reactor, const Principal& principal,
+                                      const v1::AppendRequest* req, v1::AppendResponse* resp) {
+  const int64_t now_ms = NowUnixMs();
+  if (!req->idempotency_key().empty()) {
+    auto held =
+        ctx_->db->ledger().LookupIdempotencyKey(principal.user_id, req->idempotency_key(), now_ms);
+    if (held.ok()) {
+      resp->set_txid(ledger::TxId{held->term, held->index}.ToString());
+      resp->set_status(v1::TRANSACTION_STATUS_COMMITTED);
+      resp->set_duplicate(true);
+      Finish(reactor, absl::OkStatus());
+      return;
+    }
   }
-  if (stored->term != txid->term) {
-    reactor->Finish(ToGrpcStatus(absl::NotFoundError(
-        absl::StrCat("txid ", request->txid(), " is not in the ledger (index ", txid->index,
-                     " holds ", TxId{stored->term, stored->index}.ToString(), ")"))));
-    return reactor;
+  v1::LogCommand command;
+  v1::UserTransaction* tx = command.mutable_user();
+  tx->set_collection_id(req->collection_id());
+  tx->set_contents(req->contents());
+  tx->set_claims_digest(req->claims_digest());
+  tx->set_user_id(principal.user_id);
+  tx->set_idempotency_key(req->idempotency_key());
+  tx->set_timestamp_unix_ms(now_ms);
+  if (absl::Status st = ledger::ValidateUserTransaction(*tx); !st.ok()) {
+    Finish(reactor, st);
+    return;
   }
-  reactor->Finish(ToGrpcStatus(ToEntry(*stored, response->mutable_entry())));
+  std::string dedup_key;
+  if (!req->idempotency_key().empty()) {
+    dedup_key = absl::StrCat(principal.user_id, absl::string_view("\0", 1), req->idempotency_key());
+  }
+  const auto started = std::chrono::steady_clock::now();
+  ctx_->loop->Propose(
+      command.SerializeAsString(), std::move(dedup_key), req->wait() == v1::APPEND_WAIT_COMMITTED,
+      DeadlineOf(*call), [this, reactor, resp, started](absl::StatusOr<CommitResult> r) {
+        if (!r.ok()) {
+          ctx_->metrics->appends_rejected_total.Increment();
+          Finish(reactor, r.status());
+          return;
+        }
+        resp->set_txid(r->txid.ToString());
+        resp->set_status(r->status);
+        resp->set_duplicate(r->duplicate_of.has_value());
+        ctx_->metrics->append_latency_seconds.Observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        Finish(reactor, absl::OkStatus());
+      });
+}
+
+// ---------------------------------------------------------------- reads
+
+void LedgerServiceImpl::WhenApplied(Ctx* call, Reactor* reactor, uint64_t index, bool no_wait,
+                                    absl::AnyInvocable<grpc::Status() &&> read) {
+  if (no_wait && index > ctx_->applied->reached()) {
+    Finish(reactor, absl::UnavailableError(absl::StrCat("index ", index,
+                                                        " is not applied on this node yet "
+                                                        "(applied index ",
+                                                        ctx_->applied->reached(), ")")));
+    return;
+  }
+  auto shared = std::make_shared<absl::AnyInvocable<grpc::Status() &&>>(std::move(read));
+  const absl::Status st =
+      ctx_->applied->Wait(index, DeadlineOf(*call), [reactor, shared](absl::Status s) {
+        if (!s.ok()) {
+          reactor->Finish(ToGrpcStatus(absl::DeadlineExceededError(
+              "the entry was not applied on this node before the deadline")));
+          return;
+        }
+        reactor->Finish(std::move(*shared)());
+      });
+  if (!st.ok()) Finish(reactor, st);
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::GetEntry(Ctx* call, const v1::GetEntryRequest* req,
+                                                      v1::GetEntryResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  auto txid = ledger::TxId::Parse(req->txid(), "txid");
+  if (!txid.ok()) return Finish(reactor, txid.status());
+  // Answer NOT_FOUND at once when this node knows the txid will never be
+  // applied: it is INVALID, or this is the leader and its log ends before it.
+  // Otherwise an index not applied here yet may still come: wait for it.
+  if (txid->index > ctx_->applied->reached()) {
+    const v1::TransactionStatus status = StatusOf(*txid);
+    const bool beyond_leader_log =
+        router_.IsLeader() && txid->index > ctx_->db->raft_log().LastIndex();
+    if (status == v1::TRANSACTION_STATUS_INVALID || beyond_leader_log) {
+      return Finish(reactor, absl::NotFoundError(
+                                 absl::StrCat("txid ", req->txid(), " is not in the ledger")));
+    }
+  }
+  WhenApplied(call, reactor, txid->index, req->no_wait(), [this, txid = *txid, resp]() {
+    auto stored = ctx_->db->ledger().Get(txid.index);
+    if (!stored.ok() || stored->term != txid.term) {
+      return ToGrpcStatus(
+          absl::NotFoundError(absl::StrCat("txid ", txid.ToString(), " is not in the ledger")));
+    }
+    return ToGrpcStatus(ToEntry(*stored, true, resp->mutable_entry()));
+  });
   return reactor;
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::GetCurrentEntry(Ctx* call,
+                                                             const v1::GetCurrentEntryRequest* req,
+                                                             v1::GetCurrentEntryResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  if (req->collection_id().empty()) {
+    return Finish(reactor, absl::InvalidArgumentError("collection_id is empty"));
+  }
+  auto read = [this, id = req->collection_id(), resp]() {
+    auto stored = ctx_->db->ledger().CurrentEntry(id);
+    if (!stored.ok()) {
+      return ToGrpcStatus(
+          absl::IsNotFound(stored.status())
+              ? absl::NotFoundError(absl::StrCat("collection '", id, "' has no entries"))
+              : stored.status());
+    }
+    return ToGrpcStatus(ToEntry(*stored, true, resp->mutable_entry()));
+  };
+  if (req->consistency() == v1::READ_CONSISTENCY_LOCAL) {
+    reactor->Finish(read());
+    return reactor;
+  }
+  ctx_->loop->ReadIndex(DeadlineOf(*call),
+                        [reactor, read = std::move(read)](absl::StatusOr<uint64_t> index) mutable {
+                          if (!index.ok()) {
+                            reactor->Finish(ToGrpcStatus(index.status()));
+                          } else {
+                            reactor->Finish(read());
+                          }
+                        });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::ListEntries(Ctx* call,
+                                                         const v1::ListEntriesRequest* req,
+                                                         v1::ListEntriesResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  if (req->collection_id().empty()) {
+    return Finish(reactor, absl::InvalidArgumentError("collection_id is empty"));
+  }
+  absl::Status st = ValidatePageSize(req->page_size(), *ctx_->config);
+  auto from = IndexBound(req->from_txid(), "from_txid");
+  auto to = IndexBound(req->to_txid(), "to_txid");
+  if (st.ok()) st = from.status();
+  if (st.ok()) st = to.status();
+  if (!st.ok()) return Finish(reactor, st);
+  storage::ListEntriesOptions options;
+  options.from_index = *from;
+  options.to_index = *to;
+  options.page_size = req->page_size() == 0 ? 100 : req->page_size();
+  options.include_data = req->include_contents();
+  options.page_token = req->page_token();
+  auto page = ctx_->db->ledger().ListEntries(req->collection_id(), options);
+  if (!page.ok()) return Finish(reactor, page.status());
+  for (const auto& e : page->entries) {
+    st = ToEntry(e, req->include_contents(), resp->add_entries());
+    if (!st.ok()) return Finish(reactor, st);
+  }
+  resp->set_next_page_token(page->next_page_token);
+  return Finish(reactor, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::ListCollections(Ctx* call,
+                                                             const v1::ListCollectionsRequest* req,
+                                                             v1::ListCollectionsResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  if (absl::Status st = ValidatePageSize(req->page_size(), *ctx_->config); !st.ok()) {
+    return Finish(reactor, st);
+  }
+  auto page = ctx_->db->ledger().ListCollections(req->page_size() == 0 ? 100 : req->page_size(),
+                                                 req->page_token());
+  if (!page.ok()) return Finish(reactor, page.status());
+  for (const auto& c : page->collections) {
+    auto* out = resp->add_collections();
+    out->set_collection_id(c.collection_id);
+    out->set_entry_count(c.entry_count);
+    out->set_first_txid(ledger::TxId{c.first.term, c.first.index}.ToString());
+    out->set_last_txid(ledger::TxId{c.last.term, c.last.index}.ToString());
+  }
+  resp->set_next_page_token(page->next_page_token);
+  return Finish(reactor, absl::OkStatus());
+}
+
+v1::TransactionStatus LedgerServiceImpl::StatusOf(const ledger::TxId& txid) const {
+  const storage::RaftLogStore& log = ctx_->db->raft_log();
+  const uint64_t commit = ctx_->loop->status().node.commit;
+  uint64_t term = 0;
+  if (txid.index <= ctx_->applied->reached()) {
+    auto stored = ctx_->db->ledger().Get(txid.index);
+    if (!stored.ok()) return v1::TRANSACTION_STATUS_UNKNOWN;
+    term = stored->term;
+  } else {
+    auto t = log.TermAt(txid.index);
+    if (!t.ok()) return v1::TRANSACTION_STATUS_UNKNOWN;
+    term = *t;
+  }
+  if (term == txid.term) {
+    return txid.index <= commit ? v1::TRANSACTION_STATUS_COMMITTED : v1::TRANSACTION_STATUS_PENDING;
+  }
+  // Another term holds the index: if it is committed, or newer than the
+  // txid's term, the txid can never commit.
+  if (txid.index <= commit || term > txid.term) return v1::TRANSACTION_STATUS_INVALID;
+  return v1::TRANSACTION_STATUS_UNKNOWN;
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::GetTransactionStatus(
+    Ctx* call, const v1::GetTransactionStatusRequest* req, v1::GetTransactionStatusResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  auto txid = ledger::TxId::Parse(req->txid(), "txid");
+  if (!txid.ok()) return Finish(reactor, txid.status());
+  resp->set_status(StatusOf(*txid));
+  resp->set_commit_index(ctx_->loop->status().node.commit);
+  return Finish(reactor, absl::OkStatus());
+}
+
+// ---------------------------------------------------------------- proofs
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::GetReceipt(Ctx* call, const v1::GetReceiptRequest* req,
+                                                        v1::GetReceiptResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  auto txid = ledger::TxId::Parse(req->txid(), "txid");
+  if (!txid.ok()) return Finish(reactor, txid.status());
+  auto build = [this, txid = *txid, resp]() {
+    auto stored = ctx_->db->ledger().Get(txid.index);
+    if (!stored.ok() || stored->term != txid.term) {
+      return absl::NotFoundError(absl::StrCat("txid ", txid.ToString(), " is not in the ledger"));
+    }
+    auto receipt = BuildReceipt(ctx_->db->ledger(), txid.index);
+    if (!receipt.ok()) return receipt.status();
+    *resp->mutable_receipt() = *std::move(receipt);
+    return absl::OkStatus();
+  };
+  if (!req->wait()) {
+    if (txid->index > ctx_->signed_->reached()) {
+      return Finish(reactor, absl::NotFoundError(absl::StrCat(
+                                 "no signature covers ", req->txid(), " yet (signed up to index ",
+                                 ctx_->signed_->reached(), "); retry shortly or set wait")));
+    }
+    return Finish(reactor, build());
+  }
+  auto shared = std::make_shared<decltype(build)>(std::move(build));
+  const absl::Status st =
+      ctx_->signed_->Wait(txid->index, DeadlineOf(*call), [reactor, shared](absl::Status s) {
+        if (!s.ok()) {
+          reactor->Finish(ToGrpcStatus(absl::DeadlineExceededError(
+              "no signature covered the transaction before the deadline")));
+          return;
+        }
+        reactor->Finish(ToGrpcStatus((*shared)()));
+      });
+  if (!st.ok()) Finish(reactor, st);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::GetConsistencyProof(
+    Ctx* call, const v1::GetConsistencyProofRequest* req, v1::GetConsistencyProofResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  auto proof =
+      BuildConsistencyProof(ctx_->db->ledger(), req->from_tree_size(), req->to_tree_size());
+  if (!proof.ok()) return Finish(reactor, proof.status());
+  *resp->mutable_proof() = *std::move(proof);
+  return Finish(reactor, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::GetLatestCheckpoint(
+    Ctx* call, const v1::GetLatestCheckpointRequest* req, v1::GetLatestCheckpointResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  auto sig = LatestSignature(ctx_->db->ledger());
+  if (!sig.ok()) {
+    return Finish(reactor, absl::IsNotFound(sig.status())
+                               ? absl::NotFoundError("nothing is signed yet")
+                               : sig.status());
+  }
+  *resp->mutable_checkpoint() = sig->checkpoint();
+  resp->set_node_certificate_pem(sig->node_certificate_pem());
+  return Finish(reactor, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::GetServiceIdentity(
+    Ctx* call, const v1::GetServiceIdentityRequest* req, v1::GetServiceIdentityResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_UNSPECIFIED);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  resp->set_service_certificate_pem(ctx_->service_cert_pem);
+  resp->set_service_id(ctx_->service_id);
+  resp->set_node_id(ctx_->config->node_id);
+  for (const auto& m : ctx_->governance->Members()) {
+    if (m.certificate_pem().empty() && m.node_id() != ctx_->config->node_id) continue;
+    auto* n = resp->add_nodes();
+    n->set_node_id(m.node_id());
+    n->set_certificate_pem(m.node_id() == ctx_->config->node_id ? ctx_->tls.cert_pem
+                                                                : m.certificate_pem());
+  }
+  return Finish(reactor, absl::OkStatus());
 }
 
 }  // namespace cairn::node

@@ -1,33 +1,51 @@
-// LedgerService (cairn.v1): the data plane, on the gRPC callback API.
+// LedgerService (cairn.v1): the data plane, on the gRPC callback API. No
+// handler blocks a server thread: waiting (for commit, apply, a signature or
+// a read index) parks a callback that the apply loop runs.
 #pragma once
 
-#include "cairn/node/config.h"
-#include "cairn/storage/ledger_store.h"
 #include "cairn/v1/ledger.grpc.pb.h"
-#include "local_log.h"
-#include "metrics.h"
+#include "service_context.h"
 
 namespace cairn::node {
 
 class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
  public:
-  // `log` and `store` must outlive the service.
-  LedgerServiceImpl(const NodeConfig& config, LocalLog* log, const storage::LedgerStore* store,
-                    NodeMetrics* metrics)
-      : config_(config), log_(log), store_(store), metrics_(metrics) {}
+  explicit LedgerServiceImpl(const ServiceContext* ctx) : ctx_(ctx), router_(ctx) {}
 
-  grpc::ServerUnaryReactor* Append(grpc::CallbackServerContext* context,
-                                   const v1::AppendRequest* request,
-                                   v1::AppendResponse* response) override;
-  grpc::ServerUnaryReactor* GetEntry(grpc::CallbackServerContext* context,
-                                     const v1::GetEntryRequest* request,
-                                     v1::GetEntryResponse* response) override;
+  using Ctx = grpc::CallbackServerContext;
+  using Reactor = grpc::ServerUnaryReactor;
+  Reactor* Append(Ctx* call, const v1::AppendRequest* req, v1::AppendResponse* resp) override;
+  Reactor* GetEntry(Ctx* call, const v1::GetEntryRequest* req, v1::GetEntryResponse* resp) override;
+  Reactor* GetCurrentEntry(Ctx* call, const v1::GetCurrentEntryRequest* req,
+                           v1::GetCurrentEntryResponse* resp) override;
+  Reactor* ListEntries(Ctx* call, const v1::ListEntriesRequest* req,
+                       v1::ListEntriesResponse* resp) override;
+  Reactor* ListCollections(Ctx* call, const v1::ListCollectionsRequest* req,
+                           v1::ListCollectionsResponse* resp) override;
+  Reactor* GetTransactionStatus(Ctx* call, const v1::GetTransactionStatusRequest* req,
+                                v1::GetTransactionStatusResponse* resp) override;
+  Reactor* GetReceipt(Ctx* call, const v1::GetReceiptRequest* req,
+                      v1::GetReceiptResponse* resp) override;
+  Reactor* GetConsistencyProof(Ctx* call, const v1::GetConsistencyProofRequest* req,
+                               v1::GetConsistencyProofResponse* resp) override;
+  Reactor* GetLatestCheckpoint(Ctx* call, const v1::GetLatestCheckpointRequest* req,
+                               v1::GetLatestCheckpointResponse* resp) override;
+  Reactor* GetServiceIdentity(Ctx* call, const v1::GetServiceIdentityRequest* req,
+                              v1::GetServiceIdentityResponse* resp) override;
 
  private:
-  const NodeConfig& config_;
-  LocalLog* const log_;
-  const storage::LedgerStore* const store_;
-  NodeMetrics* const metrics_;
+  void ForwardAppend(Ctx* call, Reactor* reactor, const Principal& principal,
+                     const v1::AppendRequest* req, v1::AppendResponse* resp);
+  void ProposeAppend(Ctx* call, Reactor* reactor, const Principal& principal,
+                     const v1::AppendRequest* req, v1::AppendResponse* resp);
+  // Status of `txid` on this node.
+  v1::TransactionStatus StatusOf(const ledger::TxId& txid) const;
+  // Runs `read` once `index` is applied here (or fails the call).
+  void WhenApplied(Ctx* call, Reactor* reactor, uint64_t index, bool no_wait,
+                   absl::AnyInvocable<grpc::Status() &&> read);
+
+  const ServiceContext* ctx_;
+  LeaderRouter router_;
 };
 
 }  // namespace cairn::node

@@ -1,12 +1,12 @@
 // cairn-node: parses the configuration, starts the node and runs until
 // SIGTERM or SIGINT, then shuts down cleanly.
 #include <signal.h>
-#include <spdlog/spdlog.h>
 
 #include <iostream>
 
 #include "cairn/node/config.h"
 #include "cairn/node/node.h"
+#include "log.h"
 #include "logging.h"
 
 int main(int argc, char** argv) {

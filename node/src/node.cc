@@ -1,103 +1,296 @@
-// Wiring of a single cairn-node (see node.h). Construction order is the
-// dependency order (directory, store, pipeline, services, server); teardown
-// runs in reverse.
+// Wiring of a cairn-node (see node.h). Construction follows the dependency
+// order — identity, data directory, database, ledger state, Raft loop,
+// services, listeners — and teardown runs in reverse. On shutdown a leader
+// first hands leadership to the most caught-up voter.
 #include "cairn/node/node.h"
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
-#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <future>
 
 #include "absl/strings/str_cat.h"
+#include "admin_service.h"
+#include "applier.h"
+#include "auth.h"
+#include "bootstrap.h"
 #include "cairn/storage/data_dir.h"
 #include "cairn/storage/database.h"
-#include "cairn/storage/ledger_store.h"
+#include "cairn/storage/raft_log_store.h"
+#include "governance.h"
+#include "index_waiters.h"
 #include "ledger_service.h"
-#include "local_log.h"
+#include "log.h"
 #include "metrics.h"
+#include "raft_loop.h"
+#include "raft_service.h"
+#include "service_context.h"
+#include "snapshot_sender.h"
 #include "tls.h"
+#include "transport.h"
 
 namespace cairn::node {
 namespace {
-
-// The term every entry is written in until consensus arrives.
-constexpr uint64_t kSingleNodeTerm = 1;
-// Appends waiting for their fsync, at most (backpressure beyond).
-constexpr size_t kAppendQueueEntriesMax = 16384;
 
 class NodeImpl final : public Node {
  public:
   explicit NodeImpl(NodeConfig config) : config_(std::move(config)) {}
   ~NodeImpl() override { Shutdown(); }
 
-  absl::Status Init() {
-    auto tls = LoadTlsFiles(config_.tls_cert_file, config_.tls_key_file, config_.service_cert_file);
-    if (!tls.ok()) return tls.status();
-    auto dir = storage::DataDir::Open(config_.data_dir, /*create_if_missing=*/true);
-    if (!dir.ok()) return dir.status();
-    dir_ = *std::move(dir);
-    auto db = storage::Database::Open(dir_->db_path());
-    if (!db.ok()) return db.status();
-    db_ = *std::move(db);
-    store_ = &db_->ledger();
-    log_ = std::make_unique<LocalLog>(db_.get(), kSingleNodeTerm, config_.append_batch_entries_max,
-                                      kAppendQueueEntriesMax);
-    ledger_service_ = std::make_unique<LedgerServiceImpl>(config_, log_.get(), store_, &metrics_);
-    if (absl::Status st = StartHttp(); !st.ok()) return st;
+  absl::Status Init();
+  void Shutdown() override;
 
-    grpc::EnableDefaultHealthCheckService(true);
-    grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+ private:
+  absl::Status LoadIdentity();
+  absl::Status OpenStorage();
+  absl::Status StartLoop();
+  absl::Status StartServers();
+  absl::Status StartHttp();
+  void HandOffLeadership();
+
+  const NodeConfig config_;
+  TlsFiles tls_;
+  std::optional<ledger::PrivateKey> node_key_;
+  std::optional<ledger::Certificate> node_cert_;
+  std::optional<ledger::Certificate> service_cert_;
+  std::vector<v1::NodeInfo> initial_members_;
+  std::optional<v1::CreateService> genesis_;
+
+  std::unique_ptr<storage::DataDir> dir_;
+  std::unique_ptr<storage::Database> db_;
+  NodeMetrics metrics_;
+  Governance governance_;
+  std::unique_ptr<Applier> applier_;
+  IndexWaiters applied_waiters_{config_.waiting_requests_max};
+  IndexWaiters signed_waiters_{config_.waiting_requests_max};
+  CallerIdentifier identifier_;
+  std::atomic<RaftLoop*> loop_ptr_{nullptr};  // for transport callbacks
+  std::unique_ptr<Transport> transport_;
+  std::unique_ptr<SnapshotSender> snapshots_;
+  std::unique_ptr<RaftLoop> loop_;
+  ServiceContext ctx_;
+  std::unique_ptr<LedgerServiceImpl> ledger_service_;
+  std::unique_ptr<AdminServiceImpl> admin_service_;
+  std::unique_ptr<RaftServiceImpl> raft_service_;
+  std::unique_ptr<grpc::Server> client_server_;
+  std::unique_ptr<grpc::Server> peer_server_;
+  std::unique_ptr<HttpServer> http_;
+  bool shut_down_ = false;
+};
+
+absl::Status NodeImpl::LoadIdentity() {
+  auto tls = LoadTlsFiles(config_.tls_cert_file, config_.tls_key_file, config_.service_cert_file);
+  if (!tls.ok()) return tls.status();
+  tls_ = *std::move(tls);
+  auto key = ledger::PrivateKey::FromPem(tls_.key_pem);
+  auto cert = ledger::Certificate::FromPem(tls_.cert_pem);
+  auto service = ledger::Certificate::FromPem(tls_.service_cert_pem);
+  if (!key.ok())
+    return absl::FailedPreconditionError(absl::StrCat("--tls-key-file: ", key.status().message()));
+  if (!cert.ok())
+    return absl::FailedPreconditionError(
+        absl::StrCat("--tls-cert-file: ", cert.status().message()));
+  if (!service.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--service-cert-file: ", service.status().message()));
+  }
+  if (absl::Status st = CheckNodeIdentity(*service, *cert, *key, config_.node_id); !st.ok())
+    return st;
+  node_key_ = *std::move(key);
+  node_cert_ = *std::move(cert);
+  service_cert_ = *std::move(service);
+  auto members = ParseInitialCluster(config_.initial_cluster);
+  if (!members.ok()) return members.status();
+  initial_members_ = *std::move(members);
+  return absl::OkStatus();
+}
+
+absl::Status NodeImpl::OpenStorage() {
+  auto dir = storage::DataDir::Open(config_.data_dir, /*create_if_missing=*/true);
+  if (!dir.ok()) return dir.status();
+  dir_ = *std::move(dir);
+  storage::DatabaseOptions options;
+  options.idempotency_window_ms = static_cast<int64_t>(config_.idempotency_window_s) * 1000;
+  auto db = storage::Database::Open(dir_->db_path(), options);
+  if (!db.ok()) return db.status();
+  db_ = *std::move(db);
+  auto initial = db_->raft_log().LoadInitialState();
+  if (!initial.ok()) return initial.status();
+  const bool empty = db_->raft_log().LastIndex() == 0 && initial->conf_state.voters.empty() &&
+                     initial->conf_state.learners.empty();
+  if (empty && !config_.join) {
+    bool listed = false;
+    consensus::ConfState conf;
+    for (const auto& m : initial_members_) {
+      conf.voters.push_back(m.node_id());
+      listed |= m.node_id() == config_.node_id;
+    }
+    std::sort(conf.voters.begin(), conf.voters.end());
+    if (!listed) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "--initial-cluster does not list this node (", config_.node_id,
+          "); to add a node to a running service, add it as a learner and start it with --join"));
+    }
+    if (absl::Status st = db_->raft_log().Bootstrap(conf); !st.ok()) return st;
+    spdlog::info("bootstrapped a new service with {} voters", conf.voters.size());
+  }
+  if (!config_.initial_admin_cert_file.empty()) {
+    auto genesis = MakeGenesis(*service_cert_, initial_members_, config_.initial_admin_cert_file);
+    if (!genesis.ok()) return genesis.status();
+    genesis_ = *std::move(genesis);
+  } else if (empty && !config_.join) {
+    return absl::FailedPreconditionError(
+        "--initial-admin-cert-file is required to create a new service (it names the first "
+        "Administrator)");
+  }
+  applier_ = std::make_unique<Applier>(db_.get(), &governance_, *service_cert_);
+  return applier_->Load();
+}
+
+absl::Status NodeImpl::StartLoop() {
+  const std::string service_id = service_cert_->Fingerprint();
+  TransportOptions topts;
+  topts.service_id = service_id;
+  transport_ = std::make_unique<Transport>(topts, tls_, [this](consensus::NodeId id) {
+    if (RaftLoop* loop = loop_ptr_.load()) loop->ReportUnreachable(id);
+  });
+  const auto members = governance_.created() ? governance_.Members() : initial_members_;
+  for (const auto& m : members) {
+    if (m.node_id() != config_.node_id) transport_->SetPeer(m.node_id(), m.peer_address());
+  }
+  snapshots_ = std::make_unique<SnapshotSender>(db_.get(), transport_.get(), service_id,
+                                                config_.snapshot_chunk_bytes_max,
+                                                [this](consensus::NodeId id, bool ok) {
+                                                  if (RaftLoop* loop = loop_ptr_.load())
+                                                    loop->ReportSnapshot(id, ok);
+                                                });
+  RaftLoopOptions o;
+  o.node_id = config_.node_id;
+  o.tick_ms = static_cast<int64_t>(config_.tick_ms);
+  o.election_ticks = static_cast<int>(config_.election_ticks);
+  o.heartbeat_ticks = static_cast<int>(config_.heartbeat_ticks);
+  o.uncommitted_bytes_max = config_.uncommitted_bytes_max;
+  o.signature_interval_txs = config_.signature_interval_txs;
+  o.signature_interval_ms = static_cast<int64_t>(config_.signature_interval_ms);
+  o.snapshot_interval_entries = config_.snapshot_interval_entries;
+  o.snapshot_retain_entries = config_.snapshot_retain_entries;
+  o.genesis = genesis_;
+  SignerIdentity signer{config_.node_id, service_id, &*node_cert_, &*node_key_};
+  loop_ = std::make_unique<RaftLoop>(o, db_.get(), applier_.get(), transport_.get(),
+                                     snapshots_.get(), &governance_, signer, &metrics_,
+                                     &applied_waiters_, &signed_waiters_);
+  if (absl::Status st = loop_->Start(); !st.ok()) return st;
+  loop_ptr_ = loop_.get();
+  ctx_ = ServiceContext{
+      &config_,     db_.get(), &governance_, loop_.get(), &applied_waiters_,    &signed_waiters_,
+      &identifier_, &metrics_, tls_,         service_id,  tls_.service_cert_pem};
+  return absl::OkStatus();
+}
+
+absl::Status NodeImpl::StartServers() {
+  ledger_service_ = std::make_unique<LedgerServiceImpl>(&ctx_);
+  admin_service_ = std::make_unique<AdminServiceImpl>(&ctx_);
+  raft_service_ =
+      std::make_unique<RaftServiceImpl>(config_.node_id, ctx_.service_id, loop_.get(), db_.get(),
+                                        &identifier_, config_.snapshot_chunk_bytes_max);
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  {
     grpc::ServerBuilder builder;
     int port = 0;
-    builder.AddListeningPort(config_.client_address, MutualTlsServerCredentials(*tls), &port);
+    builder.AddListeningPort(config_.client_address,
+                             MutualTlsServerCredentials(tls_, /*require_client_cert=*/false),
+                             &port);
     builder.RegisterService(ledger_service_.get());
+    builder.RegisterService(admin_service_.get());
     // Room for the largest allowed entry plus framing, so an oversized one is
     // answered by validation (naming entry_bytes_max), not by the transport.
     builder.SetMaxReceiveMessageSize(
         static_cast<int>(std::max<uint64_t>(config_.entry_bytes_max * 2 + (1 << 20), 4 << 20)));
-    server_ = builder.BuildAndStart();
-    if (!server_ || port == 0) {
+    client_server_ = builder.BuildAndStart();
+    if (!client_server_ || port == 0) {
       return absl::UnavailableError(
           absl::StrCat("cannot listen on --client-address ", config_.client_address));
     }
-    spdlog::info("serving clients on {} (mTLS), data dir {}, applied index {}",
-                 config_.client_address, config_.data_dir, store_->applied_index());
-    return absl::OkStatus();
   }
-
-  void Shutdown() override {
-    if (http_) http_->Stop();
-    if (server_) {
-      server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
-      server_->Wait();
-      server_.reset();
-      spdlog::info("stopped serving");
-    }
-    log_.reset();
-    ledger_service_.reset();
-    store_ = nullptr;
-    db_.reset();
-    dir_.reset();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config_.peer_address,
+                           MutualTlsServerCredentials(tls_, /*require_client_cert=*/true), &port);
+  builder.RegisterService(raft_service_.get());
+  builder.SetMaxReceiveMessageSize(64 << 20);
+  peer_server_ = builder.BuildAndStart();
+  if (!peer_server_ || port == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on --peer-address ", config_.peer_address));
   }
+  return absl::OkStatus();
+}
 
- private:
-  absl::Status StartHttp() {
-    if (config_.http_address.empty()) return absl::OkStatus();
-    http_ = std::make_unique<HttpServer>(
-        &metrics_, [this] { return log_->health(); }, [] { return absl::OkStatus(); });
-    return http_->Start(config_.http_address);
+absl::Status NodeImpl::StartHttp() {
+  if (config_.http_address.empty()) return absl::OkStatus();
+  http_ = std::make_unique<HttpServer>(
+      &metrics_, [this] { return db_->write_error(); },
+      [this]() -> absl::Status {
+        if (!governance_.created()) return absl::UnavailableError("service not created yet");
+        if (loop_->status().node.leader == 0) return absl::UnavailableError("no leader known");
+        return absl::OkStatus();
+      });
+  return http_->Start(config_.http_address);
+}
+
+absl::Status NodeImpl::Init() {
+  if (absl::Status st = LoadIdentity(); !st.ok()) return st;
+  if (absl::Status st = OpenStorage(); !st.ok()) return st;
+  if (absl::Status st = StartLoop(); !st.ok()) return st;
+  if (absl::Status st = StartServers(); !st.ok()) return st;
+  if (absl::Status st = StartHttp(); !st.ok()) return st;
+  spdlog::info("node {} serving clients on {} and peers on {} (mTLS); service {}; applied index {}",
+               config_.node_id, config_.client_address, config_.peer_address, ctx_.service_id,
+               applier_->applied_index());
+  return absl::OkStatus();
+}
+
+// A leader that stops without handing over leaves the cluster leaderless for
+// an election timeout; handing over first keeps appends flowing.
+void NodeImpl::HandOffLeadership() {
+  if (!loop_ || loop_->status().node.role != consensus::Role::kLeader) return;
+  std::promise<absl::StatusOr<uint64_t>> done;
+  auto result = done.get_future();
+  loop_->TransferLeadership(0, std::chrono::steady_clock::now() + std::chrono::seconds(3),
+                            [&done](absl::StatusOr<uint64_t> r) { done.set_value(r); });
+  const auto r = result.get();
+  if (r.ok()) {
+    spdlog::info("handed leadership to node {}", *r);
+  } else {
+    spdlog::warn("could not hand over leadership: {}", r.status().message());
   }
+}
 
-  const NodeConfig config_;
-  NodeMetrics metrics_;
-  std::unique_ptr<HttpServer> http_;
-  std::unique_ptr<storage::DataDir> dir_;
-  std::unique_ptr<storage::Database> db_;
-  storage::LedgerStore* store_ = nullptr;  // db_->ledger()
-  std::unique_ptr<LocalLog> log_;
-  std::unique_ptr<LedgerServiceImpl> ledger_service_;
-  std::unique_ptr<grpc::Server> server_;
-};
+void NodeImpl::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  HandOffLeadership();
+  if (http_) http_->Stop();
+  const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(5);
+  if (client_server_) client_server_->Shutdown(deadline);
+  if (peer_server_) peer_server_->Shutdown(deadline);
+  loop_ptr_ = nullptr;
+  if (loop_) loop_->Stop();
+  applied_waiters_.FailAll(absl::UnavailableError("node is shutting down"));
+  signed_waiters_.FailAll(absl::UnavailableError("node is shutting down"));
+  client_server_.reset();
+  peer_server_.reset();
+  snapshots_.reset();
+  transport_.reset();
+  loop_.reset();
+  if (db_) (void)db_->Sync();
+  db_.reset();
+  dir_.reset();
+  spdlog::info("stopped");
+}
 
 }  // namespace
 

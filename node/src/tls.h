@@ -22,8 +22,11 @@ struct TlsFiles {
 absl::StatusOr<TlsFiles> LoadTlsFiles(const std::string& cert_file, const std::string& key_file,
                                       const std::string& service_cert_file);
 
-// Server credentials that require and verify a client certificate chaining to
-// the service certificate.
-std::shared_ptr<grpc::ServerCredentials> MutualTlsServerCredentials(const TlsFiles& files);
+// Server credentials that verify any client certificate against the service
+// certificate. With `require_client_cert` a caller without one fails the
+// handshake (the peer port); without it the call reaches the handler, which
+// answers UNAUTHENTICATED with an explanation (the client port).
+std::shared_ptr<grpc::ServerCredentials> MutualTlsServerCredentials(const TlsFiles& files,
+                                                                    bool require_client_cert);
 
 }  // namespace cairn::node

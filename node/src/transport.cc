@@ -3,11 +3,11 @@
 
 #include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 
 #include "cairn/v1/raft.grpc.pb.h"
+#include "log.h"
 #include "raft_codec.h"
 
 namespace cairn::node {
@@ -154,6 +154,13 @@ void Transport::RemovePeer(consensus::NodeId id) {
     removed = std::move(it->second);
     peers_.erase(it);
   }
+}
+
+std::vector<consensus::NodeId> Transport::PeerIds() {
+  absl::MutexLock lock(&mu_);
+  std::vector<consensus::NodeId> ids;
+  for (const auto& [id, sender] : peers_) ids.push_back(id);
+  return ids;
 }
 
 std::shared_ptr<grpc::Channel> Transport::Channel(consensus::NodeId id) {

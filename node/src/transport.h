@@ -52,6 +52,8 @@ class Transport {
   // Adds a peer or changes its address.
   void SetPeer(consensus::NodeId id, const std::string& address) ABSL_LOCKS_EXCLUDED(mu_);
   void RemovePeer(consensus::NodeId id) ABSL_LOCKS_EXCLUDED(mu_);
+  // Ids of the peers messages can be sent to.
+  std::vector<consensus::NodeId> PeerIds() ABSL_LOCKS_EXCLUDED(mu_);
   // The channel to a known peer (for snapshots), or nullptr.
   std::shared_ptr<grpc::Channel> Channel(consensus::NodeId id) ABSL_LOCKS_EXCLUDED(mu_);
 

@@ -69,6 +69,21 @@ absl::Status ApplyBatch::AddEntry(const StoredEntry& entry) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<TxId> ApplyBatch::LookupIdempotencyKey(absl::string_view user_id,
+                                                     absl::string_view key,
+                                                     int64_t now_unix_ms) const {
+  absl::StatusOr<std::string> held =
+      ReadThrough(internal::kIdempotency, internal::IdempotencyKey(user_id, key));
+  if (!held.ok()) return held.status();
+  absl::StatusOr<internal::IdempotencyRecord> record = internal::DecodeIdempotency(*held);
+  if (!record.ok()) return record.status();
+  if (internal::IdempotencyExpired(record->timestamp_unix_ms, now_unix_ms,
+                                   core_->options().idempotency_window_ms)) {
+    return absl::NotFoundError("idempotency key expired");
+  }
+  return record->txid;
+}
+
 absl::Status ApplyBatch::IndexCollection(const StoredEntry& entry) {
   if (entry.collection_id.empty()) return absl::OkStatus();
   const TxId txid{entry.term, entry.index};

@@ -144,6 +144,17 @@ absl::StatusOr<consensus::InitialState> RaftLogStore::LoadInitialState() const {
     state.hard_state = hard_state_;
     last = last_index_;
   }
+  std::string value;
+  absl::Status st = core_->Get(internal::kRaftState, internal::kConfStateKey, &value);
+  if (st.ok()) {
+    Decoder d(value);
+    if (!internal::GetConfState(&d, &state.conf_state) || !d.empty()) {
+      return internal::Malformed("saved conf state");
+    }
+    return state;
+  }
+  if (!absl::IsNotFound(st)) return st;
+  // Never saved: the snapshot's membership plus the log's conf changes.
   absl::StatusOr<consensus::ConfState> cs = internal::ReadConfStateAt(*core_, last, nullptr);
   if (!cs.ok()) return cs.status();
   state.conf_state = *std::move(cs);
@@ -231,9 +242,8 @@ consensus::HardState RaftLogStore::hard_state() const {
   return hard_state_;
 }
 
-absl::Status RaftLogStore::Save(const std::optional<consensus::HardState>& hard_state,
-                                absl::Span<const Entry> entries) {
-  absl::MutexLock write_lock(&write_mu_);
+absl::StatusOr<absl::Span<const Entry>> RaftLogStore::EntriesToWrite(
+    absl::Span<const Entry> entries) const {
   Index snapshot_index = 0, last = 0, commit = 0;
   {
     absl::MutexLock lock(&mu_);
@@ -256,53 +266,73 @@ absl::Status RaftLogStore::Save(const std::optional<consensus::HardState>& hard_
     ++skip;
   }
   entries.remove_prefix(skip);
+  if (entries.empty()) return entries;
 
-  rocksdb::WriteBatch batch;
-  if (!entries.empty()) {
-    const Index first_new = entries.front().index;
-    CAIRN_CHECK(first_new <= last + 1)
-        << "raft log append leaves a gap: first new index " << first_new << ", last " << last;
-    absl::StatusOr<Term> prev_term = TermAt(first_new - 1);
-    if (!prev_term.ok()) return prev_term.status();
-    Term prev = *prev_term;
-    for (size_t k = 0; k < entries.size(); ++k) {
-      const Entry& e = entries[k];
-      CAIRN_CHECK(e.index == first_new + k) << "raft log append is not consecutive at " << e.index;
-      CAIRN_CHECK(e.term >= prev) << "raft log term decreases at index " << e.index << ": " << prev
-                                  << " -> " << e.term;
-      prev = e.term;
-    }
-    if (first_new <= last) {
-      CAIRN_CHECK(first_new > committed) << "truncating committed raft log entries: first new "
-                                         << first_new << ", committed " << committed;
-      batch.DeleteRange(core_->cf(internal::kRaftLog), U64Key(first_new), U64Key(last + 1));
-      batch.DeleteRange(core_->cf(internal::kRaftState), internal::ConfChangeKey(first_new),
-                        internal::ConfChangeKey(last + 1));
-    }
-    for (const Entry& e : entries) {
-      batch.Put(core_->cf(internal::kRaftLog), U64Key(e.index), internal::EncodeRaftEntry(e));
-      if (e.conf_change) {
-        std::string cc;
-        internal::PutConfChange(&cc, *e.conf_change);
-        batch.Put(core_->cf(internal::kRaftState), internal::ConfChangeKey(e.index), cc);
-      }
+  const Index first_new = entries.front().index;
+  CAIRN_CHECK(first_new <= last + 1)
+      << "raft log append leaves a gap: first new index " << first_new << ", last " << last;
+  CAIRN_CHECK(first_new > last || first_new > committed)
+      << "truncating committed raft log entries: first new " << first_new << ", committed "
+      << committed;
+  absl::StatusOr<Term> prev_term = TermAt(first_new - 1);
+  if (!prev_term.ok()) return prev_term.status();
+  Term prev = *prev_term;
+  for (size_t k = 0; k < entries.size(); ++k) {
+    const Entry& e = entries[k];
+    CAIRN_CHECK(e.index == first_new + k) << "raft log append is not consecutive at " << e.index;
+    CAIRN_CHECK(e.term >= prev) << "raft log term decreases at index " << e.index << ": " << prev
+                                << " -> " << e.term;
+    prev = e.term;
+  }
+  return entries;
+}
+
+void RaftLogStore::AddAppendWrites(absl::Span<const Entry> entries, Index last,
+                                   rocksdb::WriteBatch* batch) const {
+  const Index first_new = entries.front().index;
+  if (first_new <= last) {
+    // Range deletions first: the puts after them in the batch win.
+    batch->DeleteRange(core_->cf(internal::kRaftLog), U64Key(first_new), U64Key(last + 1));
+    batch->DeleteRange(core_->cf(internal::kRaftState), internal::ConfChangeKey(first_new),
+                       internal::ConfChangeKey(last + 1));
+  }
+  for (const Entry& e : entries) {
+    batch->Put(core_->cf(internal::kRaftLog), U64Key(e.index), internal::EncodeRaftEntry(e));
+    if (e.conf_change) {
+      std::string cc;
+      internal::PutConfChange(&cc, *e.conf_change);
+      batch->Put(core_->cf(internal::kRaftState), internal::ConfChangeKey(e.index), cc);
     }
   }
-  if (hard_state) {
-    std::string hs;
-    internal::PutHardState(&hs, *hard_state);
-    batch.Put(core_->cf(internal::kRaftState), internal::kHardStateKey, hs);
+}
+
+absl::Status RaftLogStore::Save(const Write& write) {
+  absl::MutexLock write_lock(&write_mu_);
+  absl::StatusOr<absl::Span<const Entry>> to_write = EntriesToWrite(write.entries);
+  if (!to_write.ok()) return to_write.status();
+  rocksdb::WriteBatch batch;
+  if (!to_write->empty()) AddAppendWrites(*to_write, LastIndex(), &batch);
+  std::string value;
+  if (write.hard_state) {
+    internal::PutHardState(&value, *write.hard_state);
+    batch.Put(core_->cf(internal::kRaftState), internal::kHardStateKey, value);
+  }
+  if (write.conf_state) {
+    value.clear();
+    internal::PutConfState(&value, *write.conf_state);
+    batch.Put(core_->cf(internal::kRaftState), internal::kConfStateKey, value);
   }
   if (batch.Count() == 0) return core_->write_error();
-  absl::Status st = core_->Write(&batch, /*sync=*/true, "saving raft log entries");
+  const bool sync = write.must_sync || !write.entries.empty();
+  absl::Status st = core_->Write(&batch, sync, "saving raft log entries");
   if (!st.ok()) return st;
 
   absl::MutexLock lock(&mu_);
-  if (!entries.empty()) {
-    last_index_ = entries.back().index;
-    AppendTermRuns(entries);
+  if (!to_write->empty()) {
+    last_index_ = to_write->back().index;
+    AppendTermRuns(*to_write);
   }
-  if (hard_state) hard_state_ = *hard_state;
+  if (write.hard_state) hard_state_ = *write.hard_state;
   return absl::OkStatus();
 }
 
@@ -335,6 +365,8 @@ absl::Status RaftLogStore::Bootstrap(const consensus::ConfState& conf_state) {
   internal::PutSnapshotMeta(&value, meta);
   rocksdb::WriteBatch batch;
   batch.Put(core_->cf(internal::kRaftState), internal::kSnapshotMetaKey, value);
+  // Membership now follows from the snapshot metadata (and later saves).
+  batch.Delete(core_->cf(internal::kRaftState), internal::kConfStateKey);
   absl::Status st = core_->Write(&batch, /*sync=*/true, "bootstrapping membership");
   if (!st.ok()) return st;
   absl::MutexLock lock(&mu_);
@@ -342,7 +374,8 @@ absl::Status RaftLogStore::Bootstrap(const consensus::ConfState& conf_state) {
   return absl::OkStatus();
 }
 
-absl::Status RaftLogStore::Compact(Index index) {
+absl::Status RaftLogStore::Compact(Index index,
+                                   const std::optional<consensus::ConfState>& conf_state) {
   absl::MutexLock write_lock(&write_mu_);
   Index snapshot_index = 0, last = 0;
   {
@@ -370,9 +403,13 @@ absl::Status RaftLogStore::Compact(Index index) {
   absl::StatusOr<Term> term = TermAt(index);
   if (!term.ok()) return term.status();
   meta.term = *term;
-  absl::StatusOr<consensus::ConfState> cs = internal::ReadConfStateAt(*core_, index, nullptr);
-  if (!cs.ok()) return cs.status();
-  meta.conf_state = *std::move(cs);
+  if (conf_state) {
+    meta.conf_state = *conf_state;
+  } else {
+    absl::StatusOr<consensus::ConfState> cs = internal::ReadConfStateAt(*core_, index, nullptr);
+    if (!cs.ok()) return cs.status();
+    meta.conf_state = *std::move(cs);
+  }
 
   rocksdb::WriteBatch batch;
   batch.DeleteRange(core_->cf(internal::kRaftLog), U64Key(0), U64Key(index + 1));

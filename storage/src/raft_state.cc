@@ -36,17 +36,22 @@ std::string ConfChangeKey(consensus::Index index) {
 }
 
 void ApplyConfChange(const consensus::ConfChange& cc, consensus::ConfState* cs) {
+  const consensus::NodeId id = cc.node_id;
+  if (id == consensus::kNoNode) return;
+  const bool voter = Contains(cs->voters, id), learner = Contains(cs->learners, id);
   switch (cc.kind) {
     case consensus::ConfChange::Kind::kAddLearner:
-      if (!Contains(cs->voters, cc.node_id)) Insert(&cs->learners, cc.node_id);
+      if (!voter && !learner) Insert(&cs->learners, id);
       return;
     case consensus::ConfChange::Kind::kPromoteLearner:
-      Erase(&cs->learners, cc.node_id);
-      Insert(&cs->voters, cc.node_id);
+      if (learner) {
+        Erase(&cs->learners, id);
+        Insert(&cs->voters, id);
+      }
       return;
     case consensus::ConfChange::Kind::kRemoveNode:
-      Erase(&cs->learners, cc.node_id);
-      Erase(&cs->voters, cc.node_id);
+      if (learner) Erase(&cs->learners, id);
+      if (voter && cs->voters.size() > 1) Erase(&cs->voters, id);
       return;
   }
 }

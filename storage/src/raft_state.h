@@ -22,14 +22,17 @@ namespace cairn::storage::internal {
 
 inline constexpr char kHardStateKey[] = "hard_state";
 inline constexpr char kSnapshotMetaKey[] = "snapshot";
+// The latest membership the node saved (Ready::conf_state).
+inline constexpr char kConfStateKey[] = "conf_state";
 
 // 'c' + big-endian index: the conf change carried by the entry at `index`.
 std::string ConfChangeKey(consensus::Index index);
 
-// Applies one membership change, one server at a time: AddLearner adds a
-// non-member as a learner, PromoteLearner makes a learner (or a
-// non-member) a voter, RemoveNode removes the node from both lists. Lists
-// stay sorted and disjoint.
+// Applies one membership change, one server at a time, as the consensus
+// core does: AddLearner adds a non-member as a learner, PromoteLearner makes
+// a learner a voter, RemoveNode removes a learner or a voter other than the
+// last one. A change that breaks those rules (or names node 0) changes
+// nothing. Lists stay sorted and disjoint.
 void ApplyConfChange(const consensus::ConfChange& cc, consensus::ConfState* cs);
 
 // The stored snapshot metadata (all zero when there is none), read at

@@ -243,6 +243,9 @@ absl::Status AddResetWrites(const DbCore& core, const consensus::SnapshotMeta& m
   std::string value;
   PutSnapshotMeta(&value, meta);
   batch->Put(core.cf(kRaftState), kSnapshotMetaKey, value);
+  // A membership saved before belongs to the replaced log: from now on it
+  // follows from the snapshot metadata (and later saves).
+  batch->Delete(core.cf(kRaftState), kConfStateKey);
   consensus::HardState hs = hard_state;
   hs.commit = std::max(hs.commit, meta.index);
   value.clear();

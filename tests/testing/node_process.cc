@@ -1,6 +1,7 @@
 // Integration-test node processes (see node_process.h).
 #include "testing/node_process.h"
 
+#include <httplib.h>
 #include <signal.h>
 
 #include <filesystem>
@@ -22,16 +23,21 @@ NodeProcess::NodeProcess(TestPki* pki, uint64_t node_id, std::string work_dir)
 
 absl::Status NodeProcess::Start(const std::vector<std::string>& extra_args) {
   const CertFiles node = pki_->Node(node_id_);
-  std::vector<std::string> argv = {BinaryPath("node/cairn-node"),
-                                   "--node-id=" + std::to_string(node_id_),
-                                   "--data-dir=" + data_dir_,
-                                   "--client-address=" + client_address_,
-                                   "--peer-address=" + peer_address_,
-                                   "--http-address=" + http_address_,
-                                   "--tls-cert-file=" + node.cert,
-                                   "--tls-key-file=" + node.key,
-                                   "--service-cert-file=" + pki_->service_cert(),
-                                   "--log-format=text"};
+  std::vector<std::string> argv = {
+      BinaryPath("node/cairn-node"),
+      "--node-id=" + std::to_string(node_id_),
+      "--data-dir=" + data_dir_,
+      "--client-address=" + client_address_,
+      "--peer-address=" + peer_address_,
+      "--http-address=" + http_address_,
+      "--tls-cert-file=" + node.cert,
+      "--tls-key-file=" + node.key,
+      "--service-cert-file=" + pki_->service_cert(),
+      "--initial-cluster=" + (initial_cluster_.empty() ? MemberSpec() : initial_cluster_),
+      "--initial-admin-cert-file=" + pki_->User("admin").cert,
+      "--tick-ms=20",
+      "--election-ticks=10",
+      "--log-format=text"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   return process_.Start(argv, log_path_);
 }
@@ -50,6 +56,31 @@ absl::Status NodeProcess::WaitReady(std::chrono::milliseconds timeout) {
         absl::StrCat("node ", node_id_, " exited while starting; log:\n", Log()));
   }
   return st;
+}
+
+std::string NodeProcess::MemberSpec() const {
+  return absl::StrCat(node_id_, "@", peer_address_, "/", client_address_);
+}
+
+double NodeProcess::Metric(const std::string& name) const {
+  const auto colon = http_address_.rfind(':');
+  httplib::Client client(http_address_.substr(0, colon),
+                         std::stoi(http_address_.substr(colon + 1)));
+  client.set_connection_timeout(std::chrono::milliseconds(500));
+  client.set_read_timeout(std::chrono::milliseconds(500));
+  auto res = client.Get("/metrics");
+  if (!res || res->status != 200) return -1;
+  const std::string& body = res->body;
+  size_t pos = 0;
+  while ((pos = body.find(name, pos)) != std::string::npos) {
+    const bool line_start = pos == 0 || body[pos - 1] == '\n';
+    const size_t after = pos + name.size();
+    if (line_start && after < body.size() && body[after] == ' ') {
+      return std::stod(body.substr(after + 1, body.find('\n', after) - after - 1));
+    }
+    pos = after;
+  }
+  return -1;
 }
 
 int NodeProcess::Terminate(std::chrono::milliseconds timeout) {

@@ -33,6 +33,12 @@ class NodeProcess {
 
   // Points the node at another data directory (before Start).
   void set_data_dir(std::string dir) { data_dir_ = std::move(dir); }
+  // The --initial-cluster value (before Start); by default this node alone.
+  void set_initial_cluster(std::string members) { initial_cluster_ = std::move(members); }
+  // "ID@PEER/CLIENT" for --initial-cluster.
+  std::string MemberSpec() const;
+  // Reads a gauge from /metrics (e.g. "cairn_raft_is_leader"); -1 if unreadable.
+  double Metric(const std::string& name) const;
 
   uint64_t node_id() const { return node_id_; }
   const std::string& client_address() const { return client_address_; }
@@ -54,6 +60,7 @@ class NodeProcess {
   std::string client_address_;
   std::string peer_address_;
   std::string http_address_;
+  std::string initial_cluster_;
   Subprocess process_;
 };
 

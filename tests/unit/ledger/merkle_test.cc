@@ -207,6 +207,35 @@ TEST(MerkleExhaustiveTest, TreesOfEverySizeAndReopenedTreesAgree) {
   }
 }
 
+TEST(MerkleExhaustiveTest, EveryTreeSizeServesEveryEarlierSize) {
+  // Past sizes are served from the store and the current frontier together;
+  // check every tree size against every query below it.
+  constexpr uint64_t kMax = 40;
+  const std::vector<Hash> leaves = LeafHashes(kMax);
+  MemoryMerkleStore store;
+  MerkleTree tree(&store);
+  for (uint64_t n = 1; n <= kMax; ++n) {
+    tree.Append(leaves[n - 1], store);
+    for (uint64_t size2 = 1; size2 <= n; ++size2) {
+      ASSERT_EQ(*tree.RootAt(size2), NaiveMth(leaves, 0, size2)) << size2 << " in " << n;
+      for (uint64_t index = 0; index < size2; ++index) {
+        ASSERT_EQ(*tree.InclusionProof(index, size2), NaivePath(index, leaves, 0, size2))
+            << index << "/" << size2 << " in " << n;
+      }
+      for (uint64_t size1 = 1; size1 <= size2; ++size1) {
+        ASSERT_EQ(*tree.ConsistencyProof(size1, size2),
+                  NaiveSubproof(size1, leaves, 0, size2, true))
+            << size1 << "->" << size2 << " in " << n;
+      }
+      // The store-only forms (for concurrent readers) agree.
+      ASSERT_EQ(*StoredRootAt(store, size2), NaiveMth(leaves, 0, size2));
+      ASSERT_EQ(*StoredInclusionProof(store, size2 - 1, size2),
+                NaivePath(size2 - 1, leaves, 0, size2));
+      ASSERT_EQ(*StoredConsistencyProof(store, 1, size2), NaiveSubproof(1, leaves, 0, size2, true));
+    }
+  }
+}
+
 // ---- Negative cases --------------------------------------------------------
 
 Hash Flip(Hash h, int bit) {
@@ -362,6 +391,18 @@ TEST(MerkleTreeTest, AppendAndRootReadNothingProofsReadLogarithmically) {
     EXPECT_TRUE(VerifyInclusion(index, size2, LeafHash(std::to_string(index)), *incl, *root).ok());
     EXPECT_TRUE(VerifyConsistency(size1, size2, *tree.RootAt(size1), *root, *cons).ok());
   }
+}
+
+TEST(MerkleTreeTest, StoredFormsValidateArgumentsAndReportMissingNodes) {
+  MemoryMerkleStore store;
+  MerkleTree tree(&store);
+  for (int i = 0; i < 10; ++i) tree.Append(LeafHash(std::to_string(i)), store);
+  EXPECT_EQ(*StoredRootAt(store, 0), EmptyRoot());
+  EXPECT_EQ(*StoredRootAt(store, 10), tree.Root());
+  EXPECT_THAT(StoredInclusionProof(store, 10, 10).status().message(), HasSubstr("leaf_index"));
+  EXPECT_THAT(StoredConsistencyProof(store, 0, 10).status().message(), HasSubstr("size1"));
+  EXPECT_EQ(StoredInclusionProof(store, 0, 11).status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(StoredRootAt(store, 12).status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(MerkleTreeTest, MissingNodesAreDataLoss) {

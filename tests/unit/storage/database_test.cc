@@ -245,6 +245,31 @@ TEST(DatabaseTest, FailedSyncDuringCompactionOrApplyIsStickyToo) {
   }
 }
 
+TEST(DatabaseTest, SaveIsOneFsyncWhateverTheBatchSize) {
+  cairn::testing::FaultEnv counting;
+  DatabaseOptions options;
+  options.env_for_testing = counting.env.get();
+  TestDb t(options);
+  uint64_t next = 1;
+  for (uint64_t batch : {1, 16, 256, 1000}) {
+    const int before = counting.fs->syncs.load();
+    ASSERT_TRUE(
+        t.log()
+            .Save(consensus::HardState{1, 1, next - 1}, RaftEntries(next, next + batch - 1, 1))
+            .ok());
+    EXPECT_EQ(counting.fs->syncs.load() - before, 1) << "batch of " << batch;
+    next += batch;
+  }
+  // A commit-only hard state change the core marks as not needing a sync,
+  // and unsynced apply commits, cost no fsync at all.
+  const int before = counting.fs->syncs.load();
+  ASSERT_TRUE(t.log().Save({consensus::HardState{1, 1, next - 1}, {}, std::nullopt, false}).ok());
+  auto batch = t.ledger().NewBatch();
+  ASSERT_TRUE(batch->AddEntry(LedgerEntry(1, 1)).ok());
+  ASSERT_TRUE(t.ledger().Commit(*batch).ok());
+  EXPECT_EQ(counting.fs->syncs.load(), before);
+}
+
 // --- Power loss, simulated by dropping WAL bytes that were never synced.
 
 class PowerLossTest : public ::testing::Test {

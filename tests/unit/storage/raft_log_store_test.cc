@@ -262,5 +262,44 @@ TEST(RaftLogStoreTest, MembershipFollowsConfChangesOneServerAtATime) {
   EXPECT_EQ(t.log().LoadInitialState()->conf_state, (ConfState{{1, 3, 4}, {}}));
 }
 
+TEST(RaftLogStoreTest, SavedMembershipWinsOverTheComputedOne) {
+  TestDb t;
+  ASSERT_TRUE(t.log().Bootstrap(ConfState{{1}, {}}).ok());
+  EXPECT_EQ(t.log().Snapshot().conf_state, (ConfState{{1}, {}}));
+  std::vector<Entry> entries = RaftEntries(1, 3, 1);
+  entries[0].conf_change = ConfChange{ConfChange::Kind::kAddLearner, 2};
+  // The Ready carries the membership as of its last entry; it is stored.
+  ASSERT_TRUE(t.log().Save({HardState{1, 1, 0}, entries, ConfState{{1}, {2}}, true}).ok());
+  t.Reopen();
+  EXPECT_EQ(t.log().LoadInitialState()->conf_state, (ConfState{{1}, {2}}));
+  // A later saved membership replaces it, whatever the log says.
+  ASSERT_TRUE(t.log().Save({std::nullopt, {}, ConfState{{1, 2}, {}}, true}).ok());
+  t.Reopen();
+  EXPECT_EQ(t.log().LoadInitialState()->conf_state, (ConfState{{1, 2}, {}}));
+  // Compaction keeps the membership the node gives for the snapshot.
+  TestDb other;
+  ASSERT_TRUE(other.log().Save(std::nullopt, RaftEntries(1, 2, 1)).ok());
+  auto b = other.ledger().NewBatch();
+  ASSERT_TRUE(b->AddEntry(test::LedgerEntry(1, 1)).ok());
+  ASSERT_TRUE(b->AddEntry(test::LedgerEntry(2, 1)).ok());
+  ASSERT_TRUE(other.ledger().Commit(*b).ok());
+  ASSERT_TRUE(other.log().Compact(2, ConfState{{7}, {8}}).ok());
+  other.Reopen();
+  EXPECT_EQ(other.log().Snapshot().conf_state, (ConfState{{7}, {8}}));
+}
+
+TEST(RaftLogStoreTest, InvalidConfChangesChangeNothingLikeInTheCore) {
+  TestDb t;
+  ASSERT_TRUE(t.log().Bootstrap(ConfState{{1}, {2}}).ok());
+  std::vector<Entry> entries = RaftEntries(1, 5, 1);
+  entries[0].conf_change = ConfChange{ConfChange::Kind::kPromoteLearner, 3};  // not a learner
+  entries[1].conf_change = ConfChange{ConfChange::Kind::kRemoveNode, 1};      // last voter
+  entries[2].conf_change = ConfChange{ConfChange::Kind::kAddLearner, 2};      // already one
+  entries[3].conf_change = ConfChange{ConfChange::Kind::kRemoveNode, 9};      // not a member
+  entries[4].conf_change = ConfChange{ConfChange::Kind::kAddLearner, 0};      // no node
+  ASSERT_TRUE(t.log().Save(std::nullopt, entries).ok());
+  EXPECT_EQ(t.log().LoadInitialState()->conf_state, (ConfState{{1}, {2}}));
+}
+
 }  // namespace
 }  // namespace cairn::storage

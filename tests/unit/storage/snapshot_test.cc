@@ -106,7 +106,10 @@ TEST(SnapshotTest, RoundTripInChunksReplacesStateAndResetsTheLog) {
   // The follower has state of its own, some of which the snapshot removes.
   TestDb follower;
   follower.AppendAndApply(1, 3, 1, "stale");
-  ASSERT_TRUE(follower.log().Save(consensus::HardState{2, 2, 3}, RaftEntries(4, 6, 2)).ok());
+  const std::vector<consensus::Entry> follower_entries = RaftEntries(4, 6, 2);
+  ASSERT_TRUE(follower.log()
+                  .Save({consensus::HardState{2, 2, 3}, follower_entries, ConfState{{9}, {}}, true})
+                  .ok());
   {
     auto batch = follower.ledger().NewBatch();
     batch->PutUser("removed-elsewhere", "x");

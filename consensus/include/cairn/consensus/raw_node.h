@@ -87,7 +87,9 @@ struct Ready {
   std::vector<Message> messages_now;
   // A snapshot to install: the node received its payload along with the
   // kSnapshot message that produced it. Replaces the state machine and the
-  // whole log (FirstIndex becomes snapshot->index + 1).
+  // whole log (FirstIndex becomes snapshot->index + 1). A node that joined
+  // with empty storage may get index 0: the bootstrap snapshot of a log that
+  // was never compacted (empty state, the cluster's initial membership).
   std::optional<SnapshotMeta> snapshot;
   // Entries to append to the durable log, contiguous, in index order.
   std::vector<Entry> entries;

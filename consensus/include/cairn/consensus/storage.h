@@ -46,8 +46,10 @@ class LogStorage {
   virtual Index LastIndex() const = 0;
 
   // Metadata of the latest snapshot. When there is none: index 0, term 0 and
-  // the bootstrap membership (the core replays conf changes from here when it
-  // must rebuild the membership history of the log, see docs/consensus.md).
+  // the bootstrap membership (empty on a node that joins). The core replays
+  // conf changes from here when it must rebuild the membership history of the
+  // log, and a leader sends it to a joining node that has nothing yet, so
+  // storage must accept installing an index-0 snapshot into an empty log.
   virtual SnapshotMeta Snapshot() const = 0;
 };
 

@@ -11,7 +11,12 @@
 // Proofs and past roots for a size s read only nodes of complete subtrees
 // within the first s leaves, so they work for any s whose nodes the reader
 // sees (the node serves them for committed, signed sizes). Not thread-safe:
-// callers serialize Append with everything else.
+// callers serialize Append with everything else; threads that only serve
+// proofs use the Stored* functions below, which need no MerkleTree.
+//
+// Append's writes become durable when the caller commits the batch they
+// belong to. If that commit fails, this object is ahead of the store: drop
+// it and Open() the tree again at the committed size.
 #pragma once
 
 #include <array>
@@ -58,9 +63,6 @@ class MerkleTree {
   // Hash of complete subtree (level, index): from the frontier when it is
   // there, otherwise from the reader (DataLoss when missing).
   absl::StatusOr<Hash> Node(uint32_t level, uint64_t index) const;
-  // MTH of leaves [begin, end), where begin is a multiple of a power of two
-  // >= end - begin (true of every range a proof needs).
-  absl::StatusOr<Hash> RangeHash(uint64_t begin, uint64_t end) const;
 
   const MerkleNodeReader* reader_;
   uint64_t size_ = 0;
@@ -68,5 +70,18 @@ class MerkleTree {
   // complete subtree (l, (size_ >> l) - 1). Other entries are stale.
   std::array<Hash, 64> frontier_{};
 };
+
+// The same, read from the store alone, for threads that serve proofs while
+// another appends: they touch no MerkleTree, only `reader` (which must be
+// safe to read concurrently, e.g. a RocksDB snapshot). They need every
+// complete-subtree node within the first `size` (or `size2`) leaves to be
+// visible to the reader, which holds for any size whose appends are
+// committed (the node serves signed sizes). DataLoss when a node is missing,
+// InvalidArgument for index >= size or size1 outside 1..size2.
+absl::StatusOr<Hash> StoredRootAt(const MerkleNodeReader& reader, uint64_t size);
+absl::StatusOr<std::vector<Hash>> StoredInclusionProof(const MerkleNodeReader& reader,
+                                                       uint64_t index, uint64_t size);
+absl::StatusOr<std::vector<Hash>> StoredConsistencyProof(const MerkleNodeReader& reader,
+                                                         uint64_t size1, uint64_t size2);
 
 }  // namespace cairn::ledger

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 namespace cairn::node {
 
@@ -27,11 +28,43 @@ struct NodeConfig {
   std::string tls_key_file;       // its private key (PEM)
   std::string service_cert_file;  // the service identity certificate (PEM): trust root
 
+  // --- cluster ---
+  // The initial voting members of a new service, "ID@PEER_ADDRESS/CLIENT_ADDRESS"
+  // each (like etcd's --initial-cluster). Used when the data directory is new
+  // and --join is not set; also tells a node where its peers are.
+  std::vector<std::string> initial_cluster;
+  // Start as a new member of an existing service (added with AdminService
+  // AddLearner first): wait for the leader to send the ledger.
+  bool join = false;
+  // Certificate (PEM) of the first Administrator of a new service.
+  std::string initial_admin_cert_file;
+
+  // --- Raft timing ---
+  uint64_t tick_ms = 100;        // one logical clock tick
+  uint64_t election_ticks = 10;  // election timeout: [1x, 2x) this many ticks
+  uint64_t heartbeat_ticks = 1;  // leader heartbeat interval
+
+  // --- signatures and receipts ---
+  // The leader appends a signature transaction once this many entries are
+  // unsigned, or once the oldest unsigned entry is this old, whichever first.
+  uint64_t signature_interval_txs = 1000;
+  uint64_t signature_interval_ms = 100;
+
+  // --- snapshots and compaction ---
+  // Compact the log once this many applied entries are in it, keeping the
+  // last snapshot_retain_entries for followers that lag a little.
+  uint64_t snapshot_interval_entries = 100000;
+  uint64_t snapshot_retain_entries = 5000;
+  uint64_t snapshot_chunk_bytes_max = 1 << 20;
+
   // --- limits ---
   uint64_t entry_bytes_max = 1 << 20;      // contents of one Append
   uint64_t collection_id_bytes_max = 256;  // UTF-8 bytes of a collection id
   uint64_t idempotency_key_bytes_max = 128;
-  uint64_t append_batch_entries_max = 1024;  // entries sharing one fsync
+  uint64_t page_size_max = 1000;                // entries or collections per list page
+  uint64_t uncommitted_bytes_max = 64 << 20;    // leader backpressure beyond this
+  uint64_t waiting_requests_max = 100000;       // requests parked waiting for an index
+  uint64_t idempotency_window_s = 24 * 3600;    // how long a retried append is recognized
 
   // --- logging ---
   std::string log_level = "info";   // trace, debug, info, warn, error

@@ -47,6 +47,12 @@ class ApplyBatch final : public ledger::MerkleNodeWriter, public ledger::MerkleN
   // entry with a key keeps it, on every node alike.
   absl::Status AddEntry(const StoredEntry& entry);
 
+  // The transaction holding (user_id, key) within the idempotency window at
+  // `now_unix_ms`, seeing this batch's own additions. NotFound otherwise. The
+  // node asks before AddEntry, to recognize a retried append at apply time.
+  absl::StatusOr<TxId> LookupIdempotencyKey(absl::string_view user_id, absl::string_view key,
+                                            int64_t now_unix_ms) const;
+
   // ledger::MerkleNodeWriter / MerkleNodeReader (sees this batch's writes).
   void WriteNode(uint32_t level, uint64_t index, const ledger::Hash& hash) override;
   absl::StatusOr<ledger::Hash> ReadNode(uint32_t level, uint64_t index) const override;

@@ -5,10 +5,13 @@
 // Obtain it from Database::raft_log(). Thread safety: any number of readers
 // may run beside one writer; writes (Save, Compact) are serialized.
 //
-// Membership: conf-change entries are remembered by index, so
-// LoadInitialState returns the membership as of the last durable entry (the
-// snapshot's membership with every later conf change applied in log order)
-// without scanning the log.
+// Membership: LoadInitialState returns the latest membership the node saved
+// (Ready::conf_state). If none was saved since the log was bootstrapped or a
+// snapshot installed, it is computed: conf-change entries are remembered by
+// index, so the snapshot's (or bootstrap) membership with every later conf
+// change applied in log order comes without scanning the log. The same
+// records give the membership at any index still in the log (for snapshots
+// and compaction).
 #pragma once
 
 #include <cstddef>
@@ -24,6 +27,10 @@
 #include "absl/types/span.h"
 #include "cairn/consensus/storage.h"
 #include "cairn/consensus/types.h"
+
+namespace rocksdb {
+class WriteBatch;
+}  // namespace rocksdb
 
 namespace cairn::storage {
 
@@ -51,34 +58,55 @@ class RaftLogStore final : public consensus::LogStorage {
   // The last saved hard state.
   consensus::HardState hard_state() const;
 
-  // Appends `entries` and, when given, stores `hard_state`, in ONE synced
-  // write (one fsync, whatever the number of entries). Entries must be
-  // consecutive with non-decreasing terms; the first may be at most
-  // LastIndex() + 1. Existing entries at or after the first new index are
-  // replaced (a conflicting suffix is truncated). Entries at or below the
-  // snapshot index are skipped (already compacted, so already committed), as
-  // are committed entries resent with their stored term. Rewriting a
-  // committed or applied entry is a broken invariant and aborts.
-  //
-  // Returns OK only once the write is durable. After a failed write, this and
-  // every later write return the error (Database::write_error()).
-  absl::Status Save(const std::optional<consensus::HardState>& hard_state,
-                    absl::Span<const consensus::Entry> entries);
+  // One Ready's worth of durable Raft state.
+  struct Write {
+    std::optional<consensus::HardState> hard_state;
+    absl::Span<const consensus::Entry> entries;
+    // Membership as of the last entry once this write is durable
+    // (Ready::conf_state); LoadInitialState returns the latest one saved.
+    std::optional<consensus::ConfState> conf_state;
+    // Ready::must_sync. Honoured only for writes without entries (a
+    // commit-only change): entries are always synced.
+    bool must_sync = true;
+  };
 
-  // Records the membership a brand-new log starts from (the snapshot
-  // membership at index 0), e.g. the initial voters of a new cluster. Only on
-  // an empty log with no snapshot (FailedPrecondition otherwise). Synced.
+  // Appends `entries` and stores `hard_state` and `conf_state` (when given)
+  // in ONE write, synced (one fsync, whatever the number of entries) unless
+  // it carries no entries and !must_sync. Entries must be consecutive with
+  // non-decreasing terms; the first may be at most LastIndex() + 1. Existing
+  // entries at or after the first new index are replaced (a conflicting
+  // suffix is truncated). Entries at or below the snapshot index are skipped
+  // (already compacted, so already committed), as are committed entries
+  // resent with their stored term. Rewriting a committed or applied entry is
+  // a broken invariant and aborts.
+  //
+  // A synced write returns OK only once it is durable. After a failed write,
+  // this and every later write return the error (Database::write_error()).
+  absl::Status Save(const Write& write);
+  absl::Status Save(const std::optional<consensus::HardState>& hard_state,
+                    absl::Span<const consensus::Entry> entries) {
+    return Save(Write{hard_state, entries, std::nullopt, true});
+  }
+
+  // Records the snapshot metadata of a log that was never compacted: index
+  // 0, term 0 and `conf_state`, the initial membership (e.g. the voters of a
+  // new cluster, or the index-0 Ready::snapshot a joining node receives,
+  // which has no payload to install). Only on an empty log with no snapshot
+  // (FailedPrecondition otherwise). Synced.
   absl::Status Bootstrap(const consensus::ConfState& conf_state);
 
   // Drops entries up to and including `index`, which becomes the snapshot
-  // index (its term and the membership as of it are kept). `index` must not
-  // exceed the ledger's applied index (FailedPrecondition): entries above the
-  // applied index are the only way to rebuild ledger state after a crash.
-  // Before compacting, Compact makes the applied index durable (it syncs the
-  // WAL that holds the unsynced ledger writes), so a crash can never leave
-  // the log compacted past the durable applied index. A no-op when `index`
-  // is not above the current snapshot index. The write is synced.
-  absl::Status Compact(consensus::Index index);
+  // index (its term and the membership as of it are kept: `conf_state` when
+  // given, RawNode::AppliedConfState, else computed from the conf-change
+  // records). `index` must not exceed the ledger's applied index
+  // (FailedPrecondition): entries above the applied index are the only way
+  // to rebuild ledger state after a crash. Before compacting, Compact makes
+  // the applied index durable (it syncs the WAL that holds the unsynced
+  // ledger writes), so a crash can never leave the log compacted past the
+  // durable applied index. A no-op when `index` is not above the current
+  // snapshot index. The write is synced.
+  absl::Status Compact(consensus::Index index,
+                       const std::optional<consensus::ConfState>& conf_state = std::nullopt);
 
  private:
   friend class Database;
@@ -89,6 +117,13 @@ class RaftLogStore final : public consensus::LogStorage {
   // After a snapshot is installed: the log is empty, starting after `meta`.
   void ResetToSnapshot(const consensus::SnapshotMeta& meta);
 
+  // The part of a Save's entries that changes the log, checked against the
+  // append rules (aborts on a broken one). Called under write_mu_.
+  absl::StatusOr<absl::Span<const consensus::Entry>> EntriesToWrite(
+      absl::Span<const consensus::Entry> entries) const;
+  // Adds the truncation of (first new index, last] and the entries to `batch`.
+  void AddAppendWrites(absl::Span<const consensus::Entry> entries, consensus::Index last,
+                       rocksdb::WriteBatch* batch) const;
   absl::StatusOr<consensus::Term> ReadTerm(consensus::Index i) const;
   absl::StatusOr<consensus::ConfState> ConfStateAt(consensus::Index i) const;
   absl::Status RebuildTermRuns();

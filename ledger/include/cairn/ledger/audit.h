@@ -1,0 +1,43 @@
+// Offline audit of a ledger from its segment files: replays every entry from
+// the first, recomputes the Merkle tree from scratch, and checks every
+// signature transaction against it and against the certificates. Runs
+// without a server and with O(log n) memory for the tree.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "cairn/ledger/hash.h"
+#include "cairn/ledger/identity.h"
+#include "cairn/ledger/txid.h"
+
+namespace cairn::ledger {
+
+struct AuditReport {
+  uint64_t segments = 0;
+  uint64_t entries = 0;           // log entries replayed (= tree size)
+  uint64_t signatures = 0;        // signature transactions checked
+  TxId last_txid;                 // last entry
+  Hash root{};                    // root over every entry
+  uint64_t signed_tree_size = 0;  // tree size of the last signed checkpoint
+};
+
+// Audits every "*.cseg" file in `segments_dir` against `service_cert`:
+//   - segments are intact (checksums, lengths), contiguous from log index 1,
+//     each ends on a signature transaction, terms never decrease;
+//   - the first entry with a payload (entry 1, or the first after a first
+//     leader's empty entries) is the genesis transaction naming `service_cert`;
+//   - every entry maps to a leaf (LeafComponentsFor) and the tree is rebuilt;
+//   - every signature transaction passes CheckSignatureTransaction (node
+//     certificate chains to the service, signature, root and last txid match
+//     the rebuilt tree) and signed tree sizes never decrease.
+// Returns the report, or the first failure as DataLoss (damaged file),
+// FailedPrecondition (history does not match what was signed) or
+// InvalidArgument (malformed entry or signature), whose message names the
+// segment file and the entry's txid. When a signed root does not match, the
+// changed entry lies between the previous signed tree size and this one; the
+// message gives that txid range.
+absl::StatusOr<AuditReport> Audit(const std::string& segments_dir, const Certificate& service_cert);
+
+}  // namespace cairn::ledger

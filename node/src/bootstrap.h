@@ -1,0 +1,34 @@
+// Starting a service: parsing --initial-cluster, checking the node's own
+// identity against the service identity, and the genesis transaction.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "cairn/ledger/identity.h"
+#include "cairn/node/config.h"
+#include "cairn/v1/admin.pb.h"
+#include "cairn/v1/log.pb.h"
+
+namespace cairn::node {
+
+// Members from "ID@PEER/CLIENT" items (validated by the config parser), as
+// voters. InvalidArgument on a repeated id.
+absl::StatusOr<std::vector<v1::NodeInfo>> ParseInitialCluster(
+    const std::vector<std::string>& items);
+
+// OK when `node_cert` is issued by `service_cert`, names node `node_id` and
+// belongs to `node_key`; FailedPrecondition saying what is wrong otherwise.
+absl::Status CheckNodeIdentity(const ledger::Certificate& service_cert,
+                               const ledger::Certificate& node_cert,
+                               const ledger::PrivateKey& node_key, uint64_t node_id);
+
+// The genesis transaction of a new service: its identity, initial members and
+// first Administrator (whose certificate must be issued by the service).
+absl::StatusOr<v1::CreateService> MakeGenesis(const ledger::Certificate& service_cert,
+                                              std::vector<v1::NodeInfo> members,
+                                              const std::string& admin_cert_file);
+
+}  // namespace cairn::node

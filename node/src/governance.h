@@ -1,0 +1,58 @@
+// The service's governance state in memory: service identity, users and
+// their roles, members. Loaded from the ledger tables at start (and after a
+// snapshot is installed), changed only by applying committed governance
+// transactions, read by every RPC for authorization and routing.
+//
+// Thread-safe: the apply thread writes, RPC threads read.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "cairn/storage/apply_batch.h"
+#include "cairn/storage/ledger_store.h"
+#include "cairn/v1/admin.pb.h"
+#include "cairn/v1/log.pb.h"
+
+namespace cairn::node {
+
+// Names of the service values the governance state keeps in the ledger.
+inline constexpr char kServiceCertificateValue[] = "service_certificate_pem";
+
+class Governance {
+ public:
+  // Replaces the in-memory state with what `store` holds.
+  absl::Status Load(const storage::LedgerStore& store) ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Applies a committed governance transaction: writes the change into
+  // `batch` and into memory. Deterministic: every node makes the same
+  // change. A CreateService after the service exists changes nothing.
+  void Apply(const v1::GovernanceTransaction& tx, storage::ApplyBatch* batch)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Checks a change before it is proposed (so that applying it is sensible):
+  // FailedPrecondition / InvalidArgument naming the problem.
+  absl::Status Validate(const v1::GovernanceTransaction& tx) const ABSL_LOCKS_EXCLUDED(mu_);
+
+  // True once the genesis transaction (CreateService) is applied.
+  bool created() const ABSL_LOCKS_EXCLUDED(mu_);
+  std::optional<v1::Role> RoleOf(const std::string& user_id) const ABSL_LOCKS_EXCLUDED(mu_);
+  std::optional<v1::User> User(const std::string& user_id) const ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<v1::User> Users() const ABSL_LOCKS_EXCLUDED(mu_);
+  std::optional<v1::NodeInfo> Member(uint64_t node_id) const ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<v1::NodeInfo> Members() const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  mutable absl::Mutex mu_;
+  bool created_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<std::string, v1::User> users_ ABSL_GUARDED_BY(mu_);
+  std::map<uint64_t, v1::NodeInfo> members_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace cairn::node

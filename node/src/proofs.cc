@@ -1,0 +1,76 @@
+// Building receipts and proofs (see proofs.h).
+#include "proofs.h"
+
+#include "absl/strings/str_cat.h"
+#include "cairn/ledger/entry.h"
+#include "cairn/ledger/hash.h"
+#include "cairn/ledger/merkle_tree.h"
+#include "cairn/ledger/receipt.h"
+#include "cairn/ledger/txid.h"
+
+namespace cairn::node {
+namespace {
+
+absl::StatusOr<v1::SignatureTransaction> DecodeSignature(const storage::CheckpointRecord& record) {
+  v1::SignatureTransaction sig;
+  if (!sig.ParseFromString(record.signed_checkpoint)) {
+    return absl::DataLossError(absl::StrCat(
+        "stored checkpoint of ",
+        ledger::TxId{record.signature.term, record.signature.index}.ToString(), " does not parse"));
+  }
+  sig.mutable_checkpoint()->set_signature_txid(
+      ledger::TxId{record.signature.term, record.signature.index}.ToString());
+  return sig;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Receipt> BuildReceipt(const storage::LedgerStore& store, uint64_t index) {
+  auto record = store.CheckpointCovering(index);
+  if (!record.ok()) return record.status();
+  auto sig = DecodeSignature(*record);
+  if (!sig.ok()) return sig.status();
+  auto entry = store.Get(index);
+  if (!entry.ok()) return entry.status();
+  auto leaf = ledger::LeafComponentsFor(entry->term, entry->index, entry->data);
+  if (!leaf.ok()) return leaf.status();
+  auto tree = ledger::MerkleTree::Open(&store, record->tree_size);
+  if (!tree.ok()) return tree.status();
+  return ledger::BuildReceipt(*leaf, *tree, sig->checkpoint(), sig->node_certificate_pem());
+}
+
+absl::StatusOr<v1::ConsistencyProof> BuildConsistencyProof(const storage::LedgerStore& store,
+                                                           uint64_t from_size, uint64_t to_size) {
+  auto latest = store.LatestCheckpoint();
+  if (!latest.ok()) return latest.status();
+  const uint64_t signed_size = latest->tree_size;
+  if (to_size == 0) to_size = signed_size;
+  if (from_size == 0) {
+    return absl::InvalidArgumentError("from_tree_size must be at least 1 (RFC 9162 §2.1.4)");
+  }
+  if (from_size > to_size) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("from_tree_size ", from_size, " is larger than to_tree_size ", to_size));
+  }
+  if (to_size > signed_size) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "to_tree_size ", to_size, " is beyond the latest signed tree size ", signed_size));
+  }
+  auto tree = ledger::MerkleTree::Open(&store, to_size);
+  if (!tree.ok()) return tree.status();
+  auto hashes = tree->ConsistencyProof(from_size, to_size);
+  if (!hashes.ok()) return hashes.status();
+  v1::ConsistencyProof proof;
+  proof.set_from_tree_size(from_size);
+  proof.set_to_tree_size(to_size);
+  for (const auto& h : *hashes) proof.add_hashes(ledger::HashToString(h));
+  return proof;
+}
+
+absl::StatusOr<v1::SignatureTransaction> LatestSignature(const storage::LedgerStore& store) {
+  auto record = store.LatestCheckpoint();
+  if (!record.ok()) return record.status();
+  return DecodeSignature(*record);
+}
+
+}  // namespace cairn::node

@@ -1,0 +1,30 @@
+// Receipts, consistency proofs and checkpoints, built from committed and
+// signed ledger state. Thread-safe: each call opens its own read-only view of
+// the Merkle tree at a signed size (whose nodes never change).
+#pragma once
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "cairn/storage/ledger_store.h"
+#include "cairn/v1/log.pb.h"
+#include "cairn/v1/receipt.pb.h"
+
+namespace cairn::node {
+
+// The receipt of the applied entry at `index` (term already checked by the
+// caller), against the first checkpoint covering it. NotFound when no
+// signature covers it yet.
+absl::StatusOr<v1::Receipt> BuildReceipt(const storage::LedgerStore& store, uint64_t index);
+
+// RFC 9162 consistency proof between two sizes, both within the latest
+// signed tree size (to_size 0: that size). InvalidArgument / FailedPrecondition
+// naming the bound that was violated.
+absl::StatusOr<v1::ConsistencyProof> BuildConsistencyProof(const storage::LedgerStore& store,
+                                                           uint64_t from_size, uint64_t to_size);
+
+// The latest committed signature transaction, with signature_txid filled in.
+// NotFound when nothing is signed yet.
+absl::StatusOr<v1::SignatureTransaction> LatestSignature(const storage::LedgerStore& store);
+
+}  // namespace cairn::node

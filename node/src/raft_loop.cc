@@ -1,0 +1,576 @@
+// The Raft I/O loop (see raft_loop.h).
+#include "raft_loop.h"
+
+#include <random>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "cairn/base/check.h"
+#include "cairn/storage/ledger_store.h"
+#include "cairn/storage/raft_log_store.h"
+#include "cairn/storage/snapshot.h"
+#include "log.h"
+
+namespace cairn::node {
+namespace {
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The user transaction in `data`, if any, as its idempotency dedup key.
+std::string DedupKeyOf(const std::string& data) {
+  v1::LogCommand command;
+  if (data.empty() || !command.ParseFromString(data) || !command.has_user() ||
+      command.user().idempotency_key().empty()) {
+    return "";
+  }
+  return absl::StrCat(command.user().user_id(), absl::string_view("\0", 1),
+                      command.user().idempotency_key());
+}
+
+}  // namespace
+
+RaftLoop::RaftLoop(RaftLoopOptions options, storage::Database* db, Applier* applier,
+                   Transport* transport, SnapshotSender* snapshots, Governance* governance,
+                   SignerIdentity signer, NodeMetrics* metrics, IndexWaiters* applied_waiters,
+                   IndexWaiters* signed_waiters)
+    : options_(std::move(options)),
+      db_(db),
+      applier_(applier),
+      transport_(transport),
+      snapshots_(snapshots),
+      governance_(governance),
+      signer_(std::move(signer)),
+      metrics_(metrics),
+      applied_waiters_(applied_waiters),
+      signed_waiters_(signed_waiters) {}
+
+RaftLoop::~RaftLoop() { Stop(); }
+
+absl::Status RaftLoop::Start() {
+  consensus::Config config;
+  config.id = options_.node_id;
+  config.election_tick = options_.election_ticks;
+  config.heartbeat_tick = options_.heartbeat_ticks;
+  config.uncommitted_bytes_max = options_.uncommitted_bytes_max;
+  config.applied = applier_->applied_index();
+  config.random_seed = std::random_device()();
+  auto raw = consensus::RawNode::Create(config, &db_->raft_log());
+  if (!raw.ok()) return raw.status();
+  raw_ = *std::move(raw);
+  applied_waiters_->Advance(applier_->applied_index());
+  signed_waiters_->Advance(applier_->signed_tree_size());
+  PublishStatus();
+  thread_ = std::thread([this] { Run(); });
+  return absl::OkStatus();
+}
+
+void RaftLoop::Stop() {
+  {
+    absl::MutexLock lock(&inbox_mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+bool RaftLoop::Enqueue(Op op, bool bounded) {
+  absl::MutexLock lock(&inbox_mu_);
+  if (stopping_ || (bounded && inbox_.size() >= options_.inbox_ops_max)) return false;
+  inbox_.push_back(std::move(op));
+  return true;
+}
+
+void RaftLoop::Propose(std::string command, std::string dedup_key, bool wait_commit,
+                       Clock::time_point deadline, ProposeDone done) {
+  auto shared = std::make_shared<ProposeDone>(std::move(done));
+  const bool queued = Enqueue(
+      [this, command = std::move(command), dedup_key = std::move(dedup_key), wait_commit, deadline,
+       shared]() mutable {
+        DoPropose(std::move(command), std::move(dedup_key), wait_commit, deadline,
+                  std::move(*shared));
+      },
+      /*bounded=*/true);
+  if (!queued) {
+    std::move (*shared)(absl::ResourceExhaustedError(absl::StrCat(
+        "node is busy: ", options_.inbox_ops_max, " operations queued (inbox_ops_max); back off")));
+  }
+}
+
+void RaftLoop::DoPropose(std::string command, std::string dedup_key, bool wait_commit,
+                         Clock::time_point deadline, ProposeDone done) {
+  if (!dedup_key.empty()) {
+    auto it = inflight_keys_.find(dedup_key);
+    if (it != inflight_keys_.end()) {
+      auto term = raw_->TermAt(it->second);
+      if (term.ok()) {
+        const ledger::TxId original{*term, it->second};
+        if (!wait_commit) {
+          std::move(done)(CommitResult{original, v1::TRANSACTION_STATUS_PENDING, original});
+        } else {
+          waiters_[it->second].push_back({*term, deadline, /*joined=*/true, std::move(done)});
+        }
+        return;
+      }
+    }
+  }
+  auto position = raw_->Propose(std::move(command));
+  if (!position.ok()) {
+    std::move(done)(position.status());
+    return;
+  }
+  const ledger::TxId txid{position->term, position->last_index};
+  if (!dedup_key.empty()) {
+    inflight_keys_[dedup_key] = txid.index;
+    inflight_key_of_index_[txid.index] = std::move(dedup_key);
+  }
+  if (!wait_commit) {
+    std::move(done)(CommitResult{txid, v1::TRANSACTION_STATUS_PENDING, std::nullopt});
+  } else {
+    waiters_[txid.index].push_back({txid.term, deadline, false, std::move(done)});
+  }
+}
+
+void RaftLoop::ProposeConfChange(consensus::ConfChange change, std::string command,
+                                 Clock::time_point deadline, ProposeDone done) {
+  auto shared = std::make_shared<ProposeDone>(std::move(done));
+  const bool queued = Enqueue(
+      [this, change, command = std::move(command), deadline, shared]() mutable {
+        auto position = raw_->ProposeConfChange(change, std::move(command));
+        if (!position.ok()) {
+          std::move (*shared)(position.status());
+          return;
+        }
+        waiters_[position->last_index].push_back(
+            {position->term, deadline, false, std::move(*shared)});
+      },
+      true);
+  if (!queued) std::move (*shared)(absl::ResourceExhaustedError("node is busy; back off"));
+}
+
+void RaftLoop::Step(std::vector<consensus::Message> messages) {
+  Enqueue(
+      [this, messages = std::move(messages)]() mutable {
+        for (const auto& m : messages) {
+          const absl::Status st = raw_->Step(m);
+          if (!st.ok()) spdlog::warn("dropped raft message from node {}: {}", m.from, st.message());
+        }
+      },
+      /*bounded=*/false);
+}
+
+void RaftLoop::ReadIndex(Clock::time_point deadline, IndexDone done) {
+  auto shared = std::make_shared<IndexDone>(std::move(done));
+  const bool queued = Enqueue(
+      [this, deadline, shared]() mutable {
+        std::string context = absl::StrCat(options_.node_id, "/", next_read_context_++);
+        const absl::Status st = raw_->ReadIndex(context);
+        if (!st.ok()) {
+          std::move (*shared)(st);
+          return;
+        }
+        reads_[context] = PendingRead{deadline, std::move(*shared)};
+      },
+      true);
+  if (!queued) std::move (*shared)(absl::ResourceExhaustedError("node is busy; back off"));
+}
+
+void RaftLoop::TransferLeadership(consensus::NodeId target, Clock::time_point deadline,
+                                  IndexDone done) {
+  auto shared = std::make_shared<IndexDone>(std::move(done));
+  const bool queued = Enqueue(
+      [this, target, deadline, shared]() mutable {
+        consensus::NodeId to = target;
+        if (to == 0) {  // the most caught-up other voter
+          uint64_t best = 0;
+          for (const auto& p : raw_->Progress()) {
+            if (!p.is_learner && p.match >= best) {
+              best = p.match;
+              to = p.id;
+            }
+          }
+        }
+        if (transfer_) {
+          std::move (*shared)(
+              absl::FailedPreconditionError("a leadership transfer is in progress"));
+          return;
+        }
+        if (to == 0 || to == options_.node_id) {
+          std::move (*shared)(
+              absl::FailedPreconditionError("no other voter to transfer leadership to"));
+          return;
+        }
+        const absl::Status st = raw_->TransferLeadership(to);
+        if (!st.ok()) {
+          std::move (*shared)(st);
+          return;
+        }
+        transfer_ = PendingTransfer{to, deadline, std::move(*shared)};
+      },
+      true);
+  if (!queued) std::move (*shared)(absl::ResourceExhaustedError("node is busy; back off"));
+}
+
+void RaftLoop::Compact(IndexDone done) {
+  auto shared = std::make_shared<IndexDone>(std::move(done));
+  const bool queued = Enqueue(
+      [this, shared]() mutable {
+        MaybeCompact(/*force=*/true);
+        std::move (*shared)(db_->raft_log().Snapshot().index);
+      },
+      true);
+  if (!queued) std::move (*shared)(absl::ResourceExhaustedError("node is busy; back off"));
+}
+
+void RaftLoop::ReceiveSnapshot(consensus::Message message,
+                               std::unique_ptr<storage::SnapshotSink> sink,
+                               std::string payload_sha256) {
+  auto shared = std::make_shared<std::unique_ptr<storage::SnapshotSink>>(std::move(sink));
+  Enqueue(
+      [this, message = std::move(message), shared, sha = std::move(payload_sha256)]() mutable {
+        incoming_snapshot_ = std::move(*shared);
+        incoming_snapshot_sha256_ = std::move(sha);
+        const absl::Status st = raw_->Step(message);
+        if (!st.ok()) spdlog::warn("snapshot message refused: {}", st.message());
+        // HandleReady consumes incoming_snapshot_ if the core accepted it.
+        while (raw_->HasReady()) {
+          HandleReady(raw_->GetReady());
+          raw_->Advance();
+        }
+        incoming_snapshot_.reset();
+      },
+      false);
+}
+
+void RaftLoop::ReportUnreachable(consensus::NodeId id) {
+  Enqueue([this, id]() { raw_->ReportUnreachable(id); }, false);
+}
+
+void RaftLoop::ReportSnapshot(consensus::NodeId id, bool ok) {
+  Enqueue([this, id, ok]() { raw_->ReportSnapshot(id, ok); }, false);
+}
+
+LoopStatus RaftLoop::status() const {
+  absl::MutexLock lock(&status_mu_);
+  return status_;
+}
+
+void RaftLoop::Run() {
+  const auto tick = std::chrono::milliseconds(options_.tick_ms);
+  auto next_tick = Clock::now() + tick;
+  for (;;) {
+    std::deque<Op> ops;
+    {
+      absl::MutexLock lock(&inbox_mu_);
+      inbox_mu_.AwaitWithDeadline(
+          absl::Condition(
+              +[](RaftLoop* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                return self->stopping_ || !self->inbox_.empty();
+              },
+              this),
+          absl::FromChrono(std::chrono::system_clock::now() + (next_tick - Clock::now())));
+      if (stopping_) break;
+      ops.swap(inbox_);
+    }
+    for (auto& op : ops) std::move(op)();
+    const auto now = Clock::now();
+    if (now >= next_tick) {
+      raw_->Tick();
+      next_tick = std::max(next_tick + tick, now);
+      Periodic(now);
+    }
+    MaybeSign(now);
+    while (raw_->HasReady()) {
+      HandleReady(raw_->GetReady());
+      raw_->Advance();
+    }
+    PublishStatus();
+  }
+  // Shutdown: every waiting caller hears UNAVAILABLE.
+  const absl::Status down = absl::UnavailableError("node is shutting down");
+  for (auto& [index, ws] : waiters_) {
+    for (auto& w : ws) std::move(w.done)(down);
+  }
+  waiters_.clear();
+  for (auto& [ctx, r] : reads_) std::move(r.done)(down);
+  reads_.clear();
+  if (transfer_) std::move(transfer_->done)(down);
+  transfer_.reset();
+  absl::MutexLock lock(&inbox_mu_);
+  inbox_.clear();
+}
+
+void RaftLoop::HandleReady(consensus::Ready rd) {
+  // 0. Who leads changes routing, dedup state and waiting transfers.
+  if (rd.soft_state) OnSoftState(*rd.soft_state);
+  // 1. The leader's appends may go out while it persists them (thesis §10.2.1).
+  SendMessages(std::move(rd.messages_now));
+  // 2. Snapshot, entries and hard state become durable together, in that order.
+  if (rd.snapshot) {
+    CAIRN_CHECK(incoming_snapshot_ != nullptr)
+        << "the core accepted snapshot " << rd.snapshot->index << " that no stream delivered";
+    auto installed = incoming_snapshot_->Install(incoming_snapshot_sha256_, &*rd.snapshot);
+    CAIRN_CHECK_OK(installed.status()) << "installing snapshot at " << rd.snapshot->index;
+    incoming_snapshot_.reset();
+    CAIRN_CHECK_OK(applier_->Load()) << "reloading state after snapshot";
+    RefreshPeers();
+    applied_waiters_->Advance(applier_->applied_index());
+    signed_waiters_->Advance(applier_->signed_tree_size());
+    spdlog::info("installed snapshot at index {} term {}", rd.snapshot->index, rd.snapshot->term);
+  }
+  if (!rd.entries.empty() || rd.hard_state || rd.conf_state) {
+    const auto started = Clock::now();
+    storage::RaftLogStore::Write write;
+    write.hard_state = rd.hard_state;
+    write.entries = rd.entries;
+    write.conf_state = rd.conf_state;
+    write.must_sync = rd.must_sync;
+    const absl::Status st = db_->raft_log().Save(write);
+    // fsync failure is fatal to the write path: nothing after it may be
+    // acknowledged, so the process stops here (STYLE.md §6).
+    CAIRN_CHECK_OK(st) << "persisting the Raft log";
+    metrics_->fsync_latency_seconds.Observe(
+        std::chrono::duration<double>(Clock::now() - started).count());
+  }
+  // 3. Votes and acknowledgements promise durable state: only now.
+  SendMessages(std::move(rd.messages_after_persist));
+  // 4. Apply committed entries; answer reads whose index is applied.
+  if (!rd.committed_entries.empty()) {
+    const std::vector<ApplyResult> results = applier_->Apply(rd.committed_entries);
+    OnApplied(rd.committed_entries, results);
+  }
+  if (!rd.read_states.empty()) OnReadStates(std::move(rd.read_states));
+  // 5. The caller calls Advance().
+}
+
+void RaftLoop::SendMessages(std::vector<consensus::Message> messages) {
+  if (messages.empty()) return;
+  std::vector<consensus::Message> regular;
+  regular.reserve(messages.size());
+  for (auto& m : messages) {
+    if (m.type == consensus::MessageType::kSnapshot) {
+      snapshots_->Send(std::move(m));
+    } else {
+      regular.push_back(std::move(m));
+    }
+  }
+  transport_->Send(std::move(regular));
+}
+
+void RaftLoop::OnSoftState(const consensus::SoftState& soft) {
+  const bool was_leader = soft_.role == consensus::Role::kLeader;
+  soft_ = soft;
+  const bool is_leader = soft.role == consensus::Role::kLeader;
+  if (is_leader && !was_leader) {
+    spdlog::info("became leader in term {}", raw_->Status().term);
+    RebuildInflightKeys();
+  } else if (!is_leader && was_leader) {
+    spdlog::info("stepped down; leader is now {}", soft.leader);
+    inflight_keys_.clear();
+    inflight_key_of_index_.clear();
+    signature_pending_index_ = 0;
+  }
+  if (transfer_ && soft.leader == transfer_->target) {
+    std::move(transfer_->done)(transfer_->target);
+    transfer_.reset();
+  }
+}
+
+// A new leader may hold uncommitted appends of an earlier term in its log; a
+// retry of one of them must join it, not write it again.
+void RaftLoop::RebuildInflightKeys() {
+  inflight_keys_.clear();
+  inflight_key_of_index_.clear();
+  const uint64_t first = applier_->applied_index() + 1;
+  const uint64_t last = db_->raft_log().LastIndex();
+  if (first > last) return;
+  auto entries = db_->raft_log().Entries(first, last + 1, SIZE_MAX);
+  if (!entries.ok()) return;
+  for (const auto& e : *entries) {
+    std::string key = DedupKeyOf(e.data);
+    if (key.empty()) continue;
+    inflight_keys_[key] = e.index;
+    inflight_key_of_index_[e.index] = std::move(key);
+  }
+}
+
+void RaftLoop::RefreshPeers() {
+  if (!governance_->created()) return;  // until genesis, the configured peers stand
+  std::set<consensus::NodeId> members;
+  for (const auto& m : governance_->Members()) {
+    if (m.node_id() == options_.node_id) continue;
+    members.insert(m.node_id());
+    transport_->SetPeer(m.node_id(), m.peer_address());
+  }
+  for (consensus::NodeId id : transport_->PeerIds()) {
+    if (!members.count(id)) transport_->RemovePeer(id);
+  }
+}
+
+void RaftLoop::OnApplied(const std::vector<consensus::Entry>& entries,
+                         const std::vector<ApplyResult>& results) {
+  bool membership_changed = false;
+  for (const auto& e : entries) membership_changed |= e.conf_change.has_value();
+  if (membership_changed || !peers_refreshed_) {
+    RefreshPeers();
+    peers_refreshed_ = governance_->created();
+  }
+  for (size_t i = 0; i < results.size(); ++i) {
+    const ApplyResult& r = results[i];
+    if (signature_pending_index_ != 0 && r.txid.index >= signature_pending_index_) {
+      signature_pending_index_ = 0;
+    }
+    if (auto k = inflight_key_of_index_.find(r.txid.index); k != inflight_key_of_index_.end()) {
+      inflight_keys_.erase(k->second);
+      inflight_key_of_index_.erase(k);
+    }
+    auto it = waiters_.find(r.txid.index);
+    if (it == waiters_.end()) continue;
+    for (Waiter& w : it->second) {
+      if (w.term != r.txid.term) {
+        std::move(w.done)(absl::UnavailableError(
+            absl::StrCat("the entry proposed at ", ledger::TxId{w.term, r.txid.index}.ToString(),
+                         " was lost to a leader change before it committed; retry (with the same "
+                         "idempotency key it is safe)")));
+        continue;
+      }
+      CommitResult result{r.txid, v1::TRANSACTION_STATUS_COMMITTED, r.duplicate_of};
+      if (w.joined && !result.duplicate_of) result.duplicate_of = r.txid;
+      if (result.duplicate_of) result.txid = *result.duplicate_of;
+      metrics_->appends_committed_total.Increment();
+      std::move(w.done)(std::move(result));
+    }
+    waiters_.erase(it);
+  }
+  metrics_->applied_index.Set(static_cast<double>(entries.back().index));
+  applied_waiters_->Advance(applier_->applied_index());
+  signed_waiters_->Advance(applier_->signed_tree_size());
+  MaybeCompact(/*force=*/false);
+}
+
+void RaftLoop::OnReadStates(std::vector<consensus::ReadState> states) {
+  for (auto& rs : states) {
+    auto it = reads_.find(rs.context);
+    if (it == reads_.end()) continue;
+    PendingRead read = std::move(it->second);
+    reads_.erase(it);
+    auto shared = std::make_shared<IndexDone>(std::move(read.done));
+    const uint64_t index = rs.index;
+    const absl::Status st =
+        applied_waiters_->Wait(index, read.deadline, [shared, index](absl::Status s) mutable {
+          if (s.ok()) {
+            std::move (*shared)(index);
+          } else {
+            std::move (*shared)(s);
+          }
+        });
+    if (!st.ok()) std::move (*shared)(st);
+  }
+}
+
+void RaftLoop::Periodic(Clock::time_point now) {
+  ExpireWaiters(now);
+  applied_waiters_->Expire(now);
+  signed_waiters_->Expire(now);
+  MaybeProposeGenesis();
+}
+
+void RaftLoop::ExpireWaiters(Clock::time_point now) {
+  for (auto it = waiters_.begin(); it != waiters_.end();) {
+    auto& ws = it->second;
+    for (auto w = ws.begin(); w != ws.end();) {
+      if (w->deadline <= now) {
+        std::move(w->done)(absl::DeadlineExceededError(
+            absl::StrCat("index ", it->first,
+                         " did not commit before the deadline; its status is "
+                         "available through GetTransactionStatus")));
+        w = ws.erase(w);
+      } else {
+        ++w;
+      }
+    }
+    it = ws.empty() ? waiters_.erase(it) : std::next(it);
+  }
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    if (it->second.deadline <= now) {
+      std::move(it->second.done)(absl::DeadlineExceededError("read index not confirmed in time"));
+      it = reads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (transfer_ && transfer_->deadline <= now) {
+    std::move(transfer_->done)(absl::DeadlineExceededError(absl::StrCat(
+        "node ", transfer_->target, " did not take over leadership before the deadline")));
+    transfer_.reset();
+  }
+}
+
+void RaftLoop::MaybeProposeGenesis() {
+  if (soft_.role != consensus::Role::kLeader || !options_.genesis || governance_->created()) return;
+  const uint64_t term = raw_->Status().term;
+  if (genesis_proposed_term_ == term) return;
+  v1::LogCommand command;
+  *command.mutable_governance()->mutable_create_service() = *options_.genesis;
+  auto position = raw_->Propose(command.SerializeAsString());
+  if (position.ok()) {
+    genesis_proposed_term_ = term;
+    spdlog::info("proposed the genesis transaction at {}",
+                 ledger::TxId{position->term, position->last_index}.ToString());
+  }
+}
+
+void RaftLoop::MaybeSign(Clock::time_point now) {
+  if (soft_.role != consensus::Role::kLeader || signature_pending_index_ != 0) return;
+  const uint64_t signed_size = applier_->signed_tree_size();
+  if (applier_->last_signable_index() <= signed_size) return;
+  const uint64_t unsigned_entries = applier_->applied_index() - signed_size;
+  if (unsigned_entries < options_.signature_interval_txs &&
+      now - applier_->unsigned_since() <
+          std::chrono::milliseconds(options_.signature_interval_ms)) {
+    return;
+  }
+  auto command =
+      MakeSignatureCommand(signer_, applier_->tree(), applier_->applied_term(), NowUnixMs());
+  CAIRN_CHECK_OK(command.status()) << "signing a checkpoint";
+  auto position = raw_->Propose(*std::move(command));
+  if (position.ok()) signature_pending_index_ = position->last_index;
+}
+
+// Compacts the log once it holds snapshot_interval_entries applied entries
+// beyond the retained tail, or (force) up to the applied index now.
+void RaftLoop::MaybeCompact(bool force) {
+  const uint64_t applied = applier_->applied_index();
+  const uint64_t first = db_->raft_log().FirstIndex();
+  if (applied < first) return;
+  const uint64_t keep = force ? 0 : options_.snapshot_retain_entries;
+  if (!force && applied - first + 1 < options_.snapshot_interval_entries + keep) return;
+  const uint64_t upto = applied - std::min(applied, keep);
+  if (upto < first) return;
+  const absl::Status st = db_->raft_log().Compact(
+      upto, upto == applied ? std::optional<consensus::ConfState>(raw_->AppliedConfState())
+                            : std::nullopt);
+  CAIRN_CHECK_OK(st) << "compacting the log to " << upto;
+  spdlog::info("compacted the log up to index {}", upto);
+}
+
+void RaftLoop::PublishStatus() {
+  LoopStatus s{raw_->Status(), raw_->Progress()};
+  metrics_->term.Set(static_cast<double>(s.node.term));
+  metrics_->commit_index.Set(static_cast<double>(s.node.commit));
+  metrics_->leader_id.Set(static_cast<double>(s.node.leader));
+  metrics_->is_leader.Set(s.node.role == consensus::Role::kLeader ? 1 : 0);
+  metrics_->signature_lag_entries.Set(
+      static_cast<double>(applier_->applied_index() - applier_->signed_tree_size()));
+  for (const auto& p : s.progress) {
+    metrics_->FollowerLag(p.id).Set(
+        static_cast<double>(s.node.last_index > p.match ? s.node.last_index - p.match : 0));
+  }
+  absl::MutexLock lock(&status_mu_);
+  status_ = std::move(s);
+}
+
+}  // namespace cairn::node

@@ -1,0 +1,201 @@
+// The node's Raft I/O loop: one thread owns the pure Raft core (RawNode) and
+// turns its Ready batches into disk writes, network sends and applied ledger
+// state, in the order the Ready type prescribes (HandleReady is the one place
+// that order is enforced). Everything else talks to the loop through
+// thread-safe methods that queue an operation for the loop thread.
+//
+// Many concurrent appends share each fsync and each round trip: every
+// operation queued while the loop persists the previous batch lands in the
+// next Ready together.
+//
+// The loop also does the leader's periodic work: proposing the genesis
+// transaction of a new service, signature transactions every
+// signature_interval_txs entries or signature_interval_ms, and log
+// compaction once the log holds snapshot_interval_entries applied entries.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/any_invocable.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "applier.h"
+#include "cairn/consensus/raw_node.h"
+#include "cairn/ledger/txid.h"
+#include "cairn/storage/database.h"
+#include "cairn/v1/ledger.pb.h"
+#include "cairn/v1/log.pb.h"
+#include "index_waiters.h"
+#include "metrics.h"
+#include "signer.h"
+#include "snapshot_sender.h"
+#include "transport.h"
+
+namespace cairn::node {
+
+struct RaftLoopOptions {
+  consensus::NodeId node_id = 0;
+  int64_t tick_ms = 100;
+  int election_ticks = 10;
+  int heartbeat_ticks = 1;
+  uint64_t uncommitted_bytes_max = 64 << 20;
+  uint64_t signature_interval_txs = 1000;
+  int64_t signature_interval_ms = 100;
+  uint64_t snapshot_interval_entries = 100000;
+  uint64_t snapshot_retain_entries = 5000;
+  // Operations queued for the loop, at most (proposals beyond get RESOURCE_EXHAUSTED).
+  size_t inbox_ops_max = 65536;
+  // Genesis of a new service; proposed by the first leader. Unset when joining.
+  std::optional<v1::CreateService> genesis;
+};
+
+// Where an append stands when the loop answers.
+struct CommitResult {
+  ledger::TxId txid;
+  v1::TransactionStatus status = v1::TRANSACTION_STATUS_UNKNOWN;
+  // For a retried append: the transaction that holds its idempotency key.
+  std::optional<ledger::TxId> duplicate_of;
+};
+
+// A snapshot of the loop's state for status calls, metrics and routing.
+struct LoopStatus {
+  consensus::NodeStatus node;
+  std::vector<consensus::FollowerProgress> progress;  // leader only
+};
+
+class RaftLoop {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using ProposeDone = absl::AnyInvocable<void(absl::StatusOr<CommitResult>) &&>;
+  using IndexDone = absl::AnyInvocable<void(absl::StatusOr<uint64_t>) &&>;
+
+  RaftLoop(RaftLoopOptions options, storage::Database* db, Applier* applier, Transport* transport,
+           SnapshotSender* snapshots, Governance* governance, SignerIdentity signer,
+           NodeMetrics* metrics, IndexWaiters* applied_waiters, IndexWaiters* signed_waiters);
+  ~RaftLoop();
+
+  // Creates the core from the durable state and starts the loop thread.
+  absl::Status Start();
+  // Stops the thread; waiting callbacks get UNAVAILABLE.
+  void Stop();
+
+  // Proposes `command` (a serialized LogCommand). With an idempotency key
+  // (`dedup_key` = user_id + '\0' + key) an identical key already in flight on
+  // this leader joins that entry instead of writing a second one. With
+  // `wait_commit` false, `done` runs once the entry is in the leader's log
+  // (status PENDING); otherwise once it is applied (COMMITTED), or with an
+  // error: UNAVAILABLE (not leader, or the entry was lost to a leader
+  // change), RESOURCE_EXHAUSTED (backpressure), DEADLINE_EXCEEDED.
+  void Propose(std::string command, std::string dedup_key, bool wait_commit,
+               Clock::time_point deadline, ProposeDone done);
+  // Proposes a membership change carrying a governance transaction.
+  void ProposeConfChange(consensus::ConfChange change, std::string command,
+                         Clock::time_point deadline, ProposeDone done);
+  // Delivers messages from a peer.
+  void Step(std::vector<consensus::Message> messages);
+  // A linearizable read point: `done` gets an index that is applied by the
+  // time it runs (ReadIndex, thesis §6.4).
+  void ReadIndex(Clock::time_point deadline, IndexDone done);
+  // Hands leadership to `target` (0: the most caught-up voter); `done` gets
+  // the new leader once it leads.
+  void TransferLeadership(consensus::NodeId target, Clock::time_point deadline, IndexDone done);
+  // Compacts the log up to the applied index now; `done` gets that index.
+  void Compact(IndexDone done);
+  // A snapshot payload arrived, checksummed, in `sink`: step its message and
+  // install it if the core accepts it.
+  void ReceiveSnapshot(consensus::Message message, std::unique_ptr<storage::SnapshotSink> sink,
+                       std::string payload_sha256);
+  void ReportUnreachable(consensus::NodeId id);
+  void ReportSnapshot(consensus::NodeId id, bool ok);
+
+  LoopStatus status() const ABSL_LOCKS_EXCLUDED(status_mu_);
+
+ private:
+  using Op = absl::AnyInvocable<void() &&>;
+  struct Waiter {
+    uint64_t term = 0;
+    Clock::time_point deadline;
+    bool joined = false;  // a duplicate that joined an in-flight entry
+    ProposeDone done;
+  };
+  struct PendingRead {
+    Clock::time_point deadline;
+    IndexDone done;
+  };
+  struct PendingTransfer {
+    consensus::NodeId target = 0;
+    Clock::time_point deadline;
+    IndexDone done;
+  };
+
+  // Queues `op` for the loop thread. False when the inbox is full.
+  bool Enqueue(Op op, bool bounded) ABSL_LOCKS_EXCLUDED(inbox_mu_);
+  void Run();
+  // THE ordering rule of consensus::Ready, enforced here and nowhere else.
+  void HandleReady(consensus::Ready ready);
+  void SendMessages(std::vector<consensus::Message> messages);
+  void OnSoftState(const consensus::SoftState& soft);
+  void OnApplied(const std::vector<consensus::Entry>& entries,
+                 const std::vector<ApplyResult>& results);
+  void OnReadStates(std::vector<consensus::ReadState> states);
+  void DoPropose(std::string command, std::string dedup_key, bool wait_commit,
+                 Clock::time_point deadline, ProposeDone done);
+  void Periodic(Clock::time_point now);
+  void MaybeSign(Clock::time_point now);
+  void MaybeProposeGenesis();
+  void MaybeCompact(bool force);
+  void ExpireWaiters(Clock::time_point now);
+  void RebuildInflightKeys();
+  // Points the transport at the members governance knows (after a membership
+  // change or a snapshot).
+  void RefreshPeers();
+  void PublishStatus() ABSL_LOCKS_EXCLUDED(status_mu_);
+
+  const RaftLoopOptions options_;
+  storage::Database* const db_;
+  Applier* const applier_;
+  Transport* const transport_;
+  SnapshotSender* const snapshots_;
+  Governance* const governance_;
+  const SignerIdentity signer_;
+  NodeMetrics* const metrics_;
+  IndexWaiters* const applied_waiters_;
+  IndexWaiters* const signed_waiters_;
+
+  absl::Mutex inbox_mu_;
+  std::deque<Op> inbox_ ABSL_GUARDED_BY(inbox_mu_);
+  bool stopping_ ABSL_GUARDED_BY(inbox_mu_) = false;
+
+  // --- loop thread only ---
+  std::unique_ptr<consensus::RawNode> raw_;
+  consensus::SoftState soft_;
+  std::map<uint64_t, std::vector<Waiter>> waiters_;           // by log index
+  absl::flat_hash_map<std::string, uint64_t> inflight_keys_;  // dedup key -> index
+  std::map<uint64_t, std::string> inflight_key_of_index_;
+  std::map<std::string, PendingRead> reads_;  // by ReadIndex context
+  uint64_t next_read_context_ = 1;
+  std::optional<PendingTransfer> transfer_;
+  uint64_t signature_pending_index_ = 0;  // a proposed, not yet applied signature
+  uint64_t genesis_proposed_term_ = 0;
+  bool peers_refreshed_ = false;  // transport follows governance once it exists
+  // A received snapshot waiting for the core to accept it (one iteration).
+  std::unique_ptr<storage::SnapshotSink> incoming_snapshot_;
+  std::string incoming_snapshot_sha256_;
+
+  mutable absl::Mutex status_mu_;
+  LoopStatus status_ ABSL_GUARDED_BY(status_mu_);
+
+  std::thread thread_;
+};
+
+}  // namespace cairn::node

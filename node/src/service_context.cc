@@ -1,0 +1,127 @@
+// Authorization and leader routing for the client-port services (see service_context.h).
+#include "service_context.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+
+#include "absl/strings/str_cat.h"
+#include "transport.h"
+
+namespace cairn::node {
+namespace {
+
+const char* RoleName(v1::Role role) {
+  switch (role) {
+    case v1::ROLE_READER:
+      return "Reader";
+    case v1::ROLE_CONTRIBUTOR:
+      return "Contributor";
+    case v1::ROLE_ADMINISTRATOR:
+      return "Administrator";
+    default:
+      return "none";
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<Principal> Authorize(const ServiceContext& ctx,
+                                    const grpc::CallbackServerContext& call, v1::Role role) {
+  auto caller = ctx.identifier->Identify(call);
+  if (!caller.ok()) return caller.status();
+  Principal principal{caller->user_id, false};
+  bool member_node = false;
+  if (caller->node_id != 0 && ctx.governance->Member(caller->node_id)) {
+    const auto& md = call.client_metadata();
+    auto it = md.find(kOnBehalfOfHeader);
+    if (it != md.end()) {
+      principal.user_id = std::string(it->second.data(), it->second.size());
+      principal.forwarded = true;
+    } else {
+      member_node = true;  // a member asking for itself: it may read
+    }
+  }
+  if (role == v1::ROLE_UNSPECIFIED) return principal;
+  if (member_node && role <= v1::ROLE_READER) return principal;
+  if (!ctx.governance->created()) {
+    return absl::UnavailableError(
+        "the service is starting: its genesis transaction has not "
+        "been applied on this node yet");
+  }
+  const auto have = ctx.governance->RoleOf(principal.user_id);
+  if (!have) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("user ", principal.user_id, " is not a user of this service"));
+  }
+  if (*have < role) {
+    return absl::PermissionDeniedError(absl::StrCat("user ", principal.user_id, " is a ",
+                                                    RoleName(*have), "; this call needs ",
+                                                    RoleName(role)));
+  }
+  return principal;
+}
+
+std::chrono::steady_clock::time_point DeadlineOf(const grpc::CallbackServerContext& call) {
+  const auto now_sys = std::chrono::system_clock::now();
+  auto remaining = call.deadline() - now_sys;
+  constexpr auto kCap = std::chrono::seconds(60);
+  if (remaining > kCap) remaining = kCap;
+  return std::chrono::steady_clock::now() +
+         std::chrono::duration_cast<std::chrono::steady_clock::duration>(remaining);
+}
+
+std::string LeaderRouter::LeaderAddress() const {
+  const uint64_t leader = ctx_->loop->status().node.leader;
+  if (leader == 0) return "";
+  auto member = ctx_->governance->Member(leader);
+  if (member) return member->client_address();
+  return "";
+}
+
+bool LeaderRouter::IsLeader() const {
+  return ctx_->loop->status().node.role == consensus::Role::kLeader;
+}
+
+grpc::Status LeaderRouter::NotLeader(grpc::CallbackServerContext* call) const {
+  const std::string leader = LeaderAddress();
+  if (leader.empty()) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "no leader is known right now (election in progress?); retry");
+  }
+  call->AddTrailingMetadata(kLeaderTrailer, leader);
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                      absl::StrCat("this node is not the leader; the leader is at ", leader));
+}
+
+std::shared_ptr<grpc::Channel> LeaderRouter::LeaderChannel() {
+  const uint64_t leader = ctx_->loop->status().node.leader;
+  const std::string address = LeaderAddress();
+  if (leader == 0 || address.empty()) return nullptr;
+  absl::MutexLock lock(&mu_);
+  if (leader != channel_leader_ || address != channel_address_) {
+    channel_ = OpenPeerChannel(ctx_->tls, leader, address);
+    channel_leader_ = leader;
+    channel_address_ = address;
+  }
+  return channel_;
+}
+
+std::shared_ptr<v1::LedgerService::Stub> LeaderRouter::LedgerStub() {
+  auto channel = LeaderChannel();
+  return channel ? std::shared_ptr<v1::LedgerService::Stub>(v1::LedgerService::NewStub(channel))
+                 : nullptr;
+}
+
+std::shared_ptr<v1::AdminService::Stub> LeaderRouter::AdminStub() {
+  auto channel = LeaderChannel();
+  return channel ? std::shared_ptr<v1::AdminService::Stub>(v1::AdminService::NewStub(channel))
+                 : nullptr;
+}
+
+void LeaderRouter::PrepareForward(const grpc::CallbackServerContext& call,
+                                  const Principal& principal, grpc::ClientContext* client) {
+  client->AddMetadata(kOnBehalfOfHeader, principal.user_id);
+  client->set_deadline(call.deadline());
+}
+
+}  // namespace cairn::node

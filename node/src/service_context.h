@@ -1,0 +1,97 @@
+// What the client-port services share: configuration, state, the Raft loop,
+// and the rules every handler applies first — who the caller is and what
+// their role allows, whether the service exists yet, and where the leader is.
+//
+// Writes that reach a follower are forwarded to the leader over its client
+// port, authenticated with this node's certificate and naming the user in
+// the "cairn-on-behalf-of" header; the leader trusts that header only from a
+// member node, and never forwards a forwarded call again.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "auth.h"
+#include "cairn/node/config.h"
+#include "cairn/storage/database.h"
+#include "cairn/v1/admin.grpc.pb.h"
+#include "cairn/v1/ledger.grpc.pb.h"
+#include "governance.h"
+#include "index_waiters.h"
+#include "metrics.h"
+#include "raft_loop.h"
+#include "tls.h"
+
+namespace cairn::node {
+
+inline constexpr char kOnBehalfOfHeader[] = "cairn-on-behalf-of";
+inline constexpr char kLeaderTrailer[] = "cairn-leader";
+
+struct ServiceContext {
+  const NodeConfig* config = nullptr;
+  storage::Database* db = nullptr;
+  Governance* governance = nullptr;
+  RaftLoop* loop = nullptr;
+  IndexWaiters* applied = nullptr;  // reached: applied index
+  IndexWaiters* signed_ = nullptr;  // reached: leaves covered by a signature
+  CallerIdentifier* identifier = nullptr;
+  NodeMetrics* metrics = nullptr;
+  TlsFiles tls;
+  std::string service_id;
+  std::string service_cert_pem;
+};
+
+// The user a call acts for, once authorized.
+struct Principal {
+  std::string user_id;
+  bool forwarded = false;  // came from a member node on a user's behalf
+};
+
+// Authorizes a call needing at least `role` (ROLE_UNSPECIFIED: any
+// authenticated caller, known user or not). UNAUTHENTICATED without a client
+// certificate, PERMISSION_DENIED for an unknown user or too low a role,
+// UNAVAILABLE while the service has no genesis yet.
+absl::StatusOr<Principal> Authorize(const ServiceContext& ctx,
+                                    const grpc::CallbackServerContext& call, v1::Role role);
+
+// The deadline of `call`, capped so a caller without one cannot park a
+// request forever.
+std::chrono::steady_clock::time_point DeadlineOf(const grpc::CallbackServerContext& call);
+
+// Forwards calls to the leader's client port.
+class LeaderRouter {
+ public:
+  explicit LeaderRouter(const ServiceContext* ctx) : ctx_(ctx) {}
+
+  // The leader's client address, or "" when no leader is known.
+  std::string LeaderAddress() const;
+  bool IsLeader() const;
+  // UNAVAILABLE saying there is no leader, with the leader trailer when known.
+  grpc::Status NotLeader(grpc::CallbackServerContext* call) const;
+
+  // Channels to the leader, authenticated as this node, carrying `principal`.
+  std::shared_ptr<v1::LedgerService::Stub> LedgerStub() ABSL_LOCKS_EXCLUDED(mu_);
+  std::shared_ptr<v1::AdminService::Stub> AdminStub() ABSL_LOCKS_EXCLUDED(mu_);
+  // Prepares `client` for a forwarded call on behalf of `principal`, with the
+  // deadline of `call`.
+  static void PrepareForward(const grpc::CallbackServerContext& call, const Principal& principal,
+                             grpc::ClientContext* client);
+
+ private:
+  std::shared_ptr<grpc::Channel> LeaderChannel() ABSL_LOCKS_EXCLUDED(mu_);
+
+  const ServiceContext* ctx_;
+  absl::Mutex mu_;
+  uint64_t channel_leader_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string channel_address_ ABSL_GUARDED_BY(mu_);
+  std::shared_ptr<grpc::Channel> channel_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace cairn::node
