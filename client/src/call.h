@@ -7,7 +7,10 @@
 // Lifetime: the call object is owned by the Core's registry of calls in
 // flight and by whichever callback is pending (an RPC completion or a
 // scheduled retry); exactly one is pending at a time. `done` runs exactly
-// once, then the call leaves the registry.
+// once, then the call leaves the registry. The call does not own the Core:
+// Core::Shutdown waits until every call object is destroyed (LiveCalls), and
+// a call releases its channel references before it says it is gone, so the
+// Core's channels are never released last on a gRPC thread.
 #pragma once
 
 #include <grpcpp/client_context.h>
@@ -58,7 +61,7 @@ class RetryingCall final : public Operation,
  public:
   using Done = std::function<void(absl::StatusOr<Response>)>;
 
-  static void Start(std::shared_ptr<Core> core, CallSpec spec, Request request,
+  static void Start(Core* core, CallSpec spec, Request request,
                     RpcStarter<Request, Response> starter, Done done) {
     auto call = std::shared_ptr<RetryingCall>(new RetryingCall(
         core, std::move(spec), std::move(request), std::move(starter), std::move(done)));
@@ -77,6 +80,12 @@ class RetryingCall final : public Operation,
     call->Attempt(std::move(first));
   }
 
+  ~RetryingCall() override {
+    context_.reset();  // holds the channel too
+    endpoint_.reset();
+    live_->Remove();
+  }
+
   void Cancel() override {
     grpc::ClientContext* context = nullptr;
     {
@@ -88,9 +97,10 @@ class RetryingCall final : public Operation,
   }
 
  private:
-  RetryingCall(std::shared_ptr<Core> core, CallSpec spec, Request request,
-               RpcStarter<Request, Response> starter, Done done)
-      : core_(std::move(core)),
+  RetryingCall(Core* core, CallSpec spec, Request request, RpcStarter<Request, Response> starter,
+               Done done)
+      : core_(core),
+        live_(core->live_calls()),
         spec_(std::move(spec)),
         request_(std::move(request)),
         starter_(std::move(starter)),
@@ -98,7 +108,9 @@ class RetryingCall final : public Operation,
         started_(absl::Now()),
         deadline_(started_ + absl::Milliseconds(spec_.total_timeout_ms > 0
                                                     ? spec_.total_timeout_ms
-                                                    : core_->options().retry.total_timeout_ms)) {}
+                                                    : core_->options().retry.total_timeout_ms)) {
+    live_->Add();
+  }
 
   void Attempt(std::shared_ptr<Endpoint> endpoint) {
     grpc::ClientContext* context = nullptr;
@@ -198,7 +210,8 @@ class RetryingCall final : public Operation,
     core_->Unregister(this);
   }
 
-  const std::shared_ptr<Core> core_;
+  Core* const core_;  // outlives the call (see above)
+  const std::shared_ptr<LiveCalls> live_;
   const CallSpec spec_;
   const Request request_;  // the same for every attempt (and its idempotency key)
   const RpcStarter<Request, Response> starter_;
@@ -224,7 +237,7 @@ template <typename Request, typename Response>
 void StartCall(const std::shared_ptr<Core>& core, CallSpec spec, Request request,
                RpcStarter<Request, Response> starter,
                std::function<void(absl::StatusOr<Response>)> done) {
-  RetryingCall<Request, Response>::Start(core, std::move(spec), std::move(request),
+  RetryingCall<Request, Response>::Start(core.get(), std::move(spec), std::move(request),
                                          std::move(starter), std::move(done));
 }
 

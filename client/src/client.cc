@@ -5,7 +5,6 @@
 #include "absl/strings/str_cat.h"
 #include "call.h"
 #include "core.h"
-#include "ledger_adapter.h"
 
 namespace cairn::client {
 

@@ -4,7 +4,7 @@
 #include "cairn/client/client.h"
 #include "call.h"
 #include "core.h"
-#include "ledger_adapter.h"
+#include "cairn/ledger/receipt.h"
 
 namespace cairn::client {
 
@@ -78,17 +78,15 @@ absl::StatusOr<v1::Receipt> Client::GetReceipt(absl::string_view txid,
     return absl::DataLossError(absl::StrCat("invalid receipt from ", *endpoint, ": asked for ",
                                             txid, ", got one for ", out.leaf().txid()));
   }
-  if (absl::Status s = internal::VerifyReceipt(out, core_->service_cert(), std::nullopt,
-                                               std::nullopt);
-      !s.ok()) {
+  if (absl::Status s = ledger::VerifyReceipt(out, core_->service_cert()); !s.ok()) {
     return absl::DataLossError(
         absl::StrCat("invalid receipt for ", txid, " from ", *endpoint, ": ", s.message()));
   }
   if (options.expect.contents.has_value() || options.expect.claims_digest.has_value()) {
-    if (absl::Status s = internal::VerifyReceipt(out, core_->service_cert(),
-                                                 options.expect.contents,
-                                                 options.expect.claims_digest);
-        !s.ok()) {
+    ledger::ReceiptExpectations expect;
+    expect.contents = options.expect.contents;
+    expect.claims_digest = options.expect.claims_digest;
+    if (absl::Status s = ledger::VerifyReceipt(out, core_->service_cert(), expect); !s.ok()) {
       return absl::FailedPreconditionError(
           absl::StrCat("the receipt of ", txid, " does not prove what was expected: ",
                        s.message()));

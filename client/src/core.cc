@@ -163,6 +163,22 @@ bool Core::closing() const {
   return closing_;
 }
 
+void LiveCalls::Add() {
+  absl::MutexLock lock(&mu_);
+  ++count_;
+}
+
+void LiveCalls::Remove() {
+  absl::MutexLock lock(&mu_);
+  --count_;
+}
+
+void LiveCalls::WaitForNone() {
+  absl::MutexLock lock(&mu_);
+  auto none = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return count_ == 0; };
+  mu_.Await(absl::Condition(&none));
+}
+
 void Core::Shutdown() {
   std::vector<std::shared_ptr<Operation>> ops;
   {
@@ -174,9 +190,12 @@ void Core::Shutdown() {
   for (const auto& op : ops) op->Cancel();
   ops.clear();
   scheduler_.Drain();
-  absl::MutexLock lock(&mu_);
-  auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return inflight_.empty(); };
-  mu_.Await(absl::Condition(&idle));
+  {
+    absl::MutexLock lock(&mu_);
+    auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return inflight_.empty(); };
+    mu_.Await(absl::Condition(&idle));
+  }
+  live_calls_->WaitForNone();
 }
 
 }  // namespace cairn::client::internal

@@ -34,6 +34,21 @@ struct Endpoint {
   std::unique_ptr<v1::AdminService::Stub> admin;
 };
 
+// Counts call objects that exist, so the Core (which owns the channels)
+// outlives every one of them. Shared with the calls: the last call may
+// decrement it while the Core is being torn down.
+class LiveCalls {
+ public:
+  void Add();
+  void Remove();
+  // Blocks until no call object exists.
+  void WaitForNone();
+
+ private:
+  absl::Mutex mu_;
+  int64_t count_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 // A call in flight that shutdown can cancel.
 class Operation {
  public:
@@ -55,6 +70,7 @@ class Core {
   // Null when verified state is off.
   VerifiedState* verified_state() { return verified_state_.get(); }
   Scheduler& scheduler() { return scheduler_; }
+  const std::shared_ptr<LiveCalls>& live_calls() const { return live_calls_; }
 
   // ---- Routing ----
   // Where a call starts: the leader hint when there is one, else the
@@ -84,7 +100,9 @@ class Core {
   void Unregister(const Operation* op);
   bool closing() const;
   // Cancels every call in flight, runs pending backoff timers at once and
-  // waits until every call has finished (its callback returned).
+  // waits until every call has finished (its callback returned) and every
+  // call object is gone, so that the channels are released on this thread:
+  // gRPC must not see its last channel destroyed on one of its own threads.
   void Shutdown();
 
  private:
@@ -96,6 +114,7 @@ class Core {
   const LoadedCredentials credentials_;
   const ledger::Certificate service_cert_;
   std::unique_ptr<VerifiedState> verified_state_;
+  const std::shared_ptr<LiveCalls> live_calls_ = std::make_shared<LiveCalls>();
 
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<Endpoint>> endpoints_ ABSL_GUARDED_BY(mu_);

@@ -13,7 +13,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cairn/base/hex.h"
-#include "ledger_adapter.h"
+#include "cairn/ledger/checkpoint.h"
 
 namespace cairn::client::internal {
 namespace {
@@ -94,7 +94,7 @@ absl::Status VerifiedState::Load() {
   }
   auto node_cert = ledger::Certificate::FromPem(state.node_certificate_pem());
   absl::Status verified = node_cert.status();
-  if (verified.ok()) verified = VerifySignedCheckpoint(state.checkpoint(), *node_cert, service_cert_);
+  if (verified.ok()) verified = ledger::VerifySignedCheckpoint(state.checkpoint(), *node_cert, service_cert_);
   if (!verified.ok()) {
     return absl::DataLossError(absl::StrCat("verified-state file ", state_file_,
                                             " holds an unverifiable checkpoint: ",
@@ -110,7 +110,7 @@ absl::Status VerifiedState::Observe(const v1::SignedCheckpoint& checkpoint,
                                     const ProofFetcher& fetch_proof) {
   auto node_cert = ledger::Certificate::FromPem(node_certificate_pem);
   absl::Status verified = node_cert.status();
-  if (verified.ok()) verified = VerifySignedCheckpoint(checkpoint, *node_cert, service_cert_);
+  if (verified.ok()) verified = ledger::VerifySignedCheckpoint(checkpoint, *node_cert, service_cert_);
   if (!verified.ok()) {
     return absl::DataLossError(absl::StrCat("unverifiable checkpoint: ", verified.message()));
   }
@@ -162,7 +162,7 @@ absl::Status VerifiedState::CheckAgainst(const v1::GetLatestCheckpointResponse& 
   absl::StatusOr<v1::ConsistencyProof> proof =
       fetch_proof(earlier.tree_size(), later.tree_size());
   if (!proof.ok()) return proof.status();
-  if (absl::Status s = VerifyCheckpointExtends(earlier, later, *proof); !s.ok()) {
+  if (absl::Status s = ledger::VerifyCheckpointExtends(earlier, later, *proof); !s.ok()) {
     return ForkError(absl::StrCat(Describe(later), " does not extend ", Describe(earlier),
                                   " (the ", newer ? "trusted" : "receipt's",
                                   " checkpoint): ", s.message()));

@@ -1,10 +1,8 @@
 // Offline receipt verification and receipt files (see verify.h).
 #include "cairn/client/verify.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -12,7 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "cairn/ledger/hash.h"
 #include "cairn/ledger/identity.h"
-#include "ledger_adapter.h"
+#include "cairn/ledger/receipt.h"
+#include "cairn/ledger/receipt_json.h"
 
 namespace cairn::client {
 
@@ -28,13 +27,16 @@ absl::Status VerifyReceipt(const v1::Receipt& receipt, absl::string_view service
     return absl::InvalidArgumentError(
         absl::StrCat("service certificate: ", service_cert.status().message()));
   }
-  return internal::VerifyReceipt(receipt, *service_cert, expect.contents, expect.claims_digest);
+  ledger::ReceiptExpectations expectations;
+  expectations.contents = expect.contents;
+  expectations.claims_digest = expect.claims_digest;
+  return ledger::VerifyReceipt(receipt, *service_cert, expectations);
 }
 
-std::string ReceiptToJson(const v1::Receipt& receipt) { return internal::ReceiptToJson(receipt); }
+std::string ReceiptToJson(const v1::Receipt& receipt) { return ledger::ReceiptToJson(receipt); }
 
 absl::StatusOr<v1::Receipt> ParseReceipt(absl::string_view bytes) {
-  return internal::ParseReceipt(bytes);
+  return ledger::ParseReceipt(bytes);
 }
 
 absl::StatusOr<v1::Receipt> ReadReceiptFile(const std::string& path) {

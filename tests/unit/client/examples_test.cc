@@ -101,13 +101,13 @@ TEST_F(ExamplesTest, AuditorVerifiesExportedReceiptsWithCairnctl) {
   const std::string out = cluster_.dir() + "/audit";
   ASSERT_EQ(Example("release_approvals", {"export", "2.0.0", artifact, out}).exit_code, 0);
   CommandResult r = testing::RunCommand({testing::CairnctlBinary(), "receipt", "verify",
-                                         out + "/approval-1.1.json", "--service-cert",
-                                         out + "/service.pem"});
+                                         "--receipt", out + "/approval-1.1.json",
+                                         "--service-cert", out + "/service.pem"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   std::string text = testing::ReadFileOrEmpty(out + "/approval-1.1.json");
   text.replace(text.find("\"releases/2.0.0\""), 16, "\"releases/9.9.9\"");
   const std::string doctored = File("doctored.json", text);
-  r = testing::RunCommand({testing::CairnctlBinary(), "receipt", "verify", doctored,
+  r = testing::RunCommand({testing::CairnctlBinary(), "receipt", "verify", "--receipt", doctored,
                            "--service-cert", out + "/service.pem"});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
 }
