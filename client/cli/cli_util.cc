@@ -2,6 +2,7 @@
 // global options (global_options.h).
 #include "cli_util.h"
 
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -25,13 +26,9 @@ void AddGlobalOptions(CLI::App& app, GlobalOptions& o) {
                  "The service identity certificate (PEM) to pin")
       ->envname("CAIRN_SERVICE_CERT");
   app.add_flag("--json", o.json, "Print results as JSON")->envname("CAIRN_JSON");
-  app.add_option("--timeout-ms", o.timeout_ms, "Deadline of each call to a node, in milliseconds")
+  app.add_option("--timeout-ms", o.timeout_ms,
+                 "How long a call may take, retries on other nodes included, in milliseconds")
       ->envname("CAIRN_TIMEOUT_MS")
-      ->check(CLI::Range(int64_t{1}, int64_t{3600000}))
-      ->capture_default_str();
-  app.add_option("--retry-timeout-ms", o.retry_timeout_ms,
-                 "How long to keep retrying (other nodes, the leader) before giving up")
-      ->envname("CAIRN_RETRY_TIMEOUT_MS")
       ->check(CLI::Range(int64_t{1}, int64_t{86400000}))
       ->capture_default_str();
   app.add_option("--state-file", o.state_file,
@@ -46,8 +43,9 @@ absl::StatusOr<std::unique_ptr<client::Client>> MakeClient(const GlobalOptions& 
   client::ClientOptions options;
   options.endpoints = o.endpoints;
   options.credentials = o.credentials;
-  options.call_timeout_ms = o.timeout_ms;
-  options.retry.total_timeout_ms = o.retry_timeout_ms;
+  // One bound for the whole call; each attempt gets what is left of it.
+  options.call_timeout_ms = std::min<int64_t>(o.timeout_ms, 3600000);
+  options.retry.total_timeout_ms = o.timeout_ms;
   options.verified_state.enabled = !o.no_verify;
   options.verified_state.state_file = o.state_file;
   return client::Client::Create(std::move(options));

@@ -114,8 +114,7 @@ void RegisterUsers(CLI::App& app, GlobalOptions& options, Action* action) {
       for (const v1::User& u : *list) {
         all.push_back(UserJson(u));
         if (!options.json) {
-          std::cout << u.user_id() << "\t" << RoleName(u.role()) << "\t" << u.description()
-                    << "\n";
+          std::cout << u.user_id() << "\t" << RoleName(u.role()) << "\t" << u.description() << "\n";
         }
       }
       if (options.json) PrintJson({{"users", all}});
@@ -152,12 +151,11 @@ int PrintClusterStatus(const GlobalOptions& options) {
       return kExitOk;
     }
     std::cout << "service " << s->service_id().substr(0, 16) << "…  leader node " << s->leader_id()
-              << "  term " << s->term() << "  last signed index " << s->last_signed_index()
-              << "\n";
+              << "  term " << s->term() << "  last signed index " << s->last_signed_index() << "\n";
     for (const auto& n : nodes) {
-      std::cout << "node " << n["node_id"].get<uint64_t>() << "\t"
-                << n["role"].get<std::string>() << "\t" << n["membership"].get<std::string>()
-                << "\t" << n["client_address"].get<std::string>() << "\tcommit "
+      std::cout << "node " << n["node_id"].get<uint64_t>() << "\t" << n["role"].get<std::string>()
+                << "\t" << n["membership"].get<std::string>() << "\t"
+                << n["client_address"].get<std::string>() << "\tcommit "
                 << n["commit_index"].get<uint64_t>() << "\tlag " << n["lag_entries"].get<uint64_t>()
                 << (n["reachable"].get<bool>() ? "" : "\t(unreachable)") << "\n";
     }
@@ -210,12 +208,11 @@ void RegisterNodes(CLI::App& app, GlobalOptions& options, Action* action) {
   cmd->add_option("node_id", *promote, "The learner's id")->required()->check(CLI::PositiveNumber);
 
   auto remove = std::make_shared<uint64_t>(0);
-  cmd = Command(nodes, "remove", "Remove a voter or learner; prints the txid", action,
-                [remove, &options] {
-                  return WithClient(options, [&](client::Client& c) {
-                    return PrintTxid(c.RemoveNode(*remove), options);
-                  });
-                });
+  cmd = Command(
+      nodes, "remove", "Remove a voter or learner; prints the txid", action, [remove, &options] {
+        return WithClient(
+            options, [&](client::Client& c) { return PrintTxid(c.RemoveNode(*remove), options); });
+      });
   cmd->add_option("node_id", *remove, "The node's id")->required()->check(CLI::PositiveNumber);
 
   Command(nodes, "status", "Same as 'cluster status'", action,
@@ -241,20 +238,20 @@ void RegisterLeadershipAndSnapshot(CLI::App& app, GlobalOptions& options, Action
   transfer->add_option("--to", *target, "Target node id (default: the most caught-up voter)");
 
   auto node = std::make_shared<std::string>();
-  CLI::App* snapshot = Command(
-      &app, "snapshot", "Take a snapshot on one node and compact its log", action,
-      [node, &options] {
-        return WithClient(options, [&](client::Client& c) {
-          auto r = c.TriggerSnapshot(*node);
-          if (!r.ok()) return ReportFailure(r.status(), options);
-          if (options.json) {
-            PrintJson({{"snapshot_index", r->snapshot_index()}});
-          } else {
-            std::cout << "snapshot at index " << r->snapshot_index() << "\n";
-          }
-          return kExitOk;
-        });
-      });
+  CLI::App* snapshot = Command(&app, "snapshot", "Take a snapshot on one node and compact its log",
+                               action, [node, &options] {
+                                 return WithClient(options, [&](client::Client& c) {
+                                   auto r = c.TriggerSnapshot(*node);
+                                   if (!r.ok()) return ReportFailure(r.status(), options);
+                                   if (options.json) {
+                                     PrintJson({{"snapshot_index", r->snapshot_index()}});
+                                   } else {
+                                     std::cout << "snapshot at index " << r->snapshot_index()
+                                               << "\n";
+                                   }
+                                   return kExitOk;
+                                 });
+                               });
   snapshot->add_option("--node", *node,
                        "Client address of the node to snapshot (default: the first --endpoint)");
 

@@ -27,7 +27,8 @@ absl::Status PrepareAppend(const AppendArgs& args, std::string* contents,
                            client::AppendOptions* options) {
   if (!args.file.empty() || args.contents == "-") {
     absl::StatusOr<std::string> in = ReadInput(args.file.empty() ? "-" : args.file);
-    if (!in.ok()) return absl::InvalidArgumentError(absl::StrCat("--file: ", in.status().message()));
+    if (!in.ok())
+      return absl::InvalidArgumentError(absl::StrCat("--file: ", in.status().message()));
     *contents = *std::move(in);
   } else {
     *contents = args.contents;
@@ -152,8 +153,7 @@ void RegisterCurrent(CLI::App& app, GlobalOptions& options, Action* action) {
     *action = [=, &options] {
       return WithClient(options, [&](client::Client& c) {
         absl::StatusOr<v1::Entry> e = c.GetCurrentEntry(
-            *collection,
-            *local ? v1::READ_CONSISTENCY_LOCAL : v1::READ_CONSISTENCY_LINEARIZABLE);
+            *collection, *local ? v1::READ_CONSISTENCY_LOCAL : v1::READ_CONSISTENCY_LINEARIZABLE);
         return e.ok() ? PrintEntry(*e, "", options) : ReportFailure(e.status(), options);
       });
     };
@@ -202,9 +202,8 @@ void RegisterList(CLI::App& app, GlobalOptions& options, Action* action) {
       ->check(CLI::Range(0, 1000000));
   cmd->add_option("--limit", args->list.entries_max, "Stop after this many entries (0: all)");
   cmd->add_flag("--no-contents", args->no_contents, "Leave the contents out");
-  cmd->callback([args, &options, action] {
-    *action = [args, &options] { return RunList(*args, options); };
-  });
+  cmd->callback(
+      [args, &options, action] { *action = [args, &options] { return RunList(*args, options); }; });
 }
 
 void RegisterCollections(CLI::App& app, GlobalOptions& options, Action* action) {

@@ -199,7 +199,8 @@ void RegisterProofQueryCommands(CLI::App& app, GlobalOptions& options, Action* a
 
   CLI::App* checkpoint = app.add_subcommand(
       "checkpoint", "Print the latest signed checkpoint, checked against the verified state");
-  checkpoint->callback([&options, action] { *action = [&options] { return RunCheckpoint(options); }; });
+  checkpoint->callback(
+      [&options, action] { *action = [&options] { return RunCheckpoint(options); }; });
 
   auto from = std::make_shared<uint64_t>(0);
   auto to = std::make_shared<uint64_t>(0);
@@ -209,17 +210,15 @@ void RegisterProofQueryCommands(CLI::App& app, GlobalOptions& options, Action* a
       ->required()
       ->check(CLI::PositiveNumber);
   consistency->add_option("to", *to, "Larger tree size (default: the latest signed)");
-  consistency->callback([=, &options] {
-    *action = [=, &options] { return RunConsistency(*from, *to, options); };
-  });
+  consistency->callback(
+      [=, &options] { *action = [=, &options] { return RunConsistency(*from, *to, options); }; });
 
   auto output = std::make_shared<std::string>();
   CLI::App* identity = app.add_subcommand(
       "identity", "Print the service identity and member certificates a node serves");
   identity->add_option("--output", *output, "Write the service certificate (PEM) to this file");
-  identity->callback([=, &options] {
-    *action = [=, &options] { return RunIdentity(*output, options); };
-  });
+  identity->callback(
+      [=, &options] { *action = [=, &options] { return RunIdentity(*output, options); }; });
 }
 
 }  // namespace cairn::cli

@@ -26,8 +26,8 @@ struct GlobalOptions {
   std::vector<std::string> endpoints{"127.0.0.1:7100"};
   client::Credentials credentials;
   bool json = false;
-  int64_t timeout_ms = 10000;        // each attempt
-  int64_t retry_timeout_ms = 30000;  // the whole call, retries included
+  // Bound on each call the command makes, retries on other nodes included.
+  int64_t timeout_ms = 10000;
   std::string state_file;            // verified state kept across runs
   bool no_verify = false;            // opt out of verified state
 };

@@ -49,10 +49,10 @@ using RpcStarter = std::function<void(Endpoint&, grpc::ClientContext*, const Req
                                       std::function<void(grpc::Status)>)>;
 
 // A starter for `service`'s `Method` (service: ledger or admin).
-#define CAIRN_RPC(service, Method)                                                        \
+#define CAIRN_RPC(service, Method)                                                          \
   [](::cairn::client::internal::Endpoint& e, ::grpc::ClientContext* c, const auto* request, \
-     auto* response, std::function<void(::grpc::Status)> f) {                              \
-    e.service->async()->Method(c, request, response, std::move(f));                        \
+     auto* response, std::function<void(::grpc::Status)> f) {                               \
+    e.service->async()->Method(c, request, response, std::move(f));                         \
   }
 
 template <typename Request, typename Response>
@@ -117,9 +117,8 @@ class RetryingCall final : public Operation,
     {
       absl::MutexLock lock(&mu_);
       if (!cancelled_) {
-        const int64_t timeout_ms = spec_.attempt_timeout_ms > 0
-                                       ? spec_.attempt_timeout_ms
-                                       : core_->options().call_timeout_ms;
+        const int64_t timeout_ms = spec_.attempt_timeout_ms > 0 ? spec_.attempt_timeout_ms
+                                                                : core_->options().call_timeout_ms;
         const absl::Time attempt_deadline =
             std::min(absl::Now() + absl::Milliseconds(timeout_ms), deadline_);
         context_ = std::make_unique<grpc::ClientContext>();
@@ -190,9 +189,8 @@ class RetryingCall final : public Operation,
       Attempt(std::move(next));
       return;
     }
-    core_->scheduler().RunAt(retry_at, [self = this->shared_from_this(), next] {
-      self->Attempt(next);
-    });
+    core_->scheduler().RunAt(retry_at,
+                             [self = this->shared_from_this(), next] { self->Attempt(next); });
   }
 
   absl::Status Decorate(const grpc::Status& status, bool gave_up) const {
@@ -200,8 +198,8 @@ class RetryingCall final : public Operation,
     return absl::Status(
         static_cast<absl::StatusCode>(status.error_code()),
         absl::StrCat(spec_.method, ": gave up after ", attempts_, " attempts in ",
-                     absl::ToInt64Milliseconds(absl::Now() - started_),
-                     " ms (limit ", absl::ToInt64Milliseconds(deadline_ - started_), " ms",
+                     absl::ToInt64Milliseconds(absl::Now() - started_), " ms (limit ",
+                     absl::ToInt64Milliseconds(deadline_ - started_), " ms",
                      "); last answer, from ", endpoint_->address, ": ", status.error_message()));
   }
 
@@ -243,8 +241,8 @@ void StartCall(const std::shared_ptr<Core>& core, CallSpec spec, Request request
 
 // Runs a call and waits for its result.
 template <typename Response, typename Request, typename Starter>
-absl::StatusOr<Response> CallSync(const std::shared_ptr<Core>& core, CallSpec spec,
-                                  Request request, Starter starter) {
+absl::StatusOr<Response> CallSync(const std::shared_ptr<Core>& core, CallSpec spec, Request request,
+                                  Starter starter) {
   std::promise<absl::StatusOr<Response>> promise;
   std::future<absl::StatusOr<Response>> result = promise.get_future();
   StartCall<Request, Response>(

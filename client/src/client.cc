@@ -95,8 +95,8 @@ absl::StatusOr<v1::TransactionStatus> Client::WaitForCommit(absl::string_view tx
     if (last == v1::TRANSACTION_STATUS_COMMITTED || last == v1::TRANSACTION_STATUS_INVALID) {
       return last;
     }
-    const int64_t delay_ms = internal::JitteredMs(policy, internal::BackoffMs(policy, poll),
-                                                  core_->RandomUnit());
+    const int64_t delay_ms =
+        internal::JitteredMs(policy, internal::BackoffMs(policy, poll), core_->RandomUnit());
     if (absl::Now() + absl::Milliseconds(delay_ms) >= deadline) break;
     if (!core_->scheduler().SleepFor(absl::Milliseconds(delay_ms))) {
       return absl::CancelledError("WaitForCommit: the client is shutting down");
@@ -110,6 +110,10 @@ absl::StatusOr<v1::TransactionStatus> Client::WaitForCommit(absl::string_view tx
 absl::StatusOr<v1::Entry> Client::GetEntry(absl::string_view txid) {
   v1::GetEntryRequest request;
   request.set_txid(std::string(txid));
+  // A node that has not applied the txid yet answers UNAVAILABLE at once
+  // instead of holding the call: the retry goes to another node (the leader
+  // has every committed entry, and says NOT_FOUND for txids past its log).
+  request.set_no_wait(true);
   CallSpec spec;
   spec.method = "GetEntry";
   auto response =
@@ -141,8 +145,7 @@ EntryIterator Client::ListEntries(absl::string_view collection_id, const ListOpt
   return EntryIterator(core_, std::move(request), options.entries_max);
 }
 
-absl::StatusOr<std::vector<v1::CollectionSummary>> Client::ListCollections(
-    size_t collections_max) {
+absl::StatusOr<std::vector<v1::CollectionSummary>> Client::ListCollections(size_t collections_max) {
   std::vector<v1::CollectionSummary> out;
   v1::ListCollectionsRequest request;
   do {
@@ -180,8 +183,8 @@ absl::StatusOr<v1::ConsistencyProof> Client::GetConsistencyProof(uint64_t from_t
   request.set_to_tree_size(to_tree_size);
   CallSpec spec;
   spec.method = "GetConsistencyProof";
-  auto response = CallSync<v1::GetConsistencyProofResponse>(
-      core_, std::move(spec), request, CAIRN_RPC(ledger, GetConsistencyProof));
+  auto response = CallSync<v1::GetConsistencyProofResponse>(core_, std::move(spec), request,
+                                                            CAIRN_RPC(ledger, GetConsistencyProof));
   if (!response.ok()) return response.status();
   return std::move(*response->mutable_proof());
 }

@@ -87,8 +87,7 @@ absl::StatusOr<std::string> Client::RemoveNode(uint64_t node_id) {
                                                  CAIRN_RPC(admin, RemoveNode)));
 }
 
-absl::StatusOr<v1::TransferLeadershipResponse> Client::TransferLeadership(
-    uint64_t target_node_id) {
+absl::StatusOr<v1::TransferLeadershipResponse> Client::TransferLeadership(uint64_t target_node_id) {
   v1::TransferLeadershipRequest request;
   request.set_target_node_id(target_node_id);
   // Not recorded as the leader: after the call, it no longer is.
@@ -110,8 +109,7 @@ absl::StatusOr<v1::TriggerSnapshotResponse> Client::TriggerSnapshot(absl::string
 }
 
 absl::StatusOr<v1::ClusterStatus> Client::GetClusterStatus() {
-  return CallSync<v1::ClusterStatus>(core_, Read("GetClusterStatus"),
-                                     v1::GetClusterStatusRequest(),
+  return CallSync<v1::ClusterStatus>(core_, Read("GetClusterStatus"), v1::GetClusterStatusRequest(),
                                      CAIRN_RPC(admin, GetClusterStatus));
 }
 

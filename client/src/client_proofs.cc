@@ -2,9 +2,9 @@
 // they go through (see client.h and verified_state.h).
 #include "absl/strings/str_cat.h"
 #include "cairn/client/client.h"
+#include "cairn/ledger/receipt.h"
 #include "call.h"
 #include "core.h"
-#include "cairn/ledger/receipt.h"
 
 namespace cairn::client {
 
@@ -18,9 +18,11 @@ absl::Status Client::ObserveCheckpoint(const v1::SignedCheckpoint& checkpoint,
   VerifiedState* state = core_->verified_state();
   if (state == nullptr) return absl::OkStatus();
   // Proofs come from the node that served the checkpoint: it must be able
-  // to show that what it signed extends what this client already trusts.
-  auto fetch = [this, &endpoint](uint64_t from, uint64_t to)
-      -> absl::StatusOr<v1::ConsistencyProof> {
+  // to show that what it signed extends what this client already trusts. A
+  // node that lags may not have signed the trusted size yet; then any node
+  // may supply the proof (it is verified, not trusted).
+  auto fetch = [this, &endpoint](uint64_t from,
+                                 uint64_t to) -> absl::StatusOr<v1::ConsistencyProof> {
     v1::GetConsistencyProofRequest request;
     request.set_from_tree_size(from);
     request.set_to_tree_size(to);
@@ -28,13 +30,18 @@ absl::Status Client::ObserveCheckpoint(const v1::SignedCheckpoint& checkpoint,
     spec.method = "GetConsistencyProof";
     spec.pinned_endpoint = endpoint;
     auto response = CallSync<v1::GetConsistencyProofResponse>(
-        core_, std::move(spec), request, CAIRN_RPC(ledger, GetConsistencyProof));
+        core_, spec, request, CAIRN_RPC(ledger, GetConsistencyProof));
+    if (!response.ok() && !core_->closing()) {
+      spec.pinned_endpoint.clear();
+      response = CallSync<v1::GetConsistencyProofResponse>(core_, std::move(spec), request,
+                                                           CAIRN_RPC(ledger, GetConsistencyProof));
+    }
     if (!response.ok()) return response.status();
     return std::move(*response->mutable_proof());
   };
-  return state->Observe(checkpoint, node_certificate_pem,
-                        is_latest ? VerifiedState::Source::kLatest : VerifiedState::Source::kReceipt,
-                        fetch);
+  return state->Observe(
+      checkpoint, node_certificate_pem,
+      is_latest ? VerifiedState::Source::kLatest : VerifiedState::Source::kReceipt, fetch);
 }
 
 absl::StatusOr<v1::GetLatestCheckpointResponse> Client::GetLatestCheckpoint() {
@@ -42,9 +49,9 @@ absl::StatusOr<v1::GetLatestCheckpointResponse> Client::GetLatestCheckpoint() {
   spec.method = "GetLatestCheckpoint";
   spec.answered_by = std::make_shared<std::string>();
   std::shared_ptr<std::string> endpoint = spec.answered_by;
-  auto response = CallSync<v1::GetLatestCheckpointResponse>(
-      core_, std::move(spec), v1::GetLatestCheckpointRequest(),
-      CAIRN_RPC(ledger, GetLatestCheckpoint));
+  auto response = CallSync<v1::GetLatestCheckpointResponse>(core_, std::move(spec),
+                                                            v1::GetLatestCheckpointRequest(),
+                                                            CAIRN_RPC(ledger, GetLatestCheckpoint));
   if (!response.ok()) return response.status();
   if (absl::Status s = ObserveCheckpoint(response->checkpoint(), response->node_certificate_pem(),
                                          /*is_latest=*/true, *endpoint);
@@ -87,9 +94,8 @@ absl::StatusOr<v1::Receipt> Client::GetReceipt(absl::string_view txid,
     expect.contents = options.expect.contents;
     expect.claims_digest = options.expect.claims_digest;
     if (absl::Status s = ledger::VerifyReceipt(out, core_->service_cert(), expect); !s.ok()) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("the receipt of ", txid, " does not prove what was expected: ",
-                       s.message()));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the receipt of ", txid, " does not prove what was expected: ", s.message()));
     }
   }
   if (absl::Status s = ObserveCheckpoint(out.checkpoint(), out.node_certificate_pem(),

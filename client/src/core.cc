@@ -25,13 +25,13 @@ absl::Status ValidateOptions(const ClientOptions& o) {
   }
   if (absl::Status s = ValidatePolicy(o.retry); !s.ok()) return s;
   if (o.channels_max < static_cast<int64_t>(o.endpoints.size()) || o.channels_max > 1024) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "channels_max is ", o.channels_max, "; must be at least the number of endpoints (",
-        o.endpoints.size(), ") and at most 1024"));
+    return absl::InvalidArgumentError(absl::StrCat("channels_max is ", o.channels_max,
+                                                   "; must be at least the number of endpoints (",
+                                                   o.endpoints.size(), ") and at most 1024"));
   }
   if (o.inflight_calls_max < 1 || o.inflight_calls_max > 1000000) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "inflight_calls_max is ", o.inflight_calls_max, "; must be 1 to 1000000"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("inflight_calls_max is ", o.inflight_calls_max, "; must be 1 to 1000000"));
   }
   return absl::OkStatus();
 }

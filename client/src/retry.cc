@@ -71,8 +71,7 @@ absl::Status FromGrpc(const grpc::Status& status) {
 bool PlausibleAddress(absl::string_view address) {
   if (address.empty() || address.size() > 256) return false;
   if (address.find(':') == absl::string_view::npos) return false;
-  return std::all_of(address.begin(), address.end(),
-                     [](char c) { return c > ' ' && c < 127; });
+  return std::all_of(address.begin(), address.end(), [](char c) { return c > ' ' && c < 127; });
 }
 
 }  // namespace cairn::client::internal

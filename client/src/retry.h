@@ -3,10 +3,10 @@
 // absl::Status. Pure functions, so the policy is unit-tested without a server.
 #pragma once
 
+#include <grpcpp/support/status.h>
+
 #include <cstdint>
 #include <string>
-
-#include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -22,8 +22,8 @@ inline constexpr absl::string_view kLeaderTrailer = "cairn-leader";
 // their idempotency key; a governance change that timed out may have been
 // applied, so it is only retried when the node refused it outright.
 enum class Repeatable {
-  kYes,          // reads, Append (idempotency key), PutUser
-  kIfRefused,    // other governance changes: UNAVAILABLE / RESOURCE_EXHAUSTED only
+  kYes,        // reads, Append (idempotency key), PutUser
+  kIfRefused,  // other governance changes: UNAVAILABLE / RESOURCE_EXHAUSTED only
 };
 
 // What to do after a failed attempt.

@@ -94,11 +94,12 @@ absl::Status VerifiedState::Load() {
   }
   auto node_cert = ledger::Certificate::FromPem(state.node_certificate_pem());
   absl::Status verified = node_cert.status();
-  if (verified.ok()) verified = ledger::VerifySignedCheckpoint(state.checkpoint(), *node_cert, service_cert_);
+  if (verified.ok())
+    verified = ledger::VerifySignedCheckpoint(state.checkpoint(), *node_cert, service_cert_);
   if (!verified.ok()) {
-    return absl::DataLossError(absl::StrCat("verified-state file ", state_file_,
-                                            " holds an unverifiable checkpoint: ",
-                                            verified.message()));
+    return absl::DataLossError(
+        absl::StrCat("verified-state file ", state_file_,
+                     " holds an unverifiable checkpoint: ", verified.message()));
   }
   absl::MutexLock lock(&mu_);
   trusted_ = std::move(state);
@@ -110,7 +111,8 @@ absl::Status VerifiedState::Observe(const v1::SignedCheckpoint& checkpoint,
                                     const ProofFetcher& fetch_proof) {
   auto node_cert = ledger::Certificate::FromPem(node_certificate_pem);
   absl::Status verified = node_cert.status();
-  if (verified.ok()) verified = ledger::VerifySignedCheckpoint(checkpoint, *node_cert, service_cert_);
+  if (verified.ok())
+    verified = ledger::VerifySignedCheckpoint(checkpoint, *node_cert, service_cert_);
   if (!verified.ok()) {
     return absl::DataLossError(absl::StrCat("unverifiable checkpoint: ", verified.message()));
   }
@@ -159,13 +161,11 @@ absl::Status VerifiedState::CheckAgainst(const v1::GetLatestCheckpointResponse& 
   const bool newer = seen.tree_size() > trusted.tree_size();
   const v1::Checkpoint& earlier = newer ? trusted : seen;
   const v1::Checkpoint& later = newer ? seen : trusted;
-  absl::StatusOr<v1::ConsistencyProof> proof =
-      fetch_proof(earlier.tree_size(), later.tree_size());
+  absl::StatusOr<v1::ConsistencyProof> proof = fetch_proof(earlier.tree_size(), later.tree_size());
   if (!proof.ok()) return proof.status();
   if (absl::Status s = ledger::VerifyCheckpointExtends(earlier, later, *proof); !s.ok()) {
-    return ForkError(absl::StrCat(Describe(later), " does not extend ", Describe(earlier),
-                                  " (the ", newer ? "trusted" : "receipt's",
-                                  " checkpoint): ", s.message()));
+    return ForkError(absl::StrCat(Describe(later), " does not extend ", Describe(earlier), " (the ",
+                                  newer ? "trusted" : "receipt's", " checkpoint): ", s.message()));
   }
   *accept = newer;
   return absl::OkStatus();

@@ -40,8 +40,8 @@ int Record(const std::string& release, const std::string& artifact_path,
     std::cerr << "append failed: " << appended.status() << "\n";
     return 1;
   }
-  std::cout << approver << ": " << decision << " " << release << ", transaction "
-            << appended->txid << "\n";
+  std::cout << approver << ": " << decision << " " << release << ", transaction " << appended->txid
+            << "\n";
   return 0;
 }
 

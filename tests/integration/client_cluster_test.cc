@@ -5,13 +5,16 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <iostream>
 #include <map>
 #include <set>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "cairn/client/verify.h"
+#include "cairn/ledger/txid.h"
 #include "client_cluster_fixture.h"
 
 namespace cairn::testing {
@@ -54,6 +57,8 @@ TEST_F(ClientClusterTest, ThousandAppendsAcrossTwoLeaderKillsCommitExactlyOnce) 
     chaos = old_leader.status();
     if (!chaos.ok()) break;
     cluster_->node(*old_leader).Kill();
+    std::cerr << "killed the leader, node " << *old_leader << ", after " << done.load()
+              << " appends\n";
     chaos = cluster_->WaitForLeader(std::chrono::seconds(30), *old_leader).status();
     if (chaos.ok()) chaos = cluster_->StartNode(*old_leader);
     if (chaos.ok()) chaos = cluster_->node(*old_leader).WaitReady();
@@ -70,8 +75,18 @@ TEST_F(ClientClusterTest, ThousandAppendsAcrossTwoLeaderKillsCommitExactlyOnce) 
     txids.insert(o.result->txid);
   }
   EXPECT_EQ(txids.size(), static_cast<size_t>(kAppends));
+  const auto duplicates = std::count_if(outcomes.begin(), outcomes.end(),
+                                        [](const Outcome& o) { return o.result->duplicate; });
+  std::cerr << duplicates << " appends were answered as retries of a committed append\n";
 
   // The ledger holds each exactly once, under the txid the client was given.
+  // (An append is acknowledged once committed; wait until every node has
+  // applied the last one before reading.)
+  uint64_t last_index = 0;
+  for (const Outcome& o : outcomes) {
+    last_index = std::max(last_index, ledger::TxId::Parse(o.result->txid)->index);
+  }
+  ASSERT_TRUE(cluster_->WaitForApplied(static_cast<double>(last_index)).ok());
   std::map<std::string, std::string> ledger;  // contents -> txid
   int listed = 0;
   client::ListOptions list;

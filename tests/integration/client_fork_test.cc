@@ -86,10 +86,10 @@ TEST_F(ClientClusterTest, RogueNodeServingAForkOrARollbackIsDetected) {
 
   // cairnctl with the same state file says so too, with exit code 1.
   const CertFiles admin = cluster_->pki().User("admin");
-  CommandResult cli = RunCommand(
-      {BinaryPath("client/cairnctl"), "checkpoint", "--endpoint=" + rogue.address(),
-       "--state-file=" + state, "--cert=" + admin.cert, "--key=" + admin.key,
-       "--service-cert=" + cluster_->pki().service_cert()});
+  CommandResult cli =
+      RunCommand({BinaryPath("client/cairnctl"), "checkpoint", "--endpoint=" + rogue.address(),
+                  "--state-file=" + state, "--cert=" + admin.cert, "--key=" + admin.key,
+                  "--service-cert=" + cluster_->pki().service_cert()});
   EXPECT_EQ(cli.exit_code, 1);
   EXPECT_THAT(cli.err, HasSubstr("DATA_LOSS: ledger fork or rollback detected"));
 

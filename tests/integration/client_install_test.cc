@@ -16,8 +16,8 @@
 namespace cairn {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::CommandResult;
+using ::testing::HasSubstr;
 
 TEST(ClientInstallTest, DownstreamProjectBuildsAndRunsAgainstTheInstalledPackage) {
   testing::TempDir tmp;
@@ -38,8 +38,8 @@ TEST(ClientInstallTest, DownstreamProjectBuildsAndRunsAgainstTheInstalledPackage
   std::filesystem::copy(std::string(CAIRN_SOURCE_DIR) + "/docs/examples", app,
                         std::filesystem::copy_options::recursive);
   r = testing::RunCommand({CAIRN_CMAKE_COMMAND, "-S", app, "-B", build, "-G", "Ninja",
-                           "-DCMAKE_MAKE_PROGRAM=" CAIRN_MAKE_PROGRAM,
-                           "-DCMAKE_BUILD_TYPE=Debug", "-DCMAKE_PREFIX_PATH=" + prefix},
+                           "-DCMAKE_MAKE_PROGRAM=" CAIRN_MAKE_PROGRAM, "-DCMAKE_BUILD_TYPE=Debug",
+                           "-DCMAKE_PREFIX_PATH=" + prefix},
                           "", std::chrono::minutes(5));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(r.out, HasSubstr("Configuring done"));

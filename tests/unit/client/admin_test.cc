@@ -10,8 +10,8 @@
 namespace cairn {
 namespace {
 
-using ::testing::HasSubstr;
 using client::Client;
+using ::testing::HasSubstr;
 
 std::unique_ptr<Client> MakeClient(client::ClientOptions options) {
   auto c = Client::Create(std::move(options));

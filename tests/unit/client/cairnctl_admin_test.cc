@@ -11,9 +11,9 @@
 namespace cairn {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::Cairnctl;
 using testing::CommandResult;
+using ::testing::HasSubstr;
 
 TEST(CairnctlAdminTest, Users) {
   testing::FakeCluster cluster;
@@ -54,9 +54,9 @@ TEST(CairnctlAdminTest, Users) {
 TEST(CairnctlAdminTest, NodesLeadershipSnapshotAndStatus) {
   testing::FakeCluster cluster;
   const testing::CertFiles node4 = cluster.pki().Node(4);
-  CommandResult r = Cairnctl(cluster, {"nodes", "add-learner", "--node-id", "4", "--peer-address",
-                                       "127.0.0.1:7204", "--client-address", "127.0.0.1:7104",
-                                       "--cert-file", node4.cert});
+  CommandResult r = Cairnctl(
+      cluster, {"nodes", "add-learner", "--node-id", "4", "--peer-address", "127.0.0.1:7204",
+                "--client-address", "127.0.0.1:7104", "--cert-file", node4.cert});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out, "1.1\n");
   EXPECT_EQ(Cairnctl(cluster, {"nodes", "promote", "4"}).out, "1.2\n");
@@ -66,11 +66,11 @@ TEST(CairnctlAdminTest, NodesLeadershipSnapshotAndStatus) {
   EXPECT_EQ(Cairnctl(cluster, {"nodes", "remove", "4"}).out, "1.3\n");
   EXPECT_EQ(Cairnctl(cluster, {"nodes", "remove", "9"}).exit_code, 1);
   EXPECT_EQ(Cairnctl(cluster, {"nodes", "add-learner", "--node-id", "4"}).exit_code, 2);
-  EXPECT_EQ(Cairnctl(cluster, {"nodes", "add-learner", "--node-id", "5", "--peer-address", "a:1",
-                               "--client-address", "a:2", "--cert-file",
-                               cluster.dir() + "/missing.pem"})
-                .exit_code,
-            2);
+  EXPECT_EQ(
+      Cairnctl(cluster, {"nodes", "add-learner", "--node-id", "5", "--peer-address", "a:1",
+                         "--client-address", "a:2", "--cert-file", cluster.dir() + "/missing.pem"})
+          .exit_code,
+      2);
 
   r = Cairnctl(cluster, {"transfer-leader", "--to", "3"});
   EXPECT_EQ(r.out, "node 3 leads in term 2\n");

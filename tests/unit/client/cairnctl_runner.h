@@ -22,8 +22,8 @@ inline CommandResult Cairnctl(FakeCluster& cluster, const std::vector<std::strin
     argv.push_back(flag);
   }
   bool bounded = false;
-  for (const std::string& a : args) bounded = bounded || a.rfind("--retry-timeout-ms", 0) == 0;
-  if (!bounded) argv.push_back("--retry-timeout-ms=3000");
+  for (const std::string& a : args) bounded = bounded || a.rfind("--timeout-ms", 0) == 0;
+  if (!bounded) argv.push_back("--timeout-ms=5000");
   return RunCommand(argv, stdin_data);
 }
 

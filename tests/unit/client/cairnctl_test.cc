@@ -14,10 +14,10 @@
 namespace cairn {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::StartsWith;
 using testing::Cairnctl;
 using testing::CommandResult;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
 
 class CairnctlTest : public ::testing::Test {
  protected:
@@ -46,7 +46,8 @@ TEST_F(CairnctlTest, AppendFromArgumentStdinAndFileThenGet) {
   EXPECT_EQ(r.out, "1.2 COMMITTED\n");
   r = Run({"append", "orders", "--file", File("doc.txt", "from a file")}, "writer");
   EXPECT_EQ(r.out, "1.3 COMMITTED\n");
-  nlohmann::json j = Json(Run({"append", "orders", "x", "--json", "--idempotency-key=k1"}, "writer"));
+  nlohmann::json j =
+      Json(Run({"append", "orders", "x", "--json", "--idempotency-key=k1"}, "writer"));
   EXPECT_EQ(j["txid"], "1.4");
   EXPECT_EQ(j["status"], "COMMITTED");
   EXPECT_EQ(j["duplicate"], false);
@@ -86,13 +87,13 @@ TEST_F(CairnctlTest, AppendErrorsHaveTheirExitCodes) {
   EXPECT_EQ(cluster_.server(0).calls("Append"), 3);
   // Unreachable: exit 3, quickly.
   const std::string dead = "127.0.0.1:" + std::to_string(testing::PickFreePort());
-  r = Cairnctl(cluster_, {"append", "orders", "x", "--retry-timeout-ms=500"}, "writer", "", {dead});
+  r = Cairnctl(cluster_, {"append", "orders", "x", "--timeout-ms=500"}, "writer", "", {dead});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.err, HasSubstr("UNAVAILABLE"));
   // Credentials that cannot be read: usage error.
-  r = testing::RunCommand({testing::CairnctlBinary(), "get", "1.1", "--endpoint", dead,
-                           "--cert", "/nonexistent.pem", "--key", "/nonexistent.key",
-                           "--service-cert", cluster_.pki().service_cert()});
+  r = testing::RunCommand({testing::CairnctlBinary(), "get", "1.1", "--endpoint", dead, "--cert",
+                           "/nonexistent.pem", "--key", "/nonexistent.key", "--service-cert",
+                           cluster_.pki().service_cert()});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("/nonexistent.pem"));
 }
@@ -137,8 +138,8 @@ TEST_F(CairnctlTest, ReceiptCheckpointConsistencyAndIdentity) {
   Run({"append", "c", "one", "--claims-file", claims}, "writer");
   Run({"append", "c", "two"}, "writer");
   const std::string receipt_file = cluster_.dir() + "/r.json";
-  CommandResult r = Run({"receipt", "get", "1.1", "--output", receipt_file, "--claims-file",
-                         claims, "--contents-file", File("one.txt", "one")});
+  CommandResult r = Run({"receipt", "get", "1.1", "--output", receipt_file, "--claims-file", claims,
+                         "--contents-file", File("one.txt", "one")});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_THAT(r.out, HasSubstr("receipt for 1.1 (collection c) verified"));
   auto saved = client::ReadReceiptFile(receipt_file);
@@ -195,9 +196,9 @@ TEST_F(CairnctlTest, SettingsComeFromFlagsThenEnvironmentThenConfigFile) {
   const testing::CertFiles reader = cluster_.pki().User("reader");
   const std::string dead = "127.0.0.1:" + std::to_string(testing::PickFreePort());
   const std::string config =
-      File("cairnctl.yaml", "endpoint: [" + dead + "]\ncert: " + reader.cert + "\nkey: " +
-                                reader.key + "\nservice_cert: " + cluster_.pki().service_cert() +
-                                "\nretry_timeout_ms: 500\n");
+      File("cairnctl.yaml",
+           "endpoint: [" + dead + "]\ncert: " + reader.cert + "\nkey: " + reader.key +
+               "\nservice_cert: " + cluster_.pki().service_cert() + "\ntimeout_ms: 500\n");
   const std::string bin = testing::CairnctlBinary();
   // The file alone: its endpoint is dead.
   CommandResult r = testing::RunCommand({bin, "get", "1.1", "--config", config});

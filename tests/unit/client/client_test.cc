@@ -2,6 +2,8 @@
 // cairn-leader trailer, retries bounded in time, idempotency keys reused
 // across retries (exactly one entry per logical append), asynchronous appends,
 // pagination, WaitForCommit, receipts verified for real, and shutdown.
+#include "cairn/client/client.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -10,16 +12,15 @@
 
 #include "absl/synchronization/blocking_counter.h"
 #include "absl/time/clock.h"
-#include "cairn/client/client.h"
 #include "fake_cluster.h"
 #include "testing/process.h"
 
 namespace cairn {
 namespace {
 
+using client::Client;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
-using client::Client;
 
 std::unique_ptr<Client> MakeClient(client::ClientOptions options) {
   auto c = Client::Create(std::move(options));
@@ -112,19 +113,17 @@ TEST(ClientTest, ErrorsThatRetryingCannotFixAreReturnedAtOnce) {
 TEST(ClientTest, FollowsTheLeaderHintAndRemembersTheLeader) {
   testing::FakeCluster cluster(3);
   // The client knows only the followers; the leader is learned from the trailer.
-  auto c = MakeClient(cluster.Options(
-      "writer", {cluster.server(1).address(), cluster.server(2).address()}));
+  auto c = MakeClient(
+      cluster.Options("writer", {cluster.server(1).address(), cluster.server(2).address()}));
   auto r = c->Append("c", "one");
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(c->LeaderHint(), cluster.server(0).address());
   EXPECT_EQ(cluster.server(0).calls("Append"), 1);
-  const int follower_calls =
-      cluster.server(1).calls("Append") + cluster.server(2).calls("Append");
+  const int follower_calls = cluster.server(1).calls("Append") + cluster.server(2).calls("Append");
   EXPECT_GE(follower_calls, 1);  // normally server 1 alone: a follower named the leader
   ASSERT_TRUE(c->Append("c", "two").ok());
   EXPECT_EQ(cluster.server(0).calls("Append"), 2);  // straight to the leader now
-  EXPECT_EQ(cluster.server(1).calls("Append") + cluster.server(2).calls("Append"),
-            follower_calls);
+  EXPECT_EQ(cluster.server(1).calls("Append") + cluster.server(2).calls("Append"), follower_calls);
 }
 
 TEST(ClientTest, LeaderChangeMovesTheClientToTheNewLeader) {
@@ -346,8 +345,7 @@ TEST(ClientTest, ListEntriesIteratesAcrossPages) {
   for (int i = 0; i < 25; ++i) EXPECT_EQ(contents[i], "c" + std::to_string(i));
   EXPECT_EQ(it.pages(), 4u);
 
-  client::EntryIterator limited =
-      c->ListEntries("c", Pages(4, false, 10));
+  client::EntryIterator limited = c->ListEntries("c", Pages(4, false, 10));
   int n = 0;
   while (limited.Next(&e)) {
     EXPECT_TRUE(e.contents().empty());
@@ -405,27 +403,30 @@ TEST(ClientTest, ReceiptsAreVerifiedAndProveClaims) {
   const std::string claims = R"({"document":"contract.pdf","sha256":"ab12"})";
   auto r = c->Append("notary", "contract.pdf", WithClaims(client::ClaimsDigest(claims)));
   ASSERT_TRUE(r.ok());
-  auto receipt = c->GetReceipt(r->txid, Expecting(Expect("contract.pdf", client::ClaimsDigest(claims))));
+  auto receipt =
+      c->GetReceipt(r->txid, Expecting(Expect("contract.pdf", client::ClaimsDigest(claims))));
   ASSERT_TRUE(receipt.ok()) << receipt.status();
   EXPECT_EQ(receipt->leaf().txid(), r->txid);
 
   // Offline, with only the service certificate.
   const std::string service_pem = c->service_certificate_pem();
   EXPECT_TRUE(client::VerifyReceipt(*receipt, service_pem).ok());
-  EXPECT_TRUE(
-      client::VerifyReceipt(*receipt, service_pem, Expect(std::nullopt, client::ClaimsDigest(claims)))
-          .ok());
+  EXPECT_TRUE(client::VerifyReceipt(*receipt, service_pem,
+                                    Expect(std::nullopt, client::ClaimsDigest(claims)))
+                  .ok());
   absl::Status wrong =
       client::VerifyReceipt(*receipt, service_pem, Expect(std::nullopt, client::ClaimsDigest("x")));
   EXPECT_THAT(std::string(wrong.message()), HasSubstr("leaf: "));
   // Through JSON and back.
   auto parsed = client::ParseReceipt(client::ReceiptToJson(*receipt));
   ASSERT_TRUE(parsed.ok()) << parsed.status();
-  EXPECT_TRUE(client::VerifyReceipt(*parsed, service_pem, Expect("contract.pdf", std::nullopt)).ok());
+  EXPECT_TRUE(
+      client::VerifyReceipt(*parsed, service_pem, Expect("contract.pdf", std::nullopt)).ok());
   // A tampered receipt fails, naming the check.
   v1::Receipt tampered = *receipt;
   tampered.mutable_leaf()->set_collection_id("elsewhere");
-  EXPECT_THAT(std::string(client::VerifyReceipt(tampered, service_pem).message()), HasSubstr("inclusion proof"));
+  EXPECT_THAT(std::string(client::VerifyReceipt(tampered, service_pem).message()),
+              HasSubstr("inclusion proof"));
   // A receipt against another service's certificate fails.
   const std::string foreign = testing::ReadFileOrEmpty(cluster.pki().ForeignUser().cert);
   EXPECT_FALSE(client::VerifyReceipt(*receipt, foreign).ok());
@@ -445,10 +446,12 @@ TEST(ClientTest, CreateRejectsBadOptions) {
   EXPECT_EQ(Client::Create(options).status().code(), absl::StatusCode::kNotFound);
   options = cluster.Options("writer");
   options.retry.backoff_multiplier = 0.5;
-  EXPECT_THAT(std::string(Client::Create(options).status().message()), HasSubstr("retry.backoff_multiplier"));
+  EXPECT_THAT(std::string(Client::Create(options).status().message()),
+              HasSubstr("retry.backoff_multiplier"));
   options = cluster.Options("writer");
   options.credentials.service_cert_pem = "-----BEGIN CERTIFICATE-----\nnope\n";
-  EXPECT_THAT(std::string(Client::Create(options).status().message()), HasSubstr("service certificate"));
+  EXPECT_THAT(std::string(Client::Create(options).status().message()),
+              HasSubstr("service certificate"));
 }
 
 TEST(ClientTest, CredentialsMayBeGivenAsPemText) {

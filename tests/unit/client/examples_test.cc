@@ -13,8 +13,8 @@
 namespace cairn {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::CommandResult;
+using ::testing::HasSubstr;
 
 class ExamplesTest : public ::testing::Test {
  protected:
@@ -95,14 +95,13 @@ TEST_F(ExamplesTest, AuditorVerifiesExportedReceiptsWithCairnctl) {
                     "(client/cli/cmd_offline.cc comes with the ledger branch)";
   }
   const std::string artifact = File("cairn-2.0.0.tar.gz", "release bytes");
-  ASSERT_EQ(Example("release_approvals", {"record", "2.0.0", artifact, "alice", "approve"})
-                .exit_code,
-            0);
+  ASSERT_EQ(
+      Example("release_approvals", {"record", "2.0.0", artifact, "alice", "approve"}).exit_code, 0);
   const std::string out = cluster_.dir() + "/audit";
   ASSERT_EQ(Example("release_approvals", {"export", "2.0.0", artifact, out}).exit_code, 0);
-  CommandResult r = testing::RunCommand({testing::CairnctlBinary(), "receipt", "verify",
-                                         "--receipt", out + "/approval-1.1.json",
-                                         "--service-cert", out + "/service.pem"});
+  CommandResult r =
+      testing::RunCommand({testing::CairnctlBinary(), "receipt", "verify", "--receipt",
+                           out + "/approval-1.1.json", "--service-cert", out + "/service.pem"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   std::string text = testing::ReadFileOrEmpty(out + "/approval-1.1.json");
   text.replace(text.find("\"releases/2.0.0\""), 16, "\"releases/9.9.9\"");

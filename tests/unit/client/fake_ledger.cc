@@ -307,8 +307,7 @@ absl::StatusOr<v1::ConsistencyProof> FakeLedger::ConsistencyProof(uint64_t from,
 
 absl::StatusOr<v1::GetLatestCheckpointResponse> FakeLedger::Checkpoint(uint64_t size) {
   absl::MutexLock lock(&mu_);
-  absl::StatusOr<v1::SignedCheckpoint> checkpoint =
-      SignLocked(size == 0 ? entries_.size() : size);
+  absl::StatusOr<v1::SignedCheckpoint> checkpoint = SignLocked(size == 0 ? entries_.size() : size);
   if (!checkpoint.ok()) return checkpoint.status();
   v1::GetLatestCheckpointResponse response;
   *response.mutable_checkpoint() = *checkpoint;

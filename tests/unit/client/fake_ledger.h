@@ -77,7 +77,7 @@ class FakeLedger {
 
  private:
   struct Stored {
-    v1::Entry entry;                 // contents empty for governance entries
+    v1::Entry entry;  // contents empty for governance entries
     v1::LeafComponents leaf;
     std::string idempotency_key;
     int pending_polls_left = 0;

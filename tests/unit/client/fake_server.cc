@@ -127,8 +127,8 @@ class FakeServer::Ledger final : public v1::LedgerService::Service {
                                    const v1::GetConsistencyProofRequest* request,
                                    v1::GetConsistencyProofResponse* response) override {
     FAKE_CALL("GetConsistencyProof", false, v1::ROLE_READER, {
-      auto r = server_->ledger()->ConsistencyProof(request->from_tree_size(),
-                                                   request->to_tree_size());
+      auto r =
+          server_->ledger()->ConsistencyProof(request->from_tree_size(), request->to_tree_size());
       if (!r.ok()) return ToGrpc(r.status());
       *response->mutable_proof() = *r;
       if (server_->corrupt_proofs() && response->proof().hashes_size() > 0) {
@@ -266,8 +266,8 @@ class FakeServer::Admin final : public v1::AdminService::Service {
                           v1::GovernanceResponse* response) override {
     FAKE_CALL("RemoveNode", true, v1::ROLE_ADMINISTRATOR, {
       if (request->node_id() > 4) {
-        return grpc::Status(grpc::StatusCode::NOT_FOUND, "no node " +
-                                                             std::to_string(request->node_id()));
+        return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                            "no node " + std::to_string(request->node_id()));
       }
       v1::GovernanceTransaction change;
       change.set_user_id(server_->CallerId(context));

@@ -1,12 +1,13 @@
 // The retry policy's arithmetic and status classification, and the backoff
 // scheduler, without a server.
+#include "retry.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
-#include "retry.h"
 #include "scheduler.h"
 
 namespace cairn::client::internal {

@@ -16,9 +16,9 @@
 namespace cairn {
 namespace {
 
+using client::Client;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
-using client::Client;
 
 constexpr char kFork[] = "ledger fork or rollback detected: ";
 

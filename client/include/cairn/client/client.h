@@ -63,8 +63,8 @@ struct AppendOptions {
 struct AppendResult {
   std::string txid;
   v1::TransactionStatus status = v1::TRANSACTION_STATUS_UNKNOWN;  // COMMITTED or PENDING
-  bool duplicate = false;        // a retry of an append already in the ledger
-  std::string idempotency_key;   // the key the append was sent with
+  bool duplicate = false;       // a retry of an append already in the ledger
+  std::string idempotency_key;  // the key the append was sent with
 };
 
 struct ReceiptOptions {
@@ -108,6 +108,8 @@ class Client {
   absl::StatusOr<v1::TransactionStatus> WaitForCommit(absl::string_view txid,
                                                       int64_t timeout_ms = 30000);
 
+  // One committed entry. Nodes that have not applied it yet pass the call on
+  // (UNAVAILABLE, retried elsewhere); NotFound when it is not in the ledger.
   absl::StatusOr<v1::Entry> GetEntry(absl::string_view txid);
   absl::StatusOr<v1::Entry> GetCurrentEntry(
       absl::string_view collection_id,

@@ -35,8 +35,8 @@ struct RetryPolicy {
   int64_t initial_backoff_ms = 50;
   int64_t max_backoff_ms = 2000;
   double backoff_multiplier = 2.0;
-  double jitter = 0.2;                 // 0 (none) to 1
-  int64_t total_timeout_ms = 30000;    // bound on a call with all its retries
+  double jitter = 0.2;                        // 0 (none) to 1
+  int64_t total_timeout_ms = 30000;           // bound on a call with all its retries
   int32_t redirects_without_backoff_max = 3;  // leader hints followed at once, in a row
 };
 
