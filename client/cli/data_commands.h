@@ -1,11 +1,18 @@
-// cairnctl data-plane commands: append, get.
+// cairnctl commands that talk to a node, registered on the top-level app.
+// Each uses the SDK (cairn::client::Client), so it gets retries, leader
+// redirects and the verified state. When one is parsed it stores what to run
+// in *action (see commands.h); the action returns the exit code.
 #pragma once
 
 #include "global_options.h"
 
 namespace cairn::cli {
 
-// Registers the commands; a parsed command stores its action in *action.
+// append, get, current, list, collections, status
 void RegisterDataCommands(CLI::App& app, GlobalOptions& options, Action* action);
+// receipt get, checkpoint, consistency, identity
+void RegisterProofQueryCommands(CLI::App& app, GlobalOptions& options, Action* action);
+// users ..., nodes ..., transfer-leader, snapshot, cluster status
+void RegisterAdminCommands(CLI::App& app, GlobalOptions& options, Action* action);
 
 }  // namespace cairn::cli

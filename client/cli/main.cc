@@ -1,5 +1,9 @@
-// cairnctl: the command-line client for operators and auditors.
+// cairnctl: the command-line client for operators and auditors. Commands
+// that talk to a node use the SDK (data_commands.h); the offline ones
+// (certificates, proofs, receipt verification, audit) are in commands.h.
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cstdlib>
 #include <iostream>
 
 #include "cairn/base/yaml_config.h"
@@ -8,42 +12,61 @@
 #include "global_options.h"
 
 namespace cairn::cli {
+namespace {
 
-void AddGlobalOptions(CLI::App& app, GlobalOptions& o) {
-  app.add_option("--endpoint", o.endpoints,
-                 "Node client address(es), host:port; repeat or comma-separate")
-      ->envname("CAIRN_ENDPOINT")
-      ->delimiter(',')
-      ->capture_default_str();
-  app.add_option("--cert", o.credentials.cert_file, "Your certificate (PEM)")
-      ->envname("CAIRN_CERT");
-  app.add_option("--key", o.credentials.key_file, "Your private key (PEM)")->envname("CAIRN_KEY");
-  app.add_option("--service-cert", o.credentials.service_cert_file,
-                 "The service identity certificate (PEM) to pin")
-      ->envname("CAIRN_SERVICE_CERT");
-  app.add_flag("--json", o.json, "Print results as JSON");
-  app.add_option("--timeout-ms", o.timeout_ms, "Deadline of each call, in milliseconds")
-      ->check(CLI::Range(int64_t{1}, int64_t{3600000}))
-      ->capture_default_str();
-}
+// The YAML config file, except for settings an environment variable gives:
+// CLI11 would let the file win over the environment; cairnctl's documented
+// order is flags, then CAIRN_* variables, then the file.
+class EnvironmentFirstConfig : public base::YamlConfig {
+ public:
+  explicit EnvironmentFirstConfig(const CLI::App* app) : base::YamlConfig(app), app_(app) {}
+
+  std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
+    std::vector<CLI::ConfigItem> items = base::YamlConfig::from_config(input);
+    std::erase_if(items, [this](const CLI::ConfigItem& item) {
+      const CLI::Option* option = app_->get_option_no_throw("--" + item.name);
+      if (option == nullptr || option->get_envname().empty()) return false;
+      const char* value = std::getenv(option->get_envname().c_str());
+      return value != nullptr && *value != '\0';
+    });
+    return items;
+  }
+
+ private:
+  const CLI::App* app_;
+};
+
+constexpr char kFooter[] =
+    "Exit codes: 0 success (for verify commands: valid), 1 refused or failed (invalid),\n"
+    "2 usage error, 3 no node reachable in time.\n"
+    "Settings: flags, then CAIRN_* environment variables (CAIRN_ENDPOINT, CAIRN_CERT,\n"
+    "CAIRN_KEY, CAIRN_SERVICE_CERT, CAIRN_STATE_FILE, ...), then --config FILE (YAML,\n"
+    "keys are flag names). Every command has --help; see docs/cli.md.";
+
+}  // namespace
 
 int Main(int argc, char** argv) {
-  CLI::App app("cairnctl: use and audit a Cairn ledger.", "cairnctl");
-  app.footer(
-      "Exit codes: 0 success (valid), 1 refused or failed (invalid), 2 usage error,\n"
-      "3 no node reachable. Settings: flags, then CAIRN_* environment variables, then\n"
-      "--config FILE (YAML, keys are flag names).");
-  app.set_config("--config", "", "YAML file with default flag values");
-  app.config_formatter(std::make_shared<base::YamlConfig>(&app));
+  CLI::App app("cairnctl: use, administer and audit a Cairn ledger.", "cairnctl");
+  app.footer(kFooter);
+  // CLI11 reads the config file before the environment, so CAIRN_CONFIG is
+  // applied here, as the default file name (which must then exist).
+  const char* config_env = std::getenv("CAIRN_CONFIG");
+  const bool config_from_env = config_env != nullptr && *config_env != '\0';
+  app.set_config("--config", config_from_env ? config_env : "",
+                 "YAML file with default flag values (env: CAIRN_CONFIG)", config_from_env);
+  app.config_formatter(std::make_shared<EnvironmentFirstConfig>(&app));
   app.require_subcommand(1);
   app.fallthrough();  // global options may follow the subcommand
   GlobalOptions options;
   AddGlobalOptions(app, options);
   Action action;
   RegisterDataCommands(app, options, &action);
+  // The offline receipt commands first: "receipt get" joins their "receipt".
+  RegisterReceiptCommands(app, &action);
+  RegisterProofQueryCommands(app, options, &action);
+  RegisterAdminCommands(app, options, &action);
   RegisterCertsCommands(app, &action);
   RegisterProofCommands(app, &action);
-  RegisterReceiptCommands(app, &action);
   RegisterAuditCommand(app, &action);
   try {
     app.parse(argc, argv);

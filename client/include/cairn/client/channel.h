@@ -1,4 +1,5 @@
-// Mutually authenticated TLS channels to a Cairn node.
+// Mutually authenticated TLS channels to a Cairn node. The Client opens its
+// own; this is for tools that need a raw stub (e.g. health checks).
 #pragma once
 
 #include <grpcpp/channel.h>
@@ -7,19 +8,29 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "cairn/client/options.h"
 
 namespace cairn::client {
 
-// Files a client authenticates with. The service certificate is pinned: the
-// node must present a certificate it issued.
-struct Credentials {
-  std::string cert_file;          // the user's certificate (PEM)
-  std::string key_file;           // its private key (PEM)
-  std::string service_cert_file;  // the service identity certificate (PEM)
+// Credentials with every PEM in memory.
+struct LoadedCredentials {
+  std::string cert_pem;
+  std::string key_pem;
+  std::string service_cert_pem;
 };
 
-// Reads the credential files (errors name the missing file) and opens a
-// channel to `endpoint` ("host:port").
+// Takes each PEM from its *_pem field or reads its *_file (errors name the
+// missing setting or unreadable file, and reject text that is not PEM).
+absl::StatusOr<LoadedCredentials> LoadCredentials(const Credentials& credentials);
+
+// A channel to `endpoint` ("host:port") that presents the user's certificate
+// and accepts only a server certificate issued by the pinned service
+// certificate. Connects lazily, and reconnects within a second after a node
+// comes back.
+std::shared_ptr<grpc::Channel> OpenChannel(const std::string& endpoint,
+                                           const LoadedCredentials& credentials);
+
+// LoadCredentials + OpenChannel.
 absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const std::string& endpoint,
                                                            const Credentials& credentials);
 

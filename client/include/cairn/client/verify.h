@@ -1,0 +1,47 @@
+// Offline verification, with no server: receipts against the pinned service
+// certificate (and, optionally, the contents or application claims they must
+// prove), receipts to and from their JSON form, and claims digests. The same
+// ledger/ code the node uses to build receipts checks them here.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "cairn/v1/receipt.pb.h"
+
+namespace cairn::client {
+
+// What a verifier knows about the transaction besides its receipt.
+struct ReceiptExpectations {
+  // The entry's contents: their SHA-256 must be the leaf's contents_digest.
+  std::optional<std::string> contents;
+  // The claims digest the application expects ("" = none). Must equal the leaf's.
+  std::optional<std::string> claims_digest;
+};
+
+// The claims digest of application claims: SHA-256(claims), 32 bytes. Pass it
+// as AppendOptions::claims_digest, and again as ReceiptExpectations::claims_digest.
+std::string ClaimsDigest(absl::string_view claims);
+
+// OK when `receipt` proves its transaction is in the ledger of the service
+// whose certificate is `service_certificate_pem`: the node certificate chains
+// to it, the leaf (and `expect`) match, the inclusion proof leads to the
+// checkpoint's root, and the checkpoint is signed by the node. Otherwise
+// InvalidArgument whose message names the failed check ("node certificate: ",
+// "leaf: ", "inclusion proof: ", "checkpoint signature: ").
+absl::Status VerifyReceipt(const v1::Receipt& receipt, absl::string_view service_certificate_pem,
+                           const ReceiptExpectations& expect = {});
+
+// The documented JSON form of a receipt (docs/formats.md, "Receipt JSON").
+std::string ReceiptToJson(const v1::Receipt& receipt);
+// A receipt from its JSON form or its binary protobuf serialization.
+absl::StatusOr<v1::Receipt> ParseReceipt(absl::string_view bytes);
+
+// Reads and parses a receipt file; writes one as JSON (atomically).
+absl::StatusOr<v1::Receipt> ReadReceiptFile(const std::string& path);
+absl::Status WriteReceiptFile(const std::string& path, const v1::Receipt& receipt);
+
+}  // namespace cairn::client

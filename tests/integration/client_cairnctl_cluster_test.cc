@@ -1,0 +1,150 @@
+// cairnctl end to end against a real three-node cluster: every command's
+// happy path and an error path, with the documented exit codes (0 ok, 1
+// refused or failed, 2 usage, 3 unreachable).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "client_cluster_fixture.h"
+
+namespace cairn::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+class CairnctlClusterTest : public ClientClusterTest {
+ protected:
+  std::string File(const std::string& name, const std::string& contents) {
+    const std::string path = tmp_.path() + "/" + name;
+    std::ofstream(path, std::ios::binary) << contents;
+    return path;
+  }
+  // The txid cairnctl append printed.
+  std::string Append(const std::vector<std::string>& args, const std::string& stdin_data = "") {
+    std::vector<std::string> argv = {"append"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const CommandResult r = Cairnctl(argv, "admin", stdin_data);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out.substr(0, r.out.find(' '));
+  }
+};
+
+TEST_F(CairnctlClusterTest, DataAndProofCommands) {
+  AddUser("auditor", v1::ROLE_READER);
+  const std::string t1 = Append({"orders", "first"});
+  const std::string t2 = Append({"orders", "-"}, "from stdin");
+  const std::string claims = File("claims.json", R"({"po":"4711"})");
+  const std::string t3 =
+      Append({"orders", "--file", File("third.txt", "third"), "--claims-file", claims});
+  EXPECT_EQ(Cairnctl({"append", "orders", "x"}, "auditor").exit_code, 1);  // a Reader
+
+  CommandResult r = Cairnctl({"get", t1}, "auditor");
+  EXPECT_EQ(r.out, "first\n") << r.err;
+  EXPECT_EQ(Cairnctl({"get", "1.999999"}).exit_code, 1);
+  r = Cairnctl({"current", "orders"});
+  EXPECT_EQ(r.out, "third\n") << r.err;
+  EXPECT_EQ(Cairnctl({"current", "no-such-collection"}).exit_code, 1);
+  r = Cairnctl({"list", "orders", "--page-size", "2"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3);
+  EXPECT_EQ(Cairnctl({"list", "orders", "--from", "not-a-txid"}).exit_code, 1);
+  r = Cairnctl({"collections", "--json"});
+  uint64_t orders = 0;
+  const nlohmann::json collections = nlohmann::json::parse(r.out);
+  for (const auto& c : collections["collections"]) {
+    if (c["collection_id"] == "orders") orders = c["entry_count"];
+  }
+  EXPECT_EQ(orders, 3u) << r.out << r.err;
+
+  EXPECT_THAT(Cairnctl({"status", t2}).out, StartsWith("COMMITTED"));
+  EXPECT_EQ(Cairnctl({"status", t3, "--wait"}).exit_code, 0);
+  EXPECT_EQ(Cairnctl({"status", "x.y"}).exit_code, 1);
+
+  const std::string receipt = tmp_.path() + "/r3.json";
+  r = Cairnctl({"receipt", "get", t3, "--wait", "--output", receipt, "--claims-file", claims,
+                "--contents-file", File("third-again.txt", "third")});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  // The offline command needs no node, only the service certificate.
+  r = RunCommand({BinaryPath("client/cairnctl"), "receipt", "verify", "--receipt", receipt,
+                  "--service-cert", cluster_->pki().service_cert()});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  r = Cairnctl({"receipt", "get", t3, "--wait", "--contents-file", File("no.txt", "not it")});
+  EXPECT_EQ(r.exit_code, 1);
+
+  r = Cairnctl({"checkpoint", "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const uint64_t size = nlohmann::json::parse(r.out)["tree_size"];
+  EXPECT_GE(size, 3u);
+  EXPECT_EQ(Cairnctl({"consistency", "1"}).exit_code, 0);
+  EXPECT_EQ(Cairnctl({"consistency", "1", absl::StrCat(size + 1000)}).exit_code, 1);
+  r = Cairnctl({"identity", "--json"});
+  EXPECT_EQ(nlohmann::json::parse(r.out)["matches_pinned"], true);
+  EXPECT_GE(nlohmann::json::parse(r.out)["nodes"].size(), 1u);
+
+  // Usage and unreachable.
+  EXPECT_EQ(Cairnctl({"append"}).exit_code, 2);
+  const CertFiles admin = cluster_->pki().User("admin");
+  r = RunCommand({BinaryPath("client/cairnctl"), "get", t1,
+                  "--endpoint=127.0.0.1:" + std::to_string(PickFreePort()), "--cert=" + admin.cert,
+                  "--key=" + admin.key, "--service-cert=" + cluster_->pki().service_cert(),
+                  "--timeout-ms=1000"});
+  EXPECT_EQ(r.exit_code, 3);
+}
+
+TEST_F(CairnctlClusterTest, AdministrationCommands) {
+  const CertFiles bot = cluster_->pki().User("bot");
+  CommandResult r = Cairnctl({"users", "put", "--cert-file", bot.cert, "--role", "contributor",
+                              "--description", "release bot"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  const std::string bot_id = cluster_->pki().UserId("bot");
+  EXPECT_THAT(Cairnctl({"users", "get", bot_id}).out, HasSubstr("contributor\trelease bot"));
+  EXPECT_THAT(Cairnctl({"users", "list"}).out, HasSubstr(bot_id));
+  EXPECT_EQ(Cairnctl({"append", "c", "x"}, "bot").exit_code, 0);
+  EXPECT_EQ(Cairnctl({"users", "list"}, "bot").exit_code, 1);  // not an Administrator
+  EXPECT_EQ(Cairnctl({"users", "remove", bot_id}).exit_code, 0);
+  EXPECT_EQ(Cairnctl({"users", "get", bot_id}).exit_code, 1);
+  EXPECT_EQ(Cairnctl({"users", "remove", cluster_->pki().UserId("admin")}).exit_code, 1);
+
+  r = Cairnctl({"cluster", "status", "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json status = nlohmann::json::parse(r.out);
+  EXPECT_EQ(status["nodes"].size(), 3u);
+  const uint64_t leader = status["leader_id"];
+  const uint64_t target = leader == 1 ? 2 : 1;
+  r = Cairnctl({"transfer-leader", "--to", std::to_string(target)});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith(absl::StrCat("node ", target, " leads")));
+  EXPECT_EQ(Cairnctl({"transfer-leader", "--to", "99"}).exit_code, 1);
+  r = Cairnctl({"snapshot", "--node", cluster_->node(1).client_address()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("snapshot at index"));
+  EXPECT_EQ(Cairnctl({"snapshot", "--node", cluster_->node(1).client_address()}, "bot").exit_code,
+            1);
+
+  // A fourth node joins as a learner, is promoted once caught up, and removed.
+  NodeProcess& n4 = cluster_->AddNodeObject();
+  r = Cairnctl({"nodes", "add-learner", "--node-id", "4", "--peer-address", n4.peer_address(),
+                "--client-address", n4.client_address(), "--cert-file",
+                cluster_->pki().Node(4).cert});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_TRUE(cluster_->StartNode(4, {"--join"}).ok());
+  ASSERT_TRUE(n4.WaitReady().ok()) << n4.Log();
+  ASSERT_TRUE(PollUntil(
+                  [&] {
+                    return Cairnctl({"nodes", "promote", "4"}).exit_code == 0;
+                  },
+                  std::chrono::seconds(30), "node 4 to be promoted")
+                  .ok());
+  EXPECT_EQ(nlohmann::json::parse(Cairnctl({"nodes", "status", "--json"}).out)["nodes"].size(), 4u);
+  EXPECT_EQ(Cairnctl({"nodes", "promote", "2"}).exit_code, 1);  // already a voter
+  EXPECT_EQ(Cairnctl({"nodes", "remove", "4"}).exit_code, 0);
+  EXPECT_EQ(Cairnctl({"nodes", "remove", "99"}).exit_code, 1);
+  EXPECT_EQ(Cairnctl({"nodes", "add-learner", "--node-id", "5"}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace cairn::testing
