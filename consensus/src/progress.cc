@@ -142,7 +142,6 @@ void ProgressTracker::ResetAll(Index next) {
     p = Progress(inflight_max_);
     p.next = next;
     p.is_learner = learner;
-    p.recent_active = true;
   }
 }
 

@@ -178,6 +178,7 @@ void Raft::BecomeLeader() {
   if (internal::Progress* self = tracker_.Get(id_)) {
     self->BecomeReplicate();
     self->MaybeUpdate(log_.PersistedIndex());
+    self->recent_active = true;
   }
   // An empty entry of the new term lets the leader commit everything before
   // it (§5.4.2, §8); it is also the first leaf of the term in the ledger.

@@ -162,12 +162,14 @@ bool Raft::SendSnapshot(NodeId to, internal::Progress& pr) {
 }
 
 void Raft::BroadcastAppend() {
+  if (role_ != Role::kLeader) return;
   for (const auto& [id, pr] : tracker_.all()) {
     if (id != id_) MaybeSendAppend(id, true);
   }
 }
 
 void Raft::BroadcastHeartbeat() {
+  if (role_ != Role::kLeader) return;
   const std::string context = read_only_.LatestRoundContext();
   for (const auto& [id, pr] : tracker_.all()) {
     if (id == id_) continue;
@@ -188,7 +190,11 @@ void Raft::HandleAppendResponse(const Message& m) {
     return;
   }
   const bool was_paused = pr->IsPaused();
-  if (!pr->MaybeUpdate(m.index)) return;
+  // An ack at exactly `match` still tells a probing follower (or one that
+  // just installed a snapshot) where the logs agree, so it can be pipelined.
+  const bool matched_here =
+      pr->match == m.index && pr->state != internal::Progress::State::kReplicate;
+  if (!pr->MaybeUpdate(m.index) && !matched_here) return;
   switch (pr->state) {
     case internal::Progress::State::kProbe:
       pr->BecomeReplicate();
@@ -263,8 +269,9 @@ void Raft::OnCommitted() {
     }
   }
   // Thesis §4.2.2: a leader removed from the membership leads until the
-  // change commits, then steps down.
+  // change commits, then steps down, after telling the others the commit.
   if (!tracker_.IsVoter(id_) && !conf_.HasChangeAfter(log_.committed())) {
+    BroadcastAppend();
     BecomeFollower(term_, kNoNode);
   }
 }

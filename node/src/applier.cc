@@ -22,7 +22,7 @@ namespace {
 [[noreturn]] void Halt(const std::string& message) {
   spdlog::critical("HALT: {}", message);
   spdlog::default_logger()->flush();
-  CAIRN_CHECK(false) << message;
+  CAIRN_CHECK(false) << "HALT: " << message;
   std::abort();
 }
 
@@ -149,12 +149,11 @@ void Applier::VerifySignature(const consensus::Entry& entry, const v1::Signature
       [this](uint64_t index) -> absl::StatusOr<uint64_t> { return TermOfIndex(index); },
       service_cert_);
   if (!st.ok()) {
-    Halt(absl::StrCat("signature transaction ", ledger::TxId{entry.term, entry.index}.ToString(),
-                      " by node ", sig.checkpoint().signer_node_id(), " is not acceptable: ",
-                      st.message(),
-                      absl::IsFailedPrecondition(st)
-                          ? " (the leader signed a history this node does not hold)"
-                          : ""));
+    Halt(absl::StrCat(
+        "signature transaction ", ledger::TxId{entry.term, entry.index}.ToString(), " by node ",
+        sig.checkpoint().signer_node_id(), " is not acceptable: ", st.message(),
+        absl::IsFailedPrecondition(st) ? " (the leader signed a history this node does not hold)"
+                                       : ""));
   }
 }
 

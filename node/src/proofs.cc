@@ -56,9 +56,7 @@ absl::StatusOr<v1::ConsistencyProof> BuildConsistencyProof(const storage::Ledger
     return absl::FailedPreconditionError(absl::StrCat(
         "to_tree_size ", to_size, " is beyond the latest signed tree size ", signed_size));
   }
-  auto tree = ledger::MerkleTree::Open(&store, to_size);
-  if (!tree.ok()) return tree.status();
-  auto hashes = tree->ConsistencyProof(from_size, to_size);
+  auto hashes = ledger::StoredConsistencyProof(store, from_size, to_size);
   if (!hashes.ok()) return hashes.status();
   v1::ConsistencyProof proof;
   proof.set_from_tree_size(from_size);

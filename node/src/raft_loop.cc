@@ -445,7 +445,6 @@ void RaftLoop::OnApplied(const std::vector<consensus::Entry>& entries,
     }
     waiters_.erase(it);
   }
-  metrics_->applied_index.Set(static_cast<double>(entries.back().index));
   applied_waiters_->Advance(applier_->applied_index());
   signed_waiters_->Advance(applier_->signed_tree_size());
   MaybeCompact(/*force=*/false);
@@ -561,6 +560,7 @@ void RaftLoop::PublishStatus() {
   LoopStatus s{raw_->Status(), raw_->Progress()};
   metrics_->term.Set(static_cast<double>(s.node.term));
   metrics_->commit_index.Set(static_cast<double>(s.node.commit));
+  metrics_->applied_index.Set(static_cast<double>(applier_->applied_index()));
   metrics_->leader_id.Set(static_cast<double>(s.node.leader));
   metrics_->is_leader.Set(s.node.role == consensus::Role::kLeader ? 1 : 0);
   metrics_->signature_lag_entries.Set(

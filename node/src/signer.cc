@@ -7,8 +7,8 @@
 namespace cairn::node {
 
 absl::StatusOr<std::string> MakeSignatureCommand(const SignerIdentity& identity,
-                                                 const ledger::MerkleTree& tree,
-                                                 uint64_t last_term, int64_t now_unix_ms) {
+                                                 const ledger::MerkleTree& tree, uint64_t last_term,
+                                                 int64_t now_unix_ms) {
   const v1::Checkpoint checkpoint =
       ledger::MakeCheckpoint(identity.service_id, tree.size(), tree.Root(),
                              ledger::TxId{last_term, tree.size()}, now_unix_ms);

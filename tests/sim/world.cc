@@ -45,6 +45,9 @@ World::World(const SimOptions& options) : options_(options), rng_(options.seed) 
   Event action;
   action.kind = Event::Kind::kAction;
   Schedule(action, rng_.Range(1, action_gap_ms_));
+  Event phase;
+  phase.kind = Event::Kind::kPhase;
+  Schedule(phase, rng_.Range(100, 800));
 }
 
 void World::Trace(const std::string& line) {
@@ -109,14 +112,23 @@ void World::Send(SimNode& from, Message m) {
   if (m.type == MessageType::kVoteResponse && !m.reject) {
     checker_.OnVoteGranted(m.from, m.term, m.to);
   }
+  if (options_.trace && !m.reject &&
+      (m.type == MessageType::kVoteResponse || m.type == MessageType::kPreVoteResponse)) {
+    const NodeStatus s = from.raw->Status();
+    Trace(absl::StrCat("node ", m.from, " sends ", m.to, " a granted ",
+                       m.type == MessageType::kVoteResponse ? "vote" : "pre-vote", " for term ",
+                       m.term, " (own log ", s.last_index, "@",
+                       from.raw->TermAt(s.last_index).value_or(0), ")"));
+  }
   Event e;
   e.kind = Event::Kind::kDeliver;
   e.node = m.to;
-  if (m.type == MessageType::kSnapshot) {
-    CAIRN_CHECK(from.snap_index == m.snapshot.index) << "snapshot payload mismatch";
-    e.payload = from.snap_digest;
-  }
-  const bool lost = Cut(m.from, m.to) || rng_.Chance(loss_);
+  // The node streams the payload of its current snapshot; if it compacted
+  // again since the core chose that snapshot, the stream fails.
+  const bool stale_snapshot =
+      m.type == MessageType::kSnapshot && from.snap_index != m.snapshot.index;
+  if (m.type == MessageType::kSnapshot) e.payload = from.snap_digest;
+  const bool lost = stale_snapshot || Cut(m.from, m.to) || rng_.Chance(loss_);
   if (lost) {
     if (m.type == MessageType::kSnapshot) {
       Event report;
@@ -155,7 +167,7 @@ void World::Deliver(Event& e) {
     if (m.type == MessageType::kAppend && rng_.Chance(0.2)) {
       Message peer;
       peer.to = m.to;
-      Feed(nodes_.at(m.from), Input{Input::Kind::kUnreachable, std::move(peer), false});
+      Feed(nodes_.at(m.from), Input{Input::Kind::kUnreachable, std::move(peer), false, {}});
     }
     return;
   }
@@ -165,7 +177,7 @@ void World::Deliver(Event& e) {
                        m.type == MessageType::kVoteResponse ? "vote" : "pre-vote", " in term ",
                        m.term));
   }
-  Feed(to, Input{Input::Kind::kMessage, std::move(m), false});
+  Feed(to, Input{Input::Kind::kMessage, std::move(m), false, {}});
 }
 
 void World::Feed(SimNode& n, Input in) {
@@ -180,13 +192,20 @@ void World::AfterInput(SimNode& n) {
   const NodeStatus s = n.raw->Status();
   if (options_.trace && (s.role != n.seen_role || s.term != n.seen_term)) {
     Trace(absl::StrCat("node ", n.id, " is ", consensus::RoleName(s.role), " of term ", s.term,
-                       " (log ", s.last_index, ", commit ", s.commit, ", voters ",
+                       " (log ", s.last_index, "@", n.raw->TermAt(s.last_index).value_or(0),
+                       ", commit ", s.commit, ", voters ",
                        absl::StrJoin(s.conf_state.voters, ","), ")"));
   }
   n.seen_role = s.role;
   n.seen_term = s.term;
   stats_.max_term = std::max(stats_.max_term, s.term);
-  if (s.role == Role::kLeader) checker_.OnLeader(n.id, s.term, *n.raw);
+  // A node leads a term in the eyes of the world once that term is durable on
+  // it: a single voter wins at once, in memory, and if it crashes before
+  // persisting, nobody has seen that term (its messages wait for the write),
+  // so another node may still lead it.
+  if (s.role == Role::kLeader && n.disk->hard_state().term == s.term) {
+    checker_.OnLeader(n.id, s.term, *n.raw);
+  }
   if (s.commit < n.seen_commit) {
     checker_.Fail(absl::StrCat("node ", n.id, " commit went back from ", n.seen_commit, " to ",
                                s.commit));
@@ -201,8 +220,6 @@ void World::AfterInput(SimNode& n) {
 }
 
 void World::Drive(SimNode& n) {
-  // Client calls (Propose, ProposeConfChange, Campaign, ...) are inputs too.
-  if (n.up && !n.in_flight) AfterInput(n);
   while (n.up && !n.in_flight && !checker_.failed()) {
     while (!n.inbox.empty()) {
       Input in = std::move(n.inbox.front());
@@ -220,8 +237,12 @@ void World::Drive(SimNode& n) {
         case Input::Kind::kUnreachable:
           n.raw->ReportUnreachable(in.message.to);
           break;
+        case Input::Kind::kCall:
+          in.call(n);
+          break;
       }
       AfterInput(n);
+      if (checker_.failed()) return;  // stop at the first violation
     }
     if (!n.raw->HasReady()) return;
     n.in_flight = n.raw->GetReady();
@@ -315,6 +336,29 @@ void World::Apply(SimNode& n, const Entry& e) {
   }
 }
 
+std::string World::DumpState() {
+  std::string out;
+  for (auto& [id, n] : nodes_) {
+    if (!n.up) {
+      absl::StrAppend(&out, "    node ", id, n.decommissioned ? ": decommissioned\n" : ": down\n");
+      continue;
+    }
+    const NodeStatus s = n.raw->Status();
+    absl::StrAppend(&out, "    node ", id, ": ", consensus::RoleName(s.role), " term ", s.term,
+                    " lead ", s.leader, " commit ", s.commit, " applied ", s.applied, " log [",
+                    s.first_index, ",", s.last_index, "] voters ",
+                    absl::StrJoin(s.conf_state.voters, ","), " learners ",
+                    absl::StrJoin(s.conf_state.learners, ","), n.in_flight ? " (writing)" : "",
+                    "\n");
+    for (const consensus::FollowerProgress& p : n.raw->Progress()) {
+      absl::StrAppend(&out, "      progress of ", p.id, ": state ", static_cast<int>(p.state),
+                      " match ", p.match, " next ", p.next, " inflight ", p.inflight_messages,
+                      " active ", p.recent_active, "\n");
+    }
+  }
+  return out;
+}
+
 SimNode* World::Leader() {
   // The leader of the highest term among live nodes, if any leads it.
   SimNode* best = nullptr;
@@ -335,7 +379,7 @@ void World::Dispatch(Event& e) {
   switch (e.kind) {
     case Event::Kind::kTick: {
       SimNode& n = nodes_.at(e.node);
-      Feed(n, Input{Input::Kind::kTick, {}, false});
+      Feed(n, Input{Input::Kind::kTick, {}, false, {}});
       Schedule(e, kTickMs);
       break;
     }
@@ -347,10 +391,17 @@ void World::Dispatch(Event& e) {
       if (!n.up || n.incarnation != e.incarnation || !n.in_flight) break;
       const bool voted = n.in_flight->hard_state && n.in_flight->hard_state->vote != 0 &&
                          n.in_flight->hard_state->vote != n.disk->hard_state().vote;
+      const bool appends = !n.in_flight->entries.empty();
+      // Power fails before the write is synced: it is lost, and so are the
+      // messages that had to wait for it.
+      if (faults_ && storm_ && rng_.Chance(voted || appends ? 0.01 : 0.002)) {
+        Bounce(n);
+        break;
+      }
       Complete(n);
       // Crash points right after a write became durable, most often after a
       // vote: the moments where forgetting durable state would hurt.
-      if (faults_ && rng_.Chance(voted ? 0.2 : 0.003)) {
+      if (faults_ && storm_ && rng_.Chance(voted ? 0.2 : 0.002)) {
         Bounce(n);
         break;
       }
@@ -362,7 +413,7 @@ void World::Dispatch(Event& e) {
       if (n.incarnation != e.incarnation) break;  // reported to a node that restarted
       Message peer;
       peer.to = e.message.to;
-      Feed(n, Input{Input::Kind::kSnapshotReport, std::move(peer), e.ok});
+      Feed(n, Input{Input::Kind::kSnapshotReport, std::move(peer), e.ok, {}});
       break;
     }
     case Event::Kind::kRestart: {
@@ -370,6 +421,16 @@ void World::Dispatch(Event& e) {
       if (!n.up && !n.decommissioned && n.incarnation == e.incarnation) Boot(n);
       break;
     }
+    case Event::Kind::kCrash: {
+      SimNode& n = nodes_.at(e.node);
+      if (n.up && n.incarnation == e.incarnation) Bounce(n);
+      break;
+    }
+    case Event::Kind::kPhase:
+      storm_ = !storm_;
+      Trace(storm_ ? "storm begins" : "calm begins");
+      Schedule(e, storm_ ? rng_.Range(100, 800) : rng_.Range(100, 1500));
+      break;
     case Event::Kind::kAction:
       if (faults_) {
         RandomAction();
@@ -389,7 +450,8 @@ SimResult World::Run() {
   }
   if (!checker_.failed() && !Liveness() && !checker_.failed()) {
     checker_.Fail(absl::StrCat("liveness: no proposal committed within ",
-                               60 * base_config_.election_tick, " ticks after healing"));
+                               liveness_bound_ms_ / kTickMs, " ticks after healing\n",
+                               DumpState()));
   }
   result.ok = !checker_.failed();
   result.violation = checker_.violation();
@@ -411,7 +473,23 @@ bool World::Liveness() {
   }
   Trace("faults healed");
   const uint64_t healed = now_;
-  const uint64_t deadline = now_ + 60 * base_config_.election_tick * kTickMs;
+  // The bound: enough election timeouts to elect a leader, plus the time the
+  // configured pipeline needs to bring the most lagging node up to date (at
+  // worst one entry per message, inflight_messages_max messages per round
+  // trip of at most 2 x 10 ms plus a disk write).
+  Index last = 0;
+  for (auto& [id, n] : nodes_) {
+    if (n.up) last = std::max(last, n.raw->Status().last_index);
+  }
+  Index backlog = 0;
+  for (auto& [id, n] : nodes_) {
+    if (n.up && n.raw->Status().last_index < last) {
+      backlog = std::max(backlog, last - n.raw->Status().last_index);
+    }
+  }
+  liveness_bound_ms_ = 60 * base_config_.election_tick * kTickMs +
+                       backlog * 25 / base_config_.inflight_messages_max;
+  const uint64_t deadline = now_ + liveness_bound_ms_;
   live_data_ = absl::StrCat("live-", options_.seed);
   uint64_t next_try = now_;
   while (now_ < deadline && !checker_.failed() && !events_.empty()) {

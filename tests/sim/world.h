@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -35,7 +36,7 @@ using consensus::MessageType;
 
 struct SimOptions {
   uint64_t seed = 1;
-  int steps = 3000;  // events before the network heals
+  int steps = 10000;  // events before the network heals
   int nodes = 0;     // 3..7; 0 picks one per seed
   consensus::InjectedBug bug = consensus::InjectedBug::kNone;
   bool trace = false;
@@ -73,12 +74,17 @@ SimResult RunSimulation(const SimOptions& options);
 
 inline constexpr uint64_t kTickMs = 10;
 
-// Input to a node's core, queued while the node waits for its disk.
+struct SimNode;
+
+// Input to a node's core, queued while the node waits for its disk: the I/O
+// loop takes network messages, timer ticks, transport reports and client
+// calls one at a time between Readies.
 struct Input {
-  enum class Kind : uint8_t { kTick, kMessage, kSnapshotReport, kUnreachable };
+  enum class Kind : uint8_t { kTick, kMessage, kSnapshotReport, kUnreachable, kCall };
   Kind kind = Kind::kTick;
   Message message;  // kMessage; for reports, `to` names the peer
   bool ok = false;  // kSnapshotReport
+  std::function<void(SimNode&)> call;  // kCall: a client request
 };
 
 struct SimNode {
@@ -106,7 +112,16 @@ struct SimNode {
 };
 
 struct Event {
-  enum class Kind : uint8_t { kTick, kDeliver, kDiskDone, kSnapshotReport, kAction, kRestart };
+  enum class Kind : uint8_t {
+    kTick,
+    kDeliver,
+    kDiskDone,
+    kSnapshotReport,
+    kAction,
+    kRestart,
+    kCrash,
+    kPhase
+  };
   uint64_t time = 0;
   uint64_t seq = 0;
   Kind kind = Kind::kTick;
@@ -152,18 +167,24 @@ class World {
   void Apply(SimNode& n, const Entry& e);
   bool Cut(NodeId from, NodeId to) const { return cut_.count({from, to}) > 0; }
   SimNode* Leader();
+  std::string DumpState();
   void Trace(const std::string& line);
   bool Liveness();
 
-  // actions.cc: faults and client actions.
+  // actions.cc: faults and client actions. Client calls are queued to the
+  // node like any input and run when its I/O loop takes them.
   void RandomAction();
+  void ClientAction(SimNode* leader, const std::vector<SimNode*>& live,
+                    const std::vector<SimNode*>& leaders);
+  void Call(SimNode& n, std::function<void(SimNode&)> call);
   void Propose(SimNode& n, const std::string& data);
   void ReadIndex(SimNode& n);
+  void ChangeMembership(SimNode& leader);
+  void Transfer(SimNode& leader);
+  void Compact(SimNode& n);
   void PartitionRandomly(bool symmetric);
   void Heal();
-  void ChangeMembership(SimNode& leader);
-  void Compact(SimNode& n);
-  std::vector<SimNode*> Up();
+  std::vector<SimNode*> Live();
   std::vector<SimNode*> Down();
 
   SimOptions options_;
@@ -185,6 +206,9 @@ class World {
   // Fault intensity of this run: actions happen every 1..action_gap_ms_.
   uint64_t action_gap_ms_ = 20;
   bool faults_ = true;
+  // Runs alternate between storms (every kind of fault) and calm spells
+  // (client traffic only; partitions heal and crashed nodes come back).
+  bool storm_ = true;
   // Proposals awaiting their proposer's apply, by (node, index).
   std::map<std::pair<NodeId, Index>, Proposal> proposals_;
   uint64_t proposal_count_ = 0;
@@ -193,6 +217,7 @@ class World {
   std::string live_data_;
   bool live_acked_ = false;
   Index live_index_ = 0;
+  uint64_t liveness_bound_ms_ = 0;
 };
 
 }  // namespace cairn::sim

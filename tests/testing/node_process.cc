@@ -83,6 +83,16 @@ double NodeProcess::Metric(const std::string& name) const {
   return -1;
 }
 
+int NodeProcess::HttpStatus(const std::string& path) const {
+  const auto colon = http_address_.rfind(':');
+  httplib::Client client(http_address_.substr(0, colon),
+                         std::stoi(http_address_.substr(colon + 1)));
+  client.set_connection_timeout(std::chrono::milliseconds(500));
+  client.set_read_timeout(std::chrono::milliseconds(500));
+  auto res = client.Get(path.c_str());
+  return res ? res->status : 0;
+}
+
 int NodeProcess::Terminate(std::chrono::milliseconds timeout) {
   process_.Signal(SIGTERM);
   return process_.Wait(timeout);

@@ -39,6 +39,8 @@ class NodeProcess {
   std::string MemberSpec() const;
   // Reads a gauge from /metrics (e.g. "cairn_raft_is_leader"); -1 if unreadable.
   double Metric(const std::string& name) const;
+  // HTTP status of GET `path` on the node's HTTP port (0 if unreachable).
+  int HttpStatus(const std::string& path) const;
 
   uint64_t node_id() const { return node_id_; }
   const std::string& client_address() const { return client_address_; }

@@ -1,6 +1,7 @@
 // A temporary directory removed (with its contents) when the object dies.
 #pragma once
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -17,7 +18,13 @@ class TempDir {
     CAIRN_CHECK(::mkdtemp(tmpl.data()) != nullptr) << "mkdtemp " << tmpl;
     path_ = tmpl;
   }
+  // Set CAIRN_KEEP_TEST_DIRS=1 to keep the directory (logs, data) for debugging.
   ~TempDir() {
+    const char* keep = std::getenv("CAIRN_KEEP_TEST_DIRS");
+    if (keep != nullptr && *keep == '1') {
+      std::fprintf(stderr, "kept test directory %s\n", path_.c_str());
+      return;
+    }
     std::error_code ec;
     std::filesystem::remove_all(path_, ec);
   }

@@ -51,6 +51,8 @@ class Cluster {
 
   // Handles every Ready of `id` until it has none.
   void Process(NodeId id);
+  // Handles one Ready the test took from node `id` itself (and inspected).
+  void Handle(NodeId id, Ready rd) { HandleReady(node(id), std::move(rd)); }
   void ProcessAll();
 
   // Delivers queued messages, each followed by the recipient's Readies, until

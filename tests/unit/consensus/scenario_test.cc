@@ -9,7 +9,8 @@
 //
 //   cluster voters=1,2,3 [learners=4] [spares=5,6] [pre_vote=B] [check_quorum=B]
 //           [election=N] [heartbeat=N] [inflight=N] [msg_bytes=N] [uncommitted_bytes=N]
-//   campaign N | tick N [COUNT] | timeout N | run COUNT | deliver [FILTER] | drop [FILTER]
+//   campaign N | tick N [COUNT] | timeout N | run COUNT | deliver [FILTER] | deliver-one FILTER
+//   drop [FILTER]
 //   partition 1 2 | 3 | isolate N | cut A->B | heal | crash N | restart N | compact N
 //   propose N DATA... | add-learner N ID | promote N ID | remove N ID | transfer N ID
 //   read-index N CTX | report-unreachable N ID       (any of these may end in "-> CODE")
@@ -17,7 +18,7 @@
 //   expect commit N I | applied N I | last-index N I | first-index N I | terms N T...
 //   expect applied-data N D... | voters N IDS | learners N IDS
 //   expect progress N ID STATE [match=I] [inflight=K] | queued FILTER COUNT
-//   expect read-state N CTX I | no-read-state N | uncommitted-bytes N B | transferee N T
+//   expect read-state N CTX I | no-read-state N [CTX] | uncommitted-bytes N B | transferee N T
 //   expect entries-per-append FILTER MAX | dump
 #include <gtest/gtest.h>
 
@@ -234,11 +235,17 @@ void Interpreter::Execute(const std::vector<std::string>& w) {
     // Ticks a follower until its election timer fires (at most 2 timeouts).
     Need(a, 2);
     const NodeId id = Num(a[1]);
+    auto campaigns = [&] {
+      return std::count_if(c.queue().begin(), c.queue().end(), [&](const Message& m) {
+        return m.from == id && (m.type == MessageType::kVote || m.type == MessageType::kPreVote);
+      });
+    };
     const NodeStatus before = c.raw(id).Status();
+    const auto sent = campaigns();
     for (int k = 0; k < 2 * config_.election_tick; ++k) {
       c.Tick(id);
       const NodeStatus now = c.raw(id).Status();
-      if (now.role != before.role || now.term != before.term) return;
+      if (now.role != before.role || now.term != before.term || campaigns() > sent) return;
     }
     throw ScriptError{"the election timer did not fire"};
   } else if (cmd == "run") {
@@ -249,6 +256,8 @@ void Interpreter::Execute(const std::vector<std::string>& w) {
     }
   } else if (cmd == "deliver") {
     c.Deliver(Filter(a, 1));
+  } else if (cmd == "deliver-one") {
+    if (c.Deliver(Filter(a, 1), 1) != 1) throw ScriptError{"no such message queued"};
   } else if (cmd == "drop") {
     c.Drop(Filter(a, 1));
   } else if (cmd == "partition") {
@@ -293,7 +302,7 @@ void Interpreter::Execute(const std::vector<std::string>& w) {
               : cmd == "promote"   ? ConfChange::Kind::kPromoteLearner
                                    : ConfChange::Kind::kRemoveNode;
     cc.node_id = Num(a[2]);
-    CheckStatus(c.raw(Num(a[1])).ProposeConfChange(cc, cmd + " " + a[2]).status(), w);
+    CheckStatus(c.raw(Num(a[1])).ProposeConfChange(cc, cmd + "-" + a[2]).status(), w);
     c.Process(Num(a[1]));
   } else if (cmd == "transfer") {
     Need(a, 3);
@@ -397,7 +406,11 @@ void Interpreter::Expect(const std::vector<std::string>& w) {
     }
     throw ScriptError{absl::StrCat("no read state ", w[3])};
   } else if (what == "no-read-state") {
-    if (!c.node(id).read_states.empty()) throw ScriptError{"there is a read state"};
+    for (const ReadState& r : c.node(id).read_states) {
+      if (w.size() < 4 || r.context == w[3]) {
+        throw ScriptError{absl::StrCat("read state ", r.context, " at ", r.index)};
+      }
+    }
   } else {
     throw ScriptError{absl::StrCat("unknown expectation ", what)};
   }

@@ -1,0 +1,225 @@
+// Who may do what, over real mTLS: every RPC is authorized, roles are
+// enforced, the peer port serves only nodes, and bad input is refused with a
+// message naming the problem. Every refused request writes nothing.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "absl/strings/str_cat.h"
+#include "cairn/ledger/identity.h"
+#include "cairn/ledger/receipt.h"
+#include "testing/cluster.h"
+#include "testing/stubs.h"
+#include "testing/temp_dir.h"
+
+namespace cairn {
+namespace {
+
+using ::cairn::testing::Ctx;
+using ::testing::HasSubstr;
+
+class SecurityTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    tmp_ = new testing::TempDir();
+    cluster_ = new testing::TestCluster(tmp_->path(), 1, {"--entry-bytes-max=1024"});
+    const absl::Status st = cluster_->Start();
+    ASSERT_TRUE(st.ok()) << st;
+    auto admin = Admin("admin");
+    for (auto [name, role] :
+         {std::pair{"reader", v1::ROLE_READER}, std::pair{"contributor", v1::ROLE_CONTRIBUTOR}}) {
+      v1::PutUserRequest req;
+      req.set_certificate_pem(testing::ReadFileOrEmpty(cluster_->pki().User(name).cert));
+      req.mutable_user()->set_role(role);
+      v1::GovernanceResponse resp;
+      const grpc::Status put = admin->PutUser(Ctx().get(), req, &resp);
+      ASSERT_TRUE(put.ok()) << put.error_message();
+    }
+  }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    delete tmp_;
+  }
+
+  static std::string Address() { return cluster_->node(1).client_address(); }
+  static std::unique_ptr<v1::LedgerService::Stub> Ledger(const std::string& user) {
+    return testing::Ledger(cluster_->pki(), user, Address());
+  }
+  static std::unique_ptr<v1::AdminService::Stub> Admin(const std::string& user) {
+    return testing::Admin(cluster_->pki(), user, Address());
+  }
+  static v1::AppendRequest SecretAppend() {
+    v1::AppendRequest req;
+    req.set_collection_id("secret");
+    req.set_contents("must not be written");
+    return req;
+  }
+  // Nothing was ever written to "secret", and the users are as set up.
+  static void ExpectNothingWritten() {
+    v1::GetCurrentEntryRequest req;
+    req.set_collection_id("secret");
+    v1::GetCurrentEntryResponse resp;
+    EXPECT_EQ(Ledger("admin")->GetCurrentEntry(Ctx().get(), req, &resp).error_code(),
+              grpc::StatusCode::NOT_FOUND);
+    v1::ListUsersResponse users;
+    ASSERT_TRUE(Admin("admin")->ListUsers(Ctx().get(), {}, &users).ok());
+    EXPECT_EQ(users.users_size(), 3);
+  }
+
+  static testing::TempDir* tmp_;
+  static testing::TestCluster* cluster_;
+};
+testing::TempDir* SecurityTest::tmp_ = nullptr;
+testing::TestCluster* SecurityTest::cluster_ = nullptr;
+
+TEST_F(SecurityTest, NoClientCertificateIsUnauthenticated) {
+  auto stub = v1::LedgerService::NewStub(
+      testing::Channel(Address(), {"", ""}, cluster_->pki().service_cert()));
+  v1::AppendResponse resp;
+  const grpc::Status st = stub->Append(Ctx().get(), SecretAppend(), &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAUTHENTICATED) << st.error_message();
+  EXPECT_THAT(st.error_message(), HasSubstr("client certificate"));
+  ExpectNothingWritten();
+}
+
+TEST_F(SecurityTest, CertificateFromAnotherCaFailsTheHandshake) {
+  auto stub = v1::LedgerService::NewStub(
+      testing::Channel(Address(), cluster_->pki().ForeignUser(), cluster_->pki().service_cert()));
+  v1::AppendResponse resp;
+  const grpc::Status st = stub->Append(Ctx(std::chrono::seconds(3)).get(), SecretAppend(), &resp);
+  // TLS refuses the certificate before any handler runs.
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::UNAVAILABLE) << st.error_message();
+  ExpectNothingWritten();
+}
+
+TEST_F(SecurityTest, UnknownUserIsPermissionDenied) {
+  v1::AppendResponse resp;
+  const grpc::Status st = Ledger("stranger")->Append(Ctx().get(), SecretAppend(), &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(st.error_message(), HasSubstr("is not a user of this service"));
+  v1::GetCurrentEntryRequest read;
+  read.set_collection_id("secret");
+  v1::GetCurrentEntryResponse entry;
+  EXPECT_EQ(Ledger("stranger")->GetCurrentEntry(Ctx().get(), read, &entry).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  // Anyone authenticated may learn the service identity, to pin it.
+  v1::GetServiceIdentityResponse identity;
+  ASSERT_TRUE(Ledger("stranger")->GetServiceIdentity(Ctx().get(), {}, &identity).ok());
+  EXPECT_EQ(identity.service_certificate_pem(),
+            testing::ReadFileOrEmpty(cluster_->pki().service_cert()));
+  ExpectNothingWritten();
+}
+
+TEST_F(SecurityTest, ReaderCannotAppend) {
+  v1::AppendResponse resp;
+  const grpc::Status st = Ledger("reader")->Append(Ctx().get(), SecretAppend(), &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(st.error_message(), HasSubstr("is a Reader; this call needs Contributor"));
+  ExpectNothingWritten();
+}
+
+TEST_F(SecurityTest, ContributorCannotManageUsersOrMembers) {
+  auto admin = Admin("contributor");
+  v1::PutUserRequest put;
+  put.mutable_user()->set_user_id(cluster_->pki().UserId("stranger"));
+  put.mutable_user()->set_role(v1::ROLE_ADMINISTRATOR);
+  v1::GovernanceResponse resp;
+  grpc::Status st = admin->PutUser(Ctx().get(), put, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(st.error_message(), HasSubstr("needs Administrator"));
+  v1::RemoveNodeRequest remove;
+  remove.set_node_id(1);
+  st = admin->RemoveNode(Ctx().get(), remove, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  ExpectNothingWritten();
+}
+
+TEST_F(SecurityTest, ClientCertificateOnThePeerPortIsRefused) {
+  auto stub = v1::RaftService::NewStub(testing::Channel(cluster_->node(1).peer_address(),
+                                                        cluster_->pki().User("admin"),
+                                                        cluster_->pki().service_cert()));
+  v1::RaftMessageBatch batch;
+  v1::RaftMessage* m = batch.add_messages();
+  m->set_type(v1::RAFT_MESSAGE_TYPE_VOTE);
+  m->set_from(2);
+  m->set_to(1);
+  m->set_term(1000);
+  v1::SendResponse resp;
+  const grpc::Status st = stub->Send(Ctx().get(), batch, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_THAT(st.error_message(), HasSubstr("peer port serves only Cairn nodes"));
+  // The peer port does not serve the data plane at all.
+  auto ledger = v1::LedgerService::NewStub(testing::Channel(cluster_->node(1).peer_address(),
+                                                            cluster_->pki().User("admin"),
+                                                            cluster_->pki().service_cert()));
+  v1::AppendResponse append;
+  EXPECT_EQ(ledger->Append(Ctx().get(), SecretAppend(), &append).error_code(),
+            grpc::StatusCode::UNIMPLEMENTED);
+  ExpectNothingWritten();
+}
+
+TEST_F(SecurityTest, BadInputIsRefusedNamingTheProblem) {
+  auto ledger = Ledger("contributor");
+  struct Case {
+    std::string collection;
+    std::string contents;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {"secret", std::string(1025, 'x'), "entry_bytes_max=1024"},
+      {std::string("bad\xff\xfe", 5), "x", "UTF-8"},
+      {std::string(257, 'c'), "x", "collection_id_bytes_max=256"},
+      {"cairn.governance", "x", "reserved"},
+      {"secret", "", "contents is empty"},
+  };
+  for (const Case& c : cases) {
+    v1::AppendRequest req;
+    req.set_collection_id(c.collection);
+    req.set_contents(c.contents);
+    v1::AppendResponse resp;
+    const grpc::Status st = ledger->Append(Ctx().get(), req, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.message;
+    EXPECT_THAT(st.error_message(), HasSubstr(c.message));
+  }
+  v1::GetEntryRequest get;
+  get.set_txid("3.-1");
+  v1::GetEntryResponse entry;
+  grpc::Status st = ledger->GetEntry(Ctx().get(), get, &entry);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(), HasSubstr("txid"));
+  v1::ListEntriesRequest list;
+  list.set_collection_id("secret");
+  list.set_page_size(1000000);
+  v1::ListEntriesResponse page;
+  st = ledger->ListEntries(Ctx().get(), list, &page);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_THAT(st.error_message(), HasSubstr("page_size_max=1000"));
+  ExpectNothingWritten();
+}
+
+TEST_F(SecurityTest, TamperedReceiptIsRejectedNamingTheCheck) {
+  v1::AppendRequest req;
+  req.set_collection_id("public");
+  req.set_contents("genuine");
+  v1::AppendResponse appended;
+  ASSERT_TRUE(Ledger("contributor")->Append(Ctx().get(), req, &appended).ok());
+  v1::GetReceiptRequest get;
+  get.set_txid(appended.txid());
+  get.set_wait(true);
+  v1::GetReceiptResponse resp;
+  ASSERT_TRUE(Ledger("reader")->GetReceipt(Ctx().get(), get, &resp).ok());
+  auto service = ledger::ReadCertificateFile(cluster_->pki().service_cert());
+  ASSERT_TRUE(service.ok());
+  ASSERT_TRUE(ledger::VerifyReceipt(resp.receipt(), *service, {"genuine"}).ok());
+  v1::Receipt tampered = resp.receipt();
+  tampered.mutable_leaf()->set_collection_id("other");
+  EXPECT_THAT(std::string(ledger::VerifyReceipt(tampered, *service).message()),
+              HasSubstr("inclusion proof"));
+  tampered = resp.receipt();
+  tampered.mutable_checkpoint()->mutable_checkpoint()->set_timestamp_unix_ms(1);
+  EXPECT_FALSE(ledger::VerifyReceipt(tampered, *service).ok());
+  EXPECT_THAT(std::string(ledger::VerifyReceipt(resp.receipt(), *service, {"forged"}).message()),
+              HasSubstr("leaf"));
+}
+
+}  // namespace
+}  // namespace cairn

@@ -1,0 +1,146 @@
+// Smaller node parts: the wire codec of Raft messages, request validation,
+// index waiters, the command line and config file, --initial-cluster.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "bootstrap.h"
+#include "cairn/node/config.h"
+#include "index_waiters.h"
+#include "raft_codec.h"
+#include "testing/temp_dir.h"
+#include "validation.h"
+
+namespace cairn::node {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(RaftCodecTest, EveryMessageFieldRoundTrips) {
+  consensus::Message m;
+  m.type = consensus::MessageType::kSnapshot;
+  m.from = 3;
+  m.to = 1;
+  m.term = 9;
+  m.log_term = 8;
+  m.index = 77;
+  m.commit = 70;
+  m.reject = true;
+  m.reject_hint = 12;
+  m.reject_hint_term = 4;
+  m.context = std::string("ctx\0x", 5);
+  m.entries.push_back({9, 78, "payload", std::nullopt});
+  m.entries.push_back(
+      {9, 79, "gov", consensus::ConfChange{consensus::ConfChange::Kind::kPromoteLearner, 4}});
+  m.snapshot = {76, 8, {{1, 2, 3}, {4}}};
+  v1::RaftMessage wire;
+  ToProto(m, &wire);
+  v1::RaftMessage reparsed;
+  ASSERT_TRUE(reparsed.ParseFromString(wire.SerializeAsString()));
+  auto back = FromProto(reparsed);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, m);
+}
+
+TEST(RaftCodecTest, UnknownEnumValuesAreRejected) {
+  v1::RaftMessage wire;
+  wire.set_type(static_cast<v1::RaftMessageType>(99));
+  EXPECT_EQ(FromProto(wire).status().code(), absl::StatusCode::kInvalidArgument);
+  v1::RaftEntry entry;
+  entry.set_type(v1::RAFT_ENTRY_TYPE_CONF_CHANGE);
+  EXPECT_EQ(FromProto(entry).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(ValidationTest, AppendLimitsNameTheSetting) {
+  NodeConfig config;
+  config.entry_bytes_max = 4;
+  v1::AppendRequest req;
+  req.set_collection_id("c");
+  req.set_contents("12345");
+  EXPECT_THAT(std::string(ValidateAppend(req, config).message()), HasSubstr("entry_bytes_max=4"));
+  req.set_contents("1234");
+  EXPECT_TRUE(ValidateAppend(req, config).ok());
+  req.set_claims_digest("short");
+  EXPECT_THAT(std::string(ValidateAppend(req, config).message()), HasSubstr("claims_digest"));
+  req.set_claims_digest("");
+  req.set_idempotency_key(std::string(129, 'k'));
+  EXPECT_THAT(std::string(ValidateAppend(req, config).message()),
+              HasSubstr("idempotency_key_bytes_max=128"));
+  EXPECT_THAT(std::string(ValidatePageSize(1001, config).message()), HasSubstr("page_size_max"));
+  EXPECT_TRUE(ValidatePageSize(0, config).ok());
+}
+
+TEST(IndexWaitersTest, RunsOnReachDeadlineOrFailureAndIsBounded) {
+  IndexWaiters waiters(2);
+  const auto now = IndexWaiters::Clock::now();
+  std::vector<std::string> events;
+  auto record = [&](std::string name) {
+    return [&events, name](absl::Status s) {
+      events.push_back(name + ":" +
+                       (s.ok() ? "ok" : std::string(absl::StatusCodeToString(s.code()))));
+    };
+  };
+  ASSERT_TRUE(waiters.Wait(5, now + std::chrono::hours(1), record("five")).ok());
+  ASSERT_TRUE(waiters.Wait(9, now + std::chrono::milliseconds(1), record("nine")).ok());
+  EXPECT_EQ(waiters.Wait(7, now, record("full")).code(), absl::StatusCode::kResourceExhausted);
+  waiters.Advance(6);
+  waiters.Expire(now + std::chrono::seconds(1));
+  ASSERT_TRUE(waiters.Wait(3, now, record("past")).ok());  // already reached: at once
+  waiters.Advance(4);                                      // never backwards
+  EXPECT_EQ(waiters.reached(), 6u);
+  EXPECT_THAT(events, ::testing::ElementsAre("five:ok", "nine:DEADLINE_EXCEEDED", "past:ok"));
+}
+
+int Parse(const std::vector<std::string>& args, NodeConfig* config, std::string* err) {
+  std::vector<const char*> argv = {"cairn-node"};
+  for (const auto& a : args) argv.push_back(a.c_str());
+  std::ostringstream out, errs;
+  const int rc =
+      ParseNodeCommandLine(static_cast<int>(argv.size()), argv.data(), config, out, errs);
+  *err = errs.str();
+  return rc;
+}
+
+TEST(NodeConfigTest, FlagsOverrideYamlAndErrorsNameTheField) {
+  testing::TempDir tmp;
+  for (const char* f : {"/c.pem", "/k.pem", "/s.pem"}) std::ofstream(tmp.path() + f) << "x";
+  const std::vector<std::string> tls = {"--tls-cert-file=" + tmp.path() + "/c.pem",
+                                        "--tls-key-file=" + tmp.path() + "/k.pem",
+                                        "--service-cert-file=" + tmp.path() + "/s.pem",
+                                        "--initial-cluster=1@127.0.0.1:1/127.0.0.1:2"};
+  const std::string file = tmp.path() + "/node.yaml";
+  std::ofstream(file) << "node_id: 7\nsignature_interval_ms: 250\ntick_ms: 20\n";
+  NodeConfig config;
+  std::string err;
+  auto args = tls;
+  args.push_back("--config=" + file);
+  args.push_back("--tick-ms=40");
+  ASSERT_EQ(Parse(args, &config, &err), -1) << err;
+  EXPECT_EQ(config.node_id, 7u);
+  EXPECT_EQ(config.signature_interval_ms, 250u);
+  EXPECT_EQ(config.tick_ms, 40u);  // the flag wins
+
+  args = tls;
+  args.push_back("--initial-cluster=1@nohost/127.0.0.1:2");
+  EXPECT_EQ(Parse(args, &config, &err), 2);
+  args = tls;
+  args.push_back("--heartbeat-ticks=20");
+  EXPECT_EQ(Parse(args, &config, &err), 2);
+  EXPECT_THAT(err, HasSubstr("--heartbeat-ticks"));
+}
+
+TEST(BootstrapTest, InitialClusterParsesAndRefusesRepeats) {
+  auto members = ParseInitialCluster({"1@127.0.0.1:7201/127.0.0.1:7101", "2@h:2/h:3"});
+  ASSERT_TRUE(members.ok());
+  ASSERT_EQ(members->size(), 2u);
+  EXPECT_EQ((*members)[0].peer_address(), "127.0.0.1:7201");
+  EXPECT_EQ((*members)[0].client_address(), "127.0.0.1:7101");
+  EXPECT_EQ((*members)[1].membership(), v1::MEMBERSHIP_VOTER);
+  EXPECT_THAT(std::string(ParseInitialCluster({"1@a:1/b:2", "1@c:3/d:4"}).status().message()),
+              HasSubstr("appears twice"));
+}
+
+}  // namespace
+}  // namespace cairn::node
