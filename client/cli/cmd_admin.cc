@@ -205,7 +205,9 @@ void RegisterNodes(CLI::App& app, GlobalOptions& options, Action* action) {
                     return PrintTxid(c.PromoteLearner(*promote), options);
                   });
                 });
-  cmd->add_option("node_id", *promote, "The learner's id")->required()->check(CLI::PositiveNumber);
+  cmd->add_option("node_id,--node-id", *promote, "The learner's id")
+      ->required()
+      ->check(CLI::PositiveNumber);
 
   auto remove = std::make_shared<uint64_t>(0);
   cmd = Command(
@@ -213,7 +215,9 @@ void RegisterNodes(CLI::App& app, GlobalOptions& options, Action* action) {
         return WithClient(
             options, [&](client::Client& c) { return PrintTxid(c.RemoveNode(*remove), options); });
       });
-  cmd->add_option("node_id", *remove, "The node's id")->required()->check(CLI::PositiveNumber);
+  cmd->add_option("node_id,--node-id", *remove, "The node's id")
+      ->required()
+      ->check(CLI::PositiveNumber);
 
   Command(nodes, "status", "Same as 'cluster status'", action,
           [&options] { return PrintClusterStatus(options); });

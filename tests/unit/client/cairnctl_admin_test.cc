@@ -63,7 +63,7 @@ TEST(CairnctlAdminTest, NodesLeadershipSnapshotAndStatus) {
   r = Cairnctl(cluster, {"nodes", "promote", "2"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("FAILED_PRECONDITION"));
-  EXPECT_EQ(Cairnctl(cluster, {"nodes", "remove", "4"}).out, "1.3\n");
+  EXPECT_EQ(Cairnctl(cluster, {"nodes", "remove", "--node-id", "4"}).out, "1.3\n");
   EXPECT_EQ(Cairnctl(cluster, {"nodes", "remove", "9"}).exit_code, 1);
   EXPECT_EQ(Cairnctl(cluster, {"nodes", "add-learner", "--node-id", "4"}).exit_code, 2);
   EXPECT_EQ(

@@ -198,7 +198,7 @@ TEST_F(CairnctlTest, SettingsComeFromFlagsThenEnvironmentThenConfigFile) {
   const std::string config =
       File("cairnctl.yaml",
            "endpoint: [" + dead + "]\ncert: " + reader.cert + "\nkey: " + reader.key +
-               "\nservice_cert: " + cluster_.pki().service_cert() + "\ntimeout_ms: 500\n");
+               "\nservice_cert: " + cluster_.pki().service_cert() + "\ntimeout_ms: 3000\n");
   const std::string bin = testing::CairnctlBinary();
   // The file alone: its endpoint is dead.
   CommandResult r = testing::RunCommand({bin, "get", "1.1", "--config", config});
