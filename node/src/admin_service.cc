@@ -324,7 +324,7 @@ void AdminServiceImpl::GatherClusterStatus(Ctx* call, Reactor* reactor, v1::Clus
     if (last) reactor->Finish(grpc::Status::OK);
   };
   for (auto& [out, m] : others) {
-    auto channel = OpenPeerChannel(ctx_->tls, m.node_id(), m.client_address());
+    auto channel = ctx_->channels->Get(m.node_id(), m.client_address());
     auto stub = std::shared_ptr<v1::AdminService::Stub>(v1::AdminService::NewStub(channel));
     auto client = std::make_shared<grpc::ClientContext>();
     client->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));

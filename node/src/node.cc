@@ -70,6 +70,7 @@ class NodeImpl final : public Node {
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<SnapshotSender> snapshots_;
   std::unique_ptr<RaftLoop> loop_;
+  PeerChannels channels_{&tls_};
   ServiceContext ctx_;
   std::unique_ptr<LedgerServiceImpl> ledger_service_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
@@ -183,9 +184,18 @@ absl::Status NodeImpl::StartLoop() {
                                      &applied_waiters_, &signed_waiters_);
   if (absl::Status st = loop_->Start(); !st.ok()) return st;
   loop_ptr_ = loop_.get();
-  ctx_ = ServiceContext{
-      &config_,     db_.get(), &governance_, loop_.get(), &applied_waiters_,    &signed_waiters_,
-      &identifier_, &metrics_, tls_,         service_id,  tls_.service_cert_pem};
+  ctx_.config = &config_;
+  ctx_.db = db_.get();
+  ctx_.governance = &governance_;
+  ctx_.loop = loop_.get();
+  ctx_.applied = &applied_waiters_;
+  ctx_.signed_ = &signed_waiters_;
+  ctx_.identifier = &identifier_;
+  ctx_.metrics = &metrics_;
+  ctx_.channels = &channels_;
+  ctx_.tls = tls_;
+  ctx_.service_id = service_id;
+  ctx_.service_cert_pem = tls_.service_cert_pem;
   return absl::OkStatus();
 }
 

@@ -93,17 +93,18 @@ grpc::Status LeaderRouter::NotLeader(grpc::CallbackServerContext* call) const {
                       absl::StrCat("this node is not the leader; the leader is at ", leader));
 }
 
+std::shared_ptr<grpc::Channel> PeerChannels::Get(uint64_t node_id, const std::string& address) {
+  absl::MutexLock lock(&mu_);
+  auto& channel = channels_[{node_id, address}];
+  if (!channel) channel = OpenPeerChannel(*tls_, node_id, address);
+  return channel;
+}
+
 std::shared_ptr<grpc::Channel> LeaderRouter::LeaderChannel() {
   const uint64_t leader = ctx_->loop->status().node.leader;
   const std::string address = LeaderAddress();
   if (leader == 0 || address.empty()) return nullptr;
-  absl::MutexLock lock(&mu_);
-  if (leader != channel_leader_ || address != channel_address_) {
-    channel_ = OpenPeerChannel(ctx_->tls, leader, address);
-    channel_leader_ = leader;
-    channel_address_ = address;
-  }
-  return channel_;
+  return ctx_->channels->Get(leader, address);
 }
 
 std::shared_ptr<v1::LedgerService::Stub> LeaderRouter::LedgerStub() {

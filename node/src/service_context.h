@@ -11,8 +11,10 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -32,6 +34,24 @@
 namespace cairn::node {
 
 inline constexpr char kOnBehalfOfHeader[] = "cairn-on-behalf-of";
+
+// Channels from this node to other nodes' client ports, authenticated as this
+// node. Channels are kept for the life of the process (one per member and
+// address ever used, so the set stays small): a callback of an asynchronous
+// call must never drop the last reference to its channel, which gRPC 1.51
+// does not survive on its own callback threads.
+class PeerChannels {
+ public:
+  explicit PeerChannels(const TlsFiles* tls) : tls_(tls) {}
+  std::shared_ptr<grpc::Channel> Get(uint64_t node_id, const std::string& address)
+      ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  const TlsFiles* tls_;
+  absl::Mutex mu_;
+  std::map<std::pair<uint64_t, std::string>, std::shared_ptr<grpc::Channel>> channels_
+      ABSL_GUARDED_BY(mu_);
+};
 inline constexpr char kLeaderTrailer[] = "cairn-leader";
 
 struct ServiceContext {
@@ -43,6 +63,7 @@ struct ServiceContext {
   IndexWaiters* signed_ = nullptr;  // reached: leaves covered by a signature
   CallerIdentifier* identifier = nullptr;
   NodeMetrics* metrics = nullptr;
+  PeerChannels* channels = nullptr;
   TlsFiles tls;
   std::string service_id;
   std::string service_cert_pem;
@@ -77,21 +98,17 @@ class LeaderRouter {
   grpc::Status NotLeader(grpc::CallbackServerContext* call) const;
 
   // Channels to the leader, authenticated as this node, carrying `principal`.
-  std::shared_ptr<v1::LedgerService::Stub> LedgerStub() ABSL_LOCKS_EXCLUDED(mu_);
-  std::shared_ptr<v1::AdminService::Stub> AdminStub() ABSL_LOCKS_EXCLUDED(mu_);
+  std::shared_ptr<v1::LedgerService::Stub> LedgerStub();
+  std::shared_ptr<v1::AdminService::Stub> AdminStub();
   // Prepares `client` for a forwarded call on behalf of `principal`, with the
   // deadline of `call`.
   static void PrepareForward(const grpc::CallbackServerContext& call, const Principal& principal,
                              grpc::ClientContext* client);
 
  private:
-  std::shared_ptr<grpc::Channel> LeaderChannel() ABSL_LOCKS_EXCLUDED(mu_);
+  std::shared_ptr<grpc::Channel> LeaderChannel();
 
   const ServiceContext* ctx_;
-  absl::Mutex mu_;
-  uint64_t channel_leader_ ABSL_GUARDED_BY(mu_) = 0;
-  std::string channel_address_ ABSL_GUARDED_BY(mu_);
-  std::shared_ptr<grpc::Channel> channel_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace cairn::node

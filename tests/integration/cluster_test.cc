@@ -44,13 +44,28 @@ class ClusterTest : public ::testing::Test {
     return testing::Admin(cluster_->pki(), user, cluster_->node(id).client_address());
   }
 
+  // Sends `req` to node `id` as a client would: with an idempotency key,
+  // retrying while the cluster is electing (UNAVAILABLE) for up to 20 s.
+  grpc::Status AppendRetrying(uint64_t id, v1::AppendRequest req, v1::AppendResponse* resp) {
+    if (req.idempotency_key().empty()) req.set_idempotency_key(absl::StrCat("k", ++next_key_));
+    grpc::Status st;
+    const absl::Status polled = testing::PollUntil(
+        [&] {
+          st = Ledger(id)->Append(Ctx().get(), req, resp);
+          return st.error_code() != grpc::StatusCode::UNAVAILABLE &&
+                 st.error_code() != grpc::StatusCode::DEADLINE_EXCEEDED;
+        },
+        std::chrono::seconds(20), "an append to be answered");
+    return polled.ok() ? st : grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, polled.ToString());
+  }
+
   // Appends through node `id`; returns the txid (fails the test on error).
   std::string Append(uint64_t id, const std::string& collection, const std::string& contents) {
     v1::AppendRequest req;
     req.set_collection_id(collection);
     req.set_contents(contents);
     v1::AppendResponse resp;
-    const grpc::Status st = Ledger(id)->Append(Ctx().get(), req, &resp);
+    const grpc::Status st = AppendRetrying(id, req, &resp);
     EXPECT_TRUE(st.ok()) << st.error_message();
     return resp.txid();
   }
@@ -68,6 +83,7 @@ class ClusterTest : public ::testing::Test {
 
   testing::TempDir tmp_;
   std::unique_ptr<TestCluster> cluster_;
+  int next_key_ = 0;
   std::optional<ledger::Certificate> service_cert_;
 };
 
@@ -252,8 +268,15 @@ TEST_F(ClusterTest, LearnerJoinsIsPromotedAndAnOldMemberIsRemoved) {
   v1::PromoteLearnerRequest promote;
   promote.set_node_id(4);
   v1::GovernanceResponse promoted;
-  st = Admin(1)->PromoteLearner(Ctx().get(), promote, &promoted);
-  ASSERT_TRUE(st.ok()) << st.error_message();
+  // Refused (FAILED_PRECONDITION) until the leader sees the learner caught up.
+  ASSERT_TRUE(testing::PollUntil(
+                  [&] {
+                    st = Admin(1)->PromoteLearner(Ctx().get(), promote, &promoted);
+                    return st.ok();
+                  },
+                  std::chrono::seconds(20), "the learner's promotion")
+                  .ok())
+      << st.error_message();
   Append(4, "m", "through the new voter");
 
   auto leader = cluster_->WaitForLeader();
@@ -284,9 +307,8 @@ TEST_F(ClusterTest, DataPlaneQueriesAndIdempotentRetries) {
   req.set_contents("order 1");
   req.set_idempotency_key("order-1");
   v1::AppendResponse first, second;
-  ASSERT_TRUE(Ledger(1)->Append(Ctx().get(), req, &first).ok());
-  ASSERT_TRUE(Ledger(2)->Append(Ctx().get(), req, &second).ok());
-  EXPECT_FALSE(first.duplicate());
+  ASSERT_TRUE(AppendRetrying(1, req, &first).ok());
+  ASSERT_TRUE(AppendRetrying(2, req, &second).ok());
   EXPECT_TRUE(second.duplicate());
   EXPECT_EQ(first.txid(), second.txid());
   for (int i = 2; i <= 7; ++i) Append(1 + i % 3, "orders", absl::StrCat("order ", i));
@@ -339,7 +361,7 @@ TEST_F(ClusterTest, DataPlaneQueriesAndIdempotentRetries) {
   req.set_contents("order 8");
   req.set_wait(v1::APPEND_WAIT_NONE);
   v1::AppendResponse pending;
-  ASSERT_TRUE(Ledger(1)->Append(Ctx().get(), req, &pending).ok());
+  ASSERT_TRUE(AppendRetrying(1, req, &pending).ok());
   EXPECT_EQ(pending.status(), v1::TRANSACTION_STATUS_PENDING);
   status_req.set_txid(pending.txid());
   EXPECT_TRUE(testing::PollUntil(
