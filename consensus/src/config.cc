@@ -9,9 +9,8 @@ absl::Status Config::Validate() const {
   if (id == kNoNode) return absl::InvalidArgumentError("id must not be 0");
   if (heartbeat_tick < 1) return absl::InvalidArgumentError("heartbeat_tick must be >= 1");
   if (election_tick <= heartbeat_tick) {
-    return absl::InvalidArgumentError(absl::StrCat("election_tick (", election_tick,
-                                                   ") must exceed heartbeat_tick (",
-                                                   heartbeat_tick, ")"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "election_tick (", election_tick, ") must exceed heartbeat_tick (", heartbeat_tick, ")"));
   }
   if (inflight_messages_max < 1) {
     return absl::InvalidArgumentError("inflight_messages_max must be >= 1");

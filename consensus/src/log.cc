@@ -8,9 +8,7 @@
 
 namespace cairn::consensus::internal {
 
-bool IsCompacted(const absl::Status& status) {
-  return absl::IsFailedPrecondition(status);
-}
+bool IsCompacted(const absl::Status& status) { return absl::IsFailedPrecondition(status); }
 
 RaftLog::RaftLog(const LogStorage* storage, Index committed, Index applied)
     : storage_(storage), offset_(storage->LastIndex() + 1) {

@@ -71,8 +71,8 @@ absl::Status MemoryStorage::ApplySnapshot(const SnapshotMeta& meta) {
   // A joining node with an empty log may install the bootstrap snapshot (index 0).
   const bool bootstrap = meta.index == 0 && LastIndex() == 0;
   if (meta.index <= snapshot_.index && !bootstrap) {
-    return absl::FailedPreconditionError(absl::StrCat("snapshot ", meta.index,
-                                                      " is not after ", snapshot_.index));
+    return absl::FailedPreconditionError(
+        absl::StrCat("snapshot ", meta.index, " is not after ", snapshot_.index));
   }
   snapshot_ = meta;
   conf_state_ = meta.conf_state;
@@ -82,8 +82,8 @@ absl::Status MemoryStorage::ApplySnapshot(const SnapshotMeta& meta) {
 
 absl::Status MemoryStorage::Compact(Index index, const ConfState& conf_state) {
   if (index <= snapshot_.index || index > LastIndex()) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "compact at ", index, " outside (", snapshot_.index, ", ", LastIndex(), "]"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("compact at ", index, " outside (", snapshot_.index, ", ", LastIndex(), "]"));
   }
   const Index offset = entries_.front().index;
   snapshot_ = SnapshotMeta{index, entries_[index - offset].term, conf_state};

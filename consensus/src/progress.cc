@@ -103,9 +103,8 @@ void Progress::SentEntries(size_t entries, Index last_index) {
 void ProgressTracker::SetConf(const ConfState& conf, Index next) {
   // Edits the map in place so that Progress pointers of kept members stay valid.
   for (auto it = progress_.begin(); it != progress_.end();) {
-    const bool member =
-        std::binary_search(conf.voters.begin(), conf.voters.end(), it->first) ||
-        std::binary_search(conf.learners.begin(), conf.learners.end(), it->first);
+    const bool member = std::binary_search(conf.voters.begin(), conf.voters.end(), it->first) ||
+                        std::binary_search(conf.learners.begin(), conf.learners.end(), it->first);
     it = member ? std::next(it) : progress_.erase(it);
   }
   auto adopt = [&](NodeId id, bool learner) {

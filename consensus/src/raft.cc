@@ -93,8 +93,8 @@ void Raft::RestoreConfHistory(const ConfState& latest) {
   // Only conf changes after the applied index can still be rolled back, so
   // only they need a history; usually the unapplied tail has none.
   const Index applied = log_.applied();
-  auto tail = ScanConfChanges(*storage_, applied + 1, log_.LastIndex() + 1,
-                              config_.message_bytes_max);
+  auto tail =
+      ScanConfChanges(*storage_, applied + 1, log_.LastIndex() + 1, config_.message_bytes_max);
   if (tail.empty()) {
     conf_.Reset(latest, applied);
   } else {
@@ -279,8 +279,8 @@ bool Raft::HandleTerm(const Message& m) {
   if (m.term > term_) {
     if (m.type == MessageType::kVote || m.type == MessageType::kPreVote) {
       const bool transfer = m.context == kTransferContext;
-      const bool in_lease = config_.check_quorum && lead_ != kNoNode &&
-                            election_elapsed_ < config_.election_tick;
+      const bool in_lease =
+          config_.check_quorum && lead_ != kNoNode && election_elapsed_ < config_.election_tick;
       // A voter that heard from a leader recently ignores campaigns: this keeps
       // removed or partitioned servers from disrupting a healthy cluster.
       if (in_lease && !transfer) return false;
@@ -333,8 +333,8 @@ void Raft::HandleVoteRequest(const Message& m) {
   // §5.2: one vote per term, first come first served; a node that knows the
   // leader of this term votes for nobody else. A pre-vote for a later term
   // binds nothing.
-  bool can_vote = vote_ == m.from || (vote_ == kNoNode && lead_ == kNoNode) ||
-                  (pre_vote && m.term > term_);
+  bool can_vote =
+      vote_ == m.from || (vote_ == kNoNode && lead_ == kNoNode) || (pre_vote && m.term > term_);
   if (config_.injected_bug == InjectedBug::kVoteTwiceInTerm && !pre_vote) can_vote = true;
   Message r = Make(pre_vote ? MessageType::kPreVoteResponse : MessageType::kVoteResponse, m.from);
   if (can_vote && log_.IsUpToDate(m.index, m.log_term)) {  // §5.4.1
@@ -351,7 +351,8 @@ void Raft::HandleVoteRequest(const Message& m) {
 
 void Raft::HandleVoteResponse(const Message& m) {
   const bool pre_vote = role_ == Role::kPreCandidate;
-  const MessageType expected = pre_vote ? MessageType::kPreVoteResponse : MessageType::kVoteResponse;
+  const MessageType expected =
+      pre_vote ? MessageType::kPreVoteResponse : MessageType::kVoteResponse;
   if (m.type != expected) return;
   tracker_.RecordVote(m.from, !m.reject);
   switch (tracker_.TallyVotes()) {

@@ -27,8 +27,8 @@ void Raft::HandleAppend(const Message& m) {
     return;
   }
   Index rewritten_from = 0;
-  std::optional<Index> last = log_.MaybeAppend(m.index, m.log_term, m.commit, m.entries,
-                                               &rewritten_from);
+  std::optional<Index> last =
+      log_.MaybeAppend(m.index, m.log_term, m.commit, m.entries, &rewritten_from);
   if (last) {
     if (rewritten_from != 0) OnLogRewritten(rewritten_from, m.entries);
     r.index = *last;
@@ -95,8 +95,8 @@ absl::Status Raft::HandleReadRequest(NodeId from, std::string context) {
   }
   const size_t queued = pending_reads_.size() + read_only_.Size();
   if (queued >= config_.read_index_pending_max) {
-    return absl::UnavailableError(absl::StrCat(
-        "read index: read_index_pending_max (", config_.read_index_pending_max, ") reached"));
+    return absl::UnavailableError(absl::StrCat("read index: read_index_pending_max (",
+                                               config_.read_index_pending_max, ") reached"));
   }
   if (!CommittedInTerm()) {
     // Our commit index may be stale until we commit an entry of our term.
@@ -150,8 +150,7 @@ absl::Status Raft::StartTransfer(NodeId transferee) {
     return absl::OkStatus();
   }
   if (!tracker_.IsVoter(transferee)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("transfer: ", transferee, " is not a voter"));
+    return absl::InvalidArgumentError(absl::StrCat("transfer: ", transferee, " is not a voter"));
   }
   if (lead_transferee_ == transferee) return absl::OkStatus();
   lead_transferee_ = transferee;

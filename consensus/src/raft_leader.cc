@@ -13,8 +13,8 @@ namespace cairn::consensus::internal {
 
 absl::Status Raft::CheckCanPropose(size_t bytes) const {
   if (role_ != Role::kLeader) {
-    return absl::UnavailableError(absl::StrCat("node ", id_, " is not the leader (leader: ", lead_,
-                                               ")"));
+    return absl::UnavailableError(
+        absl::StrCat("node ", id_, " is not the leader (leader: ", lead_, ")"));
   }
   if (lead_transferee_ != kNoNode) {
     return absl::UnavailableError(
@@ -23,9 +23,9 @@ absl::Status Raft::CheckCanPropose(size_t bytes) const {
   // The first proposal over an empty pipeline always passes, so an entry
   // larger than the bound can still make progress.
   if (uncommitted_bytes_ > 0 && uncommitted_bytes_ + bytes > config_.uncommitted_bytes_max) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("uncommitted_bytes_max (", config_.uncommitted_bytes_max, ") reached: ",
-                     uncommitted_bytes_, " bytes uncommitted, ", bytes, " more proposed"));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "uncommitted_bytes_max (", config_.uncommitted_bytes_max, ") reached: ", uncommitted_bytes_,
+        " bytes uncommitted, ", bytes, " more proposed"));
   }
   return absl::OkStatus();
 }

@@ -139,8 +139,8 @@ void RawNode::ClassifyMessages(std::vector<Message> messages, Ready& ready) cons
   // voter) must not let anyone see that term until the vote is safe.
   const HardState& durable = state_->hard;
   for (Message& m : messages) {
-    const bool now = MaySendBeforePersist(m.type) && m.term == durable.term &&
-                     durable.vote == raft_->id();
+    const bool now =
+        MaySendBeforePersist(m.type) && m.term == durable.term && durable.vote == raft_->id();
     (now ? ready.messages_now : ready.messages_after_persist).push_back(std::move(m));
   }
 }
@@ -158,8 +158,9 @@ Ready RawNode::GetReady() {
   const HardState hard = raft_->hard_state();
   if (hard != state_->hard) rd.hard_state = hard;
   if (raft_->latest_conf() != state_->conf) rd.conf_state = raft_->latest_conf();
-  rd.must_sync = rd.snapshot.has_value() || !rd.entries.empty() ||
-                 (rd.hard_state && (hard.term != state_->hard.term || hard.vote != state_->hard.vote));
+  rd.must_sync =
+      rd.snapshot.has_value() || !rd.entries.empty() ||
+      (rd.hard_state && (hard.term != state_->hard.term || hard.vote != state_->hard.vote));
   ClassifyMessages(raft_->TakeMessages(), rd);
   rd.committed_entries = log.NextCommittedEntries(raft_->committed_entries_bytes_max());
   rd.read_states = raft_->TakeReadStates();

@@ -42,8 +42,8 @@ void World::Propose(SimNode& n, const std::string& data) {
     absl::StatusOr<consensus::ProposalPosition> pos = n.raw->Propose(data);
     if (pos.ok()) {
       proposals_[{n.id, pos->last_index}] = Proposal{n.id, n.incarnation, pos->term, data};
-      Trace(absl::StrCat("node ", n.id, " proposes ", data, " at ", pos->term, ".",
-                         pos->last_index));
+      Trace(
+          absl::StrCat("node ", n.id, " proposes ", data, " at ", pos->term, ".", pos->last_index));
       // A leader that dies right after appending leaves entries of its term
       // on a minority: the raw material of the paper's Figure 8.
       if (faults_ && storm_ && rng_.Chance(0.05)) {
@@ -67,8 +67,8 @@ void World::ReadIndex(SimNode& n) {
     const std::string context = absl::StrCat("read-", n.id, "-", ++read_count_);
     checker_.OnReadIssued(context);
     Trace(absl::StrCat("read ", context, " at node ", n.id, " (",
-                       consensus::RoleName(n.raw->Status().role), " of term ",
-                       n.raw->Status().term, ")"));
+                       consensus::RoleName(n.raw->Status().role), " of term ", n.raw->Status().term,
+                       ")"));
     absl::Status s = n.raw->ReadIndex(context);
     if (!s.ok() && !absl::IsUnavailable(s)) {
       checker_.Fail(absl::StrCat("read index: unexpected ", s.ToString()));
@@ -225,8 +225,8 @@ void World::RandomAction() {
     loss_ = rng_.Pick(std::vector<double>{0, 0, 0.02, 0.1, 0.3});
     duplicate_ = rng_.Pick(std::vector<double>{0, 0, 0.05, 0.2});
     delay_max_ms_ = rng_.Pick(std::vector<uint64_t>{5, 10, 30, 100});
-    Trace(absl::StrCat("network: loss ", loss_, " duplicate ", duplicate_, " delay <= ",
-                       delay_max_ms_, " ms"));
+    Trace(absl::StrCat("network: loss ", loss_, " duplicate ", duplicate_,
+                       " delay <= ", delay_max_ms_, " ms"));
   } else if (r < 92) {
     // Election timers of two nodes fire at once: a likely split vote.
     SimNode* a = rng_.Pick(live);

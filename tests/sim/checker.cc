@@ -59,9 +59,8 @@ void Checker::OnLeader(NodeId id, Term term, const consensus::RawNode& node) {
   for (Index i = 1; i <= committed_.size(); ++i) {
     const Committed& c = committed_[i - 1];
     if (c.observed < term && !holds(i, c.term)) {
-      Fail(absl::StrCat("leader completeness: leader ", id, " of term ", term,
-                        " lacks entry ", i, " (term ", c.term, ") committed in term ",
-                        c.observed));
+      Fail(absl::StrCat("leader completeness: leader ", id, " of term ", term, " lacks entry ", i,
+                        " (term ", c.term, ") committed in term ", c.observed));
       return;
     }
   }
@@ -75,8 +74,7 @@ void Checker::OnLeader(NodeId id, Term term, const consensus::RawNode& node) {
   }
 }
 
-void Checker::OnCommit(NodeId id, Term term, Index from, Index to,
-                       const consensus::RawNode& node) {
+void Checker::OnCommit(NodeId id, Term term, Index from, Index to, const consensus::RawNode& node) {
   for (Index i = from + 1; i <= to; ++i) {
     absl::StatusOr<Term> t = node.TermAt(i);
     if (!t.ok()) continue;  // compacted: installed from a snapshot
@@ -85,8 +83,8 @@ void Checker::OnCommit(NodeId id, Term term, Index from, Index to,
       if (c.term == 0) {
         c.term = *t;  // a gap filled in
       } else if (c.term != *t) {
-        Fail(absl::StrCat("committed entry changed: node ", id, " commits index ", i,
-                          " with term ", *t, " but term ", c.term, " was committed"));
+        Fail(absl::StrCat("committed entry changed: node ", id, " commits index ", i, " with term ",
+                          *t, " but term ", c.term, " was committed"));
         return;
       }
       if (term < c.observed) c.observed = term;
@@ -105,8 +103,8 @@ void Checker::OnPersist(NodeId id, Term prev_term, bool prev_known,
     if (!inserted) {
       Logged& seen = it->second;
       if (seen.hash != logged.hash) {
-        Fail(absl::StrCat("log matching: node ", id, " holds a different entry at index ",
-                          e.index, " term ", e.term));
+        Fail(absl::StrCat("log matching: node ", id, " holds a different entry at index ", e.index,
+                          " term ", e.term));
         return;
       }
       if (seen.prev_known && logged.prev_known && seen.prev_term != logged.prev_term) {

@@ -51,8 +51,8 @@ World::World(const SimOptions& options) : options_(options), rng_(options.seed) 
 }
 
 void World::Trace(const std::string& line) {
-  if (options_.trace) std::printf("%8llu ms  %s\n", static_cast<unsigned long long>(now_),
-                                  line.c_str());
+  if (options_.trace)
+    std::printf("%8llu ms  %s\n", static_cast<unsigned long long>(now_), line.c_str());
 }
 
 void World::Schedule(Event e, uint64_t delay) {
@@ -171,8 +171,9 @@ void World::Deliver(Event& e) {
     }
     return;
   }
-  if (options_.trace && (m.type == MessageType::kVoteResponse ||
-                         m.type == MessageType::kPreVoteResponse) && !m.reject) {
+  if (options_.trace &&
+      (m.type == MessageType::kVoteResponse || m.type == MessageType::kPreVoteResponse) &&
+      !m.reject) {
     Trace(absl::StrCat("node ", m.from, " grants ", m.to, " its ",
                        m.type == MessageType::kVoteResponse ? "vote" : "pre-vote", " in term ",
                        m.term));
@@ -193,8 +194,8 @@ void World::AfterInput(SimNode& n) {
   if (options_.trace && (s.role != n.seen_role || s.term != n.seen_term)) {
     Trace(absl::StrCat("node ", n.id, " is ", consensus::RoleName(s.role), " of term ", s.term,
                        " (log ", s.last_index, "@", n.raw->TermAt(s.last_index).value_or(0),
-                       ", commit ", s.commit, ", voters ",
-                       absl::StrJoin(s.conf_state.voters, ","), ")"));
+                       ", commit ", s.commit, ", voters ", absl::StrJoin(s.conf_state.voters, ","),
+                       ")"));
   }
   n.seen_role = s.role;
   n.seen_term = s.term;
@@ -207,8 +208,8 @@ void World::AfterInput(SimNode& n) {
     checker_.OnLeader(n.id, s.term, *n.raw);
   }
   if (s.commit < n.seen_commit) {
-    checker_.Fail(absl::StrCat("node ", n.id, " commit went back from ", n.seen_commit, " to ",
-                               s.commit));
+    checker_.Fail(
+        absl::StrCat("node ", n.id, " commit went back from ", n.seen_commit, " to ", s.commit));
   } else if (s.commit > n.seen_commit) {
     checker_.OnCommit(n.id, s.term, n.seen_commit, s.commit, *n.raw);
     n.seen_commit = s.commit;
@@ -273,7 +274,8 @@ void World::Persist(SimNode& n, Ready& rd) {
     n.digest = it->second;
     n.snap_index = index;
     n.snap_digest = it->second;
-    n.received_snapshots.erase(n.received_snapshots.begin(), n.received_snapshots.upper_bound(index));
+    n.received_snapshots.erase(n.received_snapshots.begin(),
+                               n.received_snapshots.upper_bound(index));
     ++stats_.snapshots_installed;
   }
   if (!rd.entries.empty()) {
@@ -344,12 +346,11 @@ std::string World::DumpState() {
       continue;
     }
     const NodeStatus s = n.raw->Status();
-    absl::StrAppend(&out, "    node ", id, ": ", consensus::RoleName(s.role), " term ", s.term,
-                    " lead ", s.leader, " commit ", s.commit, " applied ", s.applied, " log [",
-                    s.first_index, ",", s.last_index, "] voters ",
-                    absl::StrJoin(s.conf_state.voters, ","), " learners ",
-                    absl::StrJoin(s.conf_state.learners, ","), n.in_flight ? " (writing)" : "",
-                    "\n");
+    absl::StrAppend(
+        &out, "    node ", id, ": ", consensus::RoleName(s.role), " term ", s.term, " lead ",
+        s.leader, " commit ", s.commit, " applied ", s.applied, " log [", s.first_index, ",",
+        s.last_index, "] voters ", absl::StrJoin(s.conf_state.voters, ","), " learners ",
+        absl::StrJoin(s.conf_state.learners, ","), n.in_flight ? " (writing)" : "", "\n");
     for (const consensus::FollowerProgress& p : n.raw->Progress()) {
       absl::StrAppend(&out, "      progress of ", p.id, ": state ", static_cast<int>(p.state),
                       " match ", p.match, " next ", p.next, " inflight ", p.inflight_messages,
@@ -375,6 +376,28 @@ SimNode* World::Leader() {
   return best;
 }
 
+void World::DiskDone(Event& e) {
+  SimNode& n = nodes_.at(e.node);
+  if (!n.up || n.incarnation != e.incarnation || !n.in_flight) return;
+  const bool voted = n.in_flight->hard_state && n.in_flight->hard_state->vote != 0 &&
+                     n.in_flight->hard_state->vote != n.disk->hard_state().vote;
+  const bool appends = !n.in_flight->entries.empty();
+  // Power fails before the write is synced: it is lost, and so are the
+  // messages that had to wait for it.
+  if (faults_ && storm_ && rng_.Chance(voted || appends ? 0.01 : 0.002)) {
+    Bounce(n);
+    return;
+  }
+  Complete(n);
+  // Crash points right after a write became durable, most often after a
+  // vote: the moments where forgetting durable state would hurt.
+  if (faults_ && storm_ && rng_.Chance(voted ? 0.2 : 0.002)) {
+    Bounce(n);
+    return;
+  }
+  Drive(n);
+}
+
 void World::Dispatch(Event& e) {
   switch (e.kind) {
     case Event::Kind::kTick: {
@@ -386,28 +409,9 @@ void World::Dispatch(Event& e) {
     case Event::Kind::kDeliver:
       Deliver(e);
       break;
-    case Event::Kind::kDiskDone: {
-      SimNode& n = nodes_.at(e.node);
-      if (!n.up || n.incarnation != e.incarnation || !n.in_flight) break;
-      const bool voted = n.in_flight->hard_state && n.in_flight->hard_state->vote != 0 &&
-                         n.in_flight->hard_state->vote != n.disk->hard_state().vote;
-      const bool appends = !n.in_flight->entries.empty();
-      // Power fails before the write is synced: it is lost, and so are the
-      // messages that had to wait for it.
-      if (faults_ && storm_ && rng_.Chance(voted || appends ? 0.01 : 0.002)) {
-        Bounce(n);
-        break;
-      }
-      Complete(n);
-      // Crash points right after a write became durable, most often after a
-      // vote: the moments where forgetting durable state would hurt.
-      if (faults_ && storm_ && rng_.Chance(voted ? 0.2 : 0.002)) {
-        Bounce(n);
-        break;
-      }
-      Drive(n);
+    case Event::Kind::kDiskDone:
+      DiskDone(e);
       break;
-    }
     case Event::Kind::kSnapshotReport: {
       SimNode& n = nodes_.at(e.node);
       if (n.incarnation != e.incarnation) break;  // reported to a node that restarted
@@ -487,8 +491,8 @@ bool World::Liveness() {
       backlog = std::max(backlog, last - n.raw->Status().last_index);
     }
   }
-  liveness_bound_ms_ = 60 * base_config_.election_tick * kTickMs +
-                       backlog * 25 / base_config_.inflight_messages_max;
+  liveness_bound_ms_ =
+      60 * base_config_.election_tick * kTickMs + backlog * 25 / base_config_.inflight_messages_max;
   const uint64_t deadline = now_ + liveness_bound_ms_;
   live_data_ = absl::StrCat("live-", options_.seed);
   uint64_t next_try = now_;

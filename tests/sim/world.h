@@ -37,7 +37,7 @@ using consensus::MessageType;
 struct SimOptions {
   uint64_t seed = 1;
   int steps = 10000;  // events before the network heals
-  int nodes = 0;     // 3..7; 0 picks one per seed
+  int nodes = 0;      // 3..7; 0 picks one per seed
   consensus::InjectedBug bug = consensus::InjectedBug::kNone;
   bool trace = false;
   // Check the one-vote-per-term lemma too, not only the outcomes.
@@ -82,8 +82,8 @@ struct SimNode;
 struct Input {
   enum class Kind : uint8_t { kTick, kMessage, kSnapshotReport, kUnreachable, kCall };
   Kind kind = Kind::kTick;
-  Message message;  // kMessage; for reports, `to` names the peer
-  bool ok = false;  // kSnapshotReport
+  Message message;                     // kMessage; for reports, `to` names the peer
+  bool ok = false;                     // kSnapshotReport
   std::function<void(SimNode&)> call;  // kCall: a client request
 };
 
@@ -131,9 +131,7 @@ struct Event {
   uint64_t payload = 0;  // snapshot digest (kDeliver of kSnapshot)
   bool ok = false;       // kSnapshotReport
 
-  bool operator>(const Event& o) const {
-    return time != o.time ? time > o.time : seq > o.seq;
-  }
+  bool operator>(const Event& o) const { return time != o.time ? time > o.time : seq > o.seq; }
 };
 
 struct Proposal {
@@ -152,6 +150,8 @@ class World {
   // world.cc: nodes, network, disk.
   void Schedule(Event e, uint64_t delay);
   void Dispatch(Event& e);
+  // A disk write completes, or power fails just before or after it.
+  void DiskDone(Event& e);
   SimNode& AddNode(NodeId id, const consensus::ConfState& bootstrap);
   void Boot(SimNode& n);
   void Crash(SimNode& n);

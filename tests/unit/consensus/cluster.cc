@@ -139,9 +139,9 @@ void Cluster::Crash(NodeId id) {
   n.raw.reset();
   n.read_states.clear();
   // Messages to a crashed node are lost; its own queued messages already left.
-  queue_.erase(std::remove_if(queue_.begin(), queue_.end(),
-                              [id](const Message& m) { return m.to == id; }),
-               queue_.end());
+  queue_.erase(
+      std::remove_if(queue_.begin(), queue_.end(), [id](const Message& m) { return m.to == id; }),
+      queue_.end());
 }
 
 void Cluster::Restart(NodeId id) {

@@ -59,7 +59,9 @@ class Cluster {
   // the queue is empty or `max_messages` were delivered. Messages that match
   // `filter` only are delivered; the others stay queued.
   size_t Deliver(const std::function<bool(const Message&)>& filter, size_t max_messages = 100000);
-  size_t DeliverAll() { return Deliver([](const Message&) { return true; }); }
+  size_t DeliverAll() {
+    return Deliver([](const Message&) { return true; });
+  }
   // Removes queued messages that match.
   size_t Drop(const std::function<bool(const Message&)>& filter);
   const std::deque<Message>& queue() const { return queue_; }

@@ -22,8 +22,8 @@ Config TestConfig(NodeId id) {
 }
 
 bool AllOfType(const std::vector<Message>& ms, MessageType type) {
-  return !ms.empty() && std::all_of(ms.begin(), ms.end(),
-                                    [type](const Message& m) { return m.type == type; });
+  return !ms.empty() &&
+         std::all_of(ms.begin(), ms.end(), [type](const Message& m) { return m.type == type; });
 }
 
 Cluster ThreeNodesWithLeader() {
@@ -292,8 +292,7 @@ TEST(RawNodeDeathTest, RestartRefusesAMembershipThatContradictsTheLog) {
 TEST(RawNodeTest, CreateRefusesACommitIndexBeyondTheLog) {
   MemoryStorage storage(ConfState{{1}, {}});
   storage.SetHardState(HardState{1, 1, 5});
-  EXPECT_EQ(RawNode::Create(TestConfig(1), &storage).status().code(),
-            absl::StatusCode::kDataLoss);
+  EXPECT_EQ(RawNode::Create(TestConfig(1), &storage).status().code(), absl::StatusCode::kDataLoss);
 }
 
 TEST(MemoryStorageTest, EntriesHonourTheLogBoundsAndTheByteLimit) {

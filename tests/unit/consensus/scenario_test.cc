@@ -20,9 +20,8 @@
 //   expect progress N ID STATE [match=I] [inflight=K] | queued FILTER COUNT
 //   expect read-state N CTX I | no-read-state N [CTX] | uncommitted-bytes N B | transferee N T
 //   expect entries-per-append FILTER MAX | dump
-#include <gtest/gtest.h>
-
 #include <dirent.h>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <fstream>
@@ -167,24 +166,41 @@ class Interpreter {
       if (kv.size() != 2) throw ScriptError{absl::StrCat("bad option ", w[k])};
       const std::string& key = kv[0];
       const std::string& v = kv[1];
-      if (key == "voters") voters = Ids(v);
-      else if (key == "learners") learners = Ids(v);
-      else if (key == "spares") spares = Ids(v);
-      else if (key == "pre_vote") c.pre_vote = v == "true";
-      else if (key == "check_quorum") c.check_quorum = v == "true";
-      else if (key == "election") c.election_tick = Num(v);
-      else if (key == "heartbeat") c.heartbeat_tick = Num(v);
-      else if (key == "inflight") c.inflight_messages_max = Num(v);
-      else if (key == "msg_bytes") c.message_bytes_max = Num(v);
-      else if (key == "uncommitted_bytes") c.uncommitted_bytes_max = Num(v);
-      else throw ScriptError{absl::StrCat("unknown option ", key)};
+      if (key == "voters")
+        voters = Ids(v);
+      else if (key == "learners")
+        learners = Ids(v);
+      else if (key == "spares")
+        spares = Ids(v);
+      else if (key == "pre_vote")
+        c.pre_vote = v == "true";
+      else if (key == "check_quorum")
+        c.check_quorum = v == "true";
+      else if (key == "election")
+        c.election_tick = Num(v);
+      else if (key == "heartbeat")
+        c.heartbeat_tick = Num(v);
+      else if (key == "inflight")
+        c.inflight_messages_max = Num(v);
+      else if (key == "msg_bytes")
+        c.message_bytes_max = Num(v);
+      else if (key == "uncommitted_bytes")
+        c.uncommitted_bytes_max = Num(v);
+      else
+        throw ScriptError{absl::StrCat("unknown option ", key)};
     }
     config_ = c;
     cluster_.emplace(c, voters, learners, spares);
   }
 
   void Execute(const std::vector<std::string>& w);
+  bool ExecuteTime(const std::vector<std::string>& w);
+  bool ExecuteNetwork(const std::vector<std::string>& w);
+  bool ExecuteClient(const std::vector<std::string>& w);
+  void Timeout(NodeId id);
   void Expect(const std::vector<std::string>& w);
+  bool ExpectStatus(const std::vector<std::string>& w);
+  bool ExpectContents(const std::vector<std::string>& w);
   void ExpectProgress(const std::vector<std::string>& w);
 
   std::string Dump() {
@@ -215,13 +231,20 @@ class Interpreter {
 
 void Interpreter::Execute(const std::vector<std::string>& w) {
   const std::string& cmd = w[0];
-  const std::vector<std::string> a = Args(w);
   if (cmd == "cluster") return MakeCluster(w);
   if (cmd == "expect") return Expect(w);
   if (cmd == "dump") {
     std::cout << Dump();
     return;
   }
+  if (ExecuteTime(w) || ExecuteNetwork(w) || ExecuteClient(w)) return;
+  throw ScriptError{absl::StrCat("unknown command ", cmd)};
+}
+
+// campaign, tick, timeout, run, crash, restart, compact.
+bool Interpreter::ExecuteTime(const std::vector<std::string>& w) {
+  const std::string& cmd = w[0];
+  const std::vector<std::string> a = Args(w);
   Cluster& c = cluster();
   if (cmd == "campaign") {
     Need(a, 2);
@@ -232,29 +255,52 @@ void Interpreter::Execute(const std::vector<std::string>& w) {
     const uint64_t count = a.size() > 2 ? Num(a[2]) : 1;
     for (uint64_t k = 0; k < count; ++k) c.Tick(Num(a[1]));
   } else if (cmd == "timeout") {
-    // Ticks a follower until its election timer fires (at most 2 timeouts).
     Need(a, 2);
-    const NodeId id = Num(a[1]);
-    auto campaigns = [&] {
-      return std::count_if(c.queue().begin(), c.queue().end(), [&](const Message& m) {
-        return m.from == id && (m.type == MessageType::kVote || m.type == MessageType::kPreVote);
-      });
-    };
-    const NodeStatus before = c.raw(id).Status();
-    const auto sent = campaigns();
-    for (int k = 0; k < 2 * config_.election_tick; ++k) {
-      c.Tick(id);
-      const NodeStatus now = c.raw(id).Status();
-      if (now.role != before.role || now.term != before.term || campaigns() > sent) return;
-    }
-    throw ScriptError{"the election timer did not fire"};
+    Timeout(Num(a[1]));
   } else if (cmd == "run") {
     Need(a, 2);
     for (uint64_t k = 0; k < Num(a[1]); ++k) {
       for (NodeId id : c.ids()) c.Tick(id);
       c.DeliverAll();
     }
-  } else if (cmd == "deliver") {
+  } else if (cmd == "crash") {
+    c.Crash(Num(a.at(1)));
+  } else if (cmd == "restart") {
+    c.Restart(Num(a.at(1)));
+    c.Process(Num(a[1]));
+  } else if (cmd == "compact") {
+    c.Compact(Num(a.at(1)), c.raw(Num(a[1])).Status().applied);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Ticks a node until its election timer fires (at most two timeouts): its
+// role or term changes, or it sends new (pre-)vote requests.
+void Interpreter::Timeout(NodeId id) {
+  Cluster& c = cluster();
+  auto campaigns = [&] {
+    return std::count_if(c.queue().begin(), c.queue().end(), [&](const Message& m) {
+      return m.from == id && (m.type == MessageType::kVote || m.type == MessageType::kPreVote);
+    });
+  };
+  const NodeStatus before = c.raw(id).Status();
+  const auto sent = campaigns();
+  for (int k = 0; k < 2 * config_.election_tick; ++k) {
+    c.Tick(id);
+    const NodeStatus now = c.raw(id).Status();
+    if (now.role != before.role || now.term != before.term || campaigns() > sent) return;
+  }
+  throw ScriptError{"the election timer did not fire"};
+}
+
+// deliver, deliver-one, drop, partition, isolate, cut, heal.
+bool Interpreter::ExecuteNetwork(const std::vector<std::string>& w) {
+  const std::string& cmd = w[0];
+  const std::vector<std::string> a = Args(w);
+  Cluster& c = cluster();
+  if (cmd == "deliver") {
     c.Deliver(Filter(a, 1));
   } else if (cmd == "deliver-one") {
     if (c.Deliver(Filter(a, 1), 1) != 1) throw ScriptError{"no such message queued"};
@@ -283,42 +329,41 @@ void Interpreter::Execute(const std::vector<std::string>& w) {
     c.Cut(Num(ends.at(0)), Num(ends.at(1)));
   } else if (cmd == "heal") {
     c.Heal();
-  } else if (cmd == "crash") {
-    c.Crash(Num(a.at(1)));
-  } else if (cmd == "restart") {
-    c.Restart(Num(a.at(1)));
-    c.Process(Num(a[1]));
-  } else if (cmd == "compact") {
-    c.Compact(Num(a.at(1)), c.raw(Num(a[1])).Status().applied);
-  } else if (cmd == "propose") {
-    Need(a, 3);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// propose, add-learner, promote, remove, transfer, read-index,
+// report-unreachable: calls on one node, optionally expecting a status code.
+bool Interpreter::ExecuteClient(const std::vector<std::string>& w) {
+  const std::string& cmd = w[0];
+  const std::vector<std::string> a = Args(w);
+  Cluster& c = cluster();
+  Need(a, 3);
+  RawNode& node = c.raw(Num(a[1]));
+  if (cmd == "propose") {
     std::vector<std::string> data(a.begin() + 2, a.end());
-    CheckStatus(c.raw(Num(a[1])).Propose(std::move(data)).status(), w);
-    c.Process(Num(a[1]));
+    CheckStatus(node.Propose(std::move(data)).status(), w);
   } else if (cmd == "add-learner" || cmd == "promote" || cmd == "remove") {
-    Need(a, 3);
     ConfChange cc;
     cc.kind = cmd == "add-learner" ? ConfChange::Kind::kAddLearner
               : cmd == "promote"   ? ConfChange::Kind::kPromoteLearner
                                    : ConfChange::Kind::kRemoveNode;
     cc.node_id = Num(a[2]);
-    CheckStatus(c.raw(Num(a[1])).ProposeConfChange(cc, cmd + "-" + a[2]).status(), w);
-    c.Process(Num(a[1]));
+    CheckStatus(node.ProposeConfChange(cc, cmd + "-" + a[2]).status(), w);
   } else if (cmd == "transfer") {
-    Need(a, 3);
-    CheckStatus(c.raw(Num(a[1])).TransferLeadership(Num(a[2])), w);
-    c.Process(Num(a[1]));
+    CheckStatus(node.TransferLeadership(Num(a[2])), w);
   } else if (cmd == "read-index") {
-    Need(a, 3);
-    CheckStatus(c.raw(Num(a[1])).ReadIndex(a[2]), w);
-    c.Process(Num(a[1]));
+    CheckStatus(node.ReadIndex(a[2]), w);
   } else if (cmd == "report-unreachable") {
-    Need(a, 3);
-    c.raw(Num(a[1])).ReportUnreachable(Num(a[2]));
-    c.Process(Num(a[1]));
+    node.ReportUnreachable(Num(a[2]));
   } else {
-    throw ScriptError{absl::StrCat("unknown command ", cmd)};
+    return false;
   }
+  c.Process(Num(a[1]));
+  return true;
 }
 
 void Interpreter::Expect(const std::vector<std::string>& w) {
@@ -343,77 +388,94 @@ void Interpreter::Expect(const std::vector<std::string>& w) {
     return;
   }
   if (what == "progress") return ExpectProgress(w);
-  const NodeId id = Num(w[2]);
   if (what == "crashed") {
-    if (c.alive(id)) throw ScriptError{"node is alive"};
+    if (c.alive(Num(w[2]))) throw ScriptError{"node is alive"};
     return;
   }
-  const NodeStatus s = c.raw(id).Status();
-  auto eq = [](const std::string& name, uint64_t want, uint64_t got) {
-    if (want != got) throw ScriptError{absl::StrCat(name, ": want ", want, ", got ", got)};
-  };
+  if (ExpectStatus(w) || ExpectContents(w)) return;
+  throw ScriptError{absl::StrCat("unknown expectation ", what)};
+}
+
+namespace {
+void Equal(const std::string& name, uint64_t want, uint64_t got) {
+  if (want != got) throw ScriptError{absl::StrCat(name, ": want ", want, ", got ", got)};
+}
+}  // namespace
+
+// leader, role, and the numbers of NodeStatus.
+bool Interpreter::ExpectStatus(const std::vector<std::string>& w) {
+  const std::string& what = w[1];
+  const NodeId id = Num(w[2]);
+  const NodeStatus s = cluster().raw(id).Status();
   if (what == "leader") {
     if (s.role != Role::kLeader) {
       throw ScriptError{absl::StrCat("node ", id, " is ", RoleName(s.role))};
     }
-    if (w.size() >= 5 && w[3] == "term") eq("term", Num(w[4]), s.term);
-  } else if (what == "role") {
+    if (w.size() >= 5 && w[3] == "term") Equal("term", Num(w[4]), s.term);
+    return true;
+  }
+  if (what == "role") {
     Need(w, 4);
     if (RoleName(s.role) != w[3]) throw ScriptError{absl::StrCat("role is ", RoleName(s.role))};
-  } else if (what == "term") {
-    eq("term", Num(w.at(3)), s.term);
-  } else if (what == "lead") {
-    eq("lead", Num(w.at(3)), s.leader);
-  } else if (what == "vote") {
-    eq("vote", Num(w.at(3)), s.vote);
-  } else if (what == "commit") {
-    eq("commit", Num(w.at(3)), s.commit);
-  } else if (what == "applied") {
-    eq("applied", Num(w.at(3)), s.applied);
-  } else if (what == "last-index") {
-    eq("last index", Num(w.at(3)), s.last_index);
-  } else if (what == "first-index") {
-    eq("first index", Num(w.at(3)), s.first_index);
-  } else if (what == "uncommitted-bytes") {
-    eq("uncommitted bytes", Num(w.at(3)), s.uncommitted_bytes);
-  } else if (what == "transferee") {
-    eq("transferee", Num(w.at(3)), s.lead_transferee);
-  } else if (what == "terms") {
-    std::vector<std::string> got;
+    return true;
+  }
+  const std::map<std::string, uint64_t> numbers = {
+      {"term", s.term},
+      {"lead", s.leader},
+      {"vote", s.vote},
+      {"commit", s.commit},
+      {"applied", s.applied},
+      {"last-index", s.last_index},
+      {"first-index", s.first_index},
+      {"uncommitted-bytes", s.uncommitted_bytes},
+      {"transferee", s.lead_transferee},
+  };
+  auto it = numbers.find(what);
+  if (it == numbers.end()) return false;
+  Equal(what, Num(w.at(3)), it->second);
+  return true;
+}
+
+// terms, applied-data, voters, learners, read-state, no-read-state.
+bool Interpreter::ExpectContents(const std::vector<std::string>& w) {
+  const std::string& what = w[1];
+  const NodeId id = Num(w[2]);
+  Cluster& c = cluster();
+  const std::vector<std::string> want(w.begin() + 3, w.end());
+  std::vector<std::string> got;
+  if (what == "terms") {
+    const NodeStatus s = c.raw(id).Status();
     for (Index i = s.first_index; i <= s.last_index; ++i) {
       got.push_back(absl::StrCat(*c.raw(id).TermAt(i)));
     }
-    std::vector<std::string> want(w.begin() + 3, w.end());
-    if (got != want) throw ScriptError{absl::StrCat("terms: ", absl::StrJoin(got, " "))};
   } else if (what == "applied-data") {
-    std::vector<std::string> got;
     for (const Entry& e : c.node(id).applied) {
       if (!e.data.empty()) got.push_back(e.data);
     }
-    std::vector<std::string> want(w.begin() + 3, w.end());
-    if (got != want) throw ScriptError{absl::StrCat("applied: ", absl::StrJoin(got, " "))};
   } else if (what == "voters" || what == "learners") {
-    const auto& got = what == "voters" ? s.conf_state.voters : s.conf_state.learners;
-    const std::vector<NodeId> want = w.size() > 3 ? Ids(w[3]) : std::vector<NodeId>{};
-    if (got != want) throw ScriptError{absl::StrCat(what, ": ", absl::StrJoin(got, ","))};
-  } else if (what == "read-state") {
+    const ConfState conf = c.raw(id).Status().conf_state;
+    const auto& ids = what == "voters" ? conf.voters : conf.learners;
+    if (!ids.empty()) got.push_back(absl::StrJoin(ids, ","));
+  } else if (what == "read-state" || what == "no-read-state") {
+    // The read states of node `id` whose context is w[3] (or all).
+    for (const ReadState& r : c.node(id).read_states) {
+      if (w.size() < 4 || r.context == w[3]) got.push_back(absl::StrCat(r.context, " ", r.index));
+    }
+    if (what == "no-read-state") {
+      if (!got.empty()) throw ScriptError{absl::StrCat("read state ", got[0])};
+      return true;
+    }
     Need(w, 5);
-    for (const ReadState& r : c.node(id).read_states) {
-      if (r.context == w[3]) {
-        eq("read index", Num(w[4]), r.index);
-        return;
-      }
-    }
-    throw ScriptError{absl::StrCat("no read state ", w[3])};
-  } else if (what == "no-read-state") {
-    for (const ReadState& r : c.node(id).read_states) {
-      if (w.size() < 4 || r.context == w[3]) {
-        throw ScriptError{absl::StrCat("read state ", r.context, " at ", r.index)};
-      }
-    }
+    if (got.empty()) throw ScriptError{absl::StrCat("no read state ", w[3])};
+    got = {got.back()};
+    return got[0] == absl::StrCat(w[3], " ", w[4])
+               ? true
+               : throw ScriptError{absl::StrCat("read state ", got[0])};
   } else {
-    throw ScriptError{absl::StrCat("unknown expectation ", what)};
+    return false;
   }
+  if (got != want) throw ScriptError{absl::StrCat(what, ": ", absl::StrJoin(got, " "))};
+  return true;
 }
 
 void Interpreter::ExpectProgress(const std::vector<std::string>& w) {

@@ -175,8 +175,7 @@ class RawNode {
   // has not caught up; INVALID_ARGUMENT when the change does not fit the
   // membership (adding a member, promoting a non-learner, removing a
   // non-member or the last voter); UNAVAILABLE / RESOURCE_EXHAUSTED as Propose.
-  absl::StatusOr<ProposalPosition> ProposeConfChange(const ConfChange& change,
-                                                     std::string data);
+  absl::StatusOr<ProposalPosition> ProposeConfChange(const ConfChange& change, std::string data);
 
   // Leadership transfer (thesis §3.10). On the leader: brings `transferee` up
   // to date, then sends it TimeoutNow; proposals are refused meanwhile; the

@@ -83,6 +83,17 @@ enum class MessageType : uint8_t {
 };
 
 // One Raft message; fields mean what raft.proto's RaftMessage says they mean.
+// `from` is always the sender. Where raft.proto leaves a use open, the core
+// fixes it as follows:
+//   kVote / kPreVote: `context` is "transfer" for an election started by a
+//     leadership transfer (voters then ignore their leader lease).
+//   kHeartbeat / kHeartbeatResponse: `context` carries a ReadIndex round.
+//   kAppendResponse: `index` is the last index the follower now matches, or
+//     on reject the prev index it refused; (reject_hint, reject_hint_term) is
+//     the follower's last index at or before it with a term <= the probe's.
+//   kReadIndex / kReadIndexResponse: `context` is the requester's; `index` is
+//     the read index in the response.
+//   kTransferLeader: the sender asks the leader to hand leadership to it.
 struct Message {
   MessageType type = MessageType::kAppend;
   NodeId from = kNoNode;
