@@ -8,9 +8,10 @@
 # which goes first from round to round so drift in machine load hits both.
 # Both clusters stay up for the whole comparison; the one not measured idles.
 #
-# Prints a table (throughput, p50, p99 for each system at 1, 16, 64 and 256
-# outstanding requests; figures are the mean over rounds) and, as its last
-# line, append_throughput_ratio_vs_etcd=X.XX for the 64-client row.
+# Prints a table (throughput, p50, p99 and the servers' CPU time per request
+# for each system at 1, 16, 64 and 256 outstanding requests; figures are the
+# mean over rounds) and, as its last line, append_throughput_ratio_vs_etcd=X.XX
+# for the 64-client row. CAIRN_NODE_BIN runs another cairn-node binary (A/B).
 #
 #   bench/compare-etcd.sh [--quick] [--clients "1 16 64 256"] [--duration-s 10]
 #                         [--warmup-s 2] [--rounds 2] [--value-bytes 256]
@@ -76,17 +77,28 @@ run() {
   local system=$1 clients=$2 round=$3 name="$1-c$2-r$3"
   local args=(--clients "$clients" --duration-s "$duration" --warmup-s "$warmup"
     --value-bytes "$value_bytes" --json-out "$results/$name.json" --label "$name")
+  local pids
   if [ "$system" = cairn ]; then
     args+=(--target cairn --workload append --endpoint "$CAIRN_ENDPOINTS" "${CAIRN_BENCH_TLS[@]}")
+    pids=("${CAIRN_PIDS[@]}")
   else
     args+=(--target etcd --workload put --endpoint "$ETCD_LEADER")
+    pids=("${ETCD_PIDS[@]}")
   fi
+  local before after
+  before=$(cpu_ticks "${pids[@]}")
   "$BENCH_BIN/bench/cairn-bench" "${args[@]}" >"$results/$name.txt" 2>&1 || {
     bench_log "$name had errors:"
     grep -E "first error|cairn-bench:" "$results/$name.txt" >&2 || true
   }
+  after=$(cpu_ticks "${pids[@]}")
+  # CPU of the three servers per completed request (warm-up included on both sides).
+  awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" \
+    -v n="$(bench_field "$results/$name.txt" completed)" \
+    'BEGIN {if (n > 0) printf "server: server_cpu_us_per_req=%.1f\n", t / hz * 1e6 / n}' \
+    >>"$results/$name.txt"
   loads+=("$(cut -d' ' -f1 /proc/loadavg)")
-  bench_log "$name: $(grep '^result:' "$results/$name.txt" | cut -d' ' -f2-)"
+  bench_log "$name: $(grep '^result:' "$results/$name.txt" | cut -d' ' -f2-9) $(tail -1 "$results/$name.txt" | cut -d' ' -f2)"
 }
 
 for ((r = 1; r <= rounds; r++)); do
@@ -116,15 +128,18 @@ load_max=$(printf '%s\n' "${loads[@]}" | sort -g | tail -1)
   echo
   echo "Cairn (3 nodes, mTLS, signatures, fsync) vs etcd $(etcd --version | awk '/etcd Version/ {print $3}') (3 members, defaults); ${value_bytes}-byte appends; ${rounds} round(s) of ${duration} s per cell; $(nproc) cores"
   echo "load average: start $load_start, end $load_end, highest 1-min sample between runs $load_max"
-  printf '%8s | %12s %9s %9s | %12s %9s %9s | %6s\n' clients "cairn req/s" "p50 ms" "p99 ms" \
-    "etcd req/s" "p50 ms" "p99 ms" ratio
+  printf '%8s | %11s %8s %8s %8s | %11s %8s %8s %8s | %6s\n' clients "cairn req/s" "p50 ms" \
+    "p99 ms" "cpu us" "etcd req/s" "p50 ms" "p99 ms" "cpu us" ratio
   for c in $clients_list; do
     ct=$(mean cairn "$c" throughput_per_s); cp50=$(mean cairn "$c" p50_ms); cp99=$(mean cairn "$c" p99_ms)
+    ccpu=$(mean cairn "$c" server_cpu_us_per_req)
     et=$(mean etcd "$c" throughput_per_s); ep50=$(mean etcd "$c" p50_ms); ep99=$(mean etcd "$c" p99_ms)
+    ecpu=$(mean etcd "$c" server_cpu_us_per_req)
     ratio=$(awk -v a="$ct" -v b="$et" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "nan"}')
-    printf '%8s | %12.0f %9.2f %9.2f | %12.0f %9.2f %9.2f | %6s\n' "$c" "$ct" "$cp50" "$cp99" \
-      "$et" "$ep50" "$ep99" "$ratio"
+    printf '%8s | %11.0f %8.2f %8.2f %8.0f | %11.0f %8.2f %8.2f %8.0f | %6s\n' "$c" "$ct" "$cp50" \
+      "$cp99" "$ccpu" "$et" "$ep50" "$ep99" "$ecpu" "$ratio"
   done
+  echo "cpu us: CPU time of the three servers per request (user + system, warm-up included)"
 } | tee "$results/table.txt"
 ratio64=$(awk -v a="$(mean cairn 64 throughput_per_s)" -v b="$(mean etcd 64 throughput_per_s)" \
   'BEGIN {if (b > 0) printf "%.2f", a / b; else print "nan"}')

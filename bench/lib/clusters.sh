@@ -50,7 +50,7 @@ bench_stop_all() {
 cairn_start() {
   local dir=$1
   shift
-  local ctl="$BENCH_BIN/client/cairnctl" node_bin="$BENCH_BIN/node/cairn-node"
+  local ctl="$BENCH_BIN/client/cairnctl" node_bin="${CAIRN_NODE_BIN:-$BENCH_BIN/node/cairn-node}"
   mkdir -p "$dir/certs"
   "$ctl" certs create-service --out-dir "$dir/certs" --cn "Cairn bench" >/dev/null 2>&1
   "$ctl" certs create-user --service-dir "$dir/certs" --name admin --out-dir "$dir/certs" >/dev/null 2>&1
@@ -102,8 +102,8 @@ cairn_start() {
 }
 
 # etcd_start DIR: three etcd members with their default (durable) settings.
-# Sets ETCD_ENDPOINTS (client URLs' host:port, comma-separated) and
-# ETCD_LEADER (the leader's host:port).
+# Sets ETCD_ENDPOINTS (client URLs' host:port, comma-separated), ETCD_LEADER
+# (the leader's host:port) and ETCD_PIDS.
 etcd_start() {
   local dir=$1
   local names=() peer_urls=() client_urls=() i cluster=""
@@ -112,6 +112,7 @@ etcd_start() {
     client_urls[$i]="http://127.0.0.1:$(bench_free_port)"
     cluster="${cluster:+$cluster,}etcd$i=${peer_urls[$i]}"
   done
+  ETCD_PIDS=()
   for i in 1 2 3; do
     etcd --name "etcd$i" --data-dir "$dir/etcd$i" \
       --listen-peer-urls "${peer_urls[$i]}" --initial-advertise-peer-urls "${peer_urls[$i]}" \
@@ -120,6 +121,7 @@ etcd_start() {
       --initial-cluster-token "cairn-bench-$$" --logger zap --log-outputs stderr \
       --log-level warn >"$dir/etcd$i.log" 2>&1 &
     BENCH_PIDS+=($!)
+    ETCD_PIDS+=($!)
   done
   ETCD_ENDPOINTS="${client_urls[1]#http://},${client_urls[2]#http://},${client_urls[3]#http://}"
   ETCD_LEADER=""
@@ -137,12 +139,29 @@ etcd_start() {
     return 1
   fi
   ETCD_LEADER=${ETCD_LEADER#http://}
+  # Every member must be up and healthy: a cluster limping on two members
+  # would do less work per put than the three-node Cairn it is compared with.
+  local pid healthy=0
+  for _ in $(seq 100); do
+    healthy=$(ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINTS" --command-timeout=1s \
+      endpoint health 2>&1 | grep -c "is healthy" || true)
+    [ "$healthy" = 3 ] && break
+    sleep 0.1
+  done
+  for pid in "${ETCD_PIDS[@]}"; do
+    if ! kill -0 "$pid" 2>/dev/null || [ "$healthy" != 3 ]; then
+      bench_log "etcd: only $healthy of 3 members are healthy; logs:"
+      tail -3 "$dir"/etcd*.log >&2
+      return 1
+    fi
+  done
 }
 
-# bench_field FILE KEY: a number from a cairn-bench "result:" line.
+# bench_field FILE KEY: a number from a cairn-bench "result:" line (or the
+# "server:" line compare-etcd.sh adds).
 bench_field() {
   [ -f "$1" ] || return 0
-  sed -n "s/^result: .*\\b$2=\\([^ ]*\\).*/\\1/p" "$1" | tail -1
+  sed -n "s/^\\(result\\|server\\): .*\\b$2=\\([^ ]*\\).*/\\2/p" "$1" | tail -1
 }
 
 # cairn_metric HOST:PORT NAME: a gauge from a node's /metrics (plain HTTP on
@@ -153,6 +172,14 @@ cairn_metric() {
   printf 'GET /metrics HTTP/1.0\r\nHost: %s\r\n\r\n' "$1" >&9
   awk -v n="$2" '$1 == n {print $2}' <&9 | tr -d '\r'
   exec 9<&-
+}
+
+# cpu_ticks PID...: user + system CPU time of the processes, in clock ticks
+# (getconf CLK_TCK per second), threads that have exited included.
+cpu_ticks() {
+  local pid total=0
+  for pid in "$@"; do total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
+  echo "$total"
 }
 
 # rss_mib PID: resident memory of a process in MiB (VmRSS).

@@ -9,15 +9,18 @@
 //   ecdsa         P-256 sign/s and verify/s (ledger/identity.h, OpenSSL).
 //   grpc          unary round trip over loopback to a trivial in-process
 //                 server (it answers KV.Put at once), one call outstanding,
-//                 plaintext and mutual TLS; and calls/s with 64 outstanding
-//                 over mutual TLS: what one gRPC server can do on this
-//                 machine before any work is done.
+//                 plaintext and mutual TLS; and calls/s with 64 outstanding:
+//                 what one gRPC server can do on this machine before any work
+//                 is done. cpu_us_per_call is the CPU time of client and
+//                 server together (both in this process) per call: the
+//                 floor that does not move with the machine's load.
 //
 // The gRPC probes use the same closed-loop driver as cairn-bench, so they
 // include the same client-side costs.
 //
 //   limits [--dir=DIR] [--seconds=S] [--json-out=FILE]
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -162,6 +165,13 @@ ProbePki MakePki(const std::string& dir) {
   return pki;
 }
 
+double ProcessCpuSeconds() {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 nlohmann::json RunRtt(const std::string& address, const TlsFilesPaths* tls, int clients,
                       double seconds) {
   auto channels = OpenChannels(address, clients == 1 ? 1 : 8, tls);
@@ -173,12 +183,16 @@ nlohmann::json RunRtt(const std::string& address, const TlsFilesPaths* tls, int 
   driver.warmup_s = std::min(0.5, seconds / 4);
   driver.duration_s = seconds;
   driver.mix = {{Op::kPut, 1}};
+  const double cpu_before = ProcessCpuSeconds();
   const RunResult r = RunClosedLoop(driver, source.get());
+  const double cpu_s = ProcessCpuSeconds() - cpu_before;
   CAIRN_CHECK(r.errors() == 0 && r.ok() > 0) << "loopback probe failed: " << r.first_error;
   const LatencyHistogram h = r.AllLatency();
   return {{"calls_per_s", static_cast<double>(r.ok()) / r.measured_s},
           {"p50_us", Us(h.ValueAtQuantile(0.5))},
           {"p99_us", Us(h.ValueAtQuantile(0.99))},
+          // Client and server together: both run in this process.
+          {"cpu_us_per_call", cpu_s * 1e6 / static_cast<double>(r.completed_total)},
           {"outstanding", clients}};
 }
 
@@ -199,6 +213,7 @@ nlohmann::json ProbeGrpc(const std::string& dir, double seconds) {
   nlohmann::json out;
   out["plaintext_1"] = RunRtt(absl::StrCat("127.0.0.1:", plain_port), nullptr, 1, seconds);
   out["tls_1"] = RunRtt(absl::StrCat("127.0.0.1:", tls_port), &pki.client_files, 1, seconds);
+  out["plaintext_64"] = RunRtt(absl::StrCat("127.0.0.1:", plain_port), nullptr, 64, seconds);
   out["tls_64"] = RunRtt(absl::StrCat("127.0.0.1:", tls_port), &pki.client_files, 64, seconds);
   server->Shutdown();
   std::filesystem::remove(pki.client_files.cert_file);
@@ -220,10 +235,11 @@ void Print(const nlohmann::json& j) {
   std::printf("  ecdsa p-256             %9.0f sign/s  %9.0f verify/s\n",
               j["ecdsa_p256"]["sign_per_s"].get<double>(),
               j["ecdsa_p256"]["verify_per_s"].get<double>());
-  for (const char* k : {"plaintext_1", "tls_1", "tls_64"}) {
-    std::printf("  grpc loopback %-11s %9.0f calls/s  p50 %8.1f us   p99 %8.1f us\n", k,
-                g[k]["calls_per_s"].get<double>(), g[k]["p50_us"].get<double>(),
-                g[k]["p99_us"].get<double>());
+  for (const char* k : {"plaintext_1", "tls_1", "plaintext_64", "tls_64"}) {
+    std::printf(
+        "  grpc loopback %-12s %8.0f calls/s  p50 %8.1f us   p99 %8.1f us   %6.1f cpu us/call\n",
+        k, g[k]["calls_per_s"].get<double>(), g[k]["p50_us"].get<double>(),
+        g[k]["p99_us"].get<double>(), g[k]["cpu_us_per_call"].get<double>());
   }
   std::printf("  floor for one append: fdatasync p50 + tls rtt p50 = %.1f us\n",
               j["one_append_floor_us"].get<double>());

@@ -247,6 +247,8 @@ RunResult Engine::Run() {
   timer.join();
 
   RunResult result;
+  result.completed_total = completed_.load();
+  result.wall_s = std::chrono::duration<double>(Clock::now() - started).count();
   result.measured_s = counted ? static_cast<double>(last_completion_ns_.load()) / 1e9
                               : options_.duration_s;
   for (const auto& [op, weight] : options_.mix) {

@@ -80,6 +80,11 @@ struct RunResult {
   double measured_s = 0;
   std::array<std::unique_ptr<OpStats>, kOpCount> ops;  // null for ops not in the mix
   std::string first_error;                              // code and message of the first one
+  // Every request that completed, warm-up and drain included, and the wall
+  // time from the first request to the last completion: for costs per
+  // request (CPU seconds over the whole run / completed_total).
+  uint64_t completed_total = 0;
+  double wall_s = 0;
   uint64_t ok() const;
   uint64_t errors() const;
   // All operations together.

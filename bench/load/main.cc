@@ -11,6 +11,8 @@
 // (found with GetClusterStatus) unless --route=first. Exit code 0 when the run
 // completed with no errors, 1 when any request failed, 2 on a usage error, 3
 // when the service could not be reached during setup.
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <fstream>
@@ -142,6 +144,13 @@ bool NeedsTxids(const std::vector<std::pair<Op, double>>& mix) {
   return false;
 }
 
+double ProcessCpuSeconds() {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
 int Usage(const std::string& message) {
   std::cerr << "cairn-bench: " << message << "\n";
   return 2;
@@ -213,11 +222,13 @@ int Main(int argc, char** argv) {
   driver.mix = *mix;
   driver.progress_s = f.progress_s;
   driver.seed = f.seed;
+  const double cpu_before = ProcessCpuSeconds();
   const RunResult result = RunClosedLoop(driver, source.get());
+  const double cpu_used = ProcessCpuSeconds() - cpu_before;
 
   RunDescription run{f.target,      f.workload,    endpoint,
                      f.connections, f.inflight,    etcd || f.workload != "get" ? f.value_bytes : 0,
-                     f.label};
+                     f.label,       cpu_used};
   PrintReport(run, result, std::cout);
   if (!f.json_out.empty()) {
     std::ofstream out(f.json_out);

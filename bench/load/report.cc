@@ -33,6 +33,11 @@ std::string Row(const char* name, uint64_t ok, uint64_t errors, double seconds,
   return line;
 }
 
+double ClientCpuUsPerRequest(const RunDescription& run, const RunResult& result) {
+  if (run.client_cpu_s < 0 || result.completed_total == 0) return -1;
+  return run.client_cpu_s * 1e6 / static_cast<double>(result.completed_total);
+}
+
 }  // namespace
 
 void PrintReport(const RunDescription& run, const RunResult& result, std::ostream& out) {
@@ -56,16 +61,18 @@ void PrintReport(const RunDescription& run, const RunResult& result, std::ostrea
   if (!result.first_error.empty()) out << "  first error: " << result.first_error << "\n";
   // One line for shell scripts: key=value, all operations together.
   const LatencyHistogram all = result.AllLatency();
-  char line[320];
+  char line[400];
   std::snprintf(line, sizeof(line),
                 "result: ok=%llu errors=%llu throughput_per_s=%.1f p50_ms=%.3f p90_ms=%.3f "
-                "p99_ms=%.3f p999_ms=%.3f max_ms=%.3f\n",
+                "p99_ms=%.3f p999_ms=%.3f max_ms=%.3f completed=%llu wall_s=%.3f "
+                "client_cpu_us_per_req=%.1f\n",
                 static_cast<unsigned long long>(result.ok()),
                 static_cast<unsigned long long>(result.errors()),
                 result.measured_s > 0 ? static_cast<double>(result.ok()) / result.measured_s : 0.0,
                 Us(all.ValueAtQuantile(0.5)) / 1000, Us(all.ValueAtQuantile(0.9)) / 1000,
                 Us(all.ValueAtQuantile(0.99)) / 1000, Us(all.ValueAtQuantile(0.999)) / 1000,
-                Us(all.max_ns()) / 1000);
+                Us(all.max_ns()) / 1000, static_cast<unsigned long long>(result.completed_total),
+                result.wall_s, ClientCpuUsPerRequest(run, result));
   out << line;
 }
 
@@ -85,6 +92,9 @@ std::string ReportJson(const RunDescription& run, const RunResult& result) {
   j["throughput_per_s"] =
       result.measured_s > 0 ? static_cast<double>(result.ok()) / result.measured_s : 0.0;
   j["latency_us"] = LatencyJson(result.AllLatency());
+  j["completed_total"] = result.completed_total;
+  j["wall_s"] = result.wall_s;
+  j["client_cpu_us_per_req"] = ClientCpuUsPerRequest(run, result);
   nlohmann::json ops = nlohmann::json::object();
   for (size_t i = 0; i < kOpCount; ++i) {
     if (!result.ops[i]) continue;

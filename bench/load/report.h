@@ -18,6 +18,8 @@ struct RunDescription {
   int inflight = 0;
   size_t value_bytes = 0;
   std::string label;
+  // CPU seconds this process used during the run (user + system), or < 0.
+  double client_cpu_s = -1;
 };
 
 void PrintReport(const RunDescription& run, const RunResult& result, std::ostream& out);
