@@ -34,9 +34,25 @@ absl::StatusOr<v1::Receipt> BuildReceipt(const storage::LedgerStore& store, uint
   if (!entry.ok()) return entry.status();
   auto leaf = ledger::LeafComponentsFor(entry->term, entry->index, entry->data);
   if (!leaf.ok()) return leaf.status();
-  auto tree = ledger::MerkleTree::Open(&store, record->tree_size);
-  if (!tree.ok()) return tree.status();
-  return ledger::BuildReceipt(*leaf, *tree, sig->checkpoint(), sig->node_certificate_pem());
+  // The proof straight from the stored nodes: opening a MerkleTree view first
+  // read the whole frontier (O(log n) more Gets) on every request. The
+  // receipt is assembled as ledger::BuildReceipt does.
+  const uint64_t leaf_index = index - 1;
+  if (leaf_index >= record->tree_size) {
+    return absl::InvalidArgumentError(absl::StrCat("txid ", leaf->txid(),
+                                                   " is not covered by the checkpoint (tree size ",
+                                                   record->tree_size, ")"));
+  }
+  auto proof = ledger::StoredInclusionProof(store, leaf_index, record->tree_size);
+  if (!proof.ok()) return proof.status();
+  v1::Receipt receipt;
+  receipt.set_version(ledger::kReceiptVersion);
+  *receipt.mutable_leaf() = *std::move(leaf);
+  receipt.set_leaf_index(leaf_index);
+  for (const auto& h : *proof) receipt.add_inclusion_proof(ledger::HashToString(h));
+  *receipt.mutable_checkpoint() = std::move(*sig->mutable_checkpoint());
+  receipt.set_node_certificate_pem(std::move(*sig->mutable_node_certificate_pem()));
+  return receipt;
 }
 
 absl::StatusOr<v1::ConsistencyProof> BuildConsistencyProof(const storage::LedgerStore& store,

@@ -321,6 +321,12 @@ void RaftLoop::HandleReady(consensus::Ready rd) {
     signed_waiters_->Advance(applier_->signed_tree_size());
     spdlog::info("installed snapshot at index {} term {}", rd.snapshot->index, rd.snapshot->term);
   }
+  // 4a. Committed entries are already durable here (Ready rule 4), so they
+  // are applied, and their callers answered, before this Ready's own fsync
+  // rather than after it: otherwise every append waits for the fsync of the
+  // batch behind it. After a snapshot the old order holds (it replaces the state).
+  const bool apply_first = !rd.snapshot.has_value();
+  if (apply_first) ApplyCommitted(rd);
   if (!rd.entries.empty() || rd.hard_state || rd.conf_state) {
     const auto started = Clock::now();
     storage::RaftLogStore::Write write;
@@ -338,12 +344,16 @@ void RaftLoop::HandleReady(consensus::Ready rd) {
   // 3. Votes and acknowledgements promise durable state: only now.
   SendMessages(std::move(rd.messages_after_persist));
   // 4. Apply committed entries; answer reads whose index is applied.
+  if (!apply_first) ApplyCommitted(rd);
+  // 5. The caller calls Advance().
+}
+
+void RaftLoop::ApplyCommitted(consensus::Ready& rd) {
   if (!rd.committed_entries.empty()) {
     const std::vector<ApplyResult> results = applier_->Apply(rd.committed_entries);
     OnApplied(rd.committed_entries, results);
   }
   if (!rd.read_states.empty()) OnReadStates(std::move(rd.read_states));
-  // 5. The caller calls Advance().
 }
 
 void RaftLoop::SendMessages(std::vector<consensus::Message> messages) {

@@ -143,6 +143,8 @@ class RaftLoop {
   void Run();
   // THE ordering rule of consensus::Ready, enforced here and nowhere else.
   void HandleReady(consensus::Ready ready);
+  // Step 4 of the rule: apply committed entries, answer read states.
+  void ApplyCommitted(consensus::Ready& ready);
   void SendMessages(std::vector<consensus::Message> messages);
   void OnSoftState(const consensus::SoftState& soft);
   void OnApplied(const std::vector<consensus::Entry>& entries,
