@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "cairn/base/check.h"
@@ -228,6 +229,12 @@ absl::StatusOr<Certificate> IssueUserCertificate(const Certificate& service_cert
                                                  const PrivateKey& user_key,
                                                  const UserCertificateOptions& options) {
   if (absl::Status s = CheckCommonName(options.name, "name"); !s.ok()) return s;
+  // Node names are reserved, so no user certificate can be mistaken for a
+  // node's by a reader that looks at the name alone.
+  if (absl::StartsWith(options.name, "node-")) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("name: \"", options.name, "\" is reserved (node-* names are for nodes)"));
+  }
   if (absl::Status s = CheckValidityDays(options.validity_days); !s.ok()) return s;
   if (absl::Status s = CheckIssuer(service_cert, service_key); !s.ok()) return s;
   CertificateSpec spec;

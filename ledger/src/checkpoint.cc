@@ -76,9 +76,16 @@ absl::Status VerifySignedCheckpoint(const v1::SignedCheckpoint& signed_checkpoin
       !s.ok()) {
     return Prefixed("checkpoint signature: ", s);
   }
-  // signer_node_id is not signed; bind it to the certificate instead.
-  const std::string signer = absl::StrCat("node-", signed_checkpoint.signer_node_id());
-  if (node_cert.CommonName() != signer) {
+  // Only node certificates sign checkpoints: a user certificate from the same
+  // CA (clientAuth only) must not, whatever name it carries. signer_node_id
+  // is not signed; bind it to the certificate instead.
+  const uint64_t cert_node_id = node_cert.NodeId();
+  if (cert_node_id == 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "node certificate: ", node_cert.CommonName().substr(0, 64),
+        " is not a node certificate (needs CN node-<id>, serverAuth usage, not a CA)"));
+  }
+  if (cert_node_id != signed_checkpoint.signer_node_id()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "checkpoint signature: signer_node_id ", signed_checkpoint.signer_node_id(),
         " is not the node certificate's (", node_cert.CommonName().substr(0, 64), ")"));

@@ -12,9 +12,12 @@
 #include <cstring>
 #include <ctime>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "cairn/base/check.h"
 #include "cairn/base/hex.h"
 #include "cairn/ledger/hash.h"
@@ -193,6 +196,19 @@ std::string Certificate::CommonName() const {
 }
 
 bool Certificate::IsCa() const { return (X509_get_extension_flags(x509_.get()) & EXFLAG_CA) != 0; }
+
+uint64_t Certificate::NodeId() const {
+  const std::string cn = CommonName();
+  absl::string_view digits = cn;
+  uint64_t id = 0;
+  if (!absl::ConsumePrefix(&digits, "node-") || digits.empty() ||
+      !absl::c_all_of(digits, absl::ascii_isdigit) || !absl::SimpleAtoi(digits, &id)) {
+    return 0;
+  }
+  const uint32_t xku = X509_get_extended_key_usage(x509_.get());
+  const bool server = xku != UINT32_MAX && (xku & XKU_SSL_SERVER) != 0;
+  return (id > 0 && server && !IsCa()) ? id : 0;
+}
 
 absl::Time Certificate::NotBefore() const {
   return Asn1TimeToAbsl(X509_get0_notBefore(x509_.get()));

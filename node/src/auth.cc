@@ -1,28 +1,10 @@
 // Caller identification from the TLS peer certificate (see auth.h).
 #include "auth.h"
 
-#include <openssl/x509v3.h>
-
-#include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "cairn/ledger/identity.h"
 
 namespace cairn::node {
-namespace {
-
-// The node id of a node certificate: CN "node-<id>" and serverAuth usage
-// (user certificates carry clientAuth only). 0 for anything else.
-uint64_t NodeIdOf(const ledger::Certificate& cert) {
-  absl::string_view cn = cert.CommonName();
-  uint64_t id = 0;
-  if (!absl::ConsumePrefix(&cn, "node-") || !absl::SimpleAtoi(cn, &id)) return 0;
-  const uint32_t xku = X509_get_extended_key_usage(cert.get());
-  return (xku != UINT32_MAX && (xku & XKU_SSL_SERVER) != 0) ? id : 0;
-}
-
-}  // namespace
 
 absl::StatusOr<Caller> CallerIdentifier::Identify(const grpc::ServerContextBase& context) {
   const auto auth = context.auth_context();
@@ -43,7 +25,7 @@ absl::StatusOr<Caller> CallerIdentifier::Identify(const grpc::ServerContextBase&
     return absl::UnauthenticatedError(
         absl::StrCat("client certificate does not parse: ", cert.status().message()));
   }
-  Caller caller{cert->Fingerprint(), NodeIdOf(*cert)};
+  Caller caller{cert->Fingerprint(), cert->NodeId()};
   absl::MutexLock lock(&mu_);
   if (cache_.size() >= cache_entries_max_) cache_.clear();
   cache_.emplace(std::move(pem), caller);

@@ -246,6 +246,33 @@ TEST(CheckpointTest, SignAndVerify) {
   EXPECT_FALSE(SignCheckpoint(bad, 1, ledger.node_key()).ok());
 }
 
+// A user certificate from the same service CA cannot sign checkpoints, so a
+// user cannot forge a receipt that verifies offline.
+TEST(CheckpointTest, UserCertificatesOfTheServiceCannotSignCheckpoints) {
+  TestLedger ledger;
+  ledger.AppendUser("c", "x");
+  ledger.AppendSignature();
+  const PrivateKey user_key = *PrivateKey::Generate();
+  UserCertificateOptions options;
+  options.name = "mallory";
+  options.now = absl::FromUnixMillis(testing::kTestEpochMs);
+  const Certificate user =
+      *IssueUserCertificate(ledger.service_cert(), ledger.service_key(), user_key, options);
+  ASSERT_EQ(user.NodeId(), 0u);
+  EXPECT_EQ(ledger.node_cert().NodeId(), 1u);
+  auto forged = SignCheckpoint(ledger.last_signed().checkpoint(), 1, user_key);
+  ASSERT_TRUE(forged.ok());
+  EXPECT_THAT(std::string(VerifySignedCheckpoint(*forged, user, ledger.service_cert()).message()),
+              HasSubstr("is not a node certificate"));
+  // Nor can a user be given a node's name to pass a check by name.
+  options.name = "node-1";
+  EXPECT_THAT(
+      IssueUserCertificate(ledger.service_cert(), ledger.service_key(), user_key, options)
+          .status()
+          .message(),
+      HasSubstr("reserved"));
+}
+
 TEST(CheckpointTest, SignatureTransactionsAreCheckedAgainstTheLocalTree) {
   TestLedger ledger;
   for (int i = 0; i < 4; ++i) ledger.AppendUser("c", std::to_string(i));

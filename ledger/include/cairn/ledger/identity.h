@@ -77,6 +77,11 @@ class Certificate {
   std::string CommonName() const;
   // True when basicConstraints says CA:TRUE.
   bool IsCa() const;
+  // The node id of a node certificate: commonName "node-<id>" with id > 0,
+  // extended key usage serverAuth, and not a CA. 0 for anything else, in
+  // particular for user certificates (clientAuth only), whatever their name:
+  // only a node certificate may sign checkpoints or speak on the peer port.
+  uint64_t NodeId() const;
   absl::Time NotBefore() const;
   absl::Time NotAfter() const;
   // True when `key` is the private half of this certificate's public key.
