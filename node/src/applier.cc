@@ -90,7 +90,15 @@ std::vector<ApplyResult> Applier::Apply(const std::vector<consensus::Entry>& ent
       se.collection_id = std::string(ledger::kSignaturesCollection);
       se.timestamp_unix_ms = command.signature().checkpoint().checkpoint().timestamp_unix_ms();
       VerifySignature(e, command.signature());
-      signed_size = command.signature().checkpoint().checkpoint().tree_size();
+      const uint64_t size = command.signature().checkpoint().checkpoint().tree_size();
+      // Leaders sign only after applying an entry of their own term, so
+      // committed checkpoints grow; a smaller one would read as a rollback.
+      if (size < signed_size) {
+        Halt(absl::StrCat("signature transaction ", result.txid.ToString(), " signs ", size,
+                          " leaves, fewer than the ", signed_size,
+                          " an earlier checkpoint signed (checkpoints never shrink)"));
+      }
+      signed_size = size;
       batch->AddCheckpoint(
           {{e.term, e.index}, signed_size, command.signature().SerializeAsString()});
     } else {

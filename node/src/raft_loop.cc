@@ -456,7 +456,11 @@ void RaftLoop::OnApplied(const std::vector<consensus::Entry>& entries,
     waiters_.erase(it);
   }
   applied_waiters_->Advance(applier_->applied_index());
+  const uint64_t signed_before = signed_waiters_->reached();
   signed_waiters_->Advance(applier_->signed_tree_size());
+  if (applier_->signed_tree_size() > signed_before && options_.on_signature_applied) {
+    options_.on_signature_applied();
+  }
   MaybeCompact(/*force=*/false);
 }
 
@@ -534,6 +538,11 @@ void RaftLoop::MaybeProposeGenesis() {
 
 void RaftLoop::MaybeSign(Clock::time_point now) {
   if (soft_.role != consensus::Role::kLeader || signature_pending_index_ != 0) return;
+  // Not before an entry of this term is applied: everything earlier in the
+  // log, including a signature the previous leader proposed, is applied by
+  // then, so this checkpoint covers at least as many leaves as any committed
+  // one before it (checkpoints never shrink; clients treat that as rollback).
+  if (applier_->applied_term() != raw_->Status().term) return;
   const uint64_t signed_size = applier_->signed_tree_size();
   if (applier_->last_signable_index() <= signed_size) return;
   const uint64_t unsigned_entries = applier_->applied_index() - signed_size;
