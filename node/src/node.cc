@@ -26,6 +26,7 @@
 #include "metrics.h"
 #include "raft_loop.h"
 #include "raft_service.h"
+#include "segment_exporter.h"
 #include "service_context.h"
 #include "snapshot_sender.h"
 #include "tls.h"
@@ -69,6 +70,7 @@ class NodeImpl final : public Node {
   std::atomic<RaftLoop*> loop_ptr_{nullptr};  // for transport callbacks
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<SnapshotSender> snapshots_;
+  std::unique_ptr<SegmentExporter> segments_;
   std::unique_ptr<RaftLoop> loop_;
   PeerChannels channels_{&tls_};
   ServiceContext ctx_;
@@ -152,6 +154,13 @@ absl::Status NodeImpl::OpenStorage() {
 
 absl::Status NodeImpl::StartLoop() {
   const std::string service_id = service_cert_->Fingerprint();
+  SegmentExporterOptions segment_options;
+  segment_options.dir =
+      config_.segments_dir.empty() ? config_.data_dir + "/segments" : config_.segments_dir;
+  segment_options.entries_target = config_.segment_entries_target;
+  segment_options.bytes_target = config_.segment_bytes_target;
+  segments_ = std::make_unique<SegmentExporter>(&db_->ledger(), segment_options, &metrics_);
+  segments_->Start();
   TransportOptions topts;
   topts.service_id = service_id;
   transport_ = std::make_unique<Transport>(topts, tls_, [this](consensus::NodeId id) {
@@ -178,6 +187,7 @@ absl::Status NodeImpl::StartLoop() {
   o.snapshot_interval_entries = config_.snapshot_interval_entries;
   o.snapshot_retain_entries = config_.snapshot_retain_entries;
   o.genesis = genesis_;
+  o.on_signature_applied = [this] { segments_->Notify(); };
   SignerIdentity signer{config_.node_id, service_id, &*node_cert_, &*node_key_};
   loop_ = std::make_unique<RaftLoop>(o, db_.get(), applier_.get(), transport_.get(),
                                      snapshots_.get(), &governance_, signer, &metrics_,
@@ -205,6 +215,24 @@ absl::Status NodeImpl::StartServers() {
   raft_service_ =
       std::make_unique<RaftServiceImpl>(config_.node_id, ctx_.service_id, loop_.get(), db_.get(),
                                         &identifier_, config_.snapshot_chunk_bytes_max);
+  // The peer port serves RaftService alone. gRPC's health service and the
+  // reflection plugin are process-wide switches read when a server is
+  // built, so the peer server is built before they are turned on.
+  {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort(config_.peer_address,
+                             MutualTlsServerCredentials(tls_, /*require_client_cert=*/true), &port);
+    builder.RegisterService(raft_service_.get());
+    builder.SetMaxReceiveMessageSize(64 << 20);
+    peer_server_ = builder.BuildAndStart();
+    if (!peer_server_ || port == 0) {
+      return absl::UnavailableError(
+          absl::StrCat("cannot listen on --peer-address ", config_.peer_address));
+    }
+  }
+  // Health checking and reflection (for grpcurl) on the client port only;
+  // neither reveals ledger data, so they answer without a role.
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   {
@@ -224,17 +252,6 @@ absl::Status NodeImpl::StartServers() {
       return absl::UnavailableError(
           absl::StrCat("cannot listen on --client-address ", config_.client_address));
     }
-  }
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(config_.peer_address,
-                           MutualTlsServerCredentials(tls_, /*require_client_cert=*/true), &port);
-  builder.RegisterService(raft_service_.get());
-  builder.SetMaxReceiveMessageSize(64 << 20);
-  peer_server_ = builder.BuildAndStart();
-  if (!peer_server_ || port == 0) {
-    return absl::UnavailableError(
-        absl::StrCat("cannot listen on --peer-address ", config_.peer_address));
   }
   return absl::OkStatus();
 }
@@ -289,6 +306,7 @@ void NodeImpl::Shutdown() {
   if (peer_server_) peer_server_->Shutdown(deadline);
   loop_ptr_ = nullptr;
   if (loop_) loop_->Stop();
+  if (segments_) segments_->Stop();
   applied_waiters_.FailAll(absl::UnavailableError("node is shutting down"));
   signed_waiters_.FailAll(absl::UnavailableError("node is shutting down"));
   client_server_.reset();
@@ -296,6 +314,7 @@ void NodeImpl::Shutdown() {
   snapshots_.reset();
   transport_.reset();
   loop_.reset();
+  segments_.reset();
   if (db_) (void)db_->Sync();
   db_.reset();
   dir_.reset();

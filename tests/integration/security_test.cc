@@ -2,7 +2,10 @@
 // enforced, the peer port serves only nodes, and bad input is refused with a
 // message naming the problem. Every refused request writes nothing.
 #include <gmock/gmock.h>
+#include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
+
+#include <future>
 
 #include "absl/strings/str_cat.h"
 #include "cairn/ledger/identity.h"
@@ -155,6 +158,39 @@ TEST_F(SecurityTest, ClientCertificateOnThePeerPortIsRefused) {
   EXPECT_EQ(ledger->Append(Ctx().get(), SecretAppend(), &append).error_code(),
             grpc::StatusCode::UNIMPLEMENTED);
   ExpectNothingWritten();
+}
+
+// grpc.health.v1.Health/Check with an empty request; the status code, and
+// the serving status byte of the response when it succeeded.
+std::pair<grpc::StatusCode, int> HealthCheck(const std::shared_ptr<grpc::Channel>& channel) {
+  grpc::GenericStub stub(channel);
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1), response;
+  std::promise<grpc::Status> done;
+  auto ctx = Ctx();
+  stub.UnaryCall(ctx.get(), "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request,
+                 &response, [&](grpc::Status st) { done.set_value(std::move(st)); });
+  const grpc::Status st = done.get_future().get();
+  std::vector<grpc::Slice> slices;
+  std::string bytes;
+  if (st.ok() && response.Dump(&slices).ok()) {
+    for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  }
+  // HealthCheckResponse{status = 1 (SERVING)} is the two bytes 08 01.
+  return {st.error_code(), bytes.size() == 2 && bytes[0] == 0x08 ? bytes[1] : -1};
+}
+
+// Health checking answers on the client port (load balancers and probes use
+// it without a role); the peer port serves RaftService and nothing else.
+TEST_F(SecurityTest, HealthIsServedOnTheClientPortOnly) {
+  auto& pki = cluster_->pki();
+  EXPECT_EQ(HealthCheck(testing::Channel(cluster_->node(1).client_address(), pki.User("reader"),
+                                         pki.service_cert())),
+            std::make_pair(grpc::StatusCode::OK, 1));
+  EXPECT_EQ(HealthCheck(
+                testing::Channel(cluster_->node(1).peer_address(), pki.Node(2), pki.service_cert()))
+                .first,
+            grpc::StatusCode::UNIMPLEMENTED);
 }
 
 TEST_F(SecurityTest, BadInputIsRefusedNamingTheProblem) {
