@@ -19,6 +19,10 @@ std::string FlagName(std::string key) {
 std::vector<CLI::ConfigItem> Items(const YAML::Node& root, const CLI::App& app) {
   std::vector<CLI::ConfigItem> out;
   for (const auto& kv : root) {
+    if (!kv.first.IsScalar()) {
+      throw CLI::ConfigError("config file: every key must be a plain field name (line " +
+                             std::to_string(kv.first.Mark().line + 1) + ")");
+    }
     const std::string key = kv.first.as<std::string>();
     const YAML::Node& value = kv.second;
     CLI::ConfigItem item;
@@ -64,7 +68,12 @@ std::vector<CLI::ConfigItem> YamlConfig::from_config(std::istream& input) const 
   }
   if (root.IsNull()) return {};  // an empty file sets nothing
   if (!root.IsMap()) throw CLI::ConfigError("config file must be a YAML mapping of field: value");
-  return Items(root, *app_);
+  try {
+    return Items(root, *app_);
+  } catch (const YAML::Exception& e) {
+    // Anything yaml-cpp cannot convert is the file's fault, never a crash.
+    throw CLI::ConfigError("config file: line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
 }
 
 std::string YamlConfig::to_config(const CLI::App* app, bool default_also, bool write_description,

@@ -131,6 +131,29 @@ TEST(NodeConfigTest, FlagsOverrideYamlAndErrorsNameTheField) {
   EXPECT_THAT(err, HasSubstr("--heartbeat-ticks"));
 }
 
+// A malformed config file is a usage error (exit 2) that names the problem,
+// never a crash, whatever shape the YAML takes.
+TEST(NodeConfigTest, MalformedConfigFilesAreUsageErrorsNamingTheProblem) {
+  testing::TempDir tmp;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"no_such_field: 1\n", "no_such_field"},
+      {"node_id: [1, [2]]\n", "node_id"},
+      {"node_id:\n  nested: 1\n", "node_id"},
+      {"? [a, b]\n: 1\n", "plain field name"},
+      {"node_id: 1\n  bad indent: 2\n", "line"},
+      {"- just\n- a list\n", "mapping"},
+      {"node_id: many\n", "node"},
+  };
+  for (const auto& [yaml, expected] : cases) {
+    const std::string file = tmp.path() + "/bad.yaml";
+    std::ofstream(file, std::ios::trunc) << yaml;
+    NodeConfig config;
+    std::string err;
+    EXPECT_EQ(Parse({"--config=" + file}, &config, &err), 2) << yaml;
+    EXPECT_THAT(err, HasSubstr(expected)) << yaml;
+  }
+}
+
 TEST(BootstrapTest, InitialClusterParsesAndRefusesRepeats) {
   auto members = ParseInitialCluster({"1@127.0.0.1:7201/127.0.0.1:7101", "2@h:2/h:3"});
   ASSERT_TRUE(members.ok());

@@ -1,9 +1,10 @@
 // A CLI11 config-file adapter for YAML, so that cairn-node and cairnctl read
 // settings from YAML while CLI11 keeps the rule that flags override the file.
 //
-// The file must be a mapping of flag names (with '_' or '-') to scalars or
-// sequences of scalars; a nested mapping stands for a dotted prefix. A key
-// that names no option is an error naming the key and the file.
+// The file must be a flat mapping of flag names (with '_' or '-') to scalars
+// or sequences of scalars. Anything else (a key that names no option, a
+// nested mapping, a key that is not a plain name, YAML that does not parse)
+// is a CLI::ConfigError naming the key or line; nothing else is thrown.
 #pragma once
 
 #include <CLI/CLI.hpp>
