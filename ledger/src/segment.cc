@@ -90,10 +90,11 @@ absl::StatusOr<SegmentRecord> DecodeRecord(ByteReader& r, absl::string_view byte
   r.ReadBytes(length - kRecordFixedBytes, &data);
   const size_t end = r.offset();
   r.ReadU32(&crc);
-  if (crc != Crc32c(bytes.substr(start, end - start))) {
-    return Damaged(absl::StrCat(where, "checksum mismatch"));
-  }
   const std::string txid = absl::StrCat(record.term, ".", record.index);
+  if (crc != Crc32c(bytes.substr(start, end - start))) {
+    // The txid as stored, which the damage may itself have changed.
+    return Damaged(absl::StrCat(where, "checksum mismatch (stored as txid ", txid, ")"));
+  }
   if (record.index != index) {
     return Damaged(absl::StrCat(where, "holds txid ", txid, " (out of order)"));
   }

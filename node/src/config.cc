@@ -53,6 +53,20 @@ const CLI::Validator kMember(
     },
     "ID@PEER/CLIENT");
 
+void AddSegmentOptions(CLI::App& app, NodeConfig& c) {
+  app.add_option("--segments-dir", c.segments_dir,
+                 "Directory for ledger segment files (committed history, ending on signatures, "
+                 "for export and `cairnctl audit`); default <data-dir>/segments");
+  app.add_option("--segment-entries-target", c.segment_entries_target,
+                 "Entries per segment file, about (a segment always ends on a signature)")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{10000000}))
+      ->capture_default_str();
+  app.add_option("--segment-bytes-target", c.segment_bytes_target,
+                 "Bytes per segment file, about (at most 1 GiB, what `cairnctl audit` reads)")
+      ->check(CLI::Range(uint64_t{1} << 16, uint64_t{512} << 20))
+      ->capture_default_str();
+}
+
 void AddClusterOptions(CLI::App& app, NodeConfig& c) {
   app.add_option("--initial-cluster", c.initial_cluster,
                  "Initial voting members of a new service, ID@PEER_ADDRESS/CLIENT_ADDRESS, "
@@ -155,6 +169,7 @@ void AddOptions(CLI::App& app, NodeConfig& c) {
       ->check(CLI::Range(uint64_t{1}, uint64_t{366} * 24 * 3600))
       ->capture_default_str();
   AddClusterOptions(app, c);
+  AddSegmentOptions(app, c);
   app.add_option("--log-level", c.log_level, "Least severe log level written")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();

@@ -49,6 +49,13 @@ NodeMetrics::NodeMetrics()
                                  .Help("Appends refused (invalid, unauthorized, backpressure)")
                                  .Register(*registry_)
                                  .Add({})),
+      segments_exported_index(MakeGauge(*registry_, "cairn_segments_exported_index",
+                                        "Last log index written to a ledger segment file")),
+      segment_export_errors_total(prometheus::BuildCounter()
+                                      .Name("cairn_segment_export_errors_total")
+                                      .Help("Failed segment exports (retried after a pause)")
+                                      .Register(*registry_)
+                                      .Add({})),
       follower_lag_family_(&prometheus::BuildGauge()
                                 .Name("cairn_follower_lag_entries")
                                 .Help("Leader's last index minus the follower's match index")

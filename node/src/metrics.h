@@ -45,6 +45,10 @@ class NodeMetrics {
   prometheus::Histogram& fsync_latency_seconds;
   prometheus::Counter& appends_committed_total;
   prometheus::Counter& appends_rejected_total;
+  // Ledger segments (segment_exporter.h): last log index written to a
+  // segment file, and failed export attempts (each retried after a pause).
+  prometheus::Gauge& segments_exported_index;
+  prometheus::Counter& segment_export_errors_total;
 
   // Follower lag as the leader sees it, one gauge per peer.
   prometheus::Gauge& FollowerLag(uint64_t peer_id);

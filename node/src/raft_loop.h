@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -57,6 +58,9 @@ struct RaftLoopOptions {
   size_t inbox_ops_max = 65536;
   // Genesis of a new service; proposed by the first leader. Unset when joining.
   std::optional<v1::CreateService> genesis;
+  // Called on the loop thread after a batch that applied a signature
+  // transaction (must be quick).
+  std::function<void()> on_signature_applied;
 };
 
 // Where an append stands when the loop answers.

@@ -57,6 +57,15 @@ struct NodeConfig {
   uint64_t snapshot_retain_entries = 5000;
   uint64_t snapshot_chunk_bytes_max = 1 << 20;
 
+  // --- ledger segments (export and audit) ---
+  // Where committed history is written as immutable segment files; empty
+  // means "<data_dir>/segments".
+  std::string segments_dir;
+  // A segment ends on the last signature within both bounds (or on the
+  // first signature, when even that one lies beyond them).
+  uint64_t segment_entries_target = 10000;
+  uint64_t segment_bytes_target = 64 << 20;
+
   // --- limits ---
   uint64_t entry_bytes_max = 1 << 20;      // contents of one Append
   uint64_t collection_id_bytes_max = 256;  // UTF-8 bytes of a collection id
