@@ -61,6 +61,10 @@ void AddSegmentOptions(CLI::App& app, NodeConfig& c) {
                  "Entries per segment file, about (a segment always ends on a signature)")
       ->check(CLI::Range(uint64_t{1}, uint64_t{10000000}))
       ->capture_default_str();
+  app.add_option("--segment-max-age-s", c.segment_max_age_s,
+                 "Write a segment that is not full yet once its oldest entry waited this long")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{86400}))
+      ->capture_default_str();
   app.add_option("--segment-bytes-target", c.segment_bytes_target,
                  "Bytes per segment file, about (at most 1 GiB, what `cairnctl audit` reads)")
       ->check(CLI::Range(uint64_t{1} << 16, uint64_t{512} << 20))

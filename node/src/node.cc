@@ -159,6 +159,7 @@ absl::Status NodeImpl::StartLoop() {
       config_.segments_dir.empty() ? config_.data_dir + "/segments" : config_.segments_dir;
   segment_options.entries_target = config_.segment_entries_target;
   segment_options.bytes_target = config_.segment_bytes_target;
+  segment_options.max_age = absl::Seconds(static_cast<int64_t>(config_.segment_max_age_s));
   segments_ = std::make_unique<SegmentExporter>(&db_->ledger(), segment_options, &metrics_);
   segments_->Start();
   TransportOptions topts;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "cairn/base/check.h"
 #include "cairn/ledger/encoding.h"
 #include "cairn/ledger/txid.h"
 #include "log.h"
@@ -157,33 +158,54 @@ absl::StatusOr<bool> SegmentExporter::ExportNext() {
   list.include_data = false;
   auto signatures = store_->ListEntries(ledger::kSignaturesCollection, list);
   if (!signatures.ok()) return signatures.status();
-  if (signatures->entries.empty()) return false;
-  // Read forward, keeping the run, until a signature lies beyond the bounds.
+  if (signatures->entries.empty()) {
+    waiting_since_ = absl::InfinitePast();
+    return false;
+  }
+  // By count: the last signature within entries_target (or the first one).
+  uint64_t cut = signatures->entries.front().index;
+  bool full = false;
+  for (const auto& sig : signatures->entries) {
+    if (sig.index - from + 1 > options_.entries_target) {
+      full = true;
+      break;
+    }
+    cut = sig.index;
+  }
+  full = full || cut - from + 1 >= options_.entries_target;
+  if (!full) {
+    const absl::Time now = absl::Now();
+    if (waiting_since_ == absl::InfinitePast()) waiting_since_ = now;
+    if (now - waiting_since_ < options_.max_age) return false;
+  }
+  waiting_since_ = absl::InfinitePast();
+  return WriteSegment(from, cut);
+}
+
+absl::StatusOr<bool> SegmentExporter::WriteSegment(uint64_t from, uint64_t cut) {
+  // Read forward to `cut`, stopping at the last signature within the byte
+  // bound once one is in (every entry is read once, here).
+  ledger::SegmentWriter writer(from);
   std::vector<storage::StoredEntry> run;
-  size_t cut = 0;  // entries of `run` up to the last signature taken
+  size_t taken = 0;  // entries of `run` up to the last signature within the bounds
   uint64_t bytes = 0;
-  auto next_sig = signatures->entries.begin();
-  for (uint64_t index = from; next_sig != signatures->entries.end(); ++index) {
+  for (uint64_t index = from; index <= cut; ++index) {
     auto entry = store_->Get(index);
     if (!entry.ok()) return entry.status();
     bytes += entry->data.size() + kRecordOverheadBytes;
+    const bool signature = entry->kind == storage::EntryKind::kSignature;
     run.push_back(*std::move(entry));
-    const bool within = run.size() <= options_.entries_target && bytes <= options_.bytes_target;
-    if (cut > 0 && !within) break;
-    if (index == next_sig->index) {
-      cut = run.size();
-      ++next_sig;
-      if (run.size() >= options_.entries_target || bytes >= options_.bytes_target) break;
-    }
+    if (taken > 0 && bytes > options_.bytes_target) break;
+    if (signature) taken = run.size();
   }
-  ledger::SegmentWriter writer(from);
-  for (size_t i = 0; i < cut; ++i) {
+  CAIRN_CHECK(taken > 0) << "no signature between log index " << from << " and " << cut;
+  for (size_t i = 0; i < taken; ++i) {
     const storage::StoredEntry& e = run[i];
     if (absl::Status st = writer.Add(e.term, e.index, e.data); !st.ok()) return st;
   }
   auto path = writer.FinishToFile(options_.dir);
   if (!path.ok()) return path.status();
-  const uint64_t last = run[cut - 1].index;
+  const uint64_t last = run[taken - 1].index;
   {
     absl::MutexLock lock(&mu_);
     exported_ = last;

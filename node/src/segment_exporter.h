@@ -34,9 +34,12 @@ class NodeMetrics;
 struct SegmentExporterOptions {
   std::string dir;
   // A segment is cut at the last signature that keeps it within both bounds
-  // (or at the first signature, when even that one lies beyond them).
+  // (or at the first signature, when even that one lies beyond them), once
+  // the committed history reaches past the bounds or the oldest unexported
+  // signed entry has waited max_age: segments are neither tiny nor stale.
   uint64_t entries_target = 10000;
   uint64_t bytes_target = 64 << 20;
+  absl::Duration max_age = absl::Seconds(60);
   // How often to look for new signatures without being notified (after a
   // restart or a snapshot install), and how long to pause after a failure.
   absl::Duration poll_interval = absl::Seconds(1);
@@ -76,6 +79,9 @@ class SegmentExporter {
   // Writes the next segment if a signature lies after the exported index;
   // false when there is nothing to write yet.
   absl::StatusOr<bool> ExportNext();
+  // Writes entries from..cut (cut is a signature), or fewer, ending on an
+  // earlier signature, when the byte bound is reached first.
+  absl::StatusOr<bool> WriteSegment(uint64_t from, uint64_t cut);
   bool stopping() const ABSL_LOCKS_EXCLUDED(mu_);
 
   const storage::LedgerStore* const store_;
@@ -84,6 +90,9 @@ class SegmentExporter {
 
   // Touched only by the exporting thread.
   bool initialized_ = false;
+  // When signed entries were first seen waiting for a segment that is not
+  // full yet (InfinitePast: none are waiting).
+  absl::Time waiting_since_ = absl::InfinitePast();
   std::optional<ledger::SegmentRecord> resume_record_;  // unchecked newest record
 
   mutable absl::Mutex mu_;

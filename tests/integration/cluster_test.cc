@@ -390,7 +390,7 @@ TEST_F(ClusterTest, DataPlaneQueriesAndIdempotentRetries) {
 // Every node writes its committed history as segment files that an auditor
 // checks offline, from scratch, against nothing but the service certificate.
 TEST_F(ClusterTest, SegmentsFromEveryNodePassTheAuditAndAFlippedByteIsCaught) {
-  StartCluster(3, {"--segment-entries-target=8"});
+  StartCluster(3, {"--segment-entries-target=8", "--segment-max-age-s=0"});
   std::string last;
   for (int i = 0; i < 30; ++i) last = Append(1 + i % 3, "audited", absl::StrCat("record ", i));
   const uint64_t last_index = std::stoull(last.substr(last.find('.') + 1));

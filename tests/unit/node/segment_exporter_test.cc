@@ -34,6 +34,7 @@ class SegmentExporterTest : public LedgerFixture {
     o.dir = tmp_.path() + "/segments";
     o.entries_target = entries;
     o.bytes_target = bytes;
+    o.max_age = absl::ZeroDuration();  // cut whatever is signed
     return o;
   }
   // (first, last) of every segment file, in log order.
@@ -85,6 +86,20 @@ TEST_F(SegmentExporterTest, NothingIsWrittenUntilASignatureCoversTheEntries) {
   ASSERT_TRUE(exporter.ExportAvailable().ok());
   EXPECT_EQ(exporter.exported_index(), 0u);
   EXPECT_TRUE(Ranges().empty());
+}
+
+// Signed history waits for a full segment (or for max_age), so a busy
+// ledger does not leave a file per signature behind.
+TEST_F(SegmentExporterTest, ShortRunsWaitUntilTheSegmentIsFull) {
+  Fill(2, 3);  // signatures at 6 and 10
+  SegmentExporterOptions options = Options(12);
+  options.max_age = absl::Hours(1);
+  SegmentExporter exporter(&db_->ledger(), options, nullptr);
+  ASSERT_TRUE(exporter.ExportAvailable().ok());
+  EXPECT_EQ(exporter.exported_index(), 0u);
+  Fill(1, 3);  // signature at 14: past 12 entries, so 1-10 is full
+  ASSERT_TRUE(exporter.ExportAvailable().ok());
+  EXPECT_EQ(exporter.exported_index(), 10u);
 }
 
 TEST_F(SegmentExporterTest, RestartedExporterContinuesAfterTheLastFile) {

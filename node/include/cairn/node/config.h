@@ -65,6 +65,9 @@ struct NodeConfig {
   // first signature, when even that one lies beyond them).
   uint64_t segment_entries_target = 10000;
   uint64_t segment_bytes_target = 64 << 20;
+  // A segment that is not full yet is written anyway once its oldest entry
+  // has waited this long, so exported history lags by at most this much.
+  uint64_t segment_max_age_s = 60;
 
   // --- limits ---
   uint64_t entry_bytes_max = 1 << 20;      // contents of one Append
