@@ -63,6 +63,8 @@ absl::StatusOr<std::unique_ptr<SnapshotSink>> Database::NewSnapshotSink(size_t c
 
 absl::Status Database::Sync() { return core_->SyncWal(); }
 
+MemoryUsage Database::memory_usage() const { return core_->memory_usage(); }
+
 absl::Status Database::write_error() const { return core_->write_error(); }
 
 }  // namespace cairn::storage

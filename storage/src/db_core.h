@@ -22,11 +22,13 @@
 #include "cairn/storage/ledger_types.h"
 
 namespace rocksdb {
+class Cache;
 class ColumnFamilyHandle;
 class DB;
 class Snapshot;
 class Status;
 class WriteBatch;
+class WriteBufferManager;
 }  // namespace rocksdb
 
 namespace cairn::storage::internal {
@@ -88,6 +90,8 @@ class DbCore {
   // Adds to `batch` a deletion of every key `t` holds now.
   absl::Status ClearTable(Table t, rocksdb::WriteBatch* batch) const;
 
+  MemoryUsage memory_usage() const;
+
   TxId applied() const;
   // Records a committed apply write; `durable` when that write was synced.
   void SetApplied(TxId applied, bool durable);
@@ -106,6 +110,9 @@ class DbCore {
 
   std::string path_;
   DatabaseOptions options_;
+  // Shared by every table. ~DbCore closes db_ in its body, before these go.
+  std::shared_ptr<rocksdb::Cache> block_cache_;
+  std::shared_ptr<rocksdb::WriteBufferManager> write_buffers_;
   rocksdb::DB* db_ = nullptr;  // owned; closed in ~DbCore
   std::array<rocksdb::ColumnFamilyHandle*, kTableCount> handles_{};
 
