@@ -73,6 +73,19 @@ std::string SnapshotSource::payload_sha256() const {
 
 // ---------------------------------------------------------------- receiving
 
+namespace {
+
+// A payload that fails to parse may be a damaged staging file rather than a
+// malformed payload: say which, reading the rest of the file if need be.
+absl::Status ChecksumErrorOr(internal::PayloadReader& reader, absl::string_view payload_sha256,
+                             absl::Status parse_error) {
+  if (!absl::IsDataLoss(parse_error)) return parse_error;
+  absl::Status checksum = reader.VerifyChecksum(payload_sha256);
+  return checksum.ok() ? parse_error : checksum;
+}
+
+}  // namespace
+
 SnapshotSink::SnapshotSink(DbCore* core, RaftLogStore* raft_log, std::string staging_path,
                            size_t chunk_bytes_max)
     : core_(core),
@@ -142,7 +155,7 @@ absl::StatusOr<consensus::SnapshotMeta> SnapshotSink::Install(
   rocksdb::WriteBatch batch;
   internal::PayloadReader reader(fd_, received_);
   absl::StatusOr<consensus::SnapshotMeta> meta = reader.ReadHeader();
-  if (!meta.ok()) return meta.status();
+  if (!meta.ok()) return ChecksumErrorOr(reader, payload_sha256, meta.status());
   if (expected != nullptr && !(*meta == *expected)) {
     return absl::InvalidArgumentError(
         absl::StrCat("snapshot payload covers index ", meta->index, " term ", meta->term,
@@ -156,7 +169,9 @@ absl::StatusOr<consensus::SnapshotMeta> SnapshotSink::Install(
   }
   absl::Status st = internal::AddResetWrites(*core_, *meta, raft_log_->hard_state(), &batch);
   if (st.ok()) st = reader.ReadRecords(*core_, &batch);
-  if (st.ok()) st = core_->Write(&batch, /*sync=*/true, "installing a snapshot");
+  if (st.ok()) st = reader.VerifyChecksum(payload_sha256);
+  if (!st.ok()) return ChecksumErrorOr(reader, payload_sha256, st);
+  st = core_->Write(&batch, /*sync=*/true, "installing a snapshot");
   if (!st.ok()) return st;
   raft_log_->ResetToSnapshot(*meta);
   core_->SetApplied(TxId{meta->term, meta->index},

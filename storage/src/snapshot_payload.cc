@@ -10,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cairn/base/check.h"
+#include "cairn/base/hex.h"
 #include "cairn/storage/snapshot.h"
 #include "codec.h"
 #include "raft_state.h"
@@ -18,6 +19,7 @@
 #include "rocksdb/options.h"
 #include "rocksdb/snapshot.h"
 #include "rocksdb/write_batch.h"
+#include "sha256.h"
 
 namespace cairn::storage::internal {
 namespace {
@@ -116,6 +118,11 @@ absl::StatusOr<std::string> PayloadWriter::Next(size_t max) {
 
 // ---------------------------------------------------------------- reader
 
+PayloadReader::PayloadReader(int fd, uint64_t size)
+    : fd_(fd), unread_(size), sha_(std::make_unique<Sha256>()) {}
+
+PayloadReader::~PayloadReader() = default;
+
 bool PayloadReader::Ensure(size_t n) {
   if (buf_.size() - pos_ >= n) return true;
   buf_.erase(0, pos_);
@@ -137,7 +144,9 @@ bool PayloadReader::Ensure(size_t n) {
       return false;
     }
     buf_.resize(old + static_cast<size_t>(got));
+    sha_->Update(absl::string_view(buf_).substr(old));
     unread_ -= static_cast<uint64_t>(got);
+    read_ += static_cast<uint64_t>(got);
   }
   return buf_.size() >= n;
 }
@@ -225,6 +234,31 @@ absl::Status PayloadReader::ReadRecords(const DbCore& core, rocksdb::WriteBatch*
     return BadPayload(absl::StrCat("trailer counts ", count, " records, found ", records));
   }
   if (pos_ != buf_.size() || unread_ != 0) return BadPayload("bytes after the trailer");
+  return absl::OkStatus();
+}
+
+absl::Status PayloadReader::VerifyChecksum(absl::string_view payload_sha256) {
+  if (verified_.has_value()) return *verified_;
+  verified_ = DrainAndVerify(payload_sha256);
+  return *verified_;
+}
+
+absl::Status PayloadReader::DrainAndVerify(absl::string_view payload_sha256) {
+  // After a parse error the rest is still unread: hash it too, so that a
+  // file damaged on disk is reported as such rather than as malformed.
+  pos_ = buf_.size();
+  while (unread_ > 0) {
+    if (!Ensure(std::min<uint64_t>(unread_, kReadBlockBytes))) return io_error_;
+    pos_ = buf_.size();
+  }
+  const std::string digest = sha_->Finish();
+  if (digest != payload_sha256) {
+    return absl::DataLossError(
+        absl::StrCat("snapshot staging file checksum mismatch after reading it back (", read_,
+                     " bytes): expected ", base::HexEncode(payload_sha256), ", computed ",
+                     base::HexEncode(digest),
+                     "; the file changed on disk after it was received; install refused"));
+  }
   return absl::OkStatus();
 }
 

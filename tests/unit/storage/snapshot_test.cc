@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "cairn/storage/apply_batch.h"
 #include "test_util.h"
@@ -176,6 +177,48 @@ TEST(SnapshotTest, AFlippedByteAnywhereIsRefusedAndNothingChanges) {
   EXPECT_EQ(Take(follower.db(), 4096).Joined(), before);
   // The genuine payload still installs.
   EXPECT_TRUE(Install(follower.db(), p, 64).ok());
+}
+
+// The checksum of the chunks as they arrived is not enough: what gets
+// installed is the staging file read back, which may have changed on disk
+// since (a bad sector, another process). It is checked again as it is read,
+// before anything is written.
+TEST(SnapshotTest, StagingFileChangedOnDiskIsRefused) {
+  TestDb leader;
+  Populate(leader);
+  const Payload p = Take(leader.db(), 256);
+  const std::string joined = p.Joined();
+  TestDb follower;
+  follower.AppendAndApply(1, 3, 1, "mine");
+  const std::string before = Take(follower.db(), 4096).Joined();
+  // Inside a value (entry data "payload-7"), so the payload still parses,
+  // and in the record structure (a table tag), so it does not.
+  const size_t in_value = joined.find("payload-7") + 8;
+  const size_t in_structure = joined.find("payload-7") + 9;  // the next record's tag
+  for (size_t at : {in_value, in_structure}) {
+    auto sink = follower.db().NewSnapshotSink(256);
+    ASSERT_TRUE(sink.ok());
+    uint64_t offset = 0;
+    for (const auto& c : p.chunks) {
+      ASSERT_TRUE((*sink)->Append(offset, c).ok());
+      offset += c.size();
+    }
+    {
+      std::fstream f(follower.path() + ".incoming-snapshot",
+                     std::ios::in | std::ios::out | std::ios::binary);
+      ASSERT_TRUE(f);
+      f.seekp(static_cast<std::streamoff>(at));
+      f.put(static_cast<char>(joined[at] ^ 0x01));
+    }
+    auto st = (*sink)->Install(p.sha256, &p.meta);
+    EXPECT_EQ(st.status().code(), absl::StatusCode::kDataLoss) << "flip at " << at;
+    EXPECT_NE(st.status().message().find("staging file checksum mismatch"), std::string::npos)
+        << st.status();
+    sink->reset();
+    EXPECT_TRUE(Take(follower.db(), 4096).Joined() == before) << "state changed, flip at " << at;
+    EXPECT_EQ(follower.ledger().applied_index(), 3u);
+  }
+  EXPECT_TRUE(Install(follower.db(), p, 256).ok());
 }
 
 TEST(SnapshotTest, MalformedPayloadWithAMatchingChecksumIsRefused) {
