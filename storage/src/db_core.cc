@@ -138,9 +138,11 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
 
 absl::StatusOr<std::unique_ptr<DbCore>> DbCore::Open(const std::string& path,
                                                      const DatabaseOptions& options) {
-  if (options.block_cache_bytes == 0 || options.write_buffer_bytes_total == 0) {
+  if (options.block_cache_bytes == 0 || options.write_buffer_bytes_total == 0 ||
+      options.snapshot_install_file_bytes_max == 0) {
     return absl::InvalidArgumentError(
-        "block_cache_bytes and write_buffer_bytes_total must be positive");
+        "block_cache_bytes, write_buffer_bytes_total and snapshot_install_file_bytes_max must be "
+        "positive");
   }
   std::unique_ptr<DbCore> core(new DbCore());
   core->path_ = path;
@@ -249,6 +251,21 @@ absl::Status DbCore::Write(rocksdb::WriteBatch* batch, bool sync, absl::string_v
   return absl::OkStatus();
 }
 
+absl::Status DbCore::Ingest(const std::vector<rocksdb::IngestExternalFileArg>& args,
+                            absl::string_view what) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!write_error_.ok()) return write_error_;
+  }
+  const rocksdb::Status s = db_->IngestExternalFiles(args);
+  absl::Status st = FromRocks(s, what);
+  // An I/O error may leave a file or the MANIFEST half written, as a failed
+  // write may: it stops the write path. Anything else (files RocksDB
+  // refuses) happens before any change.
+  if (s.IsIOError()) return Fail(std::move(st));
+  return st;
+}
+
 absl::Status DbCore::SyncWal() {
   uint64_t applied_before = 0;
   {
@@ -279,18 +296,15 @@ absl::Status DbCore::Get(Table t, absl::string_view key, std::string* value,
   return FromRocks(s, absl::StrCat("reading ", TableName(t)));
 }
 
-absl::Status DbCore::ClearTable(Table t, rocksdb::WriteBatch* batch) const {
+absl::StatusOr<std::optional<std::string>> DbCore::LastKey(Table t) const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[t]));
-  it->SeekToFirst();
-  if (!it->Valid()) return FromRocks(it->status(), absl::StrCat("scanning ", TableName(t)));
-  const std::string first = it->key().ToString();
   it->SeekToLast();
-  if (!it->Valid()) return FromRocks(it->status(), absl::StrCat("scanning ", TableName(t)));
-  // The smallest key above the last one: the last key with a zero byte added.
-  std::string end = it->key().ToString();
-  end.push_back('\0');
-  batch->DeleteRange(handles_[t], first, end);
-  return absl::OkStatus();
+  if (!it->Valid()) {
+    absl::Status st = FromRocks(it->status(), absl::StrCat("scanning ", TableName(t)));
+    if (!st.ok()) return st;
+    return std::nullopt;
+  }
+  return it->key().ToString();
 }
 
 MemoryUsage DbCore::memory_usage() const {

@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "cairn/base/check.h"
@@ -18,7 +17,6 @@
 #include "rocksdb/iterator.h"
 #include "rocksdb/options.h"
 #include "rocksdb/snapshot.h"
-#include "rocksdb/write_batch.h"
 #include "sha256.h"
 
 namespace cairn::storage::internal {
@@ -211,7 +209,8 @@ absl::StatusOr<consensus::SnapshotMeta> PayloadReader::ReadHeader() {
   return meta;
 }
 
-absl::Status PayloadReader::ReadRecords(const DbCore& core, rocksdb::WriteBatch* batch) {
+absl::Status PayloadReader::ReadRecords(
+    absl::FunctionRef<absl::Status(Table, absl::string_view, absl::string_view)> sink) {
   uint64_t records = 0;
   std::string key, value;
   for (;;) {
@@ -224,8 +223,8 @@ absl::Status PayloadReader::ReadRecords(const DbCore& core, rocksdb::WriteBatch*
         vlen > kValueBytesMax || !GetBytes(vlen, &value)) {
       return io_error_.ok() ? BadPayload(absl::StrCat("truncated record ", records)) : io_error_;
     }
-    rocksdb::Status s = batch->Put(core.cf(kSnapshotTables[tag - 1]), key, value);
-    if (!s.ok()) return FromRocks(s, "building the snapshot install");
+    absl::Status st = sink(kSnapshotTables[tag - 1], key, value);
+    if (!st.ok()) return st;
     ++records;
   }
   uint64_t count = 0;
@@ -259,36 +258,6 @@ absl::Status PayloadReader::DrainAndVerify(absl::string_view payload_sha256) {
                      base::HexEncode(digest),
                      "; the file changed on disk after it was received; install refused"));
   }
-  return absl::OkStatus();
-}
-
-// ---------------------------------------------------------------- install
-
-absl::Status AddResetWrites(const DbCore& core, const consensus::SnapshotMeta& meta,
-                            const consensus::HardState& hard_state, rocksdb::WriteBatch* batch) {
-  for (Table t : kSnapshotTables) {
-    absl::Status st = core.ClearTable(t, batch);
-    if (!st.ok()) return st;
-  }
-  absl::Status st = core.ClearTable(kRaftLog, batch);
-  if (!st.ok()) return st;
-  batch->DeleteRange(core.cf(kRaftState), ConfChangeKey(0),
-                     ConfChangeKey(std::numeric_limits<uint64_t>::max()));
-  std::string value;
-  PutSnapshotMeta(&value, meta);
-  batch->Put(core.cf(kRaftState), kSnapshotMetaKey, value);
-  // A membership saved before belongs to the replaced log: from now on it
-  // follows from the snapshot metadata (and later saves).
-  batch->Delete(core.cf(kRaftState), kConfStateKey);
-  consensus::HardState hs = hard_state;
-  hs.commit = std::max(hs.commit, meta.index);
-  value.clear();
-  PutHardState(&value, hs);
-  batch->Put(core.cf(kRaftState), kHardStateKey, value);
-  value.clear();
-  PutU64(&value, meta.index);
-  PutU64(&value, meta.term);
-  batch->Put(core.cf(kMeta), kMetaAppliedKey, value);
   return absl::OkStatus();
 }
 

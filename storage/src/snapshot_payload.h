@@ -1,6 +1,6 @@
 // The snapshot payload encoding: a lazy writer over one RocksDB snapshot and
-// a reader that turns a staged, checksum-verified payload into one
-// WriteBatch. Format in snapshot.cc; everything here is internal.
+// a streaming reader of a staged payload that checks its SHA-256 as it
+// reads. Format in snapshot.cc; everything here is internal.
 #pragma once
 
 #include <cstddef>
@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -18,7 +19,6 @@
 namespace rocksdb {
 class Iterator;
 class Snapshot;
-class WriteBatch;
 }  // namespace rocksdb
 
 namespace cairn::storage::internal {
@@ -61,9 +61,10 @@ class PayloadReader {
   ~PayloadReader();
 
   absl::StatusOr<consensus::SnapshotMeta> ReadHeader();
-  // Adds a Put to `batch` for every record; checks the trailer and that
-  // nothing follows it.
-  absl::Status ReadRecords(const DbCore& core, rocksdb::WriteBatch* batch);
+  // Hands every record to `sink` (table, key, value; stops at its first
+  // error), then checks the trailer and that nothing follows it.
+  absl::Status ReadRecords(
+      absl::FunctionRef<absl::Status(Table, absl::string_view, absl::string_view)> sink);
   // Reads what is left of the file, then: DataLoss unless the SHA-256 of
   // all `size` bytes equals `payload_sha256`. The digest of the chunks as they
   // arrived was checked already, but the file could have changed on disk
@@ -89,12 +90,5 @@ class PayloadReader {
   size_t pos_ = 0;
   absl::Status io_error_;
 };
-
-// Adds to `batch` what installing a snapshot at `meta` does besides filling
-// the ledger tables: clears them, empties the Raft log, records `meta` as the
-// Raft snapshot, keeps `hard_state` (commit raised to meta.index) and sets
-// the applied index.
-absl::Status AddResetWrites(const DbCore& core, const consensus::SnapshotMeta& meta,
-                            const consensus::HardState& hard_state, rocksdb::WriteBatch* batch);
 
 }  // namespace cairn::storage::internal

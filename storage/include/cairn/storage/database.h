@@ -24,11 +24,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "cairn/consensus/types.h"
 
 namespace rocksdb {
@@ -67,6 +69,11 @@ struct DatabaseOptions {
   // Memtable memory across all tables. Writes wait for a flush rather than
   // exceed it.
   size_t write_buffer_bytes_total = 128u << 20;
+  // A snapshot install writes the payload into SST files cut at about this
+  // size. Building one holds its index and bloom filter in memory, about 10
+  // bytes per record (under 64 MiB at this size even for the smallest
+  // records); larger files mean fewer L0 files right after the install.
+  uint64_t snapshot_install_file_bytes_max = 256u << 20;
   // WAL size that forces a flush of the tables pinning the oldest WAL file.
   uint64_t wal_bytes_max = 512u << 20;
 
@@ -75,6 +82,10 @@ struct DatabaseOptions {
   // flush), so SIGKILL loses acknowledged writes. Exists only to show that
   // the crash test detects missing durability. Never set it in a node.
   bool unsafe_disable_sync_for_testing = false;
+  // TEST ONLY. Called during a snapshot install at "sst_file_written"
+  // (`bytes`: the file's size), "before_ingest" and "after_ingest", so tests
+  // can check the file bound and simulate a crash at each point.
+  std::function<void(absl::string_view stage, uint64_t bytes)> snapshot_install_hook_for_testing;
   // TEST ONLY. An Env to run RocksDB on (e.g. one that injects fsync
   // failures). Not owned; must outlive the Database.
   rocksdb::Env* env_for_testing = nullptr;
