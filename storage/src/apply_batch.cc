@@ -6,7 +6,9 @@
 // anything is committed.
 #include "cairn/storage/apply_batch.h"
 
+#include <limits>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "cairn/base/check.h"
@@ -70,8 +72,8 @@ absl::Status ApplyBatch::AddEntry(const StoredEntry& entry) {
 }
 
 absl::StatusOr<TxId> ApplyBatch::LookupIdempotencyKey(absl::string_view user_id,
-                                                     absl::string_view key,
-                                                     int64_t now_unix_ms) const {
+                                                      absl::string_view key,
+                                                      int64_t now_unix_ms) const {
   absl::StatusOr<std::string> held =
       ReadThrough(internal::kIdempotency, internal::IdempotencyKey(user_id, key));
   if (!held.ok()) return held.status();
@@ -126,6 +128,11 @@ absl::Status ApplyBatch::IndexIdempotencyKey(const StoredEntry& entry) {
   } else if (!absl::IsNotFound(old.status())) {
     return old.status();
   }
+  // Timestamps normally only grow, but a new leader's clock may be behind:
+  // the floor must stay at or below every time key.
+  absl::StatusOr<int64_t> floor = IdempotencyFloor();
+  if (!floor.ok()) return floor.status();
+  if (entry.timestamp_unix_ms < *floor) SetIdempotencyFloor(entry.timestamp_unix_ms);
   internal::IdempotencyRecord record{TxId{entry.term, entry.index}, entry.timestamp_unix_ms};
   batch_->Put(core_->cf(internal::kIdempotency), key, internal::EncodeIdempotency(record));
   batch_->Put(
@@ -135,8 +142,33 @@ absl::Status ApplyBatch::IndexIdempotencyKey(const StoredEntry& entry) {
   return absl::OkStatus();
 }
 
-absl::Status ApplyBatch::ExpireIdempotencyKeys(int64_t now_unix_ms) {
+absl::StatusOr<int64_t> ApplyBatch::IdempotencyFloor() {
+  if (idempotency_floor_.has_value()) return *idempotency_floor_;
+  absl::StatusOr<std::string> held =
+      ReadThrough(internal::kIdempotency, internal::kIdempotencyFloorKey);
+  int64_t floor = std::numeric_limits<int64_t>::min();  // none yet: the whole index
+  if (held.ok()) {
+    absl::StatusOr<int64_t> decoded = internal::DecodeIdempotencyFloor(*held);
+    if (!decoded.ok()) return decoded.status();
+    floor = *decoded;
+  } else if (!absl::IsNotFound(held.status())) {
+    return held.status();
+  }
+  idempotency_floor_ = floor;
+  return floor;
+}
+
+void ApplyBatch::SetIdempotencyFloor(int64_t floor_unix_ms) {
+  if (idempotency_floor_ == floor_unix_ms) return;
+  idempotency_floor_ = floor_unix_ms;
+  batch_->Put(core_->cf(internal::kIdempotency), internal::kIdempotencyFloorKey,
+              internal::EncodeIdempotencyFloor(floor_unix_ms));
+}
+
+absl::StatusOr<size_t> ApplyBatch::ExpireIdempotencyKeys(int64_t now_unix_ms) {
   const int64_t window = core_->options().idempotency_window_ms;
+  absl::StatusOr<int64_t> floor = IdempotencyFloor();
+  if (!floor.ok()) return floor.status();
   const std::string end(1, 'u');  // just past the 't' time keys
   rocksdb::Slice upper(end);
   rocksdb::ReadOptions ro;
@@ -146,25 +178,30 @@ absl::Status ApplyBatch::ExpireIdempotencyKeys(int64_t now_unix_ms) {
   std::unique_ptr<rocksdb::Iterator> it(
       batch_->NewIteratorWithBase(core_->cf(internal::kIdempotency),
                                   core_->db()->NewIterator(ro, core_->cf(internal::kIdempotency))));
+  // The deletions wait until the iterator is gone: changing a
+  // WriteBatchWithIndex under one of its iterators is unsafe.
+  std::vector<std::string> doomed;
   size_t expired = 0;
-  std::vector<std::string> time_keys;
-  for (it->Seek("t"); it->Valid() && expired < core_->options().idempotency_expire_per_batch_max;
-       it->Next()) {
+  int64_t new_floor = *floor;
+  // Starting at the floor skips the tombstones earlier expiries left behind,
+  // so the cost is O(keys expired), not O(keys ever expired).
+  for (it->Seek(internal::IdempotencyTimePrefix(*floor));
+       it->Valid() && expired < core_->options().idempotency_expire_per_batch_max; it->Next()) {
     int64_t ts = 0;
     std::string record_key;
     if (!internal::SplitIdempotencyTimeKey(absl::string_view(it->key().data(), it->key().size()),
                                            &ts, &record_key)) {
       return internal::Malformed("idempotency time key");
     }
+    new_floor = ts;
     if (!internal::IdempotencyExpired(ts, now_unix_ms, window)) break;  // time order
-    time_keys.push_back(it->key().ToString());
+    doomed.push_back(it->key().ToString());
     absl::StatusOr<std::string> held = ReadThrough(internal::kIdempotency, record_key);
     if (held.ok()) {
       absl::StatusOr<internal::IdempotencyRecord> record = internal::DecodeIdempotency(*held);
       if (!record.ok()) return record.status();
-      if (record->timestamp_unix_ms == ts) {
-        batch_->Delete(core_->cf(internal::kIdempotency), record_key);
-      }
+      // Otherwise the key was taken again later and belongs to a newer entry.
+      if (record->timestamp_unix_ms == ts) doomed.push_back(std::move(record_key));
     } else if (!absl::IsNotFound(held.status())) {
       return held.status();
     }
@@ -172,9 +209,13 @@ absl::Status ApplyBatch::ExpireIdempotencyKeys(int64_t now_unix_ms) {
   }
   absl::Status st = internal::FromRocks(it->status(), "scanning idempotency keys");
   if (!st.ok()) return st;
-  it.reset();  // the iterator must not outlive a batch change
-  for (const std::string& k : time_keys) batch_->Delete(core_->cf(internal::kIdempotency), k);
-  return absl::OkStatus();
+  it.reset();
+  for (const std::string& k : doomed) batch_->Delete(core_->cf(internal::kIdempotency), k);
+  // Every key below new_floor was just deleted, or never existed (the old
+  // floor's invariant). Keys at new_floor itself may remain: the seek is
+  // inclusive.
+  SetIdempotencyFloor(new_floor);
+  return expired;
 }
 
 void ApplyBatch::WriteNode(uint32_t level, uint64_t index, const ledger::Hash& hash) {

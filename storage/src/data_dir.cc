@@ -47,6 +47,26 @@ absl::Status WriteFormat(const std::string& dir) {
   return absl::OkStatus();
 }
 
+// True when `dir` holds nothing but what Open itself leaves before FORMAT
+// exists: LOCK, and FORMAT.tmp when a first start died before the rename (its
+// contents are unknown, so it is rewritten, never read). Anything else means
+// the directory belongs to someone. A listing error is returned, never taken
+// for "empty": that would stamp FORMAT on a directory we could not inspect.
+absl::StatusOr<bool> HoldsOnlyCreationLeftovers(const std::string& dir) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  bool fresh = true;
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name != "LOCK" && name != "FORMAT.tmp") fresh = false;
+  }
+  if (ec) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("cannot list data directory ", dir, ": ", ec.message()));
+  }
+  return fresh;
+}
+
 absl::Status CheckFormat(const std::string& dir) {
   std::ifstream in(dir + "/FORMAT");
   if (!in) {
@@ -102,14 +122,15 @@ absl::StatusOr<std::unique_ptr<DataDir>> DataDir::Open(const std::string& path,
     return ErrnoError("cannot lock", lock_path);
   }
 
-  // Under the lock: a directory holding only LOCK (or nothing) is new.
-  bool empty = true;
-  for (const auto& e : fs::directory_iterator(path, ec)) {
-    if (e.path().filename() != "LOCK") empty = false;
+  // Under the lock: a directory holding only LOCK, FORMAT.tmp, or nothing is new.
+  absl::StatusOr<bool> fresh = HoldsOnlyCreationLeftovers(path);
+  if (!fresh.ok()) {
+    ::close(fd);
+    return fresh.status();
   }
   absl::Status st = absl::OkStatus();
   bool created = false;
-  if (empty && create_if_missing) {
+  if (*fresh && create_if_missing) {
     st = WriteFormat(path);
     created = st.ok();
   } else {

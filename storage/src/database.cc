@@ -1,6 +1,8 @@
 // Opening the node's database and wiring its parts together (see database.h).
 #include "cairn/storage/database.h"
 
+#include <filesystem>
+#include <system_error>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -8,8 +10,12 @@
 #include "cairn/storage/raft_log_store.h"
 #include "cairn/storage/snapshot.h"
 #include "db_core.h"
+#include "snapshot_install.h"
 
 namespace cairn::storage {
+
+using internal::SnapshotStagingPath;
+using internal::SstStagingPath;
 
 Database::Database(std::string path, std::shared_ptr<internal::DbCore> core)
     : path_(std::move(path)),
@@ -21,6 +27,11 @@ Database::~Database() = default;
 
 absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& db_path,
                                                          const DatabaseOptions& options) {
+  // Leftovers of a snapshot install a crash interrupted: the install had
+  // not reached the database (it ingests in one step), so they are garbage.
+  std::error_code ec;
+  std::filesystem::remove(SnapshotStagingPath(db_path), ec);
+  std::filesystem::remove_all(SstStagingPath(db_path), ec);
   absl::StatusOr<std::unique_ptr<internal::DbCore>> core = internal::DbCore::Open(db_path, options);
   if (!core.ok()) return core.status();
   std::unique_ptr<Database> db(new Database(db_path, std::move(*core)));
@@ -54,14 +65,17 @@ absl::StatusOr<std::unique_ptr<SnapshotSink>> Database::NewSnapshotSink(size_t c
   if (!core_->TryBeginSnapshotSink()) {
     return absl::FailedPreconditionError("a snapshot is already being received");
   }
-  std::unique_ptr<SnapshotSink> sink(new SnapshotSink(
-      core_.get(), raft_log_.get(), path_ + ".incoming-snapshot", chunk_bytes_max));
+  std::unique_ptr<SnapshotSink> sink(new SnapshotSink(core_.get(), raft_log_.get(),
+                                                      SnapshotStagingPath(path_),
+                                                      SstStagingPath(path_), chunk_bytes_max));
   absl::Status st = sink->Start();
   if (!st.ok()) return st;  // the sink's destructor ends the reservation
   return sink;
 }
 
 absl::Status Database::Sync() { return core_->SyncWal(); }
+
+MemoryUsage Database::memory_usage() const { return core_->memory_usage(); }
 
 absl::Status Database::write_error() const { return core_->write_error(); }
 

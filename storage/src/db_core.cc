@@ -8,17 +8,71 @@
 #include "absl/strings/str_cat.h"
 #include "cairn/base/check.h"
 #include "codec.h"
+#include "rocksdb/cache.h"
 #include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
 #include "rocksdb/iterator.h"
 #include "rocksdb/options.h"
+#include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
+#include "rocksdb/write_buffer_manager.h"
 
 namespace cairn::storage::internal {
 namespace {
 
 constexpr char kLayoutVersionKey[] = "layout_version";
 
-rocksdb::DBOptions MakeDbOptions(const DatabaseOptions& options) {
+// Tables read with point lookups (Get), where most misses can be answered by
+// a bloom filter without touching a data block: absent idempotency keys and
+// collection ids above all, which every append looks up. The others are read
+// by range (raft log, collection index, checkpoints) or are tiny.
+bool ServesPointLookups(Table t) {
+  switch (t) {
+    case kEntries:
+    case kCollections:
+    case kMerkle:
+    case kIdempotency:
+    case kGovernance:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Memtable size of one table before it is flushed. A quarter of the total
+// lets the write buffer manager flush the largest tables long before the
+// total is reached; RocksDB's 64 MiB default is kept as a ceiling.
+size_t TableWriteBufferBytes(const DatabaseOptions& options) {
+  return std::clamp<size_t>(options.write_buffer_bytes_total / 4, size_t{1} << 20,
+                            size_t{64} << 20);
+}
+
+rocksdb::ColumnFamilyOptions MakeTableOptions(Table t, const DatabaseOptions& options,
+                                              const std::shared_ptr<rocksdb::Cache>& cache) {
+  rocksdb::BlockBasedTableOptions bt;
+  // One cache for every table, so block memory has one bound
+  // (block_cache_bytes) instead of RocksDB's default of a private cache per
+  // table. Index and filter blocks live in it too: outside it, they grow
+  // with the ledger and are bounded by nothing.
+  bt.block_cache = cache;
+  bt.cache_index_and_filter_blocks = true;
+  // L0 files are read by every lookup; keeping their index and filter pinned
+  // avoids an eviction turning each lookup into extra reads. Still charged
+  // to the cache.
+  bt.pin_l0_filter_and_index_blocks_in_cache = true;
+  if (ServesPointLookups(t)) {
+    // 10 bits per key: about 1% false positives.
+    bt.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  }
+  rocksdb::ColumnFamilyOptions o;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(bt));
+  o.write_buffer_size = TableWriteBufferBytes(options);
+  o.max_write_buffer_number = 2;
+  return o;
+}
+
+rocksdb::DBOptions MakeDbOptions(const DatabaseOptions& options,
+                                 const std::shared_ptr<rocksdb::WriteBufferManager>& buffers) {
   rocksdb::DBOptions o;
   o.create_if_missing = true;
   o.create_missing_column_families = true;
@@ -28,7 +82,10 @@ rocksdb::DBOptions MakeDbOptions(const DatabaseOptions& options) {
   // default, would silently drop everything after a damaged record,
   // acknowledged Raft entries included: silent repair, which we never do.
   o.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
-  o.db_write_buffer_size = options.write_buffer_bytes_total;
+  // Memtables of all tables together stay under write_buffer_bytes_total:
+  // the manager flushes the largest table as the total nears the bound and,
+  // with allow_stall, makes writers wait for a flush rather than exceed it.
+  o.write_buffer_manager = buffers;
   o.max_total_wal_size = options.wal_bytes_max;
   o.manual_wal_flush = options.unsafe_disable_sync_for_testing;
   o.keep_log_file_num = 4;
@@ -81,17 +138,28 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
 
 absl::StatusOr<std::unique_ptr<DbCore>> DbCore::Open(const std::string& path,
                                                      const DatabaseOptions& options) {
+  if (options.block_cache_bytes == 0 || options.write_buffer_bytes_total == 0 ||
+      options.snapshot_install_file_bytes_max == 0) {
+    return absl::InvalidArgumentError(
+        "block_cache_bytes, write_buffer_bytes_total and snapshot_install_file_bytes_max must be "
+        "positive");
+  }
   std::unique_ptr<DbCore> core(new DbCore());
   core->path_ = path;
   core->options_ = options;
+  core->block_cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
+  core->write_buffers_ = std::make_shared<rocksdb::WriteBufferManager>(
+      options.write_buffer_bytes_total, /*cache=*/nullptr, /*allow_stall=*/true);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  descriptors.emplace_back(rocksdb::kDefaultColumnFamilyName,
+                           MakeTableOptions(kMeta, options, core->block_cache_));
   for (int t = 0; t < kTableCount; ++t) {
-    descriptors.emplace_back(TableName(static_cast<Table>(t)), rocksdb::ColumnFamilyOptions());
+    descriptors.emplace_back(TableName(static_cast<Table>(t)),
+                             MakeTableOptions(static_cast<Table>(t), options, core->block_cache_));
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::Status s =
-      rocksdb::DB::Open(MakeDbOptions(options), path, descriptors, &handles, &core->db_);
+  rocksdb::Status s = rocksdb::DB::Open(MakeDbOptions(options, core->write_buffers_), path,
+                                        descriptors, &handles, &core->db_);
   if (!s.ok()) return FromRocks(s, absl::StrCat("opening database ", path));
   // The default family is unused, but RocksDB requires it to be open.
   core->db_->DestroyColumnFamilyHandle(handles[0]);
@@ -183,6 +251,21 @@ absl::Status DbCore::Write(rocksdb::WriteBatch* batch, bool sync, absl::string_v
   return absl::OkStatus();
 }
 
+absl::Status DbCore::Ingest(const std::vector<rocksdb::IngestExternalFileArg>& args,
+                            absl::string_view what) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!write_error_.ok()) return write_error_;
+  }
+  const rocksdb::Status s = db_->IngestExternalFiles(args);
+  absl::Status st = FromRocks(s, what);
+  // An I/O error may leave a file or the MANIFEST half written, as a failed
+  // write may: it stops the write path. Anything else (files RocksDB
+  // refuses) happens before any change.
+  if (s.IsIOError()) return Fail(std::move(st));
+  return st;
+}
+
 absl::Status DbCore::SyncWal() {
   uint64_t applied_before = 0;
   {
@@ -213,18 +296,28 @@ absl::Status DbCore::Get(Table t, absl::string_view key, std::string* value,
   return FromRocks(s, absl::StrCat("reading ", TableName(t)));
 }
 
-absl::Status DbCore::ClearTable(Table t, rocksdb::WriteBatch* batch) const {
+absl::StatusOr<std::optional<std::string>> DbCore::LastKey(Table t) const {
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handles_[t]));
-  it->SeekToFirst();
-  if (!it->Valid()) return FromRocks(it->status(), absl::StrCat("scanning ", TableName(t)));
-  const std::string first = it->key().ToString();
   it->SeekToLast();
-  if (!it->Valid()) return FromRocks(it->status(), absl::StrCat("scanning ", TableName(t)));
-  // The smallest key above the last one: the last key with a zero byte added.
-  std::string end = it->key().ToString();
-  end.push_back('\0');
-  batch->DeleteRange(handles_[t], first, end);
-  return absl::OkStatus();
+  if (!it->Valid()) {
+    absl::Status st = FromRocks(it->status(), absl::StrCat("scanning ", TableName(t)));
+    if (!st.ok()) return st;
+    return std::nullopt;
+  }
+  return it->key().ToString();
+}
+
+MemoryUsage DbCore::memory_usage() const {
+  MemoryUsage m;
+  m.block_cache_capacity_bytes = block_cache_->GetCapacity();
+  m.block_cache_bytes = block_cache_->GetUsage();
+  m.block_cache_pinned_bytes = block_cache_->GetPinnedUsage();
+  m.memtable_bytes = write_buffers_->memory_usage();
+  uint64_t readers = 0;
+  if (db_->GetAggregatedIntProperty(rocksdb::DB::Properties::kEstimateTableReadersMem, &readers)) {
+    m.table_readers_bytes = readers;
+  }
+  return m;
 }
 
 TxId DbCore::applied() const {

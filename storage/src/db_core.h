@@ -11,7 +11,9 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -22,11 +24,14 @@
 #include "cairn/storage/ledger_types.h"
 
 namespace rocksdb {
+class Cache;
 class ColumnFamilyHandle;
+struct IngestExternalFileArg;
 class DB;
 class Snapshot;
 class Status;
 class WriteBatch;
+class WriteBufferManager;
 }  // namespace rocksdb
 
 namespace cairn::storage::internal {
@@ -77,6 +82,10 @@ class DbCore {
   // (unless syncing is disabled for testing). Fails at once if an earlier
   // write failed; a failure here becomes that sticky error.
   absl::Status Write(rocksdb::WriteBatch* batch, bool sync, absl::string_view what);
+  // Ingests SST files into their tables, all of them or none (one MANIFEST
+  // record); durable once it returns OK. Sticky like Write.
+  absl::Status Ingest(const std::vector<rocksdb::IngestExternalFileArg>& args,
+                      absl::string_view what);
   // Syncs the WAL: every write so far becomes durable. Sticky like Write.
   absl::Status SyncWal();
   absl::Status write_error() const;
@@ -85,8 +94,10 @@ class DbCore {
   absl::Status Get(Table t, absl::string_view key, std::string* value,
                    const rocksdb::Snapshot* snapshot = nullptr) const;
 
-  // Adds to `batch` a deletion of every key `t` holds now.
-  absl::Status ClearTable(Table t, rocksdb::WriteBatch* batch) const;
+  // The largest key `t` holds now; nullopt when it is empty.
+  absl::StatusOr<std::optional<std::string>> LastKey(Table t) const;
+
+  MemoryUsage memory_usage() const;
 
   TxId applied() const;
   // Records a committed apply write; `durable` when that write was synced.
@@ -106,6 +117,9 @@ class DbCore {
 
   std::string path_;
   DatabaseOptions options_;
+  // Shared by every table. ~DbCore closes db_ in its body, before these go.
+  std::shared_ptr<rocksdb::Cache> block_cache_;
+  std::shared_ptr<rocksdb::WriteBufferManager> write_buffers_;
   rocksdb::DB* db_ = nullptr;  // owned; closed in ~DbCore
   std::array<rocksdb::ColumnFamilyHandle*, kTableCount> handles_{};
 

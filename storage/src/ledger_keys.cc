@@ -159,6 +159,19 @@ bool SplitIdempotencyTimeKey(absl::string_view time_key, int64_t* timestamp_unix
   return true;
 }
 
+std::string EncodeIdempotencyFloor(int64_t timestamp_unix_ms) {
+  std::string out;
+  PutU64(&out, OrderedFromSigned(timestamp_unix_ms));
+  return out;
+}
+
+absl::StatusOr<int64_t> DecodeIdempotencyFloor(absl::string_view value) {
+  Decoder d(value);
+  uint64_t ts = 0;
+  if (!d.GetU64(&ts) || !d.empty()) return Malformed("idempotency expiry floor");
+  return SignedFromOrdered(ts);
+}
+
 std::string EncodeIdempotency(const IdempotencyRecord& r) {
   std::string out;
   PutU64(&out, r.txid.term);

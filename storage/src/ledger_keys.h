@@ -49,6 +49,12 @@ std::string IdempotencyKey(absl::string_view user_id, absl::string_view key);
 std::string IdempotencyTimeKey(int64_t timestamp_unix_ms, absl::string_view user_id,
                                absl::string_view key);
 std::string IdempotencyTimePrefix(int64_t timestamp_unix_ms);
+// 'f' -> ordered timestamp: no time key older than it exists, so expiry seeks
+// there instead of walking the tombstones of keys it already removed (they
+// stay in the table until compaction drops them).
+inline constexpr char kIdempotencyFloorKey[] = "f";
+std::string EncodeIdempotencyFloor(int64_t timestamp_unix_ms);
+absl::StatusOr<int64_t> DecodeIdempotencyFloor(absl::string_view value);
 std::string EncodeIdempotency(const IdempotencyRecord& r);
 absl::StatusOr<IdempotencyRecord> DecodeIdempotency(absl::string_view value);
 // Splits a time key back into its timestamp and the 'k' key it indexes.

@@ -5,10 +5,13 @@
 //   records:  u8 table (1-based position in kSnapshotTables) | varint key length | key
 //             | varint value length | value
 //   trailer:  u8 0 | u64 record count
-// The sender produces it lazily from one RocksDB snapshot, so memory stays at
-// about one chunk. The receiver stages it in a file, checks the SHA-256, then
-// parses it into one WriteBatch that clears and refills the ledger tables and
-// resets the Raft log.
+// Records come table by table, keys ascending (RocksDB iteration order).
+// The sender produces the payload lazily from one RocksDB snapshot, so
+// memory stays at about one chunk. The receiver stages it in a file and
+// checks the SHA-256 of the chunks; at install it reads the file back,
+// checking the SHA-256 again, turns the records into SST files of bounded
+// size and ingests them all at once (snapshot_install.h), so memory stays
+// bounded at any ledger size.
 #include "cairn/storage/snapshot.h"
 
 #include <fcntl.h>
@@ -22,15 +25,13 @@
 #include "cairn/base/check.h"
 #include "cairn/base/hex.h"
 #include "cairn/storage/raft_log_store.h"
-#include "codec.h"
 #include "db_core.h"
-#include "raft_state.h"
 #include "rocksdb/db.h"
 #include "rocksdb/iterator.h"
 #include "rocksdb/options.h"
 #include "rocksdb/snapshot.h"
-#include "rocksdb/write_batch.h"
 #include "sha256.h"
+#include "snapshot_install.h"
 #include "snapshot_payload.h"
 
 namespace cairn::storage {
@@ -73,11 +74,25 @@ std::string SnapshotSource::payload_sha256() const {
 
 // ---------------------------------------------------------------- receiving
 
+namespace {
+
+// A payload that fails to parse may be a damaged staging file rather than a
+// malformed payload: say which, reading the rest of the file if need be.
+absl::Status ChecksumErrorOr(internal::PayloadReader& reader, absl::string_view payload_sha256,
+                             absl::Status parse_error) {
+  if (!absl::IsDataLoss(parse_error)) return parse_error;
+  absl::Status checksum = reader.VerifyChecksum(payload_sha256);
+  return checksum.ok() ? parse_error : checksum;
+}
+
+}  // namespace
+
 SnapshotSink::SnapshotSink(DbCore* core, RaftLogStore* raft_log, std::string staging_path,
-                           size_t chunk_bytes_max)
+                           std::string sst_staging_path, size_t chunk_bytes_max)
     : core_(core),
       raft_log_(raft_log),
       staging_path_(std::move(staging_path)),
+      sst_staging_path_(std::move(sst_staging_path)),
       chunk_bytes_max_(chunk_bytes_max),
       sha_(std::make_unique<internal::Sha256>()) {}
 
@@ -139,10 +154,9 @@ absl::StatusOr<consensus::SnapshotMeta> SnapshotSink::Install(
   }
   // Writers of the Raft log wait while the log is reset under them.
   absl::MutexLock write_lock(&raft_log_->write_mu_);
-  rocksdb::WriteBatch batch;
   internal::PayloadReader reader(fd_, received_);
   absl::StatusOr<consensus::SnapshotMeta> meta = reader.ReadHeader();
-  if (!meta.ok()) return meta.status();
+  if (!meta.ok()) return ChecksumErrorOr(reader, payload_sha256, meta.status());
   if (expected != nullptr && !(*meta == *expected)) {
     return absl::InvalidArgumentError(
         absl::StrCat("snapshot payload covers index ", meta->index, " term ", meta->term,
@@ -154,14 +168,36 @@ absl::StatusOr<consensus::SnapshotMeta> SnapshotSink::Install(
     return absl::FailedPreconditionError(absl::StrCat(
         "snapshot at index ", meta->index, " is not ahead of the applied index ", applied.index));
   }
-  absl::Status st = internal::AddResetWrites(*core_, *meta, raft_log_->hard_state(), &batch);
-  if (st.ok()) st = reader.ReadRecords(*core_, &batch);
-  if (st.ok()) st = core_->Write(&batch, /*sync=*/true, "installing a snapshot");
+  // Records go to SST files in the staging directory as they are read;
+  // only the ingestion below touches the database, after the checksum of
+  // everything read has been verified.
+  internal::SstInstall install(core_, sst_staging_path_,
+                               core_->options().snapshot_install_file_bytes_max);
+  absl::Status st = install.Start();
   if (!st.ok()) return st;
+  st = reader.ReadRecords(
+      [&install](internal::Table t, absl::string_view key, absl::string_view value) {
+        return install.Add(t, key, value);
+      });
+  if (st.ok()) st = reader.VerifyChecksum(payload_sha256);
+  if (!st.ok()) return ChecksumErrorOr(reader, payload_sha256, st);
+  st = install.Finish(*meta, raft_log_->hard_state());
+  if (!st.ok()) return st;
+  TestHook("before_ingest");
+  st = install.Ingest();
+  if (!st.ok()) return st;
+  TestHook("after_ingest");
   raft_log_->ResetToSnapshot(*meta);
-  core_->SetApplied(TxId{meta->term, meta->index},
-                    /*durable=*/!core_->options().unsafe_disable_sync_for_testing);
+  // Durable: an ingestion is complete only once its files and MANIFEST
+  // record are synced, whatever the WAL holds.
+  core_->SetApplied(TxId{meta->term, meta->index}, /*durable=*/true);
   return meta;
+}
+
+void SnapshotSink::TestHook(absl::string_view stage) const {
+  if (core_->options().snapshot_install_hook_for_testing) {
+    core_->options().snapshot_install_hook_for_testing(stage, 0);
+  }
 }
 
 }  // namespace cairn::storage

@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <limits>
 
 #include "absl/strings/str_cat.h"
 #include "cairn/base/check.h"
+#include "cairn/base/hex.h"
 #include "cairn/storage/snapshot.h"
 #include "codec.h"
 #include "raft_state.h"
@@ -17,7 +17,7 @@
 #include "rocksdb/iterator.h"
 #include "rocksdb/options.h"
 #include "rocksdb/snapshot.h"
-#include "rocksdb/write_batch.h"
+#include "sha256.h"
 
 namespace cairn::storage::internal {
 namespace {
@@ -116,6 +116,11 @@ absl::StatusOr<std::string> PayloadWriter::Next(size_t max) {
 
 // ---------------------------------------------------------------- reader
 
+PayloadReader::PayloadReader(int fd, uint64_t size)
+    : fd_(fd), unread_(size), sha_(std::make_unique<Sha256>()) {}
+
+PayloadReader::~PayloadReader() = default;
+
 bool PayloadReader::Ensure(size_t n) {
   if (buf_.size() - pos_ >= n) return true;
   buf_.erase(0, pos_);
@@ -137,7 +142,9 @@ bool PayloadReader::Ensure(size_t n) {
       return false;
     }
     buf_.resize(old + static_cast<size_t>(got));
+    sha_->Update(absl::string_view(buf_).substr(old));
     unread_ -= static_cast<uint64_t>(got);
+    read_ += static_cast<uint64_t>(got);
   }
   return buf_.size() >= n;
 }
@@ -202,7 +209,8 @@ absl::StatusOr<consensus::SnapshotMeta> PayloadReader::ReadHeader() {
   return meta;
 }
 
-absl::Status PayloadReader::ReadRecords(const DbCore& core, rocksdb::WriteBatch* batch) {
+absl::Status PayloadReader::ReadRecords(
+    absl::FunctionRef<absl::Status(Table, absl::string_view, absl::string_view)> sink) {
   uint64_t records = 0;
   std::string key, value;
   for (;;) {
@@ -215,8 +223,8 @@ absl::Status PayloadReader::ReadRecords(const DbCore& core, rocksdb::WriteBatch*
         vlen > kValueBytesMax || !GetBytes(vlen, &value)) {
       return io_error_.ok() ? BadPayload(absl::StrCat("truncated record ", records)) : io_error_;
     }
-    rocksdb::Status s = batch->Put(core.cf(kSnapshotTables[tag - 1]), key, value);
-    if (!s.ok()) return FromRocks(s, "building the snapshot install");
+    absl::Status st = sink(kSnapshotTables[tag - 1], key, value);
+    if (!st.ok()) return st;
     ++records;
   }
   uint64_t count = 0;
@@ -228,33 +236,28 @@ absl::Status PayloadReader::ReadRecords(const DbCore& core, rocksdb::WriteBatch*
   return absl::OkStatus();
 }
 
-// ---------------------------------------------------------------- install
+absl::Status PayloadReader::VerifyChecksum(absl::string_view payload_sha256) {
+  if (verified_.has_value()) return *verified_;
+  verified_ = DrainAndVerify(payload_sha256);
+  return *verified_;
+}
 
-absl::Status AddResetWrites(const DbCore& core, const consensus::SnapshotMeta& meta,
-                            const consensus::HardState& hard_state, rocksdb::WriteBatch* batch) {
-  for (Table t : kSnapshotTables) {
-    absl::Status st = core.ClearTable(t, batch);
-    if (!st.ok()) return st;
+absl::Status PayloadReader::DrainAndVerify(absl::string_view payload_sha256) {
+  // After a parse error the rest is still unread: hash it too, so that a
+  // file damaged on disk is reported as such rather than as malformed.
+  pos_ = buf_.size();
+  while (unread_ > 0) {
+    if (!Ensure(std::min<uint64_t>(unread_, kReadBlockBytes))) return io_error_;
+    pos_ = buf_.size();
   }
-  absl::Status st = core.ClearTable(kRaftLog, batch);
-  if (!st.ok()) return st;
-  batch->DeleteRange(core.cf(kRaftState), ConfChangeKey(0),
-                     ConfChangeKey(std::numeric_limits<uint64_t>::max()));
-  std::string value;
-  PutSnapshotMeta(&value, meta);
-  batch->Put(core.cf(kRaftState), kSnapshotMetaKey, value);
-  // A membership saved before belongs to the replaced log: from now on it
-  // follows from the snapshot metadata (and later saves).
-  batch->Delete(core.cf(kRaftState), kConfStateKey);
-  consensus::HardState hs = hard_state;
-  hs.commit = std::max(hs.commit, meta.index);
-  value.clear();
-  PutHardState(&value, hs);
-  batch->Put(core.cf(kRaftState), kHardStateKey, value);
-  value.clear();
-  PutU64(&value, meta.index);
-  PutU64(&value, meta.term);
-  batch->Put(core.cf(kMeta), kMetaAppliedKey, value);
+  const std::string digest = sha_->Finish();
+  if (digest != payload_sha256) {
+    return absl::DataLossError(
+        absl::StrCat("snapshot staging file checksum mismatch after reading it back (", read_,
+                     " bytes): expected ", base::HexEncode(payload_sha256), ", computed ",
+                     base::HexEncode(digest),
+                     "; the file changed on disk after it was received; install refused"));
+  }
   return absl::OkStatus();
 }
 

@@ -1,25 +1,29 @@
 // The snapshot payload encoding: a lazy writer over one RocksDB snapshot and
-// a reader that turns a staged, checksum-verified payload into one
-// WriteBatch. Format in snapshot.cc; everything here is internal.
+// a streaming reader of a staged payload that checks its SHA-256 as it
+// reads. Format in snapshot.cc; everything here is internal.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "cairn/consensus/types.h"
 #include "db_core.h"
 
 namespace rocksdb {
 class Iterator;
 class Snapshot;
-class WriteBatch;
 }  // namespace rocksdb
 
 namespace cairn::storage::internal {
+
+class Sha256;
 
 class PayloadWriter {
  public:
@@ -53,12 +57,21 @@ class PayloadWriter {
 class PayloadReader {
  public:
   // Reads `size` bytes from `fd`, from its current offset.
-  PayloadReader(int fd, uint64_t size) : fd_(fd), unread_(size) {}
+  PayloadReader(int fd, uint64_t size);
+  ~PayloadReader();
 
   absl::StatusOr<consensus::SnapshotMeta> ReadHeader();
-  // Adds a Put to `batch` for every record; checks the trailer and that
-  // nothing follows it.
-  absl::Status ReadRecords(const DbCore& core, rocksdb::WriteBatch* batch);
+  // Hands every record to `sink` (table, key, value; stops at its first
+  // error), then checks the trailer and that nothing follows it.
+  absl::Status ReadRecords(
+      absl::FunctionRef<absl::Status(Table, absl::string_view, absl::string_view)> sink);
+  // Reads what is left of the file, then: DataLoss unless the SHA-256 of
+  // all `size` bytes equals `payload_sha256`. The digest of the chunks as they
+  // arrived was checked already, but the file could have changed on disk
+  // since; what is installed is what was read back, so that is what must
+  // match.
+  // Only the first call checks; later ones return its result.
+  absl::Status VerifyChecksum(absl::string_view payload_sha256);
 
  private:
   bool Ensure(size_t n);  // at least n bytes buffered, reading more if needed
@@ -66,19 +79,16 @@ class PayloadReader {
   bool GetU64(uint64_t* v);
   bool GetVarint(uint64_t* v);
   bool GetBytes(uint64_t n, std::string* out);
+  absl::Status DrainAndVerify(absl::string_view payload_sha256);
 
   const int fd_;
-  uint64_t unread_;  // file bytes not yet read into buf_
+  uint64_t unread_;              // file bytes not yet read into buf_
+  uint64_t read_ = 0;            // file bytes read into buf_ so far
+  std::unique_ptr<Sha256> sha_;  // of those bytes
+  std::optional<absl::Status> verified_;
   std::string buf_;
   size_t pos_ = 0;
   absl::Status io_error_;
 };
-
-// Adds to `batch` what installing a snapshot at `meta` does besides filling
-// the ledger tables: clears them, empties the Raft log, records `meta` as the
-// Raft snapshot, keeps `hard_state` (commit raised to meta.index) and sets
-// the applied index.
-absl::Status AddResetWrites(const DbCore& core, const consensus::SnapshotMeta& meta,
-                            const consensus::HardState& hard_state, rocksdb::WriteBatch* batch);
 
 }  // namespace cairn::storage::internal

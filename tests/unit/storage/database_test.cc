@@ -13,6 +13,8 @@
 #include "cairn/storage/snapshot.h"
 #include "fault_fs.h"
 #include "rocksdb/db.h"
+#include "rocksdb/perf_context.h"
+#include "rocksdb/perf_level.h"
 #include "test_util.h"
 
 namespace cairn::storage {
@@ -268,6 +270,75 @@ TEST(DatabaseTest, SaveIsOneFsyncWhateverTheBatchSize) {
   ASSERT_TRUE(batch->AddEntry(LedgerEntry(1, 1)).ok());
   ASSERT_TRUE(t.ledger().Commit(*batch).ok());
   EXPECT_EQ(counting.fs->syncs.load(), before);
+}
+
+// Reads must not grow costlier, or memory unbounded, as the ledger grows:
+// one cache of a configured size holds index and filter blocks, and lookups
+// of absent keys (every new idempotency key) are answered by bloom filters.
+TEST(DatabaseTest, OneBoundedCacheHoldsIndexAndFilterBlocksAndBloomFiltersAnswerMisses) {
+  DatabaseOptions options;
+  options.block_cache_bytes = 8u << 20;
+  TestDb t(options);
+  t.log().Save(std::nullopt, RaftEntries(1, 2000, 1)).IgnoreError();
+  std::vector<StoredEntry> entries;
+  for (uint64_t i = 1; i <= 2000; ++i) {
+    StoredEntry e = LedgerEntry(i, 1, absl::StrCat("col-", i % 50));
+    e.idempotency_key = absl::StrCat("key-", i);
+    entries.push_back(std::move(e));
+  }
+  ASSERT_TRUE(t.ledger().Apply(entries).ok());
+  t.Reopen();  // recovery flushes the memtables: the tables are now in L0 files
+
+  const MemoryUsage m = t.db().memory_usage();
+  EXPECT_EQ(m.block_cache_capacity_bytes, 8u << 20);
+  // Index and filter blocks of the L0 files are in the cache, pinned there,
+  // before any read: outside the cache this would be zero.
+  EXPECT_GT(m.block_cache_pinned_bytes, 0u);
+  EXPECT_LE(m.block_cache_bytes, m.block_cache_capacity_bytes);
+
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+  rocksdb::get_perf_context()->Reset();
+  for (int i = 0; i < 200; ++i) {
+    EXPECT_EQ(
+        t.ledger().LookupIdempotencyKey("alice", absl::StrCat("absent-", i), 1000).status().code(),
+        absl::StatusCode::kNotFound);
+    EXPECT_EQ(t.ledger().GetCollection(absl::StrCat("absent-", i)).status().code(),
+              absl::StatusCode::kNotFound);
+  }
+  // About 1% false positives at 10 bits per key; without filters this is 0.
+  EXPECT_GE(rocksdb::get_perf_context()->bloom_sst_miss_count, 380u);
+  EXPECT_EQ(*t.ledger().LookupIdempotencyKey("alice", "key-7", 1000), (TxId{1, 7}));
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+}
+
+TEST(DatabaseTest, MemtablesStayWithinTheirBound) {
+  DatabaseOptions options;
+  options.write_buffer_bytes_total = 4u << 20;
+  TestDb t(options);
+  uint64_t next = 1;
+  size_t peak = 0;
+  for (int round = 0; round < 24; ++round) {  // ~24 MiB, six times the bound
+    auto batch = t.ledger().NewBatch();
+    for (int i = 0; i < 256; ++i, ++next) {
+      StoredEntry e = LedgerEntry(next, 1);
+      e.data = std::string(4096, 'x');
+      ASSERT_TRUE(batch->AddEntry(e).ok());
+    }
+    ASSERT_TRUE(t.ledger().Commit(*batch).ok());
+    peak = std::max<size_t>(peak, t.db().memory_usage().memtable_bytes);
+  }
+  // Writers wait for a flush instead of passing the bound; one batch (1 MiB
+  // here) and the memtables' arena blocks may be in flight above it.
+  EXPECT_LE(peak, (4u << 20) + (2u << 20));
+  EXPECT_EQ(t.ledger().Get(next - 1)->data.size(), 4096u);
+}
+
+TEST(DatabaseTest, ZeroMemoryBoundsAreRefused) {
+  DatabaseOptions options;
+  options.block_cache_bytes = 0;
+  cairn::testing::TempDir dir;
+  EXPECT_EQ(Database::Open(dir.path() + "/db", options).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 // --- Power loss, simulated by dropping WAL bytes that were never synced.

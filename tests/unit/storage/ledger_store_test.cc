@@ -8,6 +8,8 @@
 #include <set>
 
 #include "cairn/storage/apply_batch.h"
+#include "rocksdb/perf_context.h"
+#include "rocksdb/perf_level.h"
 #include "test_util.h"
 
 namespace cairn::storage {
@@ -303,6 +305,94 @@ TEST(LedgerStoreTest, IdempotencyExpiryIsBoundedPerBatch) {
     ASSERT_TRUE(batch->ExpireIdempotencyKeys(1000).ok());
     ASSERT_TRUE(t.ledger().Commit(*batch).ok());
     EXPECT_EQ(remaining(), want);
+  }
+}
+
+// Database entries (live keys, deletions, and the versions they hide) that a
+// call to ExpireIdempotencyKeys steps over, per RocksDB's perf counters.
+uint64_t KeysSteppedOverBy(ApplyBatch& batch, int64_t now_unix_ms, size_t* expired) {
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kEnableCount);
+  rocksdb::get_perf_context()->Reset();
+  absl::StatusOr<size_t> n = batch.ExpireIdempotencyKeys(now_unix_ms);
+  CAIRN_CHECK_OK(n.status());
+  *expired = *n;
+  const rocksdb::PerfContext& p = *rocksdb::get_perf_context();
+  const uint64_t stepped =
+      p.internal_delete_skipped_count + p.internal_key_skipped_count + p.next_on_memtable_count;
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  return stepped;
+}
+
+// Expiry runs once per apply batch, so it must cost O(keys it expires):
+// neither the keys still held nor the tombstones of keys expired earlier
+// (RocksDB keeps those until compaction) may be walked over again.
+TEST(LedgerStoreTest, IdempotencyExpiryCostsWhatItExpiresNotWhatItExpiredBefore) {
+  DatabaseOptions options;
+  options.idempotency_window_ms = 1000;
+  options.idempotency_expire_per_batch_max = 100'000;
+  TestDb t(options);
+  std::vector<StoredEntry> entries;
+  for (uint64_t i = 1; i <= 4000; ++i) {
+    StoredEntry e = LedgerEntry(i, 1, "c", static_cast<int64_t>(i));
+    e.idempotency_key = absl::StrCat("k", i);
+    entries.push_back(std::move(e));
+  }
+  ASSERT_TRUE(t.ledger().Apply(entries).ok());
+
+  size_t expired = 0;
+  {
+    auto batch = t.ledger().NewBatch();
+    KeysSteppedOverBy(*batch, 3000 + 1000, &expired);  // ts 1..3000
+    EXPECT_EQ(expired, 3000u);
+    ASSERT_TRUE(t.ledger().Commit(*batch).ok());
+  }
+  for (int pass = 0; pass < 2; ++pass) {  // and again after a reopen
+    const int64_t upto = 3010 + 10 * pass;
+    auto batch = t.ledger().NewBatch();
+    const uint64_t stepped = KeysSteppedOverBy(*batch, upto + 1000, &expired);
+    EXPECT_EQ(expired, 10u);
+    // 10 live keys and the first one kept; without the floor, the 3000
+    // tombstones (and the puts they hide) as well.
+    EXPECT_LT(stepped, 100u) << "pass " << pass;
+    ASSERT_TRUE(t.ledger().Commit(*batch).ok());
+    t.Reopen();
+  }
+  EXPECT_EQ(t.ledger().LookupIdempotencyKey("alice", "k3020", 0).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(*t.ledger().LookupIdempotencyKey("alice", "k3021", 0), (TxId{1, 3021}));
+}
+
+// The floor that lets expiry skip old tombstones must never skip a live key,
+// even one stamped before it (a new leader whose clock is behind).
+TEST(LedgerStoreTest, IdempotencyKeyStampedBelowTheFloorStillExpires) {
+  DatabaseOptions options;
+  options.idempotency_window_ms = 100;
+  TestDb t(options);
+  auto keyed = [](uint64_t index, std::string key, int64_t ts) {
+    StoredEntry e = LedgerEntry(index, 1, "c", ts);
+    e.idempotency_key = std::move(key);
+    return e;
+  };
+  ASSERT_TRUE(t.ledger().Apply({keyed(1, "a", 1000), keyed(2, "b", 2000)}).ok());
+  {
+    auto batch = t.ledger().NewBatch();
+    EXPECT_EQ(*batch->ExpireIdempotencyKeys(1500), 1u);  // "a"; the floor moves to 2000
+    ASSERT_TRUE(t.ledger().Commit(*batch).ok());
+  }
+  {
+    auto batch = t.ledger().NewBatch();
+    ASSERT_TRUE(batch->AddEntry(keyed(3, "late", 1200)).ok());  // behind the floor
+    ASSERT_TRUE(t.ledger().Commit(*batch).ok());
+  }
+  t.Reopen();
+  auto batch = t.ledger().NewBatch();
+  EXPECT_EQ(*batch->ExpireIdempotencyKeys(2500), 2u);  // "late" and "b"
+  ASSERT_TRUE(t.ledger().Commit(*batch).ok());
+  for (const char* key : {"a", "b", "late"}) {
+    // Read at a time inside every window: only deletion makes these NotFound.
+    EXPECT_EQ(t.ledger().LookupIdempotencyKey("alice", key, 0).status().code(),
+              absl::StatusCode::kNotFound)
+        << key;
   }
 }
 

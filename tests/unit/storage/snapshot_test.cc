@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "cairn/storage/apply_batch.h"
 #include "test_util.h"
@@ -151,6 +152,110 @@ TEST(SnapshotTest, RoundTripInChunksReplacesStateAndResetsTheLog) {
   EXPECT_FALSE(std::filesystem::exists(follower.path() + ".incoming-snapshot"));
 }
 
+// A ledger of many entries with every kind of derived state.
+void PopulateMany(TestDb& t, uint64_t entries) {
+  constexpr uint64_t kBatch = 1000;
+  for (uint64_t first = 1; first <= entries; first += kBatch) {
+    const uint64_t last = std::min(entries, first + kBatch - 1);
+    ASSERT_TRUE(t.log().Save(std::nullopt, RaftEntries(first, last, 3)).ok());
+    auto batch = t.ledger().NewBatch();
+    for (uint64_t i = first; i <= last; ++i) {
+      StoredEntry e = LedgerEntry(i, 3, absl::StrCat("col-", i % 97), static_cast<int64_t>(i));
+      e.idempotency_key = absl::StrCat("key-", i);
+      e.data = std::string(256, static_cast<char>('a' + i % 26));
+      ASSERT_TRUE(batch->AddEntry(e).ok());
+      batch->WriteNode(0, i - 1, ledger::Hash{static_cast<uint8_t>(i)});
+      if (i % 100 == 0) batch->AddCheckpoint(CheckpointRecord{TxId{3, i}, i - 1, "cp"});
+    }
+    ASSERT_TRUE(t.ledger().Commit(*batch).ok());
+  }
+}
+
+// The install must not need memory of the order of the ledger: the payload
+// goes to SST files cut at snapshot_install_file_bytes_max, and none of it
+// passes through a WriteBatch or the memtables.
+TEST(SnapshotTest, ManyEntriesInstallThroughBoundedFiles) {
+  TestDb leader;
+  PopulateMany(leader, 20'000);
+  const Payload p = Take(leader.db(), 64 << 10);
+  const size_t payload_bytes = p.Joined().size();
+  ASSERT_GT(payload_bytes, 8u << 20);
+
+  constexpr uint64_t kFileBytesMax = 256 << 10;
+  std::vector<uint64_t> file_bytes;
+  DatabaseOptions options;
+  options.snapshot_install_file_bytes_max = kFileBytesMax;
+  options.snapshot_install_hook_for_testing = [&](absl::string_view stage, uint64_t bytes) {
+    if (stage == "sst_file_written") file_bytes.push_back(bytes);
+  };
+  TestDb follower(options);
+  follower.AppendAndApply(1, 50, 1, "zz-stale");  // sorts after every leader collection
+  const uint64_t memtable_before = follower.db().memory_usage().memtable_bytes;
+  auto meta = Install(follower.db(), p, 64 << 10);
+  ASSERT_TRUE(meta.ok()) << meta.status();
+
+  // SST files compress; the payload does not. So a lower bound on their
+  // number is loose, an upper bound on their size is not.
+  EXPECT_GE(file_bytes.size(), 10u);
+  for (uint64_t bytes : file_bytes) {
+    // A file is cut at the first record past the bound; its last data block,
+    // index and filter come on top.
+    EXPECT_LE(bytes, kFileBytesMax + (64 << 10));
+  }
+  // The old install put the whole payload in one WriteBatch and then in the
+  // memtables; ingestion bypasses both.
+  EXPECT_LT(follower.db().memory_usage().memtable_bytes, memtable_before + (1u << 20));
+
+  for (int pass = 0; pass < 2; ++pass) {
+    EXPECT_TRUE(Take(follower.db(), 1 << 20).Joined() == p.Joined()) << "pass " << pass;
+    EXPECT_EQ(follower.ledger().GetCollection("zz-stale").status().code(),
+              absl::StatusCode::kNotFound);
+    EXPECT_EQ(follower.ledger().GetCollection("col-5")->entry_count, 207u);
+    EXPECT_EQ(follower.ledger().Get(12'345)->data, std::string(256, 'a' + 12'345 % 26));
+    EXPECT_EQ(*follower.ledger().LookupIdempotencyKey("alice", "key-19999", 19'999),
+              (TxId{3, 19'999}));
+    EXPECT_EQ(follower.log().FirstIndex(), 20'001u);
+    EXPECT_EQ(follower.log().Snapshot().index, 20'000u);
+    follower.Reopen();
+  }
+  follower.AppendAndApply(20'001, 20'010, 4);
+  EXPECT_EQ(follower.ledger().applied_index(), 20'010u);
+  EXPECT_FALSE(std::filesystem::exists(follower.path() + ".incoming-snapshot"));
+  EXPECT_FALSE(std::filesystem::exists(follower.path() + ".incoming-snapshot.sst"));
+}
+
+// Records must come table by table and in key order: the SST files (and the
+// range deletions between them) depend on it. A payload that breaks the
+// order, with a checksum to match, is refused before anything is written.
+TEST(SnapshotTest, RecordsOutOfOrderAreRefused) {
+  TestDb leader;
+  Populate(leader);
+  const Payload taken = Take(leader.db(), 1 << 20);
+  const std::string good = taken.Joined();
+  // Swap two adjacent entry records (same length: entries 2 and 3).
+  const size_t a = good.find("payload-2"), b = good.find("payload-3");
+  ASSERT_NE(a, std::string::npos);
+  ASSERT_NE(b, std::string::npos);
+  const size_t rec_len = b - a;
+  const size_t start_a = a + 9 - rec_len;  // the record of entry 2 ends with "payload-2"
+  Payload swapped;
+  swapped.meta = taken.meta;
+  std::string bytes = good;
+  std::string rec2 = good.substr(start_a, rec_len), rec3 = good.substr(start_a + rec_len, rec_len);
+  bytes.replace(start_a, rec_len, rec3);
+  bytes.replace(start_a + rec_len, rec_len, rec2);
+  swapped.chunks = {bytes};
+  swapped.sha256 = Sha256(bytes);
+  TestDb follower;
+  follower.AppendAndApply(1, 2, 1);
+  auto st = Install(follower.db(), swapped, 1 << 20);
+  EXPECT_EQ(st.status().code(), absl::StatusCode::kDataLoss) << st.status();
+  EXPECT_NE(st.status().message().find("out of order"), std::string::npos) << st.status();
+  EXPECT_EQ(follower.ledger().applied_index(), 2u);
+  EXPECT_EQ(follower.ledger().Get(1)->collection_id, "c");
+  EXPECT_FALSE(std::filesystem::exists(follower.path() + ".incoming-snapshot.sst"));
+}
+
 TEST(SnapshotTest, AFlippedByteAnywhereIsRefusedAndNothingChanges) {
   TestDb leader;
   Populate(leader);
@@ -176,6 +281,48 @@ TEST(SnapshotTest, AFlippedByteAnywhereIsRefusedAndNothingChanges) {
   EXPECT_EQ(Take(follower.db(), 4096).Joined(), before);
   // The genuine payload still installs.
   EXPECT_TRUE(Install(follower.db(), p, 64).ok());
+}
+
+// The checksum of the chunks as they arrived is not enough: what gets
+// installed is the staging file read back, which may have changed on disk
+// since (a bad sector, another process). It is checked again as it is read,
+// before anything is written.
+TEST(SnapshotTest, StagingFileChangedOnDiskIsRefused) {
+  TestDb leader;
+  Populate(leader);
+  const Payload p = Take(leader.db(), 256);
+  const std::string joined = p.Joined();
+  TestDb follower;
+  follower.AppendAndApply(1, 3, 1, "mine");
+  const std::string before = Take(follower.db(), 4096).Joined();
+  // Inside a value (entry data "payload-7"), so the payload still parses,
+  // and in the record structure (a table tag), so it does not.
+  const size_t in_value = joined.find("payload-7") + 8;
+  const size_t in_structure = joined.find("payload-7") + 9;  // the next record's tag
+  for (size_t at : {in_value, in_structure}) {
+    auto sink = follower.db().NewSnapshotSink(256);
+    ASSERT_TRUE(sink.ok());
+    uint64_t offset = 0;
+    for (const auto& c : p.chunks) {
+      ASSERT_TRUE((*sink)->Append(offset, c).ok());
+      offset += c.size();
+    }
+    {
+      std::fstream f(follower.path() + ".incoming-snapshot",
+                     std::ios::in | std::ios::out | std::ios::binary);
+      ASSERT_TRUE(f);
+      f.seekp(static_cast<std::streamoff>(at));
+      f.put(static_cast<char>(joined[at] ^ 0x01));
+    }
+    auto st = (*sink)->Install(p.sha256, &p.meta);
+    EXPECT_EQ(st.status().code(), absl::StatusCode::kDataLoss) << "flip at " << at;
+    EXPECT_NE(st.status().message().find("staging file checksum mismatch"), std::string::npos)
+        << st.status();
+    sink->reset();
+    EXPECT_TRUE(Take(follower.db(), 4096).Joined() == before) << "state changed, flip at " << at;
+    EXPECT_EQ(follower.ledger().applied_index(), 3u);
+  }
+  EXPECT_TRUE(Install(follower.db(), p, 256).ok());
 }
 
 TEST(SnapshotTest, MalformedPayloadWithAMatchingChecksumIsRefused) {

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -67,10 +68,15 @@ class ApplyBatch final : public ledger::MerkleNodeWriter, public ledger::MerkleN
   void RemoveMember(uint64_t node_id);
   void PutServiceValue(absl::string_view name, absl::string_view value);
 
-  // Forgets up to idempotency_expire_per_batch_max keys older than the
-  // window at `now_unix_ms`. Pass the timestamp of a committed entry, not the
-  // local clock, so every replica forgets the same keys.
-  absl::Status ExpireIdempotencyKeys(int64_t now_unix_ms);
+  // Forgets up to idempotency_expire_per_batch_max keys whose entries are
+  // older than the window at `now_unix_ms`, oldest first, and returns how
+  // many it forgot. Pass a committed entry's timestamp (the latest in this
+  // batch), never the local clock, so every replica forgets the same keys.
+  // Call it once per batch, after the AddEntry calls. Cost: one seek plus
+  // O(keys forgotten), whatever the number of keys held or forgotten before:
+  // keys are indexed by time, and a persisted floor skips what earlier calls
+  // removed. Lookups already ignore expired keys; this reclaims their space.
+  absl::StatusOr<size_t> ExpireIdempotencyKeys(int64_t now_unix_ms);
 
   // The applied index and term once this batch commits.
   TxId applied() const { return applied_; }
@@ -85,6 +91,10 @@ class ApplyBatch final : public ledger::MerkleNodeWriter, public ledger::MerkleN
 
   absl::Status IndexCollection(const StoredEntry& entry);
   absl::Status IndexIdempotencyKey(const StoredEntry& entry);
+  // The idempotency expiry floor as this batch sees it (its own change
+  // included); and a change of it, written with the batch.
+  absl::StatusOr<int64_t> IdempotencyFloor();
+  void SetIdempotencyFloor(int64_t floor_unix_ms);
   // Reads `key` from this batch, then from the database.
   absl::StatusOr<std::string> ReadThrough(int table, absl::string_view key) const;
 
@@ -92,6 +102,9 @@ class ApplyBatch final : public ledger::MerkleNodeWriter, public ledger::MerkleN
   const TxId base_;  // the applied index this batch continues from
   TxId applied_;
   size_t entry_count_ = 0;
+  // Cache of IdempotencyFloor(). Invariant: no idempotency time key, in the
+  // database or this batch, is older than it.
+  std::optional<int64_t> idempotency_floor_;
   std::unique_ptr<rocksdb::WriteBatchWithIndex> batch_;
 };
 

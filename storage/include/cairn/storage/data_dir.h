@@ -21,8 +21,10 @@ inline constexpr int kDataDirFormatVersion = 1;
 
 class DataDir {
  public:
-  // Opens `path`, creating it (and writing FORMAT) when it does not exist or
-  // is empty and `create_if_missing` is set.
+  // Opens `path`, creating it (and writing FORMAT) when `create_if_missing`
+  // is set and it does not exist, is empty, or holds only what an
+  // interrupted first start leaves (LOCK, FORMAT.tmp). A directory that
+  // cannot be listed is FailedPrecondition, never taken for empty.
   static absl::StatusOr<std::unique_ptr<DataDir>> Open(const std::string& path,
                                                        bool create_if_missing);
   ~DataDir();  // releases the lock

@@ -24,11 +24,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "cairn/consensus/types.h"
 
 namespace rocksdb {
@@ -60,8 +62,18 @@ struct DatabaseOptions {
   // term present in the log, so this is rarely reached; beyond it, TermAt
   // reads RocksDB for the oldest indexes.
   size_t term_runs_cached_max = 4096;
-  // Memtable memory across all tables (RocksDB db_write_buffer_size).
+  // Memory bound, together with write_buffer_bytes_total (docs/storage.md,
+  // "Memory"): one LRU cache shared by every table for data, index and
+  // filter blocks.
+  size_t block_cache_bytes = 128u << 20;
+  // Memtable memory across all tables. Writes wait for a flush rather than
+  // exceed it.
   size_t write_buffer_bytes_total = 128u << 20;
+  // A snapshot install writes the payload into SST files cut at about this
+  // size. Building one holds its index and bloom filter in memory, about 10
+  // bytes per record (under 64 MiB at this size even for the smallest
+  // records); larger files mean fewer L0 files right after the install.
+  uint64_t snapshot_install_file_bytes_max = 256u << 20;
   // WAL size that forces a flush of the tables pinning the oldest WAL file.
   uint64_t wal_bytes_max = 512u << 20;
 
@@ -70,9 +82,23 @@ struct DatabaseOptions {
   // flush), so SIGKILL loses acknowledged writes. Exists only to show that
   // the crash test detects missing durability. Never set it in a node.
   bool unsafe_disable_sync_for_testing = false;
+  // TEST ONLY. Called during a snapshot install at "sst_file_written"
+  // (`bytes`: the file's size), "before_ingest" and "after_ingest", so tests
+  // can check the file bound and simulate a crash at each point.
+  std::function<void(absl::string_view stage, uint64_t bytes)> snapshot_install_hook_for_testing;
   // TEST ONLY. An Env to run RocksDB on (e.g. one that injects fsync
   // failures). Not owned; must outlive the Database.
   rocksdb::Env* env_for_testing = nullptr;
+};
+
+// Where the database's memory goes (Database::memory_usage), for metrics and
+// to check the bound documented in docs/storage.md.
+struct MemoryUsage {
+  uint64_t block_cache_capacity_bytes = 0;  // = DatabaseOptions::block_cache_bytes
+  uint64_t block_cache_bytes = 0;           // data, index and filter blocks cached now
+  uint64_t block_cache_pinned_bytes = 0;    // of which pinned (L0 index/filter, iterators)
+  uint64_t memtable_bytes = 0;              // <= write_buffer_bytes_total
+  uint64_t table_readers_bytes = 0;         // per-file readers, outside the cache
 };
 
 class Database {
@@ -104,6 +130,8 @@ class Database {
   // this on their own; the node needs it only to make unsynced ledger writes
   // durable without a log write (e.g. before a planned shutdown).
   absl::Status Sync();
+
+  MemoryUsage memory_usage() const;
 
   // OK until a write fails; then the error every later write returns.
   absl::Status write_error() const;

@@ -11,15 +11,18 @@
 // The payload is a versioned record stream (docs/storage.md): a header with
 // the snapshot metadata (index, term, membership), every key and value of
 // the ledger tables as of one RocksDB snapshot, and a trailer with the
-// record count. The SHA-256 of the whole payload travels separately and is
-// checked before anything is written: a flipped byte anywhere means the
-// install is refused and the existing state is untouched.
+// record count. The SHA-256 of the whole payload travels separately; it is
+// checked when the last chunk is in and again while the staged payload is
+// read back for the install, before anything is written: a flipped byte
+// anywhere means the install is refused and the existing state is untouched.
 //
 // Install replaces the ledger tables, sets the applied index to the
-// snapshot's, and resets the Raft log to empty after the snapshot, all in one
-// synced write. The received payload is staged in a file next to the
-// database (<db_path>.incoming-snapshot) while it arrives; the install write
-// itself is built in memory, so it needs memory of the order of the payload.
+// snapshot's, and resets the Raft log to empty after the snapshot, in one
+// atomic, durable step: the staged payload (<db_path>.incoming-snapshot) is
+// turned into SST files (in <db_path>.incoming-snapshot.sst/) of at most
+// about DatabaseOptions::snapshot_install_file_bytes_max each, which RocksDB
+// ingests all at once. Memory stays bounded whatever the payload's size; a
+// crash at any point leaves the old state or the new one, never a mix.
 #pragma once
 
 #include <cstddef>
@@ -96,20 +99,24 @@ class SnapshotSink {
   // DataLoss if not) and that the payload is well formed (DataLoss), that it
   // is ahead of the applied index (FailedPrecondition), and, when given, that
   // its metadata equals `expected` (InvalidArgument). Then installs it in one
-  // synced write and returns its metadata. On any error nothing is written.
-  // The sink is spent afterwards, whatever the outcome.
+  // atomic, durable step and returns its metadata. On any error nothing is
+  // written. The sink is spent afterwards, whatever the outcome. Needs free
+  // disk space of about the payload's size (the SST files) besides the
+  // staged payload, until it returns.
   absl::StatusOr<consensus::SnapshotMeta> Install(
       absl::string_view payload_sha256, const consensus::SnapshotMeta* expected = nullptr);
 
  private:
   friend class Database;
   SnapshotSink(internal::DbCore* core, RaftLogStore* raft_log, std::string staging_path,
-               size_t chunk_bytes_max);
+               std::string sst_staging_path, size_t chunk_bytes_max);
   absl::Status Start();
+  void TestHook(absl::string_view stage) const;
 
   internal::DbCore* const core_;
   RaftLogStore* const raft_log_;
   const std::string staging_path_;
+  const std::string sst_staging_path_;
   const size_t chunk_bytes_max_;
   int fd_ = -1;
   uint64_t received_ = 0;
