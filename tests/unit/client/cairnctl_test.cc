@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -175,6 +176,46 @@ TEST_F(CairnctlTest, ReceiptCheckpointConsistencyAndIdentity) {
   EXPECT_THAT(r.out, HasSubstr("node 1 certificate"));
   EXPECT_EQ(testing::ReadFileOrEmpty(pem), testing::ReadFileOrEmpty(cluster_.pki().service_cert()));
   EXPECT_EQ(Json(Run({"identity", "--json"}))["matches_pinned"], true);
+}
+
+// A node serving another service's identity: exit 1, and --output is not
+// written (nor anything beside it), so nobody pins the wrong certificate.
+TEST_F(CairnctlTest, IdentityWritesNothingWhenTheServedCertificateIsNotThePinnedOne) {
+  std::filesystem::create_directory(cluster_.dir() + "/other");
+  testing::TestPki other(cluster_.dir() + "/other");
+  const testing::CertFiles node = other.Node(1);
+  testing::FakeLedger foreign(other.service_cert(), node.cert, node.key, 1);
+  cluster_.server(0).set_ledger(&foreign);
+  const std::string out_dir = cluster_.dir() + "/saved";
+  std::filesystem::create_directory(out_dir);
+  const std::string pem = out_dir + "/served.pem";
+  CommandResult r = Cairnctl(cluster_, {"identity", "--output", pem}, "admin", "",
+                             {cluster_.server(0).address()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("not the pinned one; --output not written"));
+  EXPECT_THAT(r.out, HasSubstr("answered by node 1"));  // what is served is still shown
+  r = Cairnctl(cluster_, {"identity", "--output", pem, "--json"}, "admin", "",
+               {cluster_.server(0).address()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(nlohmann::json::parse(r.out)["matches_pinned"], false);
+  EXPECT_TRUE(std::filesystem::is_empty(out_dir));
+  // An earlier, good file is left as it was.
+  cluster_.server(0).set_ledger(&cluster_.ledger());
+  ASSERT_EQ(Run({"identity", "--output", pem}).exit_code, 0);
+  cluster_.server(0).set_ledger(&foreign);
+  EXPECT_EQ(Run({"identity", "--output", pem}).exit_code, 1);
+  EXPECT_EQ(testing::ReadFileOrEmpty(pem), testing::ReadFileOrEmpty(cluster_.pki().service_cert()));
+  cluster_.server(0).set_ledger(&cluster_.ledger());
+  // Written atomically: no temporary file stays beside it.
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(out_dir)) {
+    names.push_back(e.path().filename().string());
+  }
+  EXPECT_THAT(names, ::testing::ElementsAre("served.pem"));
+  // An --output that cannot be written: exit 1, with the reason.
+  r = Run({"identity", "--output", cluster_.dir() + "/no/such/dir/served.pem"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("--output: "));
 }
 
 TEST_F(CairnctlTest, StateFileMakesLaterRunsDetectARollback) {
