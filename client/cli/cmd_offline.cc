@@ -235,8 +235,17 @@ struct ReceiptArgs {
   std::string claims_digest;
 };
 
-absl::StatusOr<ledger::Certificate> ServiceCert(const std::string& flag) {
-  absl::StatusOr<ledger::Certificate> cert = ledger::ReadCertificateFile(flag);
+// The service certificate of receipt verify and audit: the command's own
+// --service-cert, else the global setting (flag before the command,
+// CAIRN_SERVICE_CERT, or service_cert in the --config file).
+absl::StatusOr<ledger::Certificate> ServiceCert(const std::string& flag,
+                                                const GlobalOptions& options) {
+  const std::string& path = flag.empty() ? options.credentials.service_cert_file : flag;
+  if (path.empty()) {
+    return absl::InvalidArgumentError(
+        "--service-cert is required (or set CAIRN_SERVICE_CERT, or service_cert in --config)");
+  }
+  absl::StatusOr<ledger::Certificate> cert = ledger::ReadCertificateFile(path);
   if (!cert.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--service-cert: ", cert.status().message()));
   }
@@ -247,7 +256,7 @@ int VerifyReceiptCmd(const ReceiptArgs& a, const GlobalOptions& options) {
   const Reporter out(options.json);
   absl::StatusOr<std::string> bytes = ReadFile(a.receipt_file, ledger::kReceiptBytesMax);
   if (!bytes.ok()) return out.Usage(bytes.status().message());
-  absl::StatusOr<ledger::Certificate> service = ServiceCert(a.service_cert);
+  absl::StatusOr<ledger::Certificate> service = ServiceCert(a.service_cert, options);
   if (!service.ok()) return out.Usage(service.status().message());
   ledger::ReceiptExpectations expect;
   if (!a.contents_file.empty()) {
@@ -284,7 +293,7 @@ int VerifyReceiptCmd(const ReceiptArgs& a, const GlobalOptions& options) {
 int AuditCmd(const std::string& segments, const std::string& service_cert,
              const GlobalOptions& options) {
   const Reporter out(options.json);
-  absl::StatusOr<ledger::Certificate> service = ServiceCert(service_cert);
+  absl::StatusOr<ledger::Certificate> service = ServiceCert(service_cert, options);
   if (!service.ok()) return out.Usage(service.status().message());
   absl::StatusOr<ledger::AuditReport> report = ledger::Audit(segments, *service);
   if (!report.ok()) {
@@ -306,6 +315,12 @@ int AuditCmd(const std::string& segments, const std::string& service_cert,
        {"signed_tree_size", report->signed_tree_size},
        {"root", root}});
 }
+
+// No envname here: the environment and the config file reach the global
+// --service-cert, which must not outrank a flag given before the command.
+constexpr char kServiceCertHelp[] =
+    "Service identity certificate (PEM); default: the global --service-cert, "
+    "CAIRN_SERVICE_CERT or service_cert in --config";
 
 void AddLeavesFile(CLI::App* cmd, ProofArgs* args) {
   cmd->add_option("--leaves-file", args->leaves_file,
@@ -368,8 +383,7 @@ void RegisterReceiptCommands(CLI::App& app, const GlobalOptions& options, Action
   CLI::App* cmd = receipt->add_subcommand(
       "verify", "Verify a receipt (JSON or binary protobuf) against the service certificate");
   cmd->add_option("--receipt", args->receipt_file, "Receipt file")->required();
-  cmd->add_option("--service-cert", args->service_cert, "Service identity certificate (PEM)")
-      ->required();
+  cmd->add_option("--service-cert", args->service_cert, kServiceCertHelp);
   cmd->add_option("--contents", args->contents_file,
                   "File with the transaction's contents, to check against the receipt");
   cmd->add_option("--claims-digest", args->claims_digest,
@@ -385,8 +399,7 @@ void RegisterAuditCommand(CLI::App& app, const GlobalOptions& options, Action* a
   CLI::App* cmd = app.add_subcommand(
       "audit", "Audit a directory of ledger segments: rebuild the tree, check every signature");
   cmd->add_option("--segments", *segments, "Directory of *.cseg segment files")->required();
-  cmd->add_option("--service-cert", *service_cert, "Service identity certificate (PEM)")
-      ->required();
+  cmd->add_option("--service-cert", *service_cert, kServiceCertHelp);
   cmd->callback([action, segments, service_cert, &options] {
     *action = [segments, service_cert, &options] {
       return AuditCmd(*segments, *service_cert, options);

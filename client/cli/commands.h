@@ -3,8 +3,9 @@
 // subcommands to `app`; when one is parsed, it stores what to run in *action,
 // and the action returns cairnctl's exit code: 0 success (for verify
 // commands: valid), 1 refused, failed or invalid (the reason is on stderr),
-// 2 usage error (bad flags or arguments). The global options (--json) are
-// read when the action runs, after parsing; `options` must outlive it.
+// 2 usage error (bad flags or arguments). The global options (--json, and
+// --service-cert as the default of receipt verify and audit) are read when
+// the action runs, after parsing; `options` must outlive it.
 #pragma once
 
 #include <functional>

@@ -1,9 +1,11 @@
 // cairnctl proof / receipt verify / audit: happy paths and error paths with
-// their exit codes (0 valid, 1 invalid, 2 usage) and their --json forms,
-// against the built binary.
+// their exit codes (0 valid, 1 invalid, 2 usage), their --json forms, and the
+// service certificate from the environment or a config file, against the
+// built binary.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -18,6 +20,20 @@ namespace {
 
 using ::testing::HasSubstr;
 using Json = nlohmann::json;
+
+// Sets an environment variable cairnctl inherits, for one scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() { ::unsetenv(name_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+};
 
 constexpr char kCtLeaves[] =
     "\n00\n10\n2021\n3031\n40414243\n5051525354555657\n606162636465666768696a6b6c6d6e6f\n";
@@ -356,6 +372,45 @@ TEST_F(ReceiptCliTest, ReceiptVerifyAndAuditPrintJson) {
            Write("other.pem", other.service_cert().ToPem()), "--json"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(Json::parse(r.out)["reason"].get<std::string>(), HasSubstr("genesis"));
+}
+
+// Like every other command, receipt verify and audit take the service
+// certificate from a flag, else CAIRN_SERVICE_CERT, else the config file.
+TEST_F(ReceiptCliTest, ServiceCertFromTheEnvironmentOrTheConfigFile) {
+  const std::string dir = dir_.path() + "/segments";
+  TestLedger other;
+  const std::string other_pem = Write("other.pem", other.service_cert().ToPem());
+  {
+    ScopedEnv env("CAIRN_SERVICE_CERT", service_pem_);
+    CliResult r = Run({"receipt", "verify", "--receipt", json_});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    r = Run({"audit", "--segments", dir});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    // A flag wins over the environment, before or after the command.
+    EXPECT_EQ(Run({"receipt", "verify", "--receipt", json_, "--service-cert", other_pem}).exit_code,
+              1);
+    EXPECT_EQ(Run({"--service-cert", other_pem, "audit", "--segments", dir}).exit_code, 1);
+  }
+  const std::string config = Write("cairnctl.yaml", "service_cert: " + service_pem_ + "\n");
+  EXPECT_EQ(Run({"receipt", "verify", "--receipt", json_, "--config", config}).exit_code, 0);
+  EXPECT_EQ(Run({"audit", "--segments", dir, "--config", config}).exit_code, 0);
+  {
+    ScopedEnv env("CAIRN_CONFIG", config);
+    EXPECT_EQ(Run({"audit", "--segments", dir}).exit_code, 0);
+    // The environment wins over the file.
+    ScopedEnv cert("CAIRN_SERVICE_CERT", other_pem);
+    EXPECT_EQ(Run({"audit", "--segments", dir}).exit_code, 1);
+  }
+  // From nowhere: a usage error that says where it may come from.
+  CliResult r = Run({"receipt", "verify", "--receipt", json_});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("CAIRN_SERVICE_CERT"));
+  r = Run({"audit", "--segments", dir});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--service-cert is required"));
+  // A file that is not a certificate, from the environment: usage too.
+  ScopedEnv env("CAIRN_SERVICE_CERT", json_);
+  EXPECT_EQ(Run({"audit", "--segments", dir}).exit_code, 2);
 }
 
 }  // namespace
