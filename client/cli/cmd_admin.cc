@@ -1,6 +1,7 @@
 // cairnctl users / nodes / transfer-leader / snapshot / cluster: the
 // AdminService through the SDK. Governance changes print the txid of the
-// transaction that recorded them.
+// transaction that recorded them. The cluster status is also `nodes status`
+// and plain `status` (cmd_data.cc).
 #include <iostream>
 
 #include "absl/strings/ascii.h"
@@ -123,7 +124,9 @@ void RegisterUsers(CLI::App& app, GlobalOptions& options, Action* action) {
   });
 }
 
-int PrintClusterStatus(const GlobalOptions& options) {
+}  // namespace
+
+int RunClusterStatus(const GlobalOptions& options) {
   return WithClient(options, [&](client::Client& c) {
     auto s = c.GetClusterStatus();
     if (!s.ok()) return ReportFailure(s.status(), options);
@@ -162,6 +165,8 @@ int PrintClusterStatus(const GlobalOptions& options) {
     return kExitOk;
   });
 }
+
+namespace {
 
 struct LearnerArgs {
   v1::NodeInfo node;
@@ -220,7 +225,7 @@ void RegisterNodes(CLI::App& app, GlobalOptions& options, Action* action) {
       ->check(CLI::PositiveNumber);
 
   Command(nodes, "status", "Same as 'cluster status'", action,
-          [&options] { return PrintClusterStatus(options); });
+          [&options] { return RunClusterStatus(options); });
 }
 
 void RegisterLeadershipAndSnapshot(CLI::App& app, GlobalOptions& options, Action* action) {
@@ -262,7 +267,7 @@ void RegisterLeadershipAndSnapshot(CLI::App& app, GlobalOptions& options, Action
   CLI::App* cluster = app.add_subcommand("cluster", "The cluster as the leader sees it");
   cluster->require_subcommand(1);
   Command(cluster, "status", "Role, term, indexes and lag of every member", action,
-          [&options] { return PrintClusterStatus(options); });
+          [&options] { return RunClusterStatus(options); });
 }
 
 }  // namespace

@@ -269,18 +269,27 @@ int RunStatus(const StatusArgs& args, const GlobalOptions& options) {
   });
 }
 
+// `status TXID` is a transaction's status; plain `status` is the cluster's
+// (as `cluster status`), the command operators reach for first.
 void RegisterStatus(CLI::App& app, GlobalOptions& options, Action* action) {
   auto args = std::make_shared<StatusArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "status", "Print a transaction's status: UNKNOWN, PENDING, COMMITTED or INVALID");
-  cmd->add_option("txid", args->txid, "Transaction id")->required();
+      "status",
+      "A transaction's status with TXID; without, every node's role, term, indexes and lag "
+      "(as 'cluster status')");
+  cmd->add_option("txid", args->txid, "Transaction id (omit for the cluster's status)");
   cmd->add_flag("--wait", args->wait,
                 "Poll until COMMITTED (exit 0) or INVALID (exit 1); exit 1 if neither in time");
   cmd->add_option("--wait-timeout-ms", args->wait_timeout_ms, "How long --wait polls")
       ->check(CLI::Range(int64_t{1}, int64_t{86400000}))
       ->capture_default_str();
   cmd->callback([args, &options, action] {
-    *action = [args, &options] { return RunStatus(*args, options); };
+    if (args->txid.empty() && args->wait) {
+      throw CLI::ValidationError("--wait", "needs a TXID (the cluster's status does not wait)");
+    }
+    *action = [args, &options] {
+      return args->txid.empty() ? RunClusterStatus(options) : RunStatus(*args, options);
+    };
   });
 }
 

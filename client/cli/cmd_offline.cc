@@ -6,7 +6,10 @@
 // a flag missing or malformed, a file that cannot be read. Hashes are
 // lowercase hex; proofs are comma-separated hex, the empty string being the
 // empty proof. A hash of the wrong length is invalid (1), not a usage error:
-// RFC 9162 verifiers reject it like any other bad proof.
+// RFC 9162 verifiers reject it like any other bad proof. With --json the
+// result is one JSON document on stdout instead of the text (a verdict is
+// {"valid":true,...} or {"valid":false,"reason":...}); reasons and usage
+// errors still go to stderr, and the exit codes are the same.
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
@@ -28,7 +31,9 @@
 #include "cairn/ledger/merkle_tree.h"
 #include "cairn/ledger/receipt.h"
 #include "cairn/ledger/receipt_json.h"
+#include "cli_util.h"
 #include "commands.h"
+#include "global_options.h"
 
 namespace cairn::cli {
 namespace {
@@ -38,15 +43,40 @@ constexpr int kInvalid = 1;
 constexpr int kUsage = 2;
 constexpr uint64_t kLeavesFileBytesMax = 1ull << 30;
 
-int Usage(absl::string_view message) {
-  std::cerr << "cairnctl: " << message << "\n";
-  return kUsage;
-}
+// How a command reports: text as always, or with --json a JSON document on
+// stdout. Usage errors are stderr only, as for every cairnctl command.
+class Reporter {
+ public:
+  explicit Reporter(bool json) : json_(json) {}
 
-int Invalid(absl::string_view message) {
-  std::cerr << "invalid: " << message << "\n";
-  return kInvalid;
-}
+  int Usage(absl::string_view message) const {
+    std::cerr << "cairnctl: " << message << "\n";
+    return kUsage;
+  }
+  int Invalid(absl::string_view message) const {
+    if (json_) PrintJson({{"valid", false}, {"reason", std::string(message)}});
+    std::cerr << "invalid: " << message << "\n";
+    return kInvalid;
+  }
+  // Prints `text` (a line), or `j` with --json.
+  int Done(absl::string_view text, const nlohmann::ordered_json& j) const {
+    if (json_) {
+      PrintJson(j);
+    } else {
+      std::cout << text << "\n";
+    }
+    return kValid;
+  }
+  // A verdict of valid: "valid<details>", or {"valid":true, <fields>...}.
+  int Valid(absl::string_view details, nlohmann::ordered_json fields = {}) const {
+    nlohmann::ordered_json j{{"valid", true}};
+    if (fields.is_object()) j.update(fields);
+    return Done(absl::StrCat("valid", details), j);
+  }
+
+ private:
+  const bool json_;
+};
 
 // A value that is either parsed or says which exit code its error deserves.
 template <typename T>
@@ -97,22 +127,22 @@ Parsed<std::vector<ledger::Hash>> ParseProofFlag(absl::string_view text) {
 // otherwise the first invalid value, and returns the exit code. kValid when
 // every flag parsed.
 template <typename... T>
-int ReportFlagErrors(const Parsed<T>&... parsed) {
+int ReportFlagErrors(const Reporter& out, const Parsed<T>&... parsed) {
   for (int wanted : {kUsage, kInvalid}) {
     int code = kValid;
     std::string error;
     ((code == kValid && parsed.exit_code == wanted ? (code = wanted, error = parsed.error, 0) : 0),
      ...);
-    if (code == kUsage) return Usage(error);
-    if (code == kInvalid) return Invalid(error);
+    if (code == kUsage) return out.Usage(error);
+    if (code == kInvalid) return out.Invalid(error);
   }
   return kValid;
 }
 
-std::string FormatProof(const std::vector<ledger::Hash>& proof) {
+std::vector<std::string> ProofHex(const std::vector<ledger::Hash>& proof) {
   std::vector<std::string> hex;
   for (const ledger::Hash& h : proof) hex.push_back(ledger::HashToHex(h));
-  return absl::StrJoin(hex, ",");
+  return hex;
 }
 
 // A tree over the leaves of a file holding one leaf's data in hex per line.
@@ -148,52 +178,52 @@ struct ProofArgs {
   std::string leaf_hash, root, root1, root2, proof;
 };
 
-int ProofRoot(const ProofArgs& a) {
+int ProofRoot(const ProofArgs& a, const Reporter& out) {
   LeafTree leaves;
-  if (absl::Status s = LoadLeaves(a.leaves_file, leaves); !s.ok()) return Usage(s.message());
-  std::cout << ledger::HashToHex(leaves.tree.Root()) << "\n";
-  return kValid;
+  if (absl::Status s = LoadLeaves(a.leaves_file, leaves); !s.ok()) return out.Usage(s.message());
+  const std::string root = ledger::HashToHex(leaves.tree.Root());
+  return out.Done(root, {{"tree_size", leaves.tree.size()}, {"root", root}});
 }
 
-int ProofInclusion(const ProofArgs& a) {
+int ProofInclusion(const ProofArgs& a, const Reporter& out) {
   LeafTree leaves;
-  if (absl::Status s = LoadLeaves(a.leaves_file, leaves); !s.ok()) return Usage(s.message());
+  if (absl::Status s = LoadLeaves(a.leaves_file, leaves); !s.ok()) return out.Usage(s.message());
   absl::StatusOr<std::vector<ledger::Hash>> proof = leaves.tree.InclusionProof(a.index, a.size);
-  if (!proof.ok()) return Usage(proof.status().message());
-  std::cout << FormatProof(*proof) << "\n";
-  return kValid;
+  if (!proof.ok()) return out.Usage(proof.status().message());
+  const std::vector<std::string> hex = ProofHex(*proof);
+  return out.Done(absl::StrJoin(hex, ","),
+                  {{"index", a.index}, {"tree_size", a.size}, {"proof", hex}});
 }
 
-int ProofConsistency(const ProofArgs& a) {
+int ProofConsistency(const ProofArgs& a, const Reporter& out) {
   LeafTree leaves;
-  if (absl::Status s = LoadLeaves(a.leaves_file, leaves); !s.ok()) return Usage(s.message());
+  if (absl::Status s = LoadLeaves(a.leaves_file, leaves); !s.ok()) return out.Usage(s.message());
   absl::StatusOr<std::vector<ledger::Hash>> proof = leaves.tree.ConsistencyProof(a.size1, a.size2);
-  if (!proof.ok()) return Usage(proof.status().message());
-  std::cout << FormatProof(*proof) << "\n";
-  return kValid;
+  if (!proof.ok()) return out.Usage(proof.status().message());
+  const std::vector<std::string> hex = ProofHex(*proof);
+  return out.Done(absl::StrJoin(hex, ","),
+                  {{"size1", a.size1}, {"size2", a.size2}, {"proof", hex}});
 }
 
-int VerifyInclusionCmd(const ProofArgs& a) {
+int VerifyInclusionCmd(const ProofArgs& a, const Reporter& out) {
   Parsed<ledger::Hash> leaf = ParseHashFlag(a.leaf_hash, "--leaf-hash");
   Parsed<ledger::Hash> root = ParseHashFlag(a.root, "--root");
   Parsed<std::vector<ledger::Hash>> proof = ParseProofFlag(a.proof);
-  if (int code = ReportFlagErrors(leaf, root, proof); code != kValid) return code;
+  if (int code = ReportFlagErrors(out, leaf, root, proof); code != kValid) return code;
   absl::Status s = ledger::VerifyInclusion(a.index, a.size, *leaf.value, *proof.value, *root.value);
-  if (!s.ok()) return Invalid(s.message());
-  std::cout << "valid\n";
-  return kValid;
+  if (!s.ok()) return out.Invalid(s.message());
+  return out.Valid("");
 }
 
-int VerifyConsistencyCmd(const ProofArgs& a) {
+int VerifyConsistencyCmd(const ProofArgs& a, const Reporter& out) {
   Parsed<ledger::Hash> root1 = ParseHashFlag(a.root1, "--root1");
   Parsed<ledger::Hash> root2 = ParseHashFlag(a.root2, "--root2");
   Parsed<std::vector<ledger::Hash>> proof = ParseProofFlag(a.proof);
-  if (int code = ReportFlagErrors(root1, root2, proof); code != kValid) return code;
+  if (int code = ReportFlagErrors(out, root1, root2, proof); code != kValid) return code;
   absl::Status s =
       ledger::VerifyConsistency(a.size1, a.size2, *root1.value, *root2.value, *proof.value);
-  if (!s.ok()) return Invalid(s.message());
-  std::cout << "valid\n";
-  return kValid;
+  if (!s.ok()) return out.Invalid(s.message());
+  return out.Valid("");
 }
 
 // ---- receipt verify ------------------------------------------------------------
@@ -205,53 +235,92 @@ struct ReceiptArgs {
   std::string claims_digest;
 };
 
-int VerifyReceiptCmd(const ReceiptArgs& a) {
+// The service certificate of receipt verify and audit: the command's own
+// --service-cert, else the global setting (flag before the command,
+// CAIRN_SERVICE_CERT, or service_cert in the --config file).
+absl::StatusOr<ledger::Certificate> ServiceCert(const std::string& flag,
+                                                const GlobalOptions& options) {
+  const std::string& path = flag.empty() ? options.credentials.service_cert_file : flag;
+  if (path.empty()) {
+    return absl::InvalidArgumentError(
+        "--service-cert is required (or set CAIRN_SERVICE_CERT, or service_cert in --config)");
+  }
+  absl::StatusOr<ledger::Certificate> cert = ledger::ReadCertificateFile(path);
+  if (!cert.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--service-cert: ", cert.status().message()));
+  }
+  return cert;
+}
+
+int VerifyReceiptCmd(const ReceiptArgs& a, const GlobalOptions& options) {
+  const Reporter out(options.json);
   absl::StatusOr<std::string> bytes = ReadFile(a.receipt_file, ledger::kReceiptBytesMax);
-  if (!bytes.ok()) return Usage(bytes.status().message());
-  absl::StatusOr<ledger::Certificate> service = ledger::ReadCertificateFile(a.service_cert);
-  if (!service.ok()) return Usage(absl::StrCat("--service-cert: ", service.status().message()));
+  if (!bytes.ok()) return out.Usage(bytes.status().message());
+  absl::StatusOr<ledger::Certificate> service = ServiceCert(a.service_cert, options);
+  if (!service.ok()) return out.Usage(service.status().message());
   ledger::ReceiptExpectations expect;
   if (!a.contents_file.empty()) {
     absl::StatusOr<std::string> contents = ReadFile(a.contents_file, kLeavesFileBytesMax);
-    if (!contents.ok()) return Usage(contents.status().message());
+    if (!contents.ok()) return out.Usage(contents.status().message());
     expect.contents = *std::move(contents);
   }
   if (!a.claims_digest.empty()) {
     Parsed<ledger::Hash> claims = ParseHashFlag(a.claims_digest, "--claims-digest");
-    if (int code = ReportFlagErrors(claims); code != kValid) return code;
+    if (int code = ReportFlagErrors(out, claims); code != kValid) return code;
     expect.claims_digest = ledger::HashToString(*claims.value);
   }
   absl::StatusOr<v1::Receipt> receipt = ledger::ParseReceipt(*bytes);
-  if (!receipt.ok()) return Invalid(receipt.status().message());
+  if (!receipt.ok()) return out.Invalid(receipt.status().message());
   if (absl::Status s = ledger::VerifyReceipt(*receipt, *service, expect); !s.ok()) {
-    return Invalid(s.message());
+    return out.Invalid(s.message());
   }
   const v1::Checkpoint& cp = receipt->checkpoint().checkpoint();
-  std::cout << "valid: txid " << receipt->leaf().txid() << " (" << receipt->leaf().collection_id()
-            << ") is leaf " << receipt->leaf_index() << " of tree size " << cp.tree_size()
-            << ", signed by node " << receipt->checkpoint().signer_node_id() << " for service "
-            << cp.service_id() << "\n";
-  return kValid;
+  return out.Valid(
+      absl::StrCat(": txid ", receipt->leaf().txid(), " (", receipt->leaf().collection_id(),
+                   ") is leaf ", receipt->leaf_index(), " of tree size ", cp.tree_size(),
+                   ", signed by node ", receipt->checkpoint().signer_node_id(), " for service ",
+                   cp.service_id()),
+      {{"txid", receipt->leaf().txid()},
+       {"collection_id", receipt->leaf().collection_id()},
+       {"leaf_index", receipt->leaf_index()},
+       {"tree_size", cp.tree_size()},
+       {"signer_node_id", receipt->checkpoint().signer_node_id()},
+       {"service_id", cp.service_id()}});
 }
 
 // ---- audit ---------------------------------------------------------------------
 
-int AuditCmd(const std::string& segments, const std::string& service_cert) {
-  absl::StatusOr<ledger::Certificate> service = ledger::ReadCertificateFile(service_cert);
-  if (!service.ok()) return Usage(absl::StrCat("--service-cert: ", service.status().message()));
+int AuditCmd(const std::string& segments, const std::string& service_cert,
+             const GlobalOptions& options) {
+  const Reporter out(options.json);
+  absl::StatusOr<ledger::Certificate> service = ServiceCert(service_cert, options);
+  if (!service.ok()) return out.Usage(service.status().message());
   absl::StatusOr<ledger::AuditReport> report = ledger::Audit(segments, *service);
   if (!report.ok()) {
     if (report.status().code() == absl::StatusCode::kNotFound) {
-      return Usage(report.status().message());
+      return out.Usage(report.status().message());
     }
-    return Invalid(report.status().message());
+    return out.Invalid(report.status().message());
   }
-  std::cout << "valid: " << report->segments << " segments, " << report->entries << " entries, "
-            << report->signatures << " signatures; last txid " << report->last_txid.ToString()
-            << "; signed tree size " << report->signed_tree_size << "; root "
-            << ledger::HashToHex(report->root) << "\n";
-  return kValid;
+  const std::string last_txid = report->last_txid.ToString();
+  const std::string root = ledger::HashToHex(report->root);
+  return out.Valid(
+      absl::StrCat(": ", report->segments, " segments, ", report->entries, " entries, ",
+                   report->signatures, " signatures; last txid ", last_txid, "; signed tree size ",
+                   report->signed_tree_size, "; root ", root),
+      {{"segments", report->segments},
+       {"entries", report->entries},
+       {"signatures", report->signatures},
+       {"last_txid", last_txid},
+       {"signed_tree_size", report->signed_tree_size},
+       {"root", root}});
 }
+
+// No envname here: the environment and the config file reach the global
+// --service-cert, which must not outrank a flag given before the command.
+constexpr char kServiceCertHelp[] =
+    "Service identity certificate (PEM); default: the global --service-cert, "
+    "CAIRN_SERVICE_CERT or service_cert in --config";
 
 void AddLeavesFile(CLI::App* cmd, ProofArgs* args) {
   cmd->add_option("--leaves-file", args->leaves_file,
@@ -261,12 +330,15 @@ void AddLeavesFile(CLI::App* cmd, ProofArgs* args) {
 
 }  // namespace
 
-void RegisterProofCommands(CLI::App& app, Action* action) {
+void RegisterProofCommands(CLI::App& app, const GlobalOptions& options, Action* action) {
   CLI::App* proof = app.add_subcommand("proof", "RFC 9162 Merkle roots and proofs, offline");
   proof->require_subcommand(1);
   auto args = std::make_shared<ProofArgs>();
-  auto bind = [action, args](CLI::App* cmd, int (*run)(const ProofArgs&)) {
-    cmd->callback([action, args, run] { *action = [args, run] { return run(*args); }; });
+  auto bind = [action, args, &options](CLI::App* cmd,
+                                       int (*run)(const ProofArgs&, const Reporter&)) {
+    cmd->callback([action, args, run, &options] {
+      *action = [args, run, &options] { return run(*args, Reporter(options.json)); };
+    });
   };
 
   CLI::App* cmd = proof->add_subcommand("root", "Print the root of the tree of the leaves");
@@ -302,32 +374,36 @@ void RegisterProofCommands(CLI::App& app, Action* action) {
   bind(cmd, VerifyConsistencyCmd);
 }
 
-void RegisterReceiptCommands(CLI::App& app, Action* action) {
-  CLI::App* receipt = app.add_subcommand("receipt", "Receipts, offline");
+void RegisterReceiptCommands(CLI::App& app, const GlobalOptions& options, Action* action) {
+  CLI::App* receipt = app.add_subcommand(
+      "receipt",
+      "Transaction receipts: fetch one from a node (get), verify a file offline (verify)");
   receipt->require_subcommand(1);
   auto args = std::make_shared<ReceiptArgs>();
   CLI::App* cmd = receipt->add_subcommand(
       "verify", "Verify a receipt (JSON or binary protobuf) against the service certificate");
   cmd->add_option("--receipt", args->receipt_file, "Receipt file")->required();
-  cmd->add_option("--service-cert", args->service_cert, "Service identity certificate (PEM)")
-      ->required();
+  cmd->add_option("--service-cert", args->service_cert, kServiceCertHelp);
   cmd->add_option("--contents", args->contents_file,
                   "File with the transaction's contents, to check against the receipt");
   cmd->add_option("--claims-digest", args->claims_digest,
                   "Expected application claims digest, hex");
-  cmd->callback([action, args] { *action = [args] { return VerifyReceiptCmd(*args); }; });
+  cmd->callback([action, args, &options] {
+    *action = [args, &options] { return VerifyReceiptCmd(*args, options); };
+  });
 }
 
-void RegisterAuditCommand(CLI::App& app, Action* action) {
+void RegisterAuditCommand(CLI::App& app, const GlobalOptions& options, Action* action) {
   auto segments = std::make_shared<std::string>();
   auto service_cert = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand(
       "audit", "Audit a directory of ledger segments: rebuild the tree, check every signature");
   cmd->add_option("--segments", *segments, "Directory of *.cseg segment files")->required();
-  cmd->add_option("--service-cert", *service_cert, "Service identity certificate (PEM)")
-      ->required();
-  cmd->callback([action, segments, service_cert] {
-    *action = [segments, service_cert] { return AuditCmd(*segments, *service_cert); };
+  cmd->add_option("--service-cert", *service_cert, kServiceCertHelp);
+  cmd->callback([action, segments, service_cert, &options] {
+    *action = [segments, service_cert, &options] {
+      return AuditCmd(*segments, *service_cert, options);
+    };
   });
 }
 

@@ -2,11 +2,11 @@
 // node serves, verified on arrival by the SDK (receipts against the pinned
 // service certificate; checkpoints against the verified state). The offline
 // commands (receipt verify, proof, audit) are in cmd_offline.cc.
-#include <fstream>
 #include <iostream>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "cairn/base/atomic_file.h"
 #include "cairn/base/hex.h"
 #include "cairn/ledger/identity.h"
 #include "cli_util.h"
@@ -156,12 +156,13 @@ int RunIdentity(const std::string& output, const GlobalOptions& options) {
     if (!r.ok()) return ReportFailure(r.status(), options);
     auto pinned = ledger::Certificate::FromPem(c.service_certificate_pem());
     const bool matches = pinned.ok() && pinned->Fingerprint() == r->service_id();
-    if (!output.empty()) {
-      std::ofstream out(output, std::ios::binary);
-      out << r->service_certificate_pem();
-      if (!out) {
-        std::cerr << "cairnctl: cannot write --output " << output << "\n";
-        return kExitFailed;
+    // Only a certificate that passed the check is saved (a file someone may
+    // later pin), and atomically, so a reader never finds half of one.
+    if (!output.empty() && matches) {
+      if (absl::Status s = base::ReplaceFileAtomically(output, r->service_certificate_pem());
+          !s.ok()) {
+        return ReportFailure(absl::Status(s.code(), absl::StrCat("--output: ", s.message())),
+                             options);
       }
     }
     nlohmann::ordered_json nodes = nlohmann::ordered_json::array();
@@ -185,7 +186,8 @@ int RunIdentity(const std::string& output, const GlobalOptions& options) {
       std::cout << "answered by node " << r->node_id() << "\n";
     }
     if (!matches) {
-      std::cerr << "cairnctl: the service certificate served is not the pinned one\n";
+      std::cerr << "cairnctl: the service certificate served is not the pinned one"
+                << (output.empty() ? "" : "; --output not written") << "\n";
       return kExitFailed;
     }
     return kExitOk;
@@ -216,7 +218,9 @@ void RegisterProofQueryCommands(CLI::App& app, GlobalOptions& options, Action* a
   auto output = std::make_shared<std::string>();
   CLI::App* identity = app.add_subcommand(
       "identity", "Print the service identity and member certificates a node serves");
-  identity->add_option("--output", *output, "Write the service certificate (PEM) to this file");
+  identity->add_option(
+      "--output", *output,
+      "Write the service certificate (PEM) to this file, only if it is the pinned one");
   identity->callback(
       [=, &options] { *action = [=, &options] { return RunIdentity(*output, options); }; });
 }

@@ -8,11 +8,15 @@
 
 namespace cairn::cli {
 
-// append, get, current, list, collections, status
+// append, get, current, list, collections, status [TXID]
 void RegisterDataCommands(CLI::App& app, GlobalOptions& options, Action* action);
 // receipt get, checkpoint, consistency, identity
 void RegisterProofQueryCommands(CLI::App& app, GlobalOptions& options, Action* action);
 // users ..., nodes ..., transfer-leader, snapshot, cluster status
 void RegisterAdminCommands(CLI::App& app, GlobalOptions& options, Action* action);
+
+// Prints every node's role, term, indexes and lag; the exit code. The action
+// of `cluster status`, `nodes status` and `status` without a TXID.
+int RunClusterStatus(const GlobalOptions& options);
 
 }  // namespace cairn::cli

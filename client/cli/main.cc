@@ -62,12 +62,12 @@ int Main(int argc, char** argv) {
   Action action;
   RegisterDataCommands(app, options, &action);
   // The offline receipt commands first: "receipt get" joins their "receipt".
-  RegisterReceiptCommands(app, &action);
+  RegisterReceiptCommands(app, options, &action);
   RegisterProofQueryCommands(app, options, &action);
   RegisterAdminCommands(app, options, &action);
-  RegisterCertsCommands(app, &action);
-  RegisterProofCommands(app, &action);
-  RegisterAuditCommand(app, &action);
+  RegisterCertsCommands(app, options, &action);
+  RegisterProofCommands(app, options, &action);
+  RegisterAuditCommand(app, options, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

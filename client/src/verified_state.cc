@@ -1,17 +1,14 @@
 // Verified client state (see verified_state.h).
 #include "verified_state.h"
 
-#include <fcntl.h>
 #include <google/protobuf/util/json_util.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "cairn/base/atomic_file.h"
 #include "cairn/base/hex.h"
 #include "cairn/ledger/checkpoint.h"
 
@@ -35,40 +32,6 @@ std::string Describe(const v1::Checkpoint& c) {
 bool SameCheckpoint(const v1::Checkpoint& a, const v1::Checkpoint& b) {
   return a.tree_size() == b.tree_size() && a.root_hash() == b.root_hash() &&
          a.last_txid() == b.last_txid() && a.service_id() == b.service_id();
-}
-
-absl::Status ErrnoError(absl::string_view what, const std::string& path) {
-  return absl::InternalError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
-}
-
-// Writes `data` to `path` via a synced temporary file and a rename.
-absl::Status WriteFileAtomically(const std::string& path, const std::string& data) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoError("cannot create", tmp);
-  size_t written = 0;
-  while (written < data.size()) {
-    const ssize_t n = ::write(fd, data.data() + written, data.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      ::close(fd);
-      return ErrnoError("cannot write", tmp);
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    ::close(fd);
-    return ErrnoError("cannot sync", tmp);
-  }
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return ErrnoError("cannot rename onto", path);
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  const int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace
@@ -187,7 +150,9 @@ absl::Status VerifiedState::Save(const v1::GetLatestCheckpointResponse& state) {
   if (!google::protobuf::util::MessageToJsonString(latest, &json, options).ok()) {
     return absl::InternalError("cannot encode the verified state");
   }
-  return WriteFileAtomically(state_file_, json);
+  // 0600: the file decides what this user trusts. A unique temporary file
+  // per write, so processes sharing the file cannot clobber each other's.
+  return base::ReplaceFileAtomically(state_file_, json, 0600);
 }
 
 }  // namespace cairn::client::internal

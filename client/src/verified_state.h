@@ -10,8 +10,10 @@
 // surface, never retry away.
 //
 // The trusted checkpoint can be kept in a file (protobuf JSON of a
-// GetLatestCheckpointResponse, replaced atomically), so a restarted client
-// keeps its memory; the file is re-verified when loaded.
+// GetLatestCheckpointResponse), so a restarted client keeps its memory; the
+// file is re-verified when loaded. Each save replaces it atomically through a
+// temporary file of its own, so processes sharing the file never corrupt it;
+// between processes the last save wins (within one, it never goes back).
 #pragma once
 
 #include <cstdint>

@@ -1,13 +1,11 @@
 // Offline receipt verification and receipt files (see verify.h).
 #include "cairn/client/verify.h"
 
-#include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "cairn/base/atomic_file.h"
 #include "cairn/ledger/hash.h"
 #include "cairn/ledger/identity.h"
 #include "cairn/ledger/receipt.h"
@@ -52,19 +50,9 @@ absl::StatusOr<v1::Receipt> ReadReceiptFile(const std::string& path) {
 }
 
 absl::Status WriteReceiptFile(const std::string& path, const v1::Receipt& receipt) {
-  const std::string json = ReceiptToJson(receipt);
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << json;
-    out.flush();
-    if (!out) return absl::InternalError(absl::StrCat("cannot write ", tmp));
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return absl::InternalError(
-        absl::StrCat("cannot rename ", tmp, " to ", path, ": ", std::strerror(errno)));
-  }
-  return absl::OkStatus();
+  // A temporary file of its own per write, synced before the rename: two
+  // writers of one path never share it, and a crash leaves a whole receipt.
+  return base::ReplaceFileAtomically(path, ReceiptToJson(receipt));
 }
 
 }  // namespace cairn::client

@@ -1,6 +1,6 @@
 // cairnctl's administration commands against a fake node: users, nodes,
-// transfer-leader, snapshot and cluster status; happy paths, refusals
-// (exit 1) and usage errors (exit 2).
+// transfer-leader, snapshot and cluster status (also `nodes status` and plain
+// `status`); happy paths, refusals (exit 1) and usage errors (exit 2).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -90,6 +90,20 @@ TEST(CairnctlAdminTest, NodesLeadershipSnapshotAndStatus) {
   EXPECT_EQ(j["leader_id"], 1);
   EXPECT_EQ(j["nodes"][0]["role"], "LEADER");
   EXPECT_EQ(Cairnctl(cluster, {"cluster", "status"}, "stranger").exit_code, 1);
+
+  // Plain `status` (no TXID) is the same command, text and JSON.
+  const CommandResult text = Cairnctl(cluster, {"cluster", "status"}, "reader");
+  r = Cairnctl(cluster, {"status"}, "reader");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, text.out);
+  r = Cairnctl(cluster, {"status", "--json"}, "reader");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out),
+            nlohmann::json::parse(Cairnctl(cluster, {"cluster", "status", "--json"}).out));
+  EXPECT_EQ(Cairnctl(cluster, {"status"}, "stranger").exit_code, 1);
+  r = Cairnctl(cluster, {"status", "--wait"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("needs a TXID"));
 }
 
 }  // namespace

@@ -1,12 +1,15 @@
 // cairnctl's data and proof commands against fake nodes: each command's
 // happy path, its error paths with the documented exit codes (1 refused or
-// failed, 2 usage, 3 unreachable), --json, --help, and settings from
-// environment variables and a config file.
+// failed, 2 usage, 3 unreachable), --json, --help on every command, and
+// settings from environment variables and a config file.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
 
 #include "cairn/client/verify.h"
 #include "cairnctl_runner.h"
@@ -177,6 +180,46 @@ TEST_F(CairnctlTest, ReceiptCheckpointConsistencyAndIdentity) {
   EXPECT_EQ(Json(Run({"identity", "--json"}))["matches_pinned"], true);
 }
 
+// A node serving another service's identity: exit 1, and --output is not
+// written (nor anything beside it), so nobody pins the wrong certificate.
+TEST_F(CairnctlTest, IdentityWritesNothingWhenTheServedCertificateIsNotThePinnedOne) {
+  std::filesystem::create_directory(cluster_.dir() + "/other");
+  testing::TestPki other(cluster_.dir() + "/other");
+  const testing::CertFiles node = other.Node(1);
+  testing::FakeLedger foreign(other.service_cert(), node.cert, node.key, 1);
+  cluster_.server(0).set_ledger(&foreign);
+  const std::string out_dir = cluster_.dir() + "/saved";
+  std::filesystem::create_directory(out_dir);
+  const std::string pem = out_dir + "/served.pem";
+  CommandResult r = Cairnctl(cluster_, {"identity", "--output", pem}, "admin", "",
+                             {cluster_.server(0).address()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("not the pinned one; --output not written"));
+  EXPECT_THAT(r.out, HasSubstr("answered by node 1"));  // what is served is still shown
+  r = Cairnctl(cluster_, {"identity", "--output", pem, "--json"}, "admin", "",
+               {cluster_.server(0).address()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(nlohmann::json::parse(r.out)["matches_pinned"], false);
+  EXPECT_TRUE(std::filesystem::is_empty(out_dir));
+  // An earlier, good file is left as it was.
+  cluster_.server(0).set_ledger(&cluster_.ledger());
+  ASSERT_EQ(Run({"identity", "--output", pem}).exit_code, 0);
+  cluster_.server(0).set_ledger(&foreign);
+  EXPECT_EQ(Run({"identity", "--output", pem}).exit_code, 1);
+  EXPECT_EQ(testing::ReadFileOrEmpty(pem), testing::ReadFileOrEmpty(cluster_.pki().service_cert()));
+  cluster_.server(0).set_ledger(&cluster_.ledger());
+  // Written atomically: no temporary file stays beside it.
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(out_dir)) {
+    names.push_back(e.path().filename().string());
+  }
+  EXPECT_THAT(names, ::testing::ElementsAre("served.pem"));
+  // An --output that cannot be written: exit 1, with the reason.
+  r = Run({"identity", "--output", cluster_.dir() + "/no/such/dir/served.pem"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("--output: "));
+}
+
 TEST_F(CairnctlTest, StateFileMakesLaterRunsDetectARollback) {
   for (int i = 0; i < 4; ++i) Run({"append", "c", "x" + std::to_string(i)}, "writer");
   const std::string state = "--state-file=" + cluster_.dir() + "/state.json";
@@ -224,43 +267,82 @@ TEST_F(CairnctlTest, SettingsComeFromFlagsThenEnvironmentThenConfigFile) {
   EXPECT_THAT(r.err, HasSubstr("unknown config field 'endpoints'"));
 }
 
+// The subcommand names a --help text lists under "Subcommands:".
+std::vector<std::string> SubcommandsIn(const std::string& help) {
+  std::vector<std::string> names;
+  const size_t at = help.find("\nSubcommands:\n");
+  if (at == std::string::npos) return names;
+  std::istringstream lines(help.substr(at + 14));
+  std::string line;
+  // Entries are "  name   description"; wrapped descriptions are indented further.
+  while (std::getline(lines, line) && !line.empty()) {
+    if (line.size() > 2 && line.rfind("  ", 0) == 0 && line[2] != ' ') {
+      names.push_back(line.substr(2, line.find(' ', 2) - 2));
+    }
+  }
+  return names;
+}
+
+// Every command, found by walking the help texts from the top, has --help
+// (exit 0, a usage line and its own options), so none can be left out.
 TEST(CairnctlHelpTest, EveryCommandHasHelp) {
-  const std::vector<std::vector<std::string>> commands = {
-      {},
-      {"append"},
-      {"get"},
-      {"current"},
-      {"list"},
-      {"collections"},
-      {"status"},
-      {"receipt"},
-      {"receipt", "get"},
-      {"checkpoint"},
-      {"consistency"},
-      {"identity"},
-      {"users"},
-      {"users", "put"},
-      {"users", "remove"},
-      {"users", "get"},
-      {"users", "list"},
-      {"nodes"},
-      {"nodes", "add-learner"},
-      {"nodes", "promote"},
-      {"nodes", "remove"},
-      {"nodes", "status"},
-      {"transfer-leader"},
-      {"snapshot"},
-      {"cluster"},
-      {"cluster", "status"},
-      {"certs"},
-  };
-  for (std::vector<std::string> argv : commands) {
-    const std::string name = argv.empty() ? "cairnctl" : argv.back();
-    argv.insert(argv.begin(), testing::CairnctlBinary());
+  std::set<std::string> seen;
+  std::vector<std::vector<std::string>> pending = {{}};
+  while (!pending.empty()) {
+    std::vector<std::string> command = pending.back();
+    pending.pop_back();
+    std::string name = "cairnctl";
+    for (const std::string& part : command) name += " " + part;
+    std::vector<std::string> argv = {testing::CairnctlBinary()};
+    argv.insert(argv.end(), command.begin(), command.end());
     argv.push_back("--help");
     const CommandResult r = testing::RunCommand(argv);
     EXPECT_EQ(r.exit_code, 0) << name << ": " << r.err;
-    EXPECT_THAT(r.out, HasSubstr("Usage:")) << name;
+    EXPECT_THAT(r.out, HasSubstr("Usage: " + name)) << name;
+    EXPECT_THAT(r.out, HasSubstr("-h,--help")) << name;
+    seen.insert(name);
+    for (const std::string& sub : SubcommandsIn(r.out)) {
+      std::vector<std::string> next = command;
+      next.push_back(sub);
+      pending.push_back(next);
+    }
+  }
+  // The walk found every command the docs name (docs/cli.md).
+  for (const char* command : {
+           "cairnctl append",
+           "cairnctl get",
+           "cairnctl current",
+           "cairnctl list",
+           "cairnctl collections",
+           "cairnctl status",
+           "cairnctl receipt get",
+           "cairnctl receipt verify",
+           "cairnctl checkpoint",
+           "cairnctl consistency",
+           "cairnctl identity",
+           "cairnctl proof root",
+           "cairnctl proof inclusion",
+           "cairnctl proof consistency",
+           "cairnctl proof verify-inclusion",
+           "cairnctl proof verify-consistency",
+           "cairnctl audit",
+           "cairnctl users put",
+           "cairnctl users remove",
+           "cairnctl users get",
+           "cairnctl users list",
+           "cairnctl nodes add-learner",
+           "cairnctl nodes promote",
+           "cairnctl nodes remove",
+           "cairnctl nodes status",
+           "cairnctl transfer-leader",
+           "cairnctl snapshot",
+           "cairnctl cluster status",
+           "cairnctl certs create-service",
+           "cairnctl certs create-node",
+           "cairnctl certs create-user",
+           "cairnctl certs fingerprint",
+       }) {
+    EXPECT_TRUE(seen.count(command)) << command << " was not reached from cairnctl --help";
   }
   // The top-level help documents the exit codes.
   const CommandResult r = testing::RunCommand({testing::CairnctlBinary(), "--help"});

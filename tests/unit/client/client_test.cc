@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -434,6 +435,32 @@ TEST(ClientTest, ReceiptsAreVerifiedAndProveClaims) {
   // GetReceipt refuses a receipt that does not prove what the caller expects.
   auto mismatch = c->GetReceipt(r->txid, Expecting(Expect("other.pdf", std::nullopt)));
   EXPECT_EQ(mismatch.status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// Receipt files are replaced whole, through a temporary file of their own
+// (the fixed "<file>.tmp" of old is taken here by a directory).
+TEST(ClientTest, ReceiptFilesAreWrittenAtomically) {
+  testing::FakeCluster cluster;
+  auto c = MakeClient(cluster.Options("writer"));
+  auto r = c->Append("notary", "contract.pdf");
+  ASSERT_TRUE(r.ok());
+  auto receipt = c->GetReceipt(r->txid);
+  ASSERT_TRUE(receipt.ok()) << receipt.status();
+  const std::string dir = cluster.dir() + "/receipts";
+  std::filesystem::create_directories(dir + "/r.json.tmp");
+  ASSERT_TRUE(client::WriteReceiptFile(dir + "/r.json", *receipt).ok());
+  ASSERT_TRUE(client::WriteReceiptFile(dir + "/r.json", *receipt).ok());  // replaces
+  auto read = client::ReadReceiptFile(dir + "/r.json");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->leaf().txid(), r->txid);
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    names.push_back(e.path().filename().string());
+  }
+  EXPECT_THAT(names, ::testing::UnorderedElementsAre("r.json", "r.json.tmp"));
+  absl::Status missing = client::WriteReceiptFile(dir + "/none/r.json", *receipt);
+  EXPECT_EQ(missing.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(missing.message()), HasSubstr("/none"));
 }
 
 TEST(ClientTest, CreateRejectsBadOptions) {

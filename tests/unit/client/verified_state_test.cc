@@ -3,11 +3,16 @@
 // root at the same size, or a longer history that does not extend the
 // trusted one), a rollback (a smaller latest checkpoint) and a bad
 // consistency proof are each reported as DataLoss; the state survives a
-// restart through the state file; and it can be turned off.
+// restart through the state file, which clients may share; and it can be
+// turned off.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <atomic>
+#include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "cairn/client/client.h"
 #include "fake_cluster.h"
@@ -207,6 +212,50 @@ TEST_F(VerifiedStateTest, StateFileCarriesTheTrustedCheckpointAcrossRestarts) {
   auto tampered = Client::Create(options);
   EXPECT_EQ(tampered.status().code(), absl::StatusCode::kDataLoss);
   EXPECT_THAT(std::string(tampered.status().message()), HasSubstr("state.json"));
+}
+
+// Two clients sharing one state file, as two cairnctl processes would: each
+// save goes through a temporary file of its own (the fixed "<file>.tmp" of
+// old is taken here by a directory), so every save succeeds, the file stays
+// loadable and private, and no temporary file is left behind.
+TEST_F(VerifiedStateTest, ClientsSharingAStateFileDoNotClobberIt) {
+  const std::string state = cluster_.dir() + "/shared-state.json";
+  std::filesystem::create_directory(state + ".tmp");
+  client::ClientOptions options = cluster_.Options("reader");
+  options.verified_state.state_file = state;
+  AppendN(2);
+  auto first = MakeClient(options);
+  auto second = MakeClient(options);
+  constexpr int kRounds = 20;
+  std::atomic<int> failures{0};
+  // Each round grows the ledger, so each observation is newer and saved.
+  auto observe = [&](Client* c) {
+    for (int i = 0; i < kRounds; ++i) {
+      v1::AppendRequest request;
+      request.set_collection_id("c");
+      request.set_contents("shared");
+      if (!cluster_.ledger().Append(request, cluster_.pki().UserId("writer")).ok()) {
+        failures.fetch_add(1);
+      }
+      if (!c->GetLatestCheckpoint().ok()) failures.fetch_add(1);
+    }
+  };
+  std::thread a(observe, first.get());
+  std::thread b(observe, second.get());
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
+  auto restarted = MakeClient(options);  // the file verifies
+  EXPECT_GT(TrustedSize(*restarted), 2u);
+  struct stat st;
+  ASSERT_EQ(::stat(state.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(cluster_.dir())) {
+    const std::string name = e.path().filename().string();
+    if (name.find("shared-state") != std::string::npos) names.push_back(name);
+  }
+  EXPECT_THAT(names, ::testing::UnorderedElementsAre("shared-state.json", "shared-state.json.tmp"));
 }
 
 TEST_F(VerifiedStateTest, RogueNodeWithAGenuineKeyIsDetectedThroughTheStateFile) {

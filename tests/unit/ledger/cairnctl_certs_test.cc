@@ -1,11 +1,12 @@
-// cairnctl certs: happy paths, usage errors (exit 2), failures (exit 1), and
-// that a failed command leaves no file or directory behind.
+// cairnctl certs: happy paths, usage errors (exit 2), failures (exit 1), the
+// --json forms, and that a failed command leaves no file or directory behind.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/x509v3.h>
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "absl/time/clock.h"
 #include "cairn/ledger/identity.h"
@@ -148,6 +149,53 @@ TEST_F(CertsCliTest, FingerprintErrors) {
   CliResult key = Run({"certs", "fingerprint", "--cert", Path("svc/service.key")});
   EXPECT_EQ(key.exit_code, 1);
   EXPECT_THAT(key.err, HasSubstr("CERTIFICATE"));
+}
+
+TEST_F(CertsCliTest, JsonNamesTheFingerprintAndTheFilesWritten) {
+  CliResult r = Run({"certs", "create-service", "--out-dir", Path("svc"), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["cert_file"], Path("svc/service.pem"));
+  EXPECT_EQ(j["key_file"], Path("svc/service.key"));
+  EXPECT_EQ(j["fingerprint"], ledger::ReadCertificateFile(Path("svc/service.pem"))->Fingerprint());
+
+  r = Run({"certs", "create-node", "--service-dir", Path("svc"), "--node-id", "2", "--out-dir",
+           Path("nodes"), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["cert_file"], Path("nodes/node-2.pem"));
+  EXPECT_EQ(j["key_file"], Path("nodes/node-2.key"));
+  EXPECT_EQ(j["fingerprint"], ledger::ReadCertificateFile(Path("nodes/node-2.pem"))->Fingerprint());
+
+  r = Run({"--json", "certs", "create-user", "--service-dir", Path("svc"), "--name", "auditor",
+           "--out-dir", Path("users")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  const std::string user_id = ledger::ReadCertificateFile(Path("users/auditor.pem"))->Fingerprint();
+  EXPECT_EQ(j["fingerprint"], user_id);
+  EXPECT_EQ(j["key_file"], Path("users/auditor.key"));
+
+  r = Run({"certs", "fingerprint", "--cert", Path("users/auditor.pem"), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out),
+            nlohmann::json({{"fingerprint", user_id}, {"cert_file", Path("users/auditor.pem")}}));
+
+  // A failure (exit 1) is also an error object on stdout; nothing is written.
+  r = Run({"certs", "create-user", "--service-dir", Path("svc"), "--name", "auditor", "--out-dir",
+           Path("users"), "--json"});
+  EXPECT_EQ(r.exit_code, 1);
+  j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["error"], "ALREADY_EXISTS");
+  EXPECT_THAT(j["message"].get<std::string>(), HasSubstr("already exists"));
+  r = Run({"certs", "fingerprint", "--cert", Path("none.pem"), "--json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(nlohmann::json::parse(r.out)["message"].get<std::string>(), HasSubstr("none.pem"));
+  // A usage error (exit 2) stays on stderr.
+  r = Run({"certs", "create-node", "--service-dir", Path("svc"), "--node-id", "0", "--out-dir",
+           Path("n"), "--json"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_FALSE(std::filesystem::exists(Path("n")));
 }
 
 }  // namespace

@@ -1,10 +1,14 @@
 // cairnctl proof / receipt verify / audit: happy paths and error paths with
-// their exit codes (0 valid, 1 invalid, 2 usage), against the built binary.
+// their exit codes (0 valid, 1 invalid, 2 usage), their --json forms, and the
+// service certificate from the environment or a config file, against the
+// built binary.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "cairn/ledger/receipt_json.h"
 #include "run_cli.h"
@@ -15,6 +19,21 @@ namespace cairn::testing {
 namespace {
 
 using ::testing::HasSubstr;
+using Json = nlohmann::json;
+
+// Sets an environment variable cairnctl inherits, for one scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    ::setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() { ::unsetenv(name_); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+};
 
 constexpr char kCtLeaves[] =
     "\n00\n10\n2021\n3031\n40414243\n5051525354555657\n606162636465666768696a6b6c6d6e6f\n";
@@ -146,6 +165,65 @@ TEST_F(OfflineCliTest, VerifyConsistency) {
   EXPECT_EQ(verify("6", "x", kCtRoot6, kCtRoot8, kCtCons68).exit_code, 2);
 }
 
+// --json: one JSON document on stdout; the exit codes do not change, and
+// usage errors stay on stderr.
+TEST_F(OfflineCliTest, ProofCommandsPrintJson) {
+  const std::string leaves = Write("ct.txt", kCtLeaves);
+  CliResult r = Run({"proof", "root", "--leaves-file", leaves, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Json::parse(r.out), Json({{"tree_size", 8}, {"root", kCtRoot8}}));
+
+  r = Run({"proof", "inclusion", "--leaves-file", leaves, "--index", "5", "--size", "8", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Json j = Json::parse(r.out);
+  EXPECT_EQ(j["index"], 5);
+  EXPECT_EQ(j["tree_size"], 8);
+  std::string joined;
+  for (const Json& h : j["proof"]) joined += (joined.empty() ? "" : ",") + h.get<std::string>();
+  EXPECT_EQ(joined, kCtIncl5);
+
+  r = Run(
+      {"--json", "proof", "consistency", "--leaves-file", leaves, "--size1", "8", "--size2", "8"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Json::parse(r.out), Json({{"size1", 8}, {"size2", 8}, {"proof", Json::array()}}));
+
+  r = Run({"proof", "verify-inclusion", "--index", "5", "--size", "8", "--leaf-hash", kCtLeaf5,
+           "--root", kCtRoot8, "--proof", kCtIncl5, "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Json::parse(r.out), Json({{"valid", true}}));
+  r = Run({"proof", "verify-inclusion", "--index", "4", "--size", "8", "--leaf-hash", kCtLeaf5,
+           "--root", kCtRoot8, "--proof", kCtIncl5, "--json"});
+  EXPECT_EQ(r.exit_code, 1);
+  j = Json::parse(r.out);
+  EXPECT_EQ(j["valid"], false);
+  EXPECT_FALSE(j["reason"].get<std::string>().empty());
+  EXPECT_THAT(r.err, HasSubstr("invalid: "));
+  // A hash of the wrong length is a verdict too.
+  r = Run({"proof", "verify-inclusion", "--index", "5", "--size", "8", "--leaf-hash", "abcd",
+           "--root", kCtRoot8, "--proof", kCtIncl5, "--json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(Json::parse(r.out)["reason"].get<std::string>(), HasSubstr("--leaf-hash"));
+
+  r = Run({"proof", "verify-consistency", "--size1", "6", "--size2", "8", "--root1", kCtRoot6,
+           "--root2", kCtRoot8, "--proof", kCtCons68, "--json"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Json::parse(r.out), Json({{"valid", true}}));
+  r = Run({"proof", "verify-consistency", "--size1", "6", "--size2", "8", "--root1", kCtRoot8,
+           "--root2", kCtRoot6, "--proof", kCtCons68, "--json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(Json::parse(r.out)["reason"].get<std::string>(), HasSubstr("root1"));
+
+  // Usage errors: exit 2, the reason on stderr, nothing on stdout.
+  r = Run({"proof", "root", "--leaves-file", dir_.path() + "/none", "--json"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+  EXPECT_THAT(r.err, HasSubstr("none"));
+  r = Run({"proof", "verify-consistency", "--size1", "6", "--size2", "8", "--root1", kCtRoot6,
+           "--root2", kCtRoot8, "--proof", "nothex", "--json"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "");
+}
+
 class ReceiptCliTest : public OfflineCliTest {
  protected:
   ReceiptCliTest() {
@@ -251,6 +329,87 @@ TEST_F(ReceiptCliTest, AuditsSegments) {
   EXPECT_EQ(
       Run({"audit", "--segments", dir_.path() + "/none", "--service-cert", service_pem_}).exit_code,
       2);
+  EXPECT_EQ(Run({"audit", "--segments", dir}).exit_code, 2);
+}
+
+TEST_F(ReceiptCliTest, ReceiptVerifyAndAuditPrintJson) {
+  CliResult r =
+      Run({"receipt", "verify", "--receipt", json_, "--service-cert", service_pem_, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  Json j = Json::parse(r.out);
+  EXPECT_EQ(j["valid"], true);
+  EXPECT_EQ(j["txid"], txid_.ToString());
+  EXPECT_EQ(j["collection_id"], "orders");
+  EXPECT_EQ(j["leaf_index"], receipt_.leaf_index());
+  EXPECT_EQ(j["tree_size"], receipt_.checkpoint().checkpoint().tree_size());
+  EXPECT_EQ(j["service_id"], ledger_.service_cert().Fingerprint());
+  r = Run({"receipt", "verify", "--receipt", json_, "--service-cert", service_pem_, "--contents",
+           Write("other", "other contents"), "--json"});
+  EXPECT_EQ(r.exit_code, 1);
+  j = Json::parse(r.out);
+  EXPECT_EQ(j["valid"], false);
+  EXPECT_THAT(j["reason"].get<std::string>(), HasSubstr("leaf: "));
+  r = Run({"receipt", "verify", "--receipt", Write("junk", "{not json"), "--service-cert",
+           service_pem_, "--json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(Json::parse(r.out)["valid"], false);
+
+  const std::string dir = dir_.path() + "/segments";
+  r = Run({"audit", "--segments", dir, "--service-cert", service_pem_, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  j = Json::parse(r.out);
+  EXPECT_EQ(j["valid"], true);
+  EXPECT_EQ(j["segments"], 2);
+  EXPECT_EQ(j["entries"], ledger_.entries().size());
+  EXPECT_EQ(j["signatures"], 2);
+  EXPECT_EQ(j["signed_tree_size"], ledger_.entries().size() - 1);
+  EXPECT_EQ(j["root"].get<std::string>().size(), 64u);
+  // The text form states the same root.
+  EXPECT_THAT(Run({"audit", "--segments", dir, "--service-cert", service_pem_}).out,
+              HasSubstr("; root " + j["root"].get<std::string>()));
+  TestLedger other;
+  r = Run({"audit", "--segments", dir, "--service-cert",
+           Write("other.pem", other.service_cert().ToPem()), "--json"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(Json::parse(r.out)["reason"].get<std::string>(), HasSubstr("genesis"));
+}
+
+// Like every other command, receipt verify and audit take the service
+// certificate from a flag, else CAIRN_SERVICE_CERT, else the config file.
+TEST_F(ReceiptCliTest, ServiceCertFromTheEnvironmentOrTheConfigFile) {
+  const std::string dir = dir_.path() + "/segments";
+  TestLedger other;
+  const std::string other_pem = Write("other.pem", other.service_cert().ToPem());
+  {
+    ScopedEnv env("CAIRN_SERVICE_CERT", service_pem_);
+    CliResult r = Run({"receipt", "verify", "--receipt", json_});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    r = Run({"audit", "--segments", dir});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    // A flag wins over the environment, before or after the command.
+    EXPECT_EQ(Run({"receipt", "verify", "--receipt", json_, "--service-cert", other_pem}).exit_code,
+              1);
+    EXPECT_EQ(Run({"--service-cert", other_pem, "audit", "--segments", dir}).exit_code, 1);
+  }
+  const std::string config = Write("cairnctl.yaml", "service_cert: " + service_pem_ + "\n");
+  EXPECT_EQ(Run({"receipt", "verify", "--receipt", json_, "--config", config}).exit_code, 0);
+  EXPECT_EQ(Run({"audit", "--segments", dir, "--config", config}).exit_code, 0);
+  {
+    ScopedEnv env("CAIRN_CONFIG", config);
+    EXPECT_EQ(Run({"audit", "--segments", dir}).exit_code, 0);
+    // The environment wins over the file.
+    ScopedEnv cert("CAIRN_SERVICE_CERT", other_pem);
+    EXPECT_EQ(Run({"audit", "--segments", dir}).exit_code, 1);
+  }
+  // From nowhere: a usage error that says where it may come from.
+  CliResult r = Run({"receipt", "verify", "--receipt", json_});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("CAIRN_SERVICE_CERT"));
+  r = Run({"audit", "--segments", dir});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--service-cert is required"));
+  // A file that is not a certificate, from the environment: usage too.
+  ScopedEnv env("CAIRN_SERVICE_CERT", json_);
   EXPECT_EQ(Run({"audit", "--segments", dir}).exit_code, 2);
 }
 

@@ -40,7 +40,9 @@ std::string ReceiptToJson(const v1::Receipt& receipt);
 // A receipt from its JSON form or its binary protobuf serialization.
 absl::StatusOr<v1::Receipt> ParseReceipt(absl::string_view bytes);
 
-// Reads and parses a receipt file; writes one as JSON (atomically).
+// Reads and parses a receipt file; writes one as JSON, replacing the file
+// atomically (a unique temporary file, synced, renamed: readers and
+// concurrent writers never see half a receipt).
 absl::StatusOr<v1::Receipt> ReadReceiptFile(const std::string& path);
 absl::Status WriteReceiptFile(const std::string& path, const v1::Receipt& receipt);
 
