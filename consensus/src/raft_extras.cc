@@ -88,11 +88,6 @@ absl::Status Raft::ReadIndex(std::string context) {
 }
 
 absl::Status Raft::HandleReadRequest(NodeId from, std::string context) {
-  if (tracker_.conf().voters.size() == 1 && tracker_.IsVoter(id_)) {
-    // The only voter needs nobody's confirmation.
-    AnswerRead(ReadRequest{0, log_.committed(), from, std::move(context), {}});
-    return absl::OkStatus();
-  }
   const size_t queued = pending_reads_.size() + read_only_.Size();
   if (queued >= config_.read_index_pending_max) {
     return absl::UnavailableError(absl::StrCat("read index: read_index_pending_max (",
@@ -100,7 +95,15 @@ absl::Status Raft::HandleReadRequest(NodeId from, std::string context) {
   }
   if (!CommittedInTerm()) {
     // Our commit index may be stale until we commit an entry of our term.
+    // This holds for a single voter too: one that just won alone may not
+    // know that its predecessor committed more (it learns it from its own
+    // log once its empty entry commits).
     pending_reads_.emplace_back(from, std::move(context));
+    return absl::OkStatus();
+  }
+  if (tracker_.conf().voters.size() == 1 && tracker_.IsVoter(id_)) {
+    // The only voter needs nobody's confirmation.
+    AnswerRead(ReadRequest{0, log_.committed(), from, std::move(context), {}});
     return absl::OkStatus();
   }
   read_only_.Add(log_.committed(), from, std::move(context));
