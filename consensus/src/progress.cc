@@ -111,8 +111,8 @@ void ProgressTracker::SetConf(const ConfState& conf, Index next) {
     auto [it, inserted] = progress_.try_emplace(id, inflight_max_);
     if (inserted) {
       it->second.next = next;
-      // A new member counts as active until the next check-quorum round.
-      it->second.recent_active = true;
+      // A new member counts as active for one election timeout.
+      it->second.Heard();
     }
     it->second.is_learner = learner;
   };
@@ -153,14 +153,24 @@ Index ProgressTracker::QuorumMatch() const {
   return matches[matches.size() / 2];
 }
 
-bool ProgressTracker::QuorumActive() const {
+void ProgressTracker::TickIdle() {
+  for (auto& [id, p] : progress_) p.TickIdle();
+}
+
+bool ProgressTracker::QuorumActive(int window) const {
   size_t active = 0;
-  for (NodeId id : conf_.voters) active += progress_.at(id).recent_active ? 1 : 0;
+  for (NodeId id : conf_.voters) active += progress_.at(id).RecentlyActive(window) ? 1 : 0;
   return active > conf_.voters.size() / 2;
 }
 
 void ProgressTracker::RecordVote(NodeId id, bool granted) {
   votes_.emplace(id, granted);  // the first answer of a voter counts
+}
+
+std::vector<NodeId> ProgressTracker::Voted() const {
+  std::vector<NodeId> out;
+  for (const auto& [id, granted] : votes_) out.push_back(id);
+  return out;
 }
 
 VoteResult ProgressTracker::TallyVotes() const {

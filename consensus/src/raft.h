@@ -138,8 +138,8 @@ class Raft {
   ConfHistory conf_;
   ProgressTracker tracker_;
 
-  // Ticks since the last election timeout reset (follower/candidate), or since
-  // the last check-quorum round (leader).
+  // Ticks since the last election timeout reset (follower/candidate; unused
+  // by a leader, whose check-quorum counts per member: Progress::idle_ticks).
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;
   // In [election_tick, 2 * election_tick); redrawn on every Reset().

@@ -111,7 +111,7 @@ void Raft::SyncConf() {
   if (lead_transferee_ != kNoNode && !tracker_.IsVoter(lead_transferee_)) AbortTransfer();
   if (role_ != Role::kLeader) return;
   if (internal::Progress* self = tracker_.Get(id_)) {
-    self->recent_active = true;
+    self->Heard();
     self->MaybeUpdate(log_.PersistedIndex());
   }
   // A smaller quorum may commit more at once; the caller broadcasts.
@@ -149,7 +149,7 @@ bool Raft::MaybeSendAppend(NodeId to, bool send_if_empty) {
 
 bool Raft::SendSnapshot(NodeId to, internal::Progress& pr) {
   // A snapshot is expensive; send it only to a follower known to be alive.
-  if (!pr.recent_active) return false;
+  if (!pr.RecentlyActive(config_.election_tick)) return false;
   const SnapshotMeta meta = storage_->Snapshot();
   CAIRN_CHECK(meta.index + 1 >= log_.FirstIndex())
       << "entries before " << log_.FirstIndex() << " are compacted but the snapshot is at "
@@ -184,7 +184,7 @@ void Raft::BroadcastHeartbeat() {
 void Raft::HandleAppendResponse(const Message& m) {
   internal::Progress* pr = tracker_.Get(m.from);
   if (pr == nullptr) return;
-  pr->recent_active = true;
+  pr->Heard();
   if (m.reject) {
     HandleAppendRejection(m, *pr);
     return;
@@ -235,7 +235,7 @@ void Raft::HandleAppendRejection(const Message& m, internal::Progress& pr) {
 void Raft::HandleHeartbeatResponse(const Message& m) {
   internal::Progress* pr = tracker_.Get(m.from);
   if (pr == nullptr) return;
-  pr->recent_active = true;
+  pr->Heard();
   pr->probe_sent = false;
   if (pr->state == internal::Progress::State::kReplicate && pr->inflights.Full()) {
     pr->inflights.FreeFirst();

@@ -35,10 +35,10 @@ struct Config {
 
   // A follower that hears nothing from a leader for a random number of ticks
   // in [election_tick, 2 * election_tick) starts an election (Raft §5.2). A
-  // leader with check_quorum checks every election_tick ticks that a quorum
-  // of voters was heard from during that round and steps down otherwise (so
-  // within 2 * election_tick ticks of losing it); it also aborts a leadership
-  // transfer that has not finished within election_tick ticks.
+  // leader with check_quorum steps down once it has not heard from a majority
+  // of voters for election_tick ticks (it checks at every tick); it also
+  // aborts a leadership transfer that has not finished within election_tick
+  // ticks.
   int election_tick = 10;
   // A leader sends heartbeats every heartbeat_tick ticks; < election_tick.
   int heartbeat_tick = 1;

@@ -119,6 +119,7 @@ struct FollowerProgress {
   Index match = 0;
   Index next = 0;
   size_t inflight_messages = 0;
+  // Heard from within the last election timeout.
   bool recent_active = false;
 };
 
