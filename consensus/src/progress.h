@@ -88,11 +88,29 @@ class ProgressTracker {
   explicit ProgressTracker(size_t inflight_max) : inflight_max_(inflight_max) {}
 
   const ConfState& conf() const { return conf_; }
-  // Adopts a membership: members gain or lose Progress entries; new ones
-  // start probing at `next`.
+  // Adopts a membership: members gain or lose Progress entries (leaving ones
+  // keep theirs); new ones start probing at `next`.
   void SetConf(const ConfState& conf, Index next);
   bool IsVoter(NodeId id) const;
-  bool IsMember(NodeId id) const { return progress_.count(id) > 0; }
+  // A voter or learner of conf() (not a leaving server).
+  bool IsMember(NodeId id) const;
+
+  // Leaving servers: ones conf() leaves out that may not know it yet. A
+  // removed server that never hears of its removal believes it is still a
+  // voter and campaigns, deposing leaders when neither pre-vote nor
+  // check-quorum protects them (thesis §4.2.3). The leader keeps a Progress
+  // for each and replicates to it like to a learner, counting it in no
+  // quorum, until it reports a commit index >= `until` (its removal is then
+  // committed in its own log and it never campaigns again).
+  // Invariant: every leaving server has a Progress and is not in conf().
+  // A member that the next SetConf() drops may be marked leaving before it.
+  void Leave(NodeId id, Index until, Index next);
+  // 0 when `id` is not leaving.
+  Index LeavingUntil(NodeId id) const;
+  // A leaving server learned of its removal (or this node stopped leading).
+  void Forget(NodeId id);
+  void ForgetLeaving();
+  const std::map<NodeId, Index>& leaving() const { return leaving_; }
 
   Progress* Get(NodeId id);
   const Progress* Get(NodeId id) const;
@@ -119,6 +137,7 @@ class ProgressTracker {
   size_t inflight_max_;
   ConfState conf_;
   std::map<NodeId, Progress> progress_;
+  std::map<NodeId, Index> leaving_;  // id -> commit index it must report
   std::map<NodeId, bool> votes_;
 };
 

@@ -141,6 +141,7 @@ void Raft::Reset(Term term) {
   AbortTransfer();
   transfer_elapsed_ = 0;
   tracker_.ResetVotes();
+  tracker_.ForgetLeaving();  // only a leader keeps leaving servers informed
   tracker_.ResetAll(log_.LastIndex() + 1);
   term_start_ = 0;
   uncommitted_.clear();
@@ -186,6 +187,7 @@ void Raft::BecomeLeader() {
     self->MaybeUpdate(log_.PersistedIndex());
     self->Heard();
   }
+  KeepLeavingInformed();
   // An empty entry of the new term lets the leader commit everything before
   // it (§5.4.2, §8); it is also the first leaf of the term in the ledger.
   Entry empty;
@@ -312,6 +314,7 @@ bool Raft::HandleTerm(const Message& m) {
 
 absl::Status Raft::Step(const Message& m) {
   if (absl::Status s = ValidateMessage(m, id_); !s.ok()) return s;
+  if (m.type == MessageType::kVote || m.type == MessageType::kPreVote) NoteStranger(m.from);
   if (!HandleTerm(m)) return absl::OkStatus();
   if (m.type == MessageType::kVote || m.type == MessageType::kPreVote) {
     HandleVoteRequest(m);
@@ -476,7 +479,8 @@ std::vector<FollowerProgress> Raft::Progress() const {
   for (const auto& [id, pr] : tracker_.all()) {
     if (id == id_) continue;
     out.push_back(FollowerProgress{id, pr.is_learner, pr.state, pr.match, pr.next,
-                                   pr.inflights.Count(), pr.RecentlyActive(config_.election_tick)});
+                                   pr.inflights.Count(), pr.RecentlyActive(config_.election_tick),
+                                   tracker_.LeavingUntil(id) > 0});
   }
   return out;
 }

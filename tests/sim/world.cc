@@ -327,12 +327,21 @@ void World::Apply(SimNode& n, const Entry& e) {
   if (e.conf_change) {
     ++stats_.conf_changes_applied;
     if (e.conf_change->kind == consensus::ConfChange::Kind::kRemoveNode) {
-      // The operator shuts a removed server down once its removal commits.
+      // The operator shuts a removed server down once its removal commits,
+      // or forgets to: left running (and restarted after crashes), it must
+      // not keep the cluster from making progress.
       SimNode& removed = nodes_.at(e.conf_change->node_id);
-      if (!removed.decommissioned) {
-        removed.decommissioned = true;
-        Trace(absl::StrCat("node ", removed.id, " is decommissioned"));
-        if (removed.up && removed.id != n.id) Crash(removed);
+      if (!removed.removed) {
+        removed.removed = true;
+        removed.removal_index = e.index;
+        if (rng_.Chance(0.5)) {
+          removed.decommissioned = true;
+          Trace(absl::StrCat("node ", removed.id, " is decommissioned"));
+          if (removed.up && removed.id != n.id) Crash(removed);
+        } else {
+          ++stats_.removed_running;
+          Trace(absl::StrCat("node ", removed.id, " is removed and left running"));
+        }
       }
     }
   }
@@ -504,6 +513,16 @@ bool World::Liveness() {
       bool all = true;
       for (const auto* ids : {&s.conf_state.voters, &s.conf_state.learners}) {
         for (NodeId id : *ids) all = all && nodes_.at(id).applied >= live_index_;
+      }
+      // A removed server left running that still believes it is a voter
+      // (it never got its removal) learns of it, so it stops campaigning.
+      for (auto& [id, n] : nodes_) {
+        if (n.up && n.removed && !n.decommissioned) {
+          const NodeStatus r = n.raw->Status();
+          const auto& voters = r.conf_state.voters;
+          const bool believes_voter = std::find(voters.begin(), voters.end(), id) != voters.end();
+          all = all && (!believes_voter || r.commit >= n.removal_index);
+        }
       }
       if (all) {
         stats_.liveness_ms = now_ - healed;

@@ -59,6 +59,7 @@ struct SimStats {
   int reads_answered = 0;
   int compactions = 0;
   int backpressure = 0;
+  int removed_running = 0;   // removed servers left running
   uint64_t liveness_ms = 0;  // time from healing to a committed proposal
 };
 
@@ -90,6 +91,10 @@ struct Input {
 struct SimNode {
   NodeId id = 0;
   bool up = false;
+  // Its removal committed. The operator then shuts it down for good
+  // (decommissioned) or leaves it running, restarting it after crashes.
+  bool removed = false;
+  Index removal_index = 0;  // where its removal is in the log
   bool decommissioned = false;
   uint64_t incarnation = 0;
   consensus::Config config;
