@@ -514,17 +514,18 @@ bool World::Liveness() {
       for (const auto* ids : {&s.conf_state.voters, &s.conf_state.learners}) {
         for (NodeId id : *ids) all = all && nodes_.at(id).applied >= live_index_;
       }
-      // A removed server left running that still believes it is a voter
-      // (it never got its removal) learns of it, so it stops campaigning.
-      for (auto& [id, n] : nodes_) {
-        if (n.up && n.removed && !n.decommissioned) {
+      if (all) {
+        // Not required (docs/consensus.md): removed servers left running
+        // that never learned of their removal.
+        for (auto& [id, n] : nodes_) {
+          if (!n.up || !n.removed || n.decommissioned) continue;
           const NodeStatus r = n.raw->Status();
           const auto& voters = r.conf_state.voters;
-          const bool believes_voter = std::find(voters.begin(), voters.end(), id) != voters.end();
-          all = all && (!believes_voter || r.commit >= n.removal_index);
+          if (std::find(voters.begin(), voters.end(), id) != voters.end() &&
+              r.commit < n.removal_index) {
+            ++stats_.removed_unaware;
+          }
         }
-      }
-      if (all) {
         stats_.liveness_ms = now_ - healed;
         return true;
       }

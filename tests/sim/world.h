@@ -60,6 +60,7 @@ struct SimStats {
   int compactions = 0;
   int backpressure = 0;
   int removed_running = 0;   // removed servers left running
+  int removed_unaware = 0;   // ... that never learned of their removal
   uint64_t liveness_ms = 0;  // time from healing to a committed proposal
 };
 
