@@ -55,6 +55,7 @@ class Raft {
   // --- Ready support ---
   NodeId id() const { return id_; }
   size_t committed_entries_bytes_max() const { return config_.committed_entries_bytes_max; }
+  InjectedBug injected_bug() const { return config_.injected_bug; }
   HardState hard_state() const { return HardState{term_, vote_, log_.committed()}; }
   SoftState soft_state() const { return SoftState{lead_, role_}; }
   const RaftLog& log() const { return log_; }

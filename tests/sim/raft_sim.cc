@@ -43,6 +43,10 @@ bool ParseBug(const std::string& name, InjectedBug* bug) {
     *bug = InjectedBug::kVoteTwiceInTerm;
   else if (name == "forget-persisted-vote")
     *bug = InjectedBug::kForgetPersistedVote;
+  else if (name == "unsynced-hard-state")
+    *bug = InjectedBug::kUnsyncedHardState;
+  else if (name == "apply-unpersisted")
+    *bug = InjectedBug::kApplyUnpersisted;
   else
     return false;
   return true;
@@ -52,7 +56,9 @@ int Usage() {
   std::fprintf(stderr,
                "usage: raft_sim --seed-start S --seeds N [--steps M] [--nodes K(3..7, 0=any)]\n"
                "                [--inject-bug commit-without-quorum|vote-twice-in-term|"
-               "forget-persisted-vote [--expect-violation]]\n"
+               "forget-persisted-vote|\n"
+               "                              unsynced-hard-state|apply-unpersisted "
+               "[--expect-violation]]\n"
                "                [--outcome-checks-only] [--trace] [--verbose]\n");
   return 2;
 }
@@ -85,7 +91,7 @@ bool ParseArgs(int argc, char** argv, Args* args) {
     } else if (arg == "--expect-violation") {
       args->expect_violation = true;
     } else if (arg == "--outcome-checks-only") {
-      args->options.check_votes = false;
+      args->options.check_lemmas = false;
     } else if (arg == "--trace") {
       args->options.trace = true;
     } else if (arg == "--verbose") {
@@ -128,7 +134,7 @@ int main(int argc, char** argv) {
     const std::string replay = absl::StrCat(
         "replay: raft_sim --seed-start ", seed, " --seeds 1 --steps ", options.steps, " --nodes ",
         options.nodes, bug_name == "none" ? "" : " --inject-bug " + bug_name,
-        options.check_votes ? "" : " --outcome-checks-only", "\n");
+        options.check_lemmas ? "" : " --outcome-checks-only", "\n");
     std::snprintf(g_replay, sizeof(g_replay), "seed %llu aborted\n%s",
                   static_cast<unsigned long long>(seed), replay.c_str());
     const cairn::sim::SimResult r = cairn::sim::RunSimulation(options);

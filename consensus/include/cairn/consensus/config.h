@@ -27,6 +27,13 @@ enum class InjectedBug : uint8_t {
   kVoteTwiceInTerm,
   // On restart the core ignores the vote it persisted in its hard state.
   kForgetPersistedVote,
+  // Ready::must_sync covers entries and snapshots only, not a new term or
+  // vote: a crash may then lose a vote already sent.
+  kUnsyncedHardState,
+  // A follower hands out committed entries before they are durable on it, so
+  // a node that applies before persisting (as the real one does) may apply
+  // entries that a crash then removes from its log.
+  kApplyUnpersisted,
 };
 
 struct Config {
