@@ -510,6 +510,8 @@ void World::Dispatch(Event& e) {
 SimResult World::Run() {
   SimResult result;
   for (int step = 0; step < options_.steps && !checker_.failed(); ++step) {
+    CAIRN_CHECK(!(options_.abort_midway && step == options_.steps / 2))
+        << "deliberate failure (--abort-at-seed " << options_.seed << ")";
     Event e = events_.top();
     events_.pop();
     now_ = e.time;

@@ -48,6 +48,8 @@ struct SimOptions {
   // Check the lemmas too, not only the outcomes: one vote per server and
   // term, and that every Ready that must be synced says so (must_sync).
   bool check_lemmas = true;
+  // Test hook for raft_sim's abort handling: a CAIRN_CHECK fails mid-run.
+  bool abort_midway = false;
 };
 
 struct SimStats {
