@@ -529,6 +529,40 @@ SimResult World::Run() {
   return result;
 }
 
+// Enough election timeouts to elect a leader, plus the time the configured
+// pipeline needs to bring the most lagging node up to date (at worst one
+// entry per message, inflight_messages_max messages per round trip of at most
+// 2 x 10 ms plus a disk write).
+uint64_t World::LivenessBoundMs() {
+  Index last = 0;
+  for (auto& [id, n] : nodes_) {
+    if (n.up) last = std::max(last, n.raw->Status().last_index);
+  }
+  Index backlog = 0;
+  for (auto& [id, n] : nodes_) {
+    if (n.up && n.raw->Status().last_index < last) {
+      backlog = std::max(backlog, last - n.raw->Status().last_index);
+    }
+  }
+  return 60 * base_config_.election_tick * kTickMs +
+         backlog * 25 / base_config_.inflight_messages_max;
+}
+
+// Removed servers left running that still believe themselves voters. Not a
+// violation (docs/consensus.md): no leader may ever hear of them.
+int World::CountRemovedUnaware() {
+  int unaware = 0;
+  for (auto& [id, n] : nodes_) {
+    if (!n.up || !n.removed || n.decommissioned) continue;
+    const NodeStatus r = n.raw->Status();
+    const auto& voters = r.conf_state.voters;
+    if (std::find(voters.begin(), voters.end(), id) != voters.end() && r.commit < n.removal_index) {
+      ++unaware;
+    }
+  }
+  return unaware;
+}
+
 // Heals every fault, then requires a leader to commit a new proposal, and
 // every live member to apply it, within a bounded number of ticks.
 bool World::Liveness() {
@@ -542,22 +576,7 @@ bool World::Liveness() {
   }
   Trace("faults healed");
   const uint64_t healed = now_;
-  // The bound: enough election timeouts to elect a leader, plus the time the
-  // configured pipeline needs to bring the most lagging node up to date (at
-  // worst one entry per message, inflight_messages_max messages per round
-  // trip of at most 2 x 10 ms plus a disk write).
-  Index last = 0;
-  for (auto& [id, n] : nodes_) {
-    if (n.up) last = std::max(last, n.raw->Status().last_index);
-  }
-  Index backlog = 0;
-  for (auto& [id, n] : nodes_) {
-    if (n.up && n.raw->Status().last_index < last) {
-      backlog = std::max(backlog, last - n.raw->Status().last_index);
-    }
-  }
-  liveness_bound_ms_ =
-      60 * base_config_.election_tick * kTickMs + backlog * 25 / base_config_.inflight_messages_max;
+  liveness_bound_ms_ = LivenessBoundMs();
   const uint64_t deadline = now_ + liveness_bound_ms_;
   live_data_ = absl::StrCat("live-", options_.seed);
   uint64_t next_try = now_;
@@ -571,17 +590,7 @@ bool World::Liveness() {
         for (NodeId id : *ids) all = all && nodes_.at(id).applied >= live_index_;
       }
       if (all) {
-        // Not required (docs/consensus.md): removed servers left running
-        // that never learned of their removal.
-        for (auto& [id, n] : nodes_) {
-          if (!n.up || !n.removed || n.decommissioned) continue;
-          const NodeStatus r = n.raw->Status();
-          const auto& voters = r.conf_state.voters;
-          if (std::find(voters.begin(), voters.end(), id) != voters.end() &&
-              r.commit < n.removal_index) {
-            ++stats_.removed_unaware;
-          }
-        }
+        stats_.removed_unaware = CountRemovedUnaware();
         stats_.liveness_ms = now_ - healed;
         return true;
       }

@@ -194,6 +194,8 @@ class World {
   std::string DumpState();
   void Trace(const std::string& line);
   bool Liveness();
+  uint64_t LivenessBoundMs();
+  int CountRemovedUnaware();
 
   // actions.cc: faults and client actions. Client calls are queued to the
   // node like any input and run when its I/O loop takes them.
