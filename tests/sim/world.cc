@@ -425,10 +425,13 @@ std::string World::DumpState() {
 
 SimNode* World::Leader() {
   // The leader of the highest term among live nodes, if any leads it.
+  // Servers whose removal committed are no part of the cluster any more: left
+  // running with stale memberships they may raise each other's terms without
+  // bound, which says nothing about the cluster.
   SimNode* best = nullptr;
   Term best_term = 0;
   for (auto& [id, n] : nodes_) {
-    if (!n.up) continue;
+    if (!n.up || n.removed) continue;
     const NodeStatus s = n.raw->Status();
     if (s.term > best_term) {
       best_term = s.term;
