@@ -211,6 +211,21 @@ void Collect(int report_fd, int err_fd, std::vector<SeedDone>* done, std::string
   }
 }
 
+// Reports a seed whose run ended the child process, with what it wrote to
+// stderr (the failed check), like any other violation.
+void PrintAbort(const Args& args, uint64_t seed, int status, const std::string& err) {
+  std::printf("seed %llu: VIOLATION  aborted (%s)\n", static_cast<unsigned long long>(seed),
+              WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exited non-zero");
+  size_t start = 0;
+  while (start < err.size()) {
+    const size_t nl = err.find('\n', start);
+    const size_t stop = nl == std::string::npos ? err.size() : nl;
+    std::printf("  %s\n", err.substr(start, stop - start).c_str());
+    start = stop + 1;
+  }
+  std::printf("  %s", Replay(args, seed).c_str());
+}
+
 // Runs seeds [from, end) in a child; returns the first seed not yet run.
 uint64_t RunChild(const Args& args, uint64_t from, uint64_t end, Tally* t) {
   int report[2], err[2];
@@ -252,16 +267,7 @@ uint64_t RunChild(const Args& args, uint64_t from, uint64_t end, Tally* t) {
   }
   // The child died while running seed `next`.
   ++t->failed;
-  std::printf("seed %llu: VIOLATION  aborted (%s)\n", static_cast<unsigned long long>(next),
-              WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "exited non-zero");
-  size_t start = 0;
-  while (start < child_err.size()) {
-    const size_t nl = child_err.find('\n', start);
-    const size_t stop = nl == std::string::npos ? child_err.size() : nl;
-    std::printf("  %s\n", child_err.substr(start, stop - start).c_str());
-    start = stop + 1;
-  }
-  std::printf("  %s", Replay(args, next).c_str());
+  PrintAbort(args, next, status, child_err);
   if (args.expect_violation) {
     t->caught = true;
     t->caught_seed = next;
