@@ -85,6 +85,22 @@ const ConfState& ConfHistory::AsOf(Index index) const {
   return *conf;
 }
 
+std::map<NodeId, Index> ConfHistory::RemovedSinceApplied() const {
+  std::map<NodeId, Index> removed;
+  const ConfState* before = &base_;
+  for (const Change& c : changes_) {
+    for (const auto* ids : {&before->voters, &before->learners}) {
+      for (NodeId id : *ids) {
+        if (!IsVoter(c.after, id) && !IsLearner(c.after, id)) removed[id] = c.index;
+      }
+    }
+    for (NodeId id : c.after.voters) removed.erase(id);
+    for (NodeId id : c.after.learners) removed.erase(id);
+    before = &c.after;
+  }
+  return removed;
+}
+
 void ConfHistory::Push(Index index, const ConfChange& change) {
   CAIRN_CHECK(index > base_index_ && index > LastChangeIndex())
       << "conf change at " << index << " out of order";

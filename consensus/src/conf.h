@@ -9,6 +9,7 @@
 // change, and applied <= committed.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -40,6 +41,9 @@ class ConfHistory {
   const ConfState& Applied() const { return base_; }
   // The membership as of log index `index` (>= the last Fold()).
   const ConfState& AsOf(Index index) const;
+  // Servers that a conf change above the applied index removed and the
+  // latest membership leaves out, each with the index of that change.
+  std::map<NodeId, Index> RemovedSinceApplied() const;
   // Index of the last conf-change entry above the applied index (0 if none).
   Index LastChangeIndex() const { return changes_.empty() ? 0 : changes_.back().index; }
   bool HasChangeAfter(Index index) const { return LastChangeIndex() > index; }

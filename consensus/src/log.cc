@@ -172,14 +172,14 @@ Index RaftLog::PersistedIndex() const {
   return LastIndex();
 }
 
-bool RaftLog::HasNextCommittedEntries() const {
+bool RaftLog::HasNextCommittedEntries(bool unpersisted_too) const {
   if (unstable_snapshot_) return false;
-  return applied_ < std::min(committed_, PersistedIndex());
+  return applied_ < std::min(committed_, unpersisted_too ? LastIndex() : PersistedIndex());
 }
 
-std::vector<Entry> RaftLog::NextCommittedEntries(size_t bytes_max) const {
-  if (!HasNextCommittedEntries()) return {};
-  const Index hi = std::min(committed_, PersistedIndex()) + 1;
+std::vector<Entry> RaftLog::NextCommittedEntries(size_t bytes_max, bool unpersisted_too) const {
+  if (!HasNextCommittedEntries(unpersisted_too)) return {};
+  const Index hi = std::min(committed_, unpersisted_too ? LastIndex() : PersistedIndex()) + 1;
   absl::StatusOr<std::vector<Entry>> entries = Slice(applied_ + 1, hi, bytes_max);
   CAIRN_CHECK_OK(entries.status()) << "committed entries after " << applied_;
   return *std::move(entries);

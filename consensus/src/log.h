@@ -70,9 +70,10 @@ class RaftLog {
   const std::optional<SnapshotMeta>& UnstableSnapshot() const { return unstable_snapshot_; }
   // Last index whose entry is durable and still part of this log.
   Index PersistedIndex() const;
-  // Committed, durable entries after `applied`, within `bytes_max` (at least one).
-  bool HasNextCommittedEntries() const;
-  std::vector<Entry> NextCommittedEntries(size_t bytes_max) const;
+  // Committed, durable entries after `applied`, within `bytes_max` (at least
+  // one). `unpersisted_too` is only for InjectedBug::kApplyUnpersisted.
+  bool HasNextCommittedEntries(bool unpersisted_too = false) const;
+  std::vector<Entry> NextCommittedEntries(size_t bytes_max, bool unpersisted_too = false) const;
   // The node made the unstable snapshot and entries durable.
   void MarkPersisted();
 

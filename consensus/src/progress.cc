@@ -105,14 +105,15 @@ void ProgressTracker::SetConf(const ConfState& conf, Index next) {
   for (auto it = progress_.begin(); it != progress_.end();) {
     const bool member = std::binary_search(conf.voters.begin(), conf.voters.end(), it->first) ||
                         std::binary_search(conf.learners.begin(), conf.learners.end(), it->first);
-    it = member ? std::next(it) : progress_.erase(it);
+    if (member) leaving_.erase(it->first);  // a member again
+    it = member || leaving_.count(it->first) > 0 ? std::next(it) : progress_.erase(it);
   }
   auto adopt = [&](NodeId id, bool learner) {
     auto [it, inserted] = progress_.try_emplace(id, inflight_max_);
     if (inserted) {
       it->second.next = next;
-      // A new member counts as active until the next check-quorum round.
-      it->second.recent_active = true;
+      // A new member counts as active for one election timeout.
+      it->second.Heard();
     }
     it->second.is_learner = learner;
   };
@@ -123,6 +124,35 @@ void ProgressTracker::SetConf(const ConfState& conf, Index next) {
 
 bool ProgressTracker::IsVoter(NodeId id) const {
   return std::binary_search(conf_.voters.begin(), conf_.voters.end(), id);
+}
+
+bool ProgressTracker::IsMember(NodeId id) const {
+  return IsVoter(id) || std::binary_search(conf_.learners.begin(), conf_.learners.end(), id);
+}
+
+void ProgressTracker::Leave(NodeId id, Index until, Index next) {
+  Index& at = leaving_[id];
+  at = std::max(at, until);
+  auto [it, inserted] = progress_.try_emplace(id, inflight_max_);
+  if (inserted) {
+    it->second.next = next;
+    it->second.Heard();
+  }
+  it->second.is_learner = true;
+}
+
+Index ProgressTracker::LeavingUntil(NodeId id) const {
+  auto it = leaving_.find(id);
+  return it == leaving_.end() ? 0 : it->second;
+}
+
+void ProgressTracker::Forget(NodeId id) {
+  if (leaving_.erase(id) > 0) progress_.erase(id);
+}
+
+void ProgressTracker::ForgetLeaving() {
+  for (const auto& [id, until] : leaving_) progress_.erase(id);
+  leaving_.clear();
 }
 
 Progress* ProgressTracker::Get(NodeId id) {
@@ -153,14 +183,24 @@ Index ProgressTracker::QuorumMatch() const {
   return matches[matches.size() / 2];
 }
 
-bool ProgressTracker::QuorumActive() const {
+void ProgressTracker::TickIdle() {
+  for (auto& [id, p] : progress_) p.TickIdle();
+}
+
+bool ProgressTracker::QuorumActive(int window) const {
   size_t active = 0;
-  for (NodeId id : conf_.voters) active += progress_.at(id).recent_active ? 1 : 0;
+  for (NodeId id : conf_.voters) active += progress_.at(id).RecentlyActive(window) ? 1 : 0;
   return active > conf_.voters.size() / 2;
 }
 
 void ProgressTracker::RecordVote(NodeId id, bool granted) {
   votes_.emplace(id, granted);  // the first answer of a voter counts
+}
+
+std::vector<NodeId> ProgressTracker::Voted() const {
+  std::vector<NodeId> out;
+  for (const auto& [id, granted] : votes_) out.push_back(id);
+  return out;
 }
 
 VoteResult ProgressTracker::TallyVotes() const {

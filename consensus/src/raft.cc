@@ -141,6 +141,7 @@ void Raft::Reset(Term term) {
   AbortTransfer();
   transfer_elapsed_ = 0;
   tracker_.ResetVotes();
+  tracker_.ForgetLeaving();  // only a leader keeps leaving servers informed
   tracker_.ResetAll(log_.LastIndex() + 1);
   term_start_ = 0;
   uncommitted_.clear();
@@ -172,14 +173,21 @@ void Raft::BecomeCandidate() {
 
 void Raft::BecomeLeader() {
   CAIRN_CHECK(role_ == Role::kCandidate) << "only a candidate can become leader";
+  // The voters that just answered were heard from: a new leader holds a
+  // majority for its first election timeout (check-quorum).
+  const std::vector<NodeId> voted = tracker_.Voted();
   Reset(term_);
   lead_ = id_;
   role_ = Role::kLeader;
+  for (NodeId id : voted) {
+    if (internal::Progress* pr = tracker_.Get(id)) pr->Heard();
+  }
   if (internal::Progress* self = tracker_.Get(id_)) {
     self->BecomeReplicate();
     self->MaybeUpdate(log_.PersistedIndex());
-    self->recent_active = true;
+    self->Heard();
   }
+  KeepLeavingInformed();
   // An empty entry of the new term lets the leader commit everything before
   // it (§5.4.2, §8); it is also the first leaf of the term in the ledger.
   Entry empty;
@@ -241,22 +249,18 @@ void Raft::Tick() {
 
 void Raft::TickLeader() {
   ++heartbeat_elapsed_;
-  ++election_elapsed_;
   if (lead_transferee_ != kNoNode && ++transfer_elapsed_ >= config_.election_tick) {
     AbortTransfer();  // thesis §3.10: give up after an election timeout
   }
-  if (election_elapsed_ >= config_.election_tick) {
-    election_elapsed_ = 0;
-    if (config_.check_quorum) {
-      if (internal::Progress* self = tracker_.Get(id_)) self->recent_active = true;
-      if (!tracker_.QuorumActive()) {
-        BecomeFollower(term_, kNoNode);  // thesis §6.2: cannot reach a majority
-        return;
-      }
-      for (auto& [id, pr] : tracker_.all()) {
-        if (id != id_) pr.recent_active = false;
-      }
-    }
+  tracker_.TickIdle();
+  if (internal::Progress* self = tracker_.Get(id_)) self->Heard();
+  // Thesis §6.2: a leader that has not heard from a majority of voters for a
+  // whole election timeout steps down. Checked at every tick, so it steps
+  // down within one election timeout of losing the majority, not at the end
+  // of a later check round.
+  if (config_.check_quorum && !tracker_.QuorumActive(config_.election_tick)) {
+    BecomeFollower(term_, kNoNode);
+    return;
   }
   if (heartbeat_elapsed_ >= config_.heartbeat_tick) {
     heartbeat_elapsed_ = 0;
@@ -279,8 +283,10 @@ bool Raft::HandleTerm(const Message& m) {
   if (m.term > term_) {
     if (m.type == MessageType::kVote || m.type == MessageType::kPreVote) {
       const bool transfer = m.context == kTransferContext;
-      const bool in_lease =
-          config_.check_quorum && lead_ != kNoNode && election_elapsed_ < config_.election_tick;
+      // A leader is in its lease as long as it leads: with check-quorum it
+      // steps down once it has not heard from a majority for a timeout.
+      const bool in_lease = config_.check_quorum && lead_ != kNoNode &&
+                            (role_ == Role::kLeader || election_elapsed_ < config_.election_tick);
       // A voter that heard from a leader recently ignores campaigns: this keeps
       // removed or partitioned servers from disrupting a healthy cluster.
       if (in_lease && !transfer) return false;
@@ -308,6 +314,7 @@ bool Raft::HandleTerm(const Message& m) {
 
 absl::Status Raft::Step(const Message& m) {
   if (absl::Status s = ValidateMessage(m, id_); !s.ok()) return s;
+  if (m.type == MessageType::kVote || m.type == MessageType::kPreVote) NoteStranger(m.from);
   if (!HandleTerm(m)) return absl::OkStatus();
   if (m.type == MessageType::kVote || m.type == MessageType::kPreVote) {
     HandleVoteRequest(m);
@@ -472,7 +479,8 @@ std::vector<FollowerProgress> Raft::Progress() const {
   for (const auto& [id, pr] : tracker_.all()) {
     if (id == id_) continue;
     out.push_back(FollowerProgress{id, pr.is_learner, pr.state, pr.match, pr.next,
-                                   pr.inflights.Count(), pr.recent_active});
+                                   pr.inflights.Count(), pr.RecentlyActive(config_.election_tick),
+                                   tracker_.LeavingUntil(id) > 0});
   }
   return out;
 }

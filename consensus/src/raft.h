@@ -13,6 +13,7 @@
 
 #include <deque>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -54,6 +55,7 @@ class Raft {
   // --- Ready support ---
   NodeId id() const { return id_; }
   size_t committed_entries_bytes_max() const { return config_.committed_entries_bytes_max; }
+  InjectedBug injected_bug() const { return config_.injected_bug; }
   HardState hard_state() const { return HardState{term_, vote_, log_.committed()}; }
   SoftState soft_state() const { return SoftState{lead_, role_}; }
   const RaftLog& log() const { return log_; }
@@ -94,12 +96,22 @@ class Raft {
   void StepFollower(const Message& m);
   Message Make(MessageType type, NodeId to) const;
   void Send(Message m) { msgs_.push_back(std::move(m)); }
+  // Sends a follower's answer to its leader; it carries the follower's commit
+  // index, which tells the leader when a leaving server knows its removal.
+  void Respond(Message r) {
+    r.commit = log_.committed();
+    Send(std::move(r));
+  }
 
   // raft_leader.cc: proposals, replication, commitment, membership.
   absl::Status CheckCanPropose(size_t bytes) const;
   ProposalPosition AppendLocal(std::vector<Entry> entries);
   void OnLogRewritten(Index from, const std::vector<Entry>& entries);
   void SyncConf();
+  // Removed servers that may not know it yet (ProgressTracker::Leave).
+  void KeepLeavingInformed();
+  void NoteStranger(NodeId from);
+  bool MaybeReleaseLeaving(const Message& m);
   bool MaybeSendAppend(NodeId to, bool send_if_empty);
   bool SendSnapshot(NodeId to, internal::Progress& pr);
   void BroadcastAppend();
@@ -138,8 +150,8 @@ class Raft {
   ConfHistory conf_;
   ProgressTracker tracker_;
 
-  // Ticks since the last election timeout reset (follower/candidate), or since
-  // the last check-quorum round (leader).
+  // Ticks since the last election timeout reset (follower/candidate; unused
+  // by a leader, whose check-quorum counts per member: Progress::idle_ticks).
   int election_elapsed_ = 0;
   int heartbeat_elapsed_ = 0;
   // In [election_tick, 2 * election_tick); redrawn on every Reset().
@@ -156,6 +168,12 @@ class Raft {
   ReadOnly read_only_;
   // ReadIndex requests that arrived before the leader committed in its term.
   std::vector<std::pair<NodeId, std::string>> pending_reads_;
+  // Servers outside the latest membership that asked this node for votes:
+  // most likely removed servers that missed their removal. When this node
+  // leads it replicates to them as leaving servers until they know. Kept
+  // across terms; bounded, since only a few removed servers can be running.
+  std::set<NodeId> strangers_;
+  static constexpr size_t kStrangersMax = 8;
 
   // Output not yet drained into a Ready.
   std::vector<Message> msgs_;

@@ -17,13 +17,13 @@ void Raft::HandleAppend(const Message& m) {
     // which tells the leader to send a snapshot first.
     r.index = 0;
     r.reject = true;
-    Send(std::move(r));
+    Respond(std::move(r));
     return;
   }
   if (m.index < log_.committed()) {
     // Everything up to our commit index already matches the leader (§5.4).
     r.index = log_.committed();
-    Send(std::move(r));
+    Respond(std::move(r));
     return;
   }
   Index rewritten_from = 0;
@@ -32,7 +32,7 @@ void Raft::HandleAppend(const Message& m) {
   if (last) {
     if (rewritten_from != 0) OnLogRewritten(rewritten_from, m.entries);
     r.index = *last;
-    Send(std::move(r));
+    Respond(std::move(r));
     return;
   }
   // §5.3 consistency check failed. Hint the leader at the last index whose
@@ -43,14 +43,14 @@ void Raft::HandleAppend(const Message& m) {
   r.reject = true;
   r.reject_hint = hint_index;
   r.reject_hint_term = hint_term;
-  Send(std::move(r));
+  Respond(std::move(r));
 }
 
 void Raft::HandleHeartbeat(const Message& m) {
   log_.CommitTo(m.commit);
   Message r = Make(MessageType::kHeartbeatResponse, m.from);
   r.context = m.context;
-  Send(std::move(r));
+  Respond(std::move(r));
 }
 
 void Raft::HandleSnapshot(const Message& m) {
@@ -75,7 +75,7 @@ void Raft::HandleSnapshot(const Message& m) {
     SyncConf();
     r.index = s.index;
   }
-  Send(std::move(r));
+  Respond(std::move(r));
 }
 
 absl::Status Raft::ReadIndex(std::string context) {
@@ -88,11 +88,6 @@ absl::Status Raft::ReadIndex(std::string context) {
 }
 
 absl::Status Raft::HandleReadRequest(NodeId from, std::string context) {
-  if (tracker_.conf().voters.size() == 1 && tracker_.IsVoter(id_)) {
-    // The only voter needs nobody's confirmation.
-    AnswerRead(ReadRequest{0, log_.committed(), from, std::move(context), {}});
-    return absl::OkStatus();
-  }
   const size_t queued = pending_reads_.size() + read_only_.Size();
   if (queued >= config_.read_index_pending_max) {
     return absl::UnavailableError(absl::StrCat("read index: read_index_pending_max (",
@@ -100,7 +95,15 @@ absl::Status Raft::HandleReadRequest(NodeId from, std::string context) {
   }
   if (!CommittedInTerm()) {
     // Our commit index may be stale until we commit an entry of our term.
+    // This holds for a single voter too: one that just won alone may not
+    // know that its predecessor committed more (it learns it from its own
+    // log once its empty entry commits).
     pending_reads_.emplace_back(from, std::move(context));
+    return absl::OkStatus();
+  }
+  if (tracker_.conf().voters.size() == 1 && tracker_.IsVoter(id_)) {
+    // The only voter needs nobody's confirmation.
+    AnswerRead(ReadRequest{0, log_.committed(), from, std::move(context), {}});
     return absl::OkStatus();
   }
   read_only_.Add(log_.committed(), from, std::move(context));

@@ -107,15 +107,64 @@ void Raft::OnLogRewritten(Index from, const std::vector<Entry>& entries) {
 }
 
 void Raft::SyncConf() {
+  if (role_ == Role::kLeader) {
+    // Servers this change removes keep getting the log until they know
+    // (thesis §4.2.3); until then they would campaign.
+    const ConfState& next = conf_.Latest();
+    for (const auto* ids : {&tracker_.conf().voters, &tracker_.conf().learners}) {
+      for (NodeId id : *ids) {
+        if (id != id_ && !IsVoter(next, id) && !IsLearner(next, id)) {
+          tracker_.Leave(id, conf_.LastChangeIndex(), log_.LastIndex() + 1);
+        }
+      }
+    }
+  }
   tracker_.SetConf(conf_.Latest(), log_.LastIndex() + 1);
+  for (auto it = strangers_.begin(); it != strangers_.end();) {
+    it = tracker_.IsMember(*it) ? strangers_.erase(it) : std::next(it);
+  }
   if (lead_transferee_ != kNoNode && !tracker_.IsVoter(lead_transferee_)) AbortTransfer();
   if (role_ != Role::kLeader) return;
   if (internal::Progress* self = tracker_.Get(id_)) {
-    self->recent_active = true;
+    self->Heard();
     self->MaybeUpdate(log_.PersistedIndex());
   }
   // A smaller quorum may commit more at once; the caller broadcasts.
   MaybeCommit();
+}
+
+void Raft::KeepLeavingInformed() {
+  // A new leader: servers removed by changes it has not applied yet may not
+  // know, nor may servers that asked it for votes from outside the
+  // membership. The latter must reach its first entry's commit, which covers
+  // whatever removal they missed (they are in no membership of its log's end).
+  const Index next = log_.LastIndex() + 1;
+  for (const auto& [id, index] : conf_.RemovedSinceApplied()) {
+    if (id != id_) tracker_.Leave(id, index, next);
+  }
+  for (NodeId id : strangers_) {
+    if (id != id_ && !tracker_.IsMember(id)) tracker_.Leave(id, next, next);
+  }
+}
+
+void Raft::NoteStranger(NodeId from) {
+  if (tracker_.IsMember(from)) return;
+  // Remembered even when already leaving here: this node may step down for
+  // the request, and a later term of its own must still inform the server.
+  if (strangers_.size() < kStrangersMax) strangers_.insert(from);
+  if (role_ == Role::kLeader && strangers_.count(from) > 0) {
+    tracker_.Leave(from, log_.LastIndex(), log_.LastIndex() + 1);
+    MaybeSendAppend(from, true);
+  }
+}
+
+// A leaving server whose commit index covers its removal knows it: let it go.
+bool Raft::MaybeReleaseLeaving(const Message& m) {
+  const Index until = tracker_.LeavingUntil(m.from);
+  if (until == 0 || m.commit < until) return false;
+  tracker_.Forget(m.from);
+  strangers_.erase(m.from);
+  return true;
 }
 
 bool Raft::MaybeSendAppend(NodeId to, bool send_if_empty) {
@@ -149,7 +198,7 @@ bool Raft::MaybeSendAppend(NodeId to, bool send_if_empty) {
 
 bool Raft::SendSnapshot(NodeId to, internal::Progress& pr) {
   // A snapshot is expensive; send it only to a follower known to be alive.
-  if (!pr.recent_active) return false;
+  if (!pr.RecentlyActive(config_.election_tick)) return false;
   const SnapshotMeta meta = storage_->Snapshot();
   CAIRN_CHECK(meta.index + 1 >= log_.FirstIndex())
       << "entries before " << log_.FirstIndex() << " are compacted but the snapshot is at "
@@ -183,8 +232,8 @@ void Raft::BroadcastHeartbeat() {
 
 void Raft::HandleAppendResponse(const Message& m) {
   internal::Progress* pr = tracker_.Get(m.from);
-  if (pr == nullptr) return;
-  pr->recent_active = true;
+  if (pr == nullptr || MaybeReleaseLeaving(m)) return;
+  pr->Heard();
   if (m.reject) {
     HandleAppendRejection(m, *pr);
     return;
@@ -234,8 +283,8 @@ void Raft::HandleAppendRejection(const Message& m, internal::Progress& pr) {
 
 void Raft::HandleHeartbeatResponse(const Message& m) {
   internal::Progress* pr = tracker_.Get(m.from);
-  if (pr == nullptr) return;
-  pr->recent_active = true;
+  if (pr == nullptr || MaybeReleaseLeaving(m)) return;
+  pr->Heard();
   pr->probe_sent = false;
   if (pr->state == internal::Progress::State::kReplicate && pr->inflights.Full()) {
     pr->inflights.FreeFirst();

@@ -127,9 +127,11 @@ void RawNode::ReportSnapshot(NodeId id, bool ok) {
 bool RawNode::HasReady() const {
   if (state_->ready_outstanding) return false;
   const internal::RaftLog& log = raft_->log();
+  const bool unpersisted = raft_->injected_bug() == InjectedBug::kApplyUnpersisted;
   return raft_->soft_state() != state_->soft || raft_->hard_state() != state_->hard ||
          raft_->latest_conf() != state_->conf || log.UnstableSnapshot().has_value() ||
-         !log.UnstableEntries().empty() || raft_->HasOutput() || log.HasNextCommittedEntries();
+         !log.UnstableEntries().empty() || raft_->HasOutput() ||
+         log.HasNextCommittedEntries(unpersisted);
 }
 
 void RawNode::ClassifyMessages(std::vector<Message> messages, Ready& ready) const {
@@ -158,11 +160,14 @@ Ready RawNode::GetReady() {
   const HardState hard = raft_->hard_state();
   if (hard != state_->hard) rd.hard_state = hard;
   if (raft_->latest_conf() != state_->conf) rd.conf_state = raft_->latest_conf();
-  rd.must_sync =
-      rd.snapshot.has_value() || !rd.entries.empty() ||
-      (rd.hard_state && (hard.term != state_->hard.term || hard.vote != state_->hard.vote));
+  const bool new_vote =
+      rd.hard_state && (hard.term != state_->hard.term || hard.vote != state_->hard.vote);
+  rd.must_sync = rd.snapshot.has_value() || !rd.entries.empty() ||
+                 (new_vote && raft_->injected_bug() != InjectedBug::kUnsyncedHardState);
   ClassifyMessages(raft_->TakeMessages(), rd);
-  rd.committed_entries = log.NextCommittedEntries(raft_->committed_entries_bytes_max());
+  rd.committed_entries =
+      log.NextCommittedEntries(raft_->committed_entries_bytes_max(),
+                               raft_->injected_bug() == InjectedBug::kApplyUnpersisted);
   rd.read_states = raft_->TakeReadStates();
 
   state_->ready_outstanding = true;

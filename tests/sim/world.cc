@@ -18,7 +18,7 @@ using consensus::Ready;
 using consensus::Role;
 
 World::World(const SimOptions& options) : options_(options), rng_(options.seed) {
-  checker_.set_check_votes(options.check_votes);
+  checker_.set_check_votes(options.check_lemmas);
   const int nodes = options.nodes > 0 ? options.nodes : static_cast<int>(rng_.Range(3, 7));
   base_config_.election_tick = static_cast<int>(rng_.Range(5, 15));
   base_config_.heartbeat_tick = static_cast<int>(rng_.Range(1, 2));
@@ -68,6 +68,7 @@ SimNode& World::AddNode(NodeId id, const ConfState& bootstrap) {
   n.config.id = id;
   n.config.random_seed = options_.seed * 1000003 + id;
   n.disk = std::make_unique<consensus::MemoryStorage>(bootstrap);
+  n.synced_conf = bootstrap;
   Boot(n);
   Event tick;
   tick.kind = Event::Kind::kTick;
@@ -79,7 +80,11 @@ SimNode& World::AddNode(NodeId id, const ConfState& bootstrap) {
 void World::Boot(SimNode& n) {
   n.config.applied = n.applied;
   auto raw = consensus::RawNode::Create(n.config, n.disk.get());
-  CAIRN_CHECK_OK(raw.status()) << "booting node " << n.id;
+  if (!raw.ok()) {
+    // A node must always be able to restart from what it made durable.
+    checker_.Fail(absl::StrCat("node ", n.id, " cannot restart: ", raw.status().ToString()));
+    return;
+  }
   n.raw = *std::move(raw);
   n.up = true;
   n.seen_commit = 0;
@@ -95,8 +100,27 @@ void World::Crash(SimNode& n) {
   n.raw.reset();
   n.in_flight.reset();
   n.inbox.clear();
+  LoseUnsyncedWrites(n);
   ++n.incarnation;
   ++stats_.crashes;
+}
+
+void World::LoseUnsyncedWrites(SimNode& n) {
+  // Writes reach the disk in order, so what survives is a prefix; most often
+  // nothing unsynced survives.
+  const size_t kept = rng_.Chance(0.5) ? 0 : rng_.Range(0, n.unsynced.size());
+  for (size_t k = 0; k < kept; ++k) {
+    if (n.unsynced[k].first) n.synced_hard = *n.unsynced[k].first;
+    if (n.unsynced[k].second) n.synced_conf = *n.unsynced[k].second;
+  }
+  if (kept < n.unsynced.size()) {
+    Trace(absl::StrCat("node ", n.id, " loses ", n.unsynced.size() - kept,
+                       " unsynced writes (commit ", n.disk->hard_state().commit, " -> ",
+                       n.synced_hard.commit, ")"));
+  }
+  n.unsynced.clear();
+  n.disk->SetHardState(n.synced_hard);
+  n.disk->SetConfState(n.synced_conf);
 }
 
 void World::Bounce(SimNode& n) {
@@ -250,6 +274,10 @@ void World::Drive(SimNode& n) {
     Ready& rd = *n.in_flight;
     for (Message& m : rd.messages_now) Send(n, std::move(m));
     rd.messages_now.clear();
+    // Committed entries are durable already, so the real node applies them
+    // before this Ready's own write (after it only when a snapshot replaces
+    // the state). Either order must be safe; the simulator takes both.
+    if (!rd.snapshot && rng_.Chance(0.7)) ApplyReady(n, rd);
     const bool disk = rd.snapshot || !rd.entries.empty() || rd.hard_state || rd.conf_state;
     if (disk) {
       Event done;
@@ -264,6 +292,15 @@ void World::Drive(SimNode& n) {
 }
 
 void World::Persist(SimNode& n, Ready& rd) {
+  // The Ready contract: entries, a snapshot, or a new term or vote are synced.
+  const consensus::HardState& was = n.disk->hard_state();
+  const bool needs_sync =
+      rd.snapshot || !rd.entries.empty() ||
+      (rd.hard_state && (rd.hard_state->term != was.term || rd.hard_state->vote != was.vote));
+  if (options_.check_lemmas && needs_sync && !rd.must_sync) {
+    checker_.Fail(
+        absl::StrCat("node ", n.id, ": a Ready that must be synced says must_sync false"));
+  }
   if (rd.snapshot) {
     const Index index = rd.snapshot->index;
     auto it = n.received_snapshots.find(index);
@@ -284,27 +321,44 @@ void World::Persist(SimNode& n, Ready& rd) {
     CAIRN_CHECK_OK(n.disk->Append(rd.entries));
   }
   if (rd.hard_state) {
+    // Term and vote are always synced, so the durable term never goes back,
+    // even across crashes. The commit index is written without sync and a
+    // crash may lose its latest value, but no write lowers what is on disk.
     const consensus::HardState& old = n.disk->hard_state();
-    if (rd.hard_state->term < old.term || rd.hard_state->commit < old.commit) {
+    if (rd.hard_state->term < n.synced_hard.term || rd.hard_state->commit < old.commit) {
       checker_.Fail(absl::StrCat("node ", n.id, " durable term/commit went backwards"));
     }
     n.disk->SetHardState(*rd.hard_state);
   }
   if (rd.conf_state) n.disk->SetConfState(*rd.conf_state);
+  if (rd.must_sync) {
+    n.synced_hard = n.disk->hard_state();
+    n.synced_conf = n.disk->LoadInitialState()->conf_state;
+    n.unsynced.clear();
+  } else if (rd.hard_state || rd.conf_state) {
+    n.unsynced.emplace_back(rd.hard_state, rd.conf_state);
+  }
 }
 
 void World::Complete(SimNode& n) {
   Ready rd = std::move(*n.in_flight);
   Persist(n, rd);
   for (Message& m : rd.messages_after_persist) Send(n, std::move(m));
+  ApplyReady(n, rd);
+  n.in_flight.reset();
+  n.raw->Advance();
+  AfterInput(n);
+}
+
+// Applies the Ready's committed entries and answers its reads (once).
+void World::ApplyReady(SimNode& n, Ready& rd) {
   for (const Entry& e : rd.committed_entries) Apply(n, e);
   for (const consensus::ReadState& r : rd.read_states) {
     checker_.OnReadState(n.id, r);
     ++stats_.reads_answered;
   }
-  n.in_flight.reset();
-  n.raw->Advance();
-  AfterInput(n);
+  rd.committed_entries.clear();
+  rd.read_states.clear();
 }
 
 void World::Apply(SimNode& n, const Entry& e) {
@@ -327,12 +381,21 @@ void World::Apply(SimNode& n, const Entry& e) {
   if (e.conf_change) {
     ++stats_.conf_changes_applied;
     if (e.conf_change->kind == consensus::ConfChange::Kind::kRemoveNode) {
-      // The operator shuts a removed server down once its removal commits.
+      // The operator shuts a removed server down once its removal commits,
+      // or forgets to: left running (and restarted after crashes), it must
+      // not keep the cluster from making progress.
       SimNode& removed = nodes_.at(e.conf_change->node_id);
-      if (!removed.decommissioned) {
-        removed.decommissioned = true;
-        Trace(absl::StrCat("node ", removed.id, " is decommissioned"));
-        if (removed.up && removed.id != n.id) Crash(removed);
+      if (!removed.removed) {
+        removed.removed = true;
+        removed.removal_index = e.index;
+        if (rng_.Chance(0.5)) {
+          removed.decommissioned = true;
+          Trace(absl::StrCat("node ", removed.id, " is decommissioned"));
+          if (removed.up && removed.id != n.id) Crash(removed);
+        } else {
+          ++stats_.removed_running;
+          Trace(absl::StrCat("node ", removed.id, " is removed and left running"));
+        }
       }
     }
   }
@@ -362,10 +425,13 @@ std::string World::DumpState() {
 
 SimNode* World::Leader() {
   // The leader of the highest term among live nodes, if any leads it.
+  // Servers whose removal committed are no part of the cluster any more: left
+  // running with stale memberships they may raise each other's terms without
+  // bound, which says nothing about the cluster.
   SimNode* best = nullptr;
   Term best_term = 0;
   for (auto& [id, n] : nodes_) {
-    if (!n.up) continue;
+    if (!n.up || n.removed) continue;
     const NodeStatus s = n.raw->Status();
     if (s.term > best_term) {
       best_term = s.term;
@@ -447,6 +513,8 @@ void World::Dispatch(Event& e) {
 SimResult World::Run() {
   SimResult result;
   for (int step = 0; step < options_.steps && !checker_.failed(); ++step) {
+    CAIRN_CHECK(!(options_.abort_midway && step == options_.steps / 2))
+        << "deliberate failure (--abort-at-seed " << options_.seed << ")";
     Event e = events_.top();
     events_.pop();
     now_ = e.time;
@@ -464,6 +532,40 @@ SimResult World::Run() {
   return result;
 }
 
+// Enough election timeouts to elect a leader, plus the time the configured
+// pipeline needs to bring the most lagging node up to date (at worst one
+// entry per message, inflight_messages_max messages per round trip of at most
+// 2 x 10 ms plus a disk write).
+uint64_t World::LivenessBoundMs() {
+  Index last = 0;
+  for (auto& [id, n] : nodes_) {
+    if (n.up) last = std::max(last, n.raw->Status().last_index);
+  }
+  Index backlog = 0;
+  for (auto& [id, n] : nodes_) {
+    if (n.up && n.raw->Status().last_index < last) {
+      backlog = std::max(backlog, last - n.raw->Status().last_index);
+    }
+  }
+  return 60 * base_config_.election_tick * kTickMs +
+         backlog * 25 / base_config_.inflight_messages_max;
+}
+
+// Removed servers left running that still believe themselves voters. Not a
+// violation (docs/consensus.md): no leader may ever hear of them.
+int World::CountRemovedUnaware() {
+  int unaware = 0;
+  for (auto& [id, n] : nodes_) {
+    if (!n.up || !n.removed || n.decommissioned) continue;
+    const NodeStatus r = n.raw->Status();
+    const auto& voters = r.conf_state.voters;
+    if (std::find(voters.begin(), voters.end(), id) != voters.end() && r.commit < n.removal_index) {
+      ++unaware;
+    }
+  }
+  return unaware;
+}
+
 // Heals every fault, then requires a leader to commit a new proposal, and
 // every live member to apply it, within a bounded number of ticks.
 bool World::Liveness() {
@@ -477,22 +579,7 @@ bool World::Liveness() {
   }
   Trace("faults healed");
   const uint64_t healed = now_;
-  // The bound: enough election timeouts to elect a leader, plus the time the
-  // configured pipeline needs to bring the most lagging node up to date (at
-  // worst one entry per message, inflight_messages_max messages per round
-  // trip of at most 2 x 10 ms plus a disk write).
-  Index last = 0;
-  for (auto& [id, n] : nodes_) {
-    if (n.up) last = std::max(last, n.raw->Status().last_index);
-  }
-  Index backlog = 0;
-  for (auto& [id, n] : nodes_) {
-    if (n.up && n.raw->Status().last_index < last) {
-      backlog = std::max(backlog, last - n.raw->Status().last_index);
-    }
-  }
-  liveness_bound_ms_ =
-      60 * base_config_.election_tick * kTickMs + backlog * 25 / base_config_.inflight_messages_max;
+  liveness_bound_ms_ = LivenessBoundMs();
   const uint64_t deadline = now_ + liveness_bound_ms_;
   live_data_ = absl::StrCat("live-", options_.seed);
   uint64_t next_try = now_;
@@ -506,6 +593,7 @@ bool World::Liveness() {
         for (NodeId id : *ids) all = all && nodes_.at(id).applied >= live_index_;
       }
       if (all) {
+        stats_.removed_unaware = CountRemovedUnaware();
         stats_.liveness_ms = now_ - healed;
         return true;
       }

@@ -6,10 +6,15 @@
 // duplicated, or dropped by a partition. A node's Ready is handled like the
 // real node's I/O loop does it: send messages_now, start one disk write for
 // the snapshot/entries/hard state, and only when that write completes (a
-// random latency later) make it durable, send messages_after_persist, apply
-// and Advance. Input arriving meanwhile waits in the node's inbox. A crash
-// discards everything not yet durable, including a write in progress. The
-// state machine (applied index and digest) is durable, like the ledger's.
+// random latency later) make it durable, send messages_after_persist and
+// Advance. Committed entries are applied before the write starts, as the
+// real node does (node/src/raft_loop.cc), or after it completes (a random
+// choice per Ready; always after when the Ready installs a snapshot). Input
+// arriving meanwhile waits in the node's inbox. A crash discards everything
+// not yet durable: a write in progress, and writes made without fsync
+// (Ready::must_sync false) since the last synced one, of which it keeps a
+// random prefix. The state machine (applied index and digest) is durable,
+// like the ledger's.
 #pragma once
 
 #include <cstdint>
@@ -40,8 +45,11 @@ struct SimOptions {
   int nodes = 0;      // 3..7; 0 picks one per seed
   consensus::InjectedBug bug = consensus::InjectedBug::kNone;
   bool trace = false;
-  // Check the one-vote-per-term lemma too, not only the outcomes.
-  bool check_votes = true;
+  // Check the lemmas too, not only the outcomes: one vote per server and
+  // term, and that every Ready that must be synced says so (must_sync).
+  bool check_lemmas = true;
+  // Test hook for raft_sim's abort handling: a CAIRN_CHECK fails mid-run.
+  bool abort_midway = false;
 };
 
 struct SimStats {
@@ -59,6 +67,8 @@ struct SimStats {
   int reads_answered = 0;
   int compactions = 0;
   int backpressure = 0;
+  int removed_running = 0;   // removed servers left running
+  int removed_unaware = 0;   // ... that never learned of their removal
   uint64_t liveness_ms = 0;  // time from healing to a committed proposal
 };
 
@@ -90,6 +100,10 @@ struct Input {
 struct SimNode {
   NodeId id = 0;
   bool up = false;
+  // Its removal committed. The operator then shuts it down for good
+  // (decommissioned) or leaves it running, restarting it after crashes.
+  bool removed = false;
+  Index removal_index = 0;  // where its removal is in the log
   bool decommissioned = false;
   uint64_t incarnation = 0;
   consensus::Config config;
@@ -97,6 +111,13 @@ struct SimNode {
   std::unique_ptr<consensus::RawNode> raw;
   std::deque<Input> inbox;
   std::optional<consensus::Ready> in_flight;  // a disk write in progress
+  // The disk as a power failure leaves it: hard state and membership as of
+  // the last synced write, and the unsynced writes since, oldest first.
+  // Entries and snapshots are always synced (the checker insists).
+  consensus::HardState synced_hard;
+  consensus::ConfState synced_conf;
+  std::vector<std::pair<std::optional<consensus::HardState>, std::optional<consensus::ConfState>>>
+      unsynced;
   // Durable state machine.
   Index applied = 0;
   uint64_t digest = 0;
@@ -164,12 +185,17 @@ class World {
   void Drive(SimNode& n);
   void Complete(SimNode& n);
   void Persist(SimNode& n, consensus::Ready& rd);
+  // Power fails: what was written without fsync may be lost.
+  void LoseUnsyncedWrites(SimNode& n);
+  void ApplyReady(SimNode& n, consensus::Ready& rd);
   void Apply(SimNode& n, const Entry& e);
   bool Cut(NodeId from, NodeId to) const { return cut_.count({from, to}) > 0; }
   SimNode* Leader();
   std::string DumpState();
   void Trace(const std::string& line);
   bool Liveness();
+  uint64_t LivenessBoundMs();
+  int CountRemovedUnaware();
 
   // actions.cc: faults and client actions. Client calls are queued to the
   // node like any input and run when its I/O loop takes them.

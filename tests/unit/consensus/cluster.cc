@@ -66,7 +66,12 @@ void Cluster::HandleReady(TestNode& n, Ready rd) {
 
 void Cluster::Process(NodeId id) {
   TestNode& n = node(id);
-  while (n.raw != nullptr && n.raw->HasReady()) HandleReady(n, n.raw->GetReady());
+  while (n.raw != nullptr && !n.held && n.raw->HasReady()) HandleReady(n, n.raw->GetReady());
+}
+
+void Cluster::Release(NodeId id) {
+  node(id).held = false;
+  Process(id);
 }
 
 void Cluster::ProcessAll() {
@@ -137,6 +142,7 @@ void Cluster::Tick(NodeId id) {
 void Cluster::Crash(NodeId id) {
   TestNode& n = node(id);
   n.raw.reset();
+  n.held = false;
   n.read_states.clear();
   // Messages to a crashed node are lost; its own queued messages already left.
   queue_.erase(

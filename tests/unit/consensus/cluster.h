@@ -35,6 +35,8 @@ struct TestNode {
   std::vector<Entry> incoming_snapshot;
   std::vector<ReadState> read_states;
   std::vector<SoftState> soft_states;
+  // A held node's disk is stalled: its Readies wait until it is released.
+  bool held = false;
 };
 
 class Cluster {
@@ -72,6 +74,10 @@ class Cluster {
   void Heal() { cut_.clear(); }
 
   void Tick(NodeId id);
+  // Stalls node `id`'s I/O loop (it takes input but handles no Ready) until
+  // Release, which handles everything that accumulated.
+  void Hold(NodeId id) { node(id).held = true; }
+  void Release(NodeId id);
   void Crash(NodeId id);
   void Restart(NodeId id);
   // Takes a snapshot at `index` (<= applied) and compacts the log to it.

@@ -9,7 +9,9 @@
 //
 //   cluster voters=1,2,3 [learners=4] [spares=5,6] [pre_vote=B] [check_quorum=B]
 //           [election=N] [heartbeat=N] [inflight=N] [msg_bytes=N] [uncommitted_bytes=N]
+//           [read_pending=N]
 //   campaign N | tick N [COUNT] | timeout N | run COUNT | deliver [FILTER] | deliver-one FILTER
+//   hold N (its Readies wait: a stalled disk) | release N
 //   drop [FILTER]
 //   partition 1 2 | 3 | isolate N | cut A->B | heal | crash N | restart N | compact N
 //   propose N DATA... | add-learner N ID | promote N ID | remove N ID | transfer N ID
@@ -186,6 +188,8 @@ class Interpreter {
         c.message_bytes_max = Num(v);
       else if (key == "uncommitted_bytes")
         c.uncommitted_bytes_max = Num(v);
+      else if (key == "read_pending")
+        c.read_index_pending_max = Num(v);
       else
         throw ScriptError{absl::StrCat("unknown option ", key)};
     }
@@ -241,7 +245,7 @@ void Interpreter::Execute(const std::vector<std::string>& w) {
   throw ScriptError{absl::StrCat("unknown command ", cmd)};
 }
 
-// campaign, tick, timeout, run, crash, restart, compact.
+// campaign, tick, timeout, run, crash, restart, compact, hold, release.
 bool Interpreter::ExecuteTime(const std::vector<std::string>& w) {
   const std::string& cmd = w[0];
   const std::vector<std::string> a = Args(w);
@@ -270,6 +274,10 @@ bool Interpreter::ExecuteTime(const std::vector<std::string>& w) {
     c.Process(Num(a[1]));
   } else if (cmd == "compact") {
     c.Compact(Num(a.at(1)), c.raw(Num(a[1])).Status().applied);
+  } else if (cmd == "hold") {
+    c.Hold(Num(a.at(1)));
+  } else if (cmd == "release") {
+    c.Release(Num(a.at(1)));
   } else {
     return false;
   }

@@ -27,6 +27,13 @@ enum class InjectedBug : uint8_t {
   kVoteTwiceInTerm,
   // On restart the core ignores the vote it persisted in its hard state.
   kForgetPersistedVote,
+  // Ready::must_sync covers entries and snapshots only, not a new term or
+  // vote: a crash may then lose a vote already sent.
+  kUnsyncedHardState,
+  // A follower hands out committed entries before they are durable on it, so
+  // a node that applies before persisting (as the real one does) may apply
+  // entries that a crash then removes from its log.
+  kApplyUnpersisted,
 };
 
 struct Config {
@@ -35,10 +42,10 @@ struct Config {
 
   // A follower that hears nothing from a leader for a random number of ticks
   // in [election_tick, 2 * election_tick) starts an election (Raft §5.2). A
-  // leader with check_quorum checks every election_tick ticks that a quorum
-  // of voters was heard from during that round and steps down otherwise (so
-  // within 2 * election_tick ticks of losing it); it also aborts a leadership
-  // transfer that has not finished within election_tick ticks.
+  // leader with check_quorum steps down once it has not heard from a majority
+  // of voters for election_tick ticks (it checks at every tick); it also
+  // aborts a leadership transfer that has not finished within election_tick
+  // ticks.
   int election_tick = 10;
   // A leader sends heartbeats every heartbeat_tick ticks; < election_tick.
   int heartbeat_tick = 1;

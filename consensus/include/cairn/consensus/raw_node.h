@@ -119,7 +119,11 @@ struct FollowerProgress {
   Index match = 0;
   Index next = 0;
   size_t inflight_messages = 0;
+  // Heard from within the last election timeout.
   bool recent_active = false;
+  // Removed from the membership, replicated to until it knows (is_learner
+  // is then true too; it counts in no quorum).
+  bool leaving = false;
 };
 
 struct NodeStatus {

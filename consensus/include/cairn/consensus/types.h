@@ -91,6 +91,8 @@ enum class MessageType : uint8_t {
 //   kAppendResponse: `index` is the last index the follower now matches, or
 //     on reject the prev index it refused; (reject_hint, reject_hint_term) is
 //     the follower's last index at or before it with a term <= the probe's.
+//   kAppendResponse / kHeartbeatResponse: `commit` is the follower's commit
+//     index (a leader learns from it that a removed server knows it is out).
 //   kReadIndex / kReadIndexResponse: `context` is the requester's; `index` is
 //     the read index in the response.
 //   kTransferLeader: the sender asks the leader to hand leadership to it.
