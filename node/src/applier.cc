@@ -1,6 +1,8 @@
 // Applying committed entries to the ledger state (see applier.h).
 #include "applier.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "cairn/base/check.h"
 #include "cairn/base/hex.h"
@@ -55,6 +57,14 @@ absl::Status Applier::Load() {
   unsigned_since_ = std::chrono::steady_clock::now();
   applied_term_ = db_->ledger().applied().term;
   applied_index_.store(applied, std::memory_order_release);
+  // Entries are stored at the clock, so the latest one that has a time holds
+  // it (only internal entries have none, and they are few).
+  clock_unix_ms_ = 0;
+  for (uint64_t i = applied; i > 0 && clock_unix_ms_ == 0; --i) {
+    auto entry = db_->ledger().Get(i);
+    if (!entry.ok()) return entry.status();
+    clock_unix_ms_ = entry->timestamp_unix_ms;
+  }
   return governance_->Load(db_->ledger());
 }
 
@@ -83,12 +93,13 @@ std::vector<ApplyResult> Applier::Apply(const std::vector<consensus::Entry>& ent
       se.kind = storage::EntryKind::kGovernance;
       se.collection_id = std::string(ledger::kGovernanceCollection);
       se.user_id = command.governance().user_id();
-      se.timestamp_unix_ms = command.governance().timestamp_unix_ms();
+      se.timestamp_unix_ms = Tick(command.governance().timestamp_unix_ms());
       governance_->Apply(command.governance(), batch.get());
     } else if (command.has_signature()) {
       se.kind = storage::EntryKind::kSignature;
       se.collection_id = std::string(ledger::kSignaturesCollection);
-      se.timestamp_unix_ms = command.signature().checkpoint().checkpoint().timestamp_unix_ms();
+      se.timestamp_unix_ms =
+          Tick(command.signature().checkpoint().checkpoint().timestamp_unix_ms());
       VerifySignature(e, command.signature());
       const uint64_t size = command.signature().checkpoint().checkpoint().tree_size();
       // Leaders sign only after applying an entry of their own term, so
@@ -114,6 +125,11 @@ std::vector<ApplyResult> Applier::Apply(const std::vector<consensus::Entry>& ent
     }
     results.push_back(std::move(result));
   }
+  if (clock_unix_ms_ > 0) {
+    auto expired = batch->ExpireIdempotencyKeys(clock_unix_ms_);
+    if (!expired.ok())
+      Halt(absl::StrCat("cannot expire idempotency keys: ", expired.status().message()));
+  }
   const absl::Status st = db_->ledger().Commit(*batch);
   reader_.set_batch(nullptr);
   if (!st.ok()) Halt(absl::StrCat("cannot write applied entries: ", st.message()));
@@ -128,10 +144,10 @@ std::optional<ledger::TxId> Applier::ApplyUser(const v1::UserTransaction& tx,
                                                storage::ApplyBatch* batch) {
   se->kind = storage::EntryKind::kUser;
   se->user_id = tx.user_id();
-  se->timestamp_unix_ms = tx.timestamp_unix_ms();
+  se->timestamp_unix_ms = Tick(tx.timestamp_unix_ms());
   if (!tx.idempotency_key().empty()) {
     auto held =
-        batch->LookupIdempotencyKey(tx.user_id(), tx.idempotency_key(), tx.timestamp_unix_ms());
+        batch->LookupIdempotencyKey(tx.user_id(), tx.idempotency_key(), se->timestamp_unix_ms);
     if (held.ok()) {
       // A retry of an append already in the ledger: a leaf, but not a second
       // entry of the collection.
@@ -142,6 +158,11 @@ std::optional<ledger::TxId> Applier::ApplyUser(const v1::UserTransaction& tx,
   se->collection_id = tx.collection_id();
   se->idempotency_key = tx.idempotency_key();
   return std::nullopt;
+}
+
+int64_t Applier::Tick(int64_t timestamp_unix_ms) {
+  clock_unix_ms_ = std::max(clock_unix_ms_, timestamp_unix_ms);
+  return clock_unix_ms_;
 }
 
 uint64_t Applier::TermOfIndex(uint64_t index) const {

@@ -85,6 +85,9 @@ class Applier {
   std::optional<ledger::TxId> ApplyUser(const v1::UserTransaction& tx, storage::StoredEntry* se,
                                         storage::ApplyBatch* batch);
   void VerifySignature(const consensus::Entry& entry, const v1::SignatureTransaction& sig);
+  // Moves the ledger clock to `timestamp_unix_ms` if that is later, and
+  // returns the clock: the time this entry is stored and judged at.
+  int64_t Tick(int64_t timestamp_unix_ms);
   uint64_t TermOfIndex(uint64_t index) const;
 
   storage::Database* const db_;
@@ -97,6 +100,12 @@ class Applier {
   std::atomic<uint64_t> signed_tree_size_{0};
   uint64_t last_signable_index_ = 0;
   uint64_t applied_term_ = 0;
+  // The ledger clock: the latest timestamp of any applied entry. Idempotency
+  // keys are looked up and expired against it, never against a local clock or
+  // one entry's own (leaders' clocks differ), so every replica keeps and
+  // forgets the same keys whatever batches it applies in.
+  // Invariant: never decreases.
+  int64_t clock_unix_ms_ = 0;
   std::chrono::steady_clock::time_point unsigned_since_;
 };
 

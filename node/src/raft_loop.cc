@@ -415,8 +415,20 @@ void RaftLoop::RefreshPeers() {
     members.insert(m.node_id());
     transport_->SetPeer(m.node_id(), m.peer_address());
   }
+  // A removed server keeps its peer until it knows of its removal: the core
+  // replicates to it until then, so that it stops campaigning.
+  std::set<consensus::NodeId> leaving;
+  for (const auto& p : raw_->Progress()) {
+    if (p.leaving) leaving.insert(p.id);
+  }
+  peers_leaving_ = false;
   for (consensus::NodeId id : transport_->PeerIds()) {
-    if (!members.count(id)) transport_->RemovePeer(id);
+    if (members.count(id)) continue;
+    if (leaving.count(id)) {
+      peers_leaving_ = true;
+    } else {
+      transport_->RemovePeer(id);
+    }
   }
 }
 
@@ -489,6 +501,7 @@ void RaftLoop::Periodic(Clock::time_point now) {
   applied_waiters_->Expire(now);
   signed_waiters_->Expire(now);
   MaybeProposeGenesis();
+  if (peers_leaving_) RefreshPeers();
 }
 
 void RaftLoop::ExpireWaiters(Clock::time_point now) {

@@ -194,6 +194,8 @@ class RaftLoop {
   uint64_t signature_pending_index_ = 0;  // a proposed, not yet applied signature
   uint64_t genesis_proposed_term_ = 0;
   bool peers_refreshed_ = false;  // transport follows governance once it exists
+  // A removed server still has a transport peer until it learns of its removal.
+  bool peers_leaving_ = false;
   // A received snapshot waiting for the core to accept it (one iteration).
   std::unique_ptr<storage::SnapshotSink> incoming_snapshot_;
   std::string incoming_snapshot_sha256_;

@@ -86,6 +86,52 @@ TEST_F(ApplierTest, SignatureOverFewerLeavesThanTheLastCheckpointHaltsTheNode) {
   EXPECT_DEATH(applier_->Apply({Next(older)}), "HALT.*fewer than the 4");
 }
 
+// Idempotency keys are judged against the ledger clock (the latest committed
+// timestamp), so replicas that apply the same entries in different batches
+// agree on every retry, even when a leader's clock is behind an earlier one's.
+TEST_F(ApplierTest, RetriesAreJudgedAlikeWhateverTheBatchingAndClockSkew) {
+  auto user = [&](const std::string& key, int64_t ts) {
+    v1::LogCommand c;
+    v1::UserTransaction* tx = c.mutable_user();
+    tx->set_collection_id("docs");
+    tx->set_contents("x");
+    tx->set_user_id(pki_.admin_cert->Fingerprint());
+    tx->set_idempotency_key(key);
+    tx->set_timestamp_unix_ms(ts);
+    return c.SerializeAsString();
+  };
+  const int64_t window_ms = 10'000;
+  std::vector<consensus::Entry> log;
+  uint64_t i = 0;
+  auto add = [&](std::string data) { log.push_back({1, ++i, std::move(data), std::nullopt}); };
+  add("");
+  add(Genesis());
+  add(user("k", 1'000'000));
+  add(user("other", 1'000'000 + 3 * window_ms));  // the clock moves past k's window
+  add(user("k", 1'000'000 + 5));                  // a retry stamped by a slow clock
+  std::vector<std::vector<std::optional<ledger::TxId>>> outcomes;
+  for (const bool one_batch : {true, false}) {
+    storage::DatabaseOptions options;
+    options.idempotency_window_ms = window_ms;
+    auto db = *storage::Database::Open(tmp_.path() + (one_batch ? "/a" : "/b"), options);
+    Governance governance;
+    Applier applier(db.get(), &governance, *pki_.service_cert);
+    ASSERT_TRUE(applier.Load().ok());
+    std::vector<std::optional<ledger::TxId>> dups;
+    if (one_batch) {
+      for (const auto& r : applier.Apply(log)) dups.push_back(r.duplicate_of);
+    } else {
+      for (const auto& e : log) dups.push_back(applier.Apply({e})[0].duplicate_of);
+    }
+    outcomes.push_back(dups);
+    auto summary = db->ledger().GetCollection("docs");
+    ASSERT_TRUE(summary.ok());
+    EXPECT_EQ(summary->entry_count, 3u) << "the late retry is a new entry, not a duplicate";
+  }
+  EXPECT_EQ(outcomes[0], outcomes[1]);
+  EXPECT_FALSE(outcomes[0][4].has_value());
+}
+
 TEST_F(ApplierTest, StateSurvivesReopening) {
   applier_->Apply({Next(""), Next(Genesis()), Next(User("a"))});
   applier_->Apply({Next(Signature())});
