@@ -203,6 +203,7 @@ nlohmann::json ProbeGrpc(const std::string& dir, double seconds) {
   ssl.pem_key_cert_pairs.push_back({pki.server_key, pki.server_cert});
   EchoKv service;
   grpc::ServerBuilder builder;
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int plain_port = 0;
   int tls_port = 0;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &plain_port);

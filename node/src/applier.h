@@ -11,8 +11,8 @@
 // issued by the service identity. A mismatch means a leader signed a history
 // this node does not hold: the node halts with a clear error.
 //
-// Used only by the Raft loop thread, except the const accessors marked
-// thread-safe.
+// Used by one thread at a time (the apply stage's, apply_stage.h), except
+// the const accessors marked thread-safe.
 #pragma once
 
 #include <atomic>

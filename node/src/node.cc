@@ -222,6 +222,9 @@ absl::Status NodeImpl::StartServers() {
   {
     grpc::ServerBuilder builder;
     int port = 0;
+    // No SO_REUSEPORT: a second process on this port must fail to start,
+    // not share the port's connections with this one.
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     builder.AddListeningPort(config_.peer_address,
                              MutualTlsServerCredentials(tls_, /*require_client_cert=*/true), &port);
     builder.RegisterService(raft_service_.get());
@@ -239,6 +242,7 @@ absl::Status NodeImpl::StartServers() {
   {
     grpc::ServerBuilder builder;
     int port = 0;
+    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     builder.AddListeningPort(config_.client_address,
                              MutualTlsServerCredentials(tls_, /*require_client_cert=*/false),
                              &port);

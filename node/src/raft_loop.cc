@@ -46,7 +46,11 @@ RaftLoop::RaftLoop(RaftLoopOptions options, storage::Database* db, Applier* appl
       signer_(std::move(signer)),
       metrics_(metrics),
       applied_waiters_(applied_waiters),
-      signed_waiters_(signed_waiters) {}
+      signed_waiters_(signed_waiters),
+      commit_waiters_(metrics),
+      stage_(applier, options_.apply_queue_entries_max,
+             [this](const std::vector<consensus::Entry>& entries,
+                    const std::vector<ApplyResult>& results) { OnApplied(entries, results); }) {}
 
 RaftLoop::~RaftLoop() { Stop(); }
 
@@ -64,6 +68,7 @@ absl::Status RaftLoop::Start() {
   applied_waiters_->Advance(applier_->applied_index());
   signed_waiters_->Advance(applier_->signed_tree_size());
   PublishStatus();
+  stage_.Start();
   thread_ = std::thread([this] { Run(); });
   return absl::OkStatus();
 }
@@ -110,10 +115,16 @@ void RaftLoop::DoPropose(std::string command, std::string dedup_key, bool wait_c
         const ledger::TxId original{*term, it->second};
         if (!wait_commit) {
           std::move(done)(CommitResult{original, v1::TRANSACTION_STATUS_PENDING, original});
-        } else {
-          waiters_[it->second].push_back({*term, deadline, /*joined=*/true, std::move(done)});
+          return;
         }
-        return;
+        // Applied already (its key is cleared a moment later): proposing it
+        // again is safe, the applier records the retry as a duplicate.
+        ProposeDone rejected;
+        if (commit_waiters_.Add(it->second, *term, deadline, /*joined=*/true, std::move(done),
+                                &rejected)) {
+          return;
+        }
+        done = std::move(rejected);
       }
     }
   }
@@ -129,9 +140,13 @@ void RaftLoop::DoPropose(std::string command, std::string dedup_key, bool wait_c
   }
   if (!wait_commit) {
     std::move(done)(CommitResult{txid, v1::TRANSACTION_STATUS_PENDING, std::nullopt});
-  } else {
-    waiters_[txid.index].push_back({txid.term, deadline, false, std::move(done)});
+    return;
   }
+  ProposeDone rejected;
+  const bool added =
+      commit_waiters_.Add(txid.index, txid.term, deadline, false, std::move(done), &rejected);
+  // A new entry cannot have been applied before it was proposed.
+  CAIRN_CHECK(added) << "index " << txid.index << " was answered before it was proposed";
 }
 
 void RaftLoop::ProposeConfChange(consensus::ConfChange change, std::string command,
@@ -144,8 +159,10 @@ void RaftLoop::ProposeConfChange(consensus::ConfChange change, std::string comma
           std::move (*shared)(position.status());
           return;
         }
-        waiters_[position->last_index].push_back(
-            {position->term, deadline, false, std::move(*shared)});
+        ProposeDone rejected;
+        const bool added = commit_waiters_.Add(position->last_index, position->term, deadline,
+                                               false, std::move(*shared), &rejected);
+        CAIRN_CHECK(added) << "index " << position->last_index << " answered before proposed";
       },
       true);
   if (!queued) std::move (*shared)(absl::ResourceExhaustedError("node is busy; back off"));
@@ -289,12 +306,11 @@ void RaftLoop::Run() {
     }
     PublishStatus();
   }
-  // Shutdown: every waiting caller hears UNAVAILABLE.
+  // Shutdown: what was handed over is applied, then every waiting caller
+  // hears UNAVAILABLE.
+  stage_.Stop();
   const absl::Status down = absl::UnavailableError("node is shutting down");
-  for (auto& [index, ws] : waiters_) {
-    for (auto& w : ws) std::move(w.done)(down);
-  }
-  waiters_.clear();
+  commit_waiters_.FailAll(down);
   for (auto& [ctx, r] : reads_) std::move(r.done)(down);
   reads_.clear();
   if (transfer_) std::move(transfer_->done)(down);
@@ -309,22 +325,12 @@ void RaftLoop::HandleReady(consensus::Ready rd) {
   // 1. The leader's appends may go out while it persists them (thesis §10.2.1).
   SendMessages(std::move(rd.messages_now));
   // 2. Snapshot, entries and hard state become durable together, in that order.
-  if (rd.snapshot) {
-    CAIRN_CHECK(incoming_snapshot_ != nullptr)
-        << "the core accepted snapshot " << rd.snapshot->index << " that no stream delivered";
-    auto installed = incoming_snapshot_->Install(incoming_snapshot_sha256_, &*rd.snapshot);
-    CAIRN_CHECK_OK(installed.status()) << "installing snapshot at " << rd.snapshot->index;
-    incoming_snapshot_.reset();
-    CAIRN_CHECK_OK(applier_->Load()) << "reloading state after snapshot";
-    RefreshPeers();
-    applied_waiters_->Advance(applier_->applied_index());
-    signed_waiters_->Advance(applier_->signed_tree_size());
-    spdlog::info("installed snapshot at index {} term {}", rd.snapshot->index, rd.snapshot->term);
-  }
+  if (rd.snapshot) InstallSnapshot(*rd.snapshot);
   // 4a. Committed entries are already durable here (Ready rule 4), so they
-  // are applied, and their callers answered, before this Ready's own fsync
-  // rather than after it: otherwise every append waits for the fsync of the
-  // batch behind it. After a snapshot the old order holds (it replaces the state).
+  // go to the apply stage, which applies them and answers their callers
+  // while this Ready's own fsync runs, rather than after it: otherwise every
+  // append waits for the fsync of the batch behind it. After a snapshot the
+  // old order holds (it replaces the state).
   const bool apply_first = !rd.snapshot.has_value();
   if (apply_first) ApplyCommitted(rd);
   if (!rd.entries.empty() || rd.hard_state || rd.conf_state) {
@@ -349,11 +355,24 @@ void RaftLoop::HandleReady(consensus::Ready rd) {
 }
 
 void RaftLoop::ApplyCommitted(consensus::Ready& rd) {
-  if (!rd.committed_entries.empty()) {
-    const std::vector<ApplyResult> results = applier_->Apply(rd.committed_entries);
-    OnApplied(rd.committed_entries, results);
-  }
+  stage_.Submit(std::move(rd.committed_entries));
   if (!rd.read_states.empty()) OnReadStates(std::move(rd.read_states));
+}
+
+void RaftLoop::InstallSnapshot(const consensus::SnapshotMeta& meta) {
+  CAIRN_CHECK(incoming_snapshot_ != nullptr)
+      << "the core accepted snapshot " << meta.index << " that no stream delivered";
+  // The stage applies what it holds, then the state is replaced beside nothing.
+  stage_.RunExclusive([&] {
+    auto installed = incoming_snapshot_->Install(incoming_snapshot_sha256_, &meta);
+    CAIRN_CHECK_OK(installed.status()) << "installing snapshot at " << meta.index;
+    CAIRN_CHECK_OK(applier_->Load()) << "reloading state after snapshot";
+  });
+  incoming_snapshot_.reset();
+  RefreshPeers();
+  applied_waiters_->Advance(applier_->applied_index());
+  signed_waiters_->Advance(applier_->signed_tree_size());
+  spdlog::info("installed snapshot at index {} term {}", meta.index, meta.term);
 }
 
 void RaftLoop::SendMessages(std::vector<consensus::Message> messages) {
@@ -434,44 +453,34 @@ void RaftLoop::RefreshPeers() {
 
 void RaftLoop::OnApplied(const std::vector<consensus::Entry>& entries,
                          const std::vector<ApplyResult>& results) {
-  bool membership_changed = false;
-  for (const auto& e : entries) membership_changed |= e.conf_change.has_value();
-  if (membership_changed || !peers_refreshed_) {
-    RefreshPeers();
-    peers_refreshed_ = governance_->created();
-  }
-  for (size_t i = 0; i < results.size(); ++i) {
-    const ApplyResult& r = results[i];
-    if (signature_pending_index_ != 0 && r.txid.index >= signature_pending_index_) {
-      signature_pending_index_ = 0;
-    }
-    if (auto k = inflight_key_of_index_.find(r.txid.index); k != inflight_key_of_index_.end()) {
-      inflight_keys_.erase(k->second);
-      inflight_key_of_index_.erase(k);
-    }
-    auto it = waiters_.find(r.txid.index);
-    if (it == waiters_.end()) continue;
-    for (Waiter& w : it->second) {
-      if (w.term != r.txid.term) {
-        std::move(w.done)(absl::UnavailableError(
-            absl::StrCat("the entry proposed at ", ledger::TxId{w.term, r.txid.index}.ToString(),
-                         " was lost to a leader change before it committed; retry (with the same "
-                         "idempotency key it is safe)")));
-        continue;
-      }
-      CommitResult result{r.txid, v1::TRANSACTION_STATUS_COMMITTED, r.duplicate_of};
-      if (w.joined && !result.duplicate_of) result.duplicate_of = r.txid;
-      if (result.duplicate_of) result.txid = *result.duplicate_of;
-      metrics_->appends_committed_total.Increment();
-      std::move(w.done)(std::move(result));
-    }
-    waiters_.erase(it);
-  }
+  commit_waiters_.Answer(results);
   applied_waiters_->Advance(applier_->applied_index());
   const uint64_t signed_before = signed_waiters_->reached();
   signed_waiters_->Advance(applier_->signed_tree_size());
   if (applier_->signed_tree_size() > signed_before && options_.on_signature_applied) {
     options_.on_signature_applied();
+  }
+  bool membership_changed = false;
+  for (const auto& e : entries) membership_changed |= e.conf_change.has_value();
+  const uint64_t first = entries.front().index;
+  const uint64_t last = entries.back().index;
+  Enqueue(
+      [this, first, last, membership_changed] { AfterApplied(first, last, membership_changed); },
+      /*bounded=*/false);
+}
+
+void RaftLoop::AfterApplied(uint64_t first_index, uint64_t last_index, bool membership_changed) {
+  if (membership_changed || !peers_refreshed_) {
+    RefreshPeers();
+    peers_refreshed_ = governance_->created();
+  }
+  if (signature_pending_index_ != 0 && last_index >= signature_pending_index_) {
+    signature_pending_index_ = 0;
+  }
+  for (auto k = inflight_key_of_index_.lower_bound(first_index);
+       k != inflight_key_of_index_.end() && k->first <= last_index;) {
+    inflight_keys_.erase(k->second);
+    k = inflight_key_of_index_.erase(k);
   }
   MaybeCompact(/*force=*/false);
 }
@@ -497,29 +506,15 @@ void RaftLoop::OnReadStates(std::vector<consensus::ReadState> states) {
 }
 
 void RaftLoop::Periodic(Clock::time_point now) {
-  ExpireWaiters(now);
+  commit_waiters_.Expire(now);
+  ExpireReads(now);
   applied_waiters_->Expire(now);
   signed_waiters_->Expire(now);
   MaybeProposeGenesis();
   if (peers_leaving_) RefreshPeers();
 }
 
-void RaftLoop::ExpireWaiters(Clock::time_point now) {
-  for (auto it = waiters_.begin(); it != waiters_.end();) {
-    auto& ws = it->second;
-    for (auto w = ws.begin(); w != ws.end();) {
-      if (w->deadline <= now) {
-        std::move(w->done)(absl::DeadlineExceededError(
-            absl::StrCat("index ", it->first,
-                         " did not commit before the deadline; its status is "
-                         "available through GetTransactionStatus")));
-        w = ws.erase(w);
-      } else {
-        ++w;
-      }
-    }
-    it = ws.empty() ? waiters_.erase(it) : std::next(it);
-  }
+void RaftLoop::ExpireReads(Clock::time_point now) {
   for (auto it = reads_.begin(); it != reads_.end();) {
     if (it->second.deadline <= now) {
       std::move(it->second.done)(absl::DeadlineExceededError("read index not confirmed in time"));
@@ -551,21 +546,20 @@ void RaftLoop::MaybeProposeGenesis() {
 
 void RaftLoop::MaybeSign(Clock::time_point now) {
   if (soft_.role != consensus::Role::kLeader || signature_pending_index_ != 0) return;
+  const SignState st = stage_.sign_state();
   // Not before an entry of this term is applied: everything earlier in the
   // log, including a signature the previous leader proposed, is applied by
   // then, so this checkpoint covers at least as many leaves as any committed
   // one before it (checkpoints never shrink; clients treat that as rollback).
-  if (applier_->applied_term() != raw_->Status().term) return;
-  const uint64_t signed_size = applier_->signed_tree_size();
-  if (applier_->last_signable_index() <= signed_size) return;
-  const uint64_t unsigned_entries = applier_->applied_index() - signed_size;
+  if (st.applied_term != raw_->Status().term) return;
+  if (st.last_signable_index <= st.signed_tree_size) return;
+  const uint64_t unsigned_entries = st.applied_index - st.signed_tree_size;
   if (unsigned_entries < options_.signature_interval_txs &&
-      now - applier_->unsigned_since() <
-          std::chrono::milliseconds(options_.signature_interval_ms)) {
+      now - st.unsigned_since < std::chrono::milliseconds(options_.signature_interval_ms)) {
     return;
   }
   auto command =
-      MakeSignatureCommand(signer_, applier_->tree(), applier_->applied_term(), NowUnixMs());
+      MakeSignatureCommand(signer_, st.applied_index, st.root, st.applied_term, NowUnixMs());
   CAIRN_CHECK_OK(command.status()) << "signing a checkpoint";
   auto position = raw_->Propose(*std::move(command));
   if (position.ok()) signature_pending_index_ = position->last_index;
@@ -581,9 +575,11 @@ void RaftLoop::MaybeCompact(bool force) {
   if (!force && applied - first + 1 < options_.snapshot_interval_entries + keep) return;
   const uint64_t upto = applied - std::min(applied, keep);
   if (upto < first) return;
+  // The core's applied membership is the stage's only when the stage holds
+  // nothing; otherwise storage computes it from its conf-change records.
+  const bool exact = upto == applied && stage_.idle() && applier_->applied_index() == applied;
   const absl::Status st = db_->raft_log().Compact(
-      upto, upto == applied ? std::optional<consensus::ConfState>(raw_->AppliedConfState())
-                            : std::nullopt);
+      upto, exact ? std::optional<consensus::ConfState>(raw_->AppliedConfState()) : std::nullopt);
   CAIRN_CHECK_OK(st) << "compacting the log to " << upto;
   spdlog::info("compacted the log up to index {}", upto);
 }

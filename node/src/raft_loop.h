@@ -4,6 +4,11 @@
 // that order is enforced). Everything else talks to the loop through
 // thread-safe methods that queue an operation for the loop thread.
 //
+// Committed entries go to the apply stage (apply_stage.h), whose thread
+// writes them to the ledger and answers their callers while the loop goes on
+// with the next Ready; the loop hears back (AfterApplied) to clear what it
+// tracked for them.
+//
 // Many concurrent appends share each fsync and each round trip: every
 // operation queued while the loop persists the previous batch lands in the
 // next Ready together.
@@ -31,11 +36,13 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "applier.h"
+#include "apply_stage.h"
 #include "cairn/consensus/raw_node.h"
 #include "cairn/ledger/txid.h"
 #include "cairn/storage/database.h"
 #include "cairn/v1/ledger.pb.h"
 #include "cairn/v1/log.pb.h"
+#include "commit_waiters.h"
 #include "index_waiters.h"
 #include "metrics.h"
 #include "signer.h"
@@ -58,17 +65,12 @@ struct RaftLoopOptions {
   size_t inbox_ops_max = 65536;
   // Genesis of a new service; proposed by the first leader. Unset when joining.
   std::optional<v1::CreateService> genesis;
-  // Called on the loop thread after a batch that applied a signature
-  // transaction (must be quick).
+  // Called after a batch that applied a signature transaction (on the apply
+  // stage's thread; must be quick).
   std::function<void()> on_signature_applied;
-};
-
-// Where an append stands when the loop answers.
-struct CommitResult {
-  ledger::TxId txid;
-  v1::TransactionStatus status = v1::TRANSACTION_STATUS_UNKNOWN;
-  // For a retried append: the transaction that holds its idempotency key.
-  std::optional<ledger::TxId> duplicate_of;
+  // Committed entries handed to the apply stage and not yet applied, at most
+  // (beyond, the loop waits for the stage).
+  size_t apply_queue_entries_max = 16384;
 };
 
 // A snapshot of the loop's state for status calls, metrics and routing.
@@ -80,7 +82,7 @@ struct LoopStatus {
 class RaftLoop {
  public:
   using Clock = std::chrono::steady_clock;
-  using ProposeDone = absl::AnyInvocable<void(absl::StatusOr<CommitResult>) &&>;
+  using ProposeDone = CommitWaiters::Done;
   using IndexDone = absl::AnyInvocable<void(absl::StatusOr<uint64_t>) &&>;
 
   RaftLoop(RaftLoopOptions options, storage::Database* db, Applier* applier, Transport* transport,
@@ -126,12 +128,6 @@ class RaftLoop {
 
  private:
   using Op = absl::AnyInvocable<void() &&>;
-  struct Waiter {
-    uint64_t term = 0;
-    Clock::time_point deadline;
-    bool joined = false;  // a duplicate that joined an in-flight entry
-    ProposeDone done;
-  };
   struct PendingRead {
     Clock::time_point deadline;
     IndexDone done;
@@ -147,12 +143,18 @@ class RaftLoop {
   void Run();
   // THE ordering rule of consensus::Ready, enforced here and nowhere else.
   void HandleReady(consensus::Ready ready);
-  // Step 4 of the rule: apply committed entries, answer read states.
+  // Step 4 of the rule: hand committed entries to the apply stage, answer
+  // read states.
   void ApplyCommitted(consensus::Ready& ready);
+  // Installs the Ready's snapshot (the apply stage drained, nothing beside it).
+  void InstallSnapshot(const consensus::SnapshotMeta& meta);
   void SendMessages(std::vector<consensus::Message> messages);
   void OnSoftState(const consensus::SoftState& soft);
+  // The apply stage's thread: a batch is applied.
   void OnApplied(const std::vector<consensus::Entry>& entries,
                  const std::vector<ApplyResult>& results);
+  // The loop's half of OnApplied: entries up to `last_index` are applied.
+  void AfterApplied(uint64_t first_index, uint64_t last_index, bool membership_changed);
   void OnReadStates(std::vector<consensus::ReadState> states);
   void DoPropose(std::string command, std::string dedup_key, bool wait_commit,
                  Clock::time_point deadline, ProposeDone done);
@@ -160,7 +162,7 @@ class RaftLoop {
   void MaybeSign(Clock::time_point now);
   void MaybeProposeGenesis();
   void MaybeCompact(bool force);
-  void ExpireWaiters(Clock::time_point now);
+  void ExpireReads(Clock::time_point now);
   void RebuildInflightKeys();
   // Points the transport at the members governance knows (after a membership
   // change or a snapshot).
@@ -182,10 +184,12 @@ class RaftLoop {
   std::deque<Op> inbox_ ABSL_GUARDED_BY(inbox_mu_);
   bool stopping_ ABSL_GUARDED_BY(inbox_mu_) = false;
 
+  CommitWaiters commit_waiters_;
+  ApplyStage stage_;
+
   // --- loop thread only ---
   std::unique_ptr<consensus::RawNode> raw_;
   consensus::SoftState soft_;
-  std::map<uint64_t, std::vector<Waiter>> waiters_;           // by log index
   absl::flat_hash_map<std::string, uint64_t> inflight_keys_;  // dedup key -> index
   std::map<uint64_t, std::string> inflight_key_of_index_;
   std::map<std::string, PendingRead> reads_;  // by ReadIndex context

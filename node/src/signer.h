@@ -23,5 +23,9 @@ struct SignerIdentity {
 absl::StatusOr<std::string> MakeSignatureCommand(const SignerIdentity& identity,
                                                  const ledger::MerkleTree& tree, uint64_t last_term,
                                                  int64_t now_unix_ms);
+// The same over a tree of `tree_size` leaves with root `root`.
+absl::StatusOr<std::string> MakeSignatureCommand(const SignerIdentity& identity, uint64_t tree_size,
+                                                 const ledger::Hash& root, uint64_t last_term,
+                                                 int64_t now_unix_ms);
 
 }  // namespace cairn::node

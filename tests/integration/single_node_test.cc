@@ -74,6 +74,21 @@ TEST_F(SingleNodeTest, SecondProcessOnTheSameDataDirectoryIsRefused) {
   EXPECT_EQ(node_.Cairnctl({"append", "c", "still-here"}).exit_code, 0);
 }
 
+// gRPC would share a port between two servers (SO_REUSEPORT); cairn-node
+// refuses instead, so a misconfigured second node cannot take half the
+// first one's connections.
+TEST_F(SingleNodeTest, SecondProcessOnTheSameClientPortIsRefused) {
+  StartNode();
+  NodeProcess intruder(&pki_, 1, tmp_.path() + "/other");
+  intruder.set_client_address(node_.client_address());
+  ASSERT_TRUE(intruder.Start().ok());
+  EXPECT_EQ(intruder.Wait(std::chrono::seconds(20)), 1);
+  EXPECT_THAT(intruder.Log(), HasSubstr("cannot listen on --client-address"));
+  for (int i = 0; i < 5; ++i) {  // every new connection still reaches the first node
+    EXPECT_EQ(node_.Cairnctl({"append", "c", "still-mine"}).exit_code, 0);
+  }
+}
+
 TEST_F(SingleNodeTest, BadInputIsRefusedAndWritesNothing) {
   // No signature transactions in this test, so log indexes are predictable.
   StartNode({"--entry-bytes-max=1024", "--signature-interval-ms=3600000",

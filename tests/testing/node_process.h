@@ -33,6 +33,8 @@ class NodeProcess {
 
   // Points the node at another data directory (before Start).
   void set_data_dir(std::string dir) { data_dir_ = std::move(dir); }
+  // Listens for clients on another address (before Start).
+  void set_client_address(std::string address) { client_address_ = std::move(address); }
   // The --initial-cluster value (before Start); by default this node alone.
   void set_initial_cluster(std::string members) { initial_cluster_ = std::move(members); }
   // "ID@PEER/CLIENT" for --initial-cluster.

@@ -338,6 +338,8 @@ absl::Status FakeServer::Start(int port) {
   tls.pem_root_certs = Slurp(service_cert_file_);
   tls.pem_key_cert_pairs.push_back({Slurp(tls_key_file_), Slurp(tls_cert_file_)});
   grpc::ServerBuilder builder;
+  // Never share a port with another test's server (gRPC enables SO_REUSEPORT).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(absl::StrCat("127.0.0.1:", port), grpc::SslServerCredentials(tls),
                            &port_);
   builder.RegisterService(ledger_service_.get());
