@@ -11,13 +11,14 @@ BENCH_PIDS=()
 
 bench_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
 
-# A port in 20000..59999 that nothing listens on or connects from, not handed
-# out before by this shell.
+# A port below the kernel's ephemeral range (which outgoing connections take
+# their ports from, so none can hold it while a node restarts) that nothing
+# listens on or connects from, not handed out before by this shell.
 BENCH_PORTS_USED=" "
 bench_free_port() {
   local port
   while :; do
-    port=$((20000 + RANDOM % 40000))
+    port=$((10000 + RANDOM % ($(cut -f1 /proc/sys/net/ipv4/ip_local_port_range) - 10000)))
     case "$BENCH_PORTS_USED" in *" $port "*) continue ;; esac
     if ! ss -Htan 2>/dev/null | awk '{print $4; print $5}' | grep -q ":$port\$"; then
       BENCH_PORTS_USED="$BENCH_PORTS_USED$port "

@@ -2,6 +2,8 @@
 // checkpoint consistency (see checkpoint.h).
 #include "cairn/ledger/checkpoint.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "cairn/ledger/encoding.h"
@@ -103,7 +105,8 @@ v1::LogCommand MakeSignatureCommand(const v1::SignedCheckpoint& signed_checkpoin
 
 absl::Status CheckSignatureTransaction(const v1::SignatureTransaction& tx, uint64_t index,
                                        const MerkleTree& tree, TermAt term_at,
-                                       const Certificate& service_cert) {
+                                       const Certificate& service_cert,
+                                       const Certificate* node_cert_parsed) {
   const v1::Checkpoint& checkpoint = tx.checkpoint().checkpoint();
   const uint64_t size = checkpoint.tree_size();
   if (index == 0 || size > index - 1) {
@@ -111,9 +114,15 @@ absl::Status CheckSignatureTransaction(const v1::SignatureTransaction& tx, uint6
         absl::StrCat("checkpoint: tree_size ", size,
                      " covers leaves at or after its own entry (log index ", index, ")"));
   }
-  absl::StatusOr<Certificate> node_cert = Certificate::FromPem(tx.node_certificate_pem());
-  if (!node_cert.ok()) return Prefixed("node certificate: ", node_cert.status());
-  if (absl::Status s = VerifySignedCheckpoint(tx.checkpoint(), *node_cert, service_cert); !s.ok()) {
+  std::optional<Certificate> parsed;
+  if (node_cert_parsed == nullptr) {
+    absl::StatusOr<Certificate> node_cert = Certificate::FromPem(tx.node_certificate_pem());
+    if (!node_cert.ok()) return Prefixed("node certificate: ", node_cert.status());
+    parsed = *std::move(node_cert);
+    node_cert_parsed = &*parsed;
+  }
+  if (absl::Status s = VerifySignedCheckpoint(tx.checkpoint(), *node_cert_parsed, service_cert);
+      !s.ok()) {
     return s;
   }
   // The checkpoint is well formed and genuinely signed; now compare it with

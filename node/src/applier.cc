@@ -173,10 +173,17 @@ uint64_t Applier::TermOfIndex(uint64_t index) const {
 }
 
 void Applier::VerifySignature(const consensus::Entry& entry, const v1::SignatureTransaction& sig) {
+  const ledger::Certificate* node_cert = nullptr;
+  if (auto it = node_certs_.find(sig.node_certificate_pem()); it != node_certs_.end()) {
+    node_cert = &it->second;
+  } else if (auto parsed = ledger::Certificate::FromPem(sig.node_certificate_pem()); parsed.ok()) {
+    if (node_certs_.size() >= 64) node_certs_.clear();
+    node_cert = &node_certs_.emplace(sig.node_certificate_pem(), *std::move(parsed)).first->second;
+  }  // else the check below parses it again and names the error
   const absl::Status st = ledger::CheckSignatureTransaction(
       sig, entry.index, tree_,
       [this](uint64_t index) -> absl::StatusOr<uint64_t> { return TermOfIndex(index); },
-      service_cert_);
+      service_cert_, node_cert);
   if (!st.ok()) {
     Halt(absl::StrCat(
         "signature transaction ", ledger::TxId{entry.term, entry.index}.ToString(), " by node ",

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "cairn/consensus/types.h"
 #include "cairn/ledger/identity.h"
@@ -106,6 +107,9 @@ class Applier {
   // forgets the same keys whatever batches it applies in.
   // Invariant: never decreases.
   int64_t clock_unix_ms_ = 0;
+  // Node certificates seen in signature transactions, parsed (by PEM). Few:
+  // one per node that ever signed; cleared when it passes the bound.
+  absl::flat_hash_map<std::string, ledger::Certificate> node_certs_;
   std::chrono::steady_clock::time_point unsigned_since_;
 };
 

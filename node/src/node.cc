@@ -24,6 +24,7 @@
 #include "ledger_service.h"
 #include "log.h"
 #include "metrics.h"
+#include "port_check.h"
 #include "raft_loop.h"
 #include "raft_service.h"
 #include "segment_exporter.h"
@@ -216,15 +217,23 @@ absl::Status NodeImpl::StartServers() {
   raft_service_ =
       std::make_unique<RaftServiceImpl>(config_.node_id, ctx_.service_id, loop_.get(), db_.get(),
                                         &identifier_, config_.snapshot_chunk_bytes_max);
+  // Never share a port with another process (see port_check.h).
+  if (absl::Status st = CheckNobodyListens(config_.peer_address, "--peer-address"); !st.ok()) {
+    return st;
+  }
+  if (absl::Status st = CheckNobodyListens(config_.client_address, "--client-address"); !st.ok()) {
+    return st;
+  }
   // The peer port serves RaftService alone. gRPC's health service and the
   // reflection plugin are process-wide switches read when a server is
   // built, so the peer server is built before they are turned on.
   {
     grpc::ServerBuilder builder;
     int port = 0;
-    // No SO_REUSEPORT: a second process on this port must fail to start,
-    // not share the port's connections with this one.
-    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+    // Peers ping their long-lived message streams every few seconds
+    // (transport.cc); accept that rather than closing the connection.
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
     builder.AddListeningPort(config_.peer_address,
                              MutualTlsServerCredentials(tls_, /*require_client_cert=*/true), &port);
     builder.RegisterService(raft_service_.get());
@@ -242,7 +251,6 @@ absl::Status NodeImpl::StartServers() {
   {
     grpc::ServerBuilder builder;
     int port = 0;
-    builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
     builder.AddListeningPort(config_.client_address,
                              MutualTlsServerCredentials(tls_, /*require_client_cert=*/false),
                              &port);
@@ -308,7 +316,9 @@ void NodeImpl::Shutdown() {
   if (http_) http_->Stop();
   const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(5);
   if (client_server_) client_server_->Shutdown(deadline);
-  if (peer_server_) peer_server_->Shutdown(deadline);
+  // Peers' message streams never finish on their own; end them now (client
+  // calls above had their chance to complete, with the peers still heard).
+  if (peer_server_) peer_server_->Shutdown(std::chrono::system_clock::now());
   loop_ptr_ = nullptr;
   if (loop_) loop_->Stop();
   if (segments_) segments_->Stop();

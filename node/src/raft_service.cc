@@ -3,6 +3,8 @@
 
 #include <openssl/evp.h>
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "cairn/storage/snapshot.h"
 #include "log.h"
@@ -48,23 +50,47 @@ absl::StatusOr<consensus::NodeId> RaftServiceImpl::CallingNode(const grpc::Serve
   return caller->node_id;
 }
 
+absl::Status RaftServiceImpl::Deliver(consensus::NodeId from, const v1::RaftMessageBatch& batch) {
+  if (batch.service_id() != service_id_) {
+    return absl::PermissionDeniedError(absl::StrCat("message for service ", batch.service_id(),
+                                                    "; this is service ", service_id_));
+  }
+  std::vector<consensus::Message> messages;
+  messages.reserve(batch.messages_size());
+  for (const auto& m : batch.messages()) {
+    if (m.from() != from || m.to() != self_) {
+      return absl::PermissionDeniedError(absl::StrCat("node ", from, " sent a message from ",
+                                                      m.from(), " to ", m.to(), "; this is node ",
+                                                      self_));
+    }
+    auto message = FromProto(m);
+    if (!message.ok()) return message.status();
+    messages.push_back(*std::move(message));
+  }
+  loop_->Step(std::move(messages));
+  return absl::OkStatus();
+}
+
 grpc::Status RaftServiceImpl::Send(grpc::ServerContext* context, const v1::RaftMessageBatch* batch,
                                    v1::SendResponse* response) {
   auto from = CallingNode(*context, batch->service_id());
   if (!from.ok()) return ToGrpcStatus(from.status());
-  std::vector<consensus::Message> messages;
-  messages.reserve(batch->messages_size());
-  for (const auto& m : batch->messages()) {
-    if (m.from() != *from || m.to() != self_) {
-      return ToGrpcStatus(absl::PermissionDeniedError(
-          absl::StrCat("node ", *from, " sent a message from ", m.from(), " to ", m.to(),
-                       "; this is node ", self_)));
+  return ToGrpcStatus(Deliver(*from, *batch));
+}
+
+grpc::Status RaftServiceImpl::Stream(grpc::ServerContext* context,
+                                     grpc::ServerReader<v1::RaftMessageBatch>* reader,
+                                     v1::SendResponse* response) {
+  v1::RaftMessageBatch batch;
+  std::optional<consensus::NodeId> from;
+  while (reader->Read(&batch)) {
+    if (!from) {
+      auto caller = CallingNode(*context, batch.service_id());
+      if (!caller.ok()) return ToGrpcStatus(caller.status());
+      from = *caller;
     }
-    auto message = FromProto(m);
-    if (!message.ok()) return ToGrpcStatus(message.status());
-    messages.push_back(*std::move(message));
+    if (absl::Status st = Deliver(*from, batch); !st.ok()) return ToGrpcStatus(st);
   }
-  loop_->Step(std::move(messages));
   return grpc::Status::OK;
 }
 

@@ -24,6 +24,9 @@ class RaftServiceImpl final : public v1::RaftService::Service {
 
   grpc::Status Send(grpc::ServerContext* context, const v1::RaftMessageBatch* batch,
                     v1::SendResponse* response) override;
+  grpc::Status Stream(grpc::ServerContext* context,
+                      grpc::ServerReader<v1::RaftMessageBatch>* reader,
+                      v1::SendResponse* response) override;
   grpc::Status InstallSnapshot(grpc::ServerContext* context,
                                grpc::ServerReader<v1::SnapshotChunk>* reader,
                                v1::InstallSnapshotResponse* response) override;
@@ -32,6 +35,8 @@ class RaftServiceImpl final : public v1::RaftService::Service {
   // The calling node's id, or PERMISSION_DENIED / UNAUTHENTICATED.
   absl::StatusOr<consensus::NodeId> CallingNode(const grpc::ServerContext& context,
                                                 const std::string& service_id);
+  // Checks a batch from node `from` and steps its messages into the loop.
+  absl::Status Deliver(consensus::NodeId from, const v1::RaftMessageBatch& batch);
 
   const consensus::NodeId self_;
   const std::string service_id_;

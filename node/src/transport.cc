@@ -26,6 +26,14 @@ std::shared_ptr<grpc::Channel> OpenPeerChannel(const TlsFiles& tls, uint64_t nod
   // Reconnect quickly after a peer restarts.
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // The message stream is long-lived: pings find a peer that vanished
+  // without closing the connection (a partition, a frozen host) within
+  // seconds, which ends the stream; the sender then reports the peer
+  // unreachable and opens a new one.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
   return grpc::CreateCustomChannel(address, grpc::SslCredentials(ssl), args);
 }
 
@@ -42,6 +50,8 @@ class Transport::PeerSender {
     {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
+      // A write blocked on a peer that stopped reading ends now.
+      if (stream_context_ != nullptr) stream_context_->TryCancel();
     }
     thread_.join();
   }
@@ -52,6 +62,8 @@ class Transport::PeerSender {
     address_ = address;
     channel_ = OpenPeerChannel(transport_->tls_, id_, address);
     stub_ = v1::RaftService::NewStub(channel_);
+    // The open stream goes to the old address: end it; the next batch opens one here.
+    if (stream_context_ != nullptr) stream_context_->TryCancel();
   }
 
   std::shared_ptr<grpc::Channel> channel() ABSL_LOCKS_EXCLUDED(mu_) {
@@ -68,7 +80,11 @@ class Transport::PeerSender {
   }
 
  private:
+  // One stream per peer, reopened after a failure; every batch is one write.
   void Run() {
+    std::unique_ptr<grpc::ClientContext> context;
+    std::unique_ptr<grpc::ClientWriter<v1::RaftMessageBatch>> stream;
+    v1::SendResponse response;
     for (;;) {
       v1::RaftMessageBatch batch;
       std::shared_ptr<v1::RaftService::Stub> stub;
@@ -78,19 +94,33 @@ class Transport::PeerSender {
             +[](PeerSender* s)
                  ABSL_NO_THREAD_SAFETY_ANALYSIS { return s->stopping_ || !s->queue_.empty(); },
             this));
-        if (stopping_) return;
+        if (stopping_) break;
         TakeBatch(&batch);
         stub = stub_;
+        if (stream == nullptr) {
+          context = std::make_unique<grpc::ClientContext>();
+          stream_context_ = context.get();
+        }
       }
-      grpc::ClientContext context;
-      context.set_deadline(std::chrono::system_clock::now() +
-                           std::chrono::milliseconds(transport_->options_.send_timeout_ms));
-      v1::SendResponse response;
-      const grpc::Status status = stub->Send(&context, batch, &response);
-      if (!status.ok()) {
-        spdlog::debug("raft send to node {} failed: {}", id_, status.error_message());
-        transport_->unreachable_(id_);
+      if (stream == nullptr) stream = stub->Stream(context.get(), &response);
+      if (stream->Write(batch)) continue;
+      // The stream broke (peer down, connection lost, address changed): the
+      // batch is lost, as on any unreliable link; Raft sends again.
+      const grpc::Status status = stream->Finish();
+      spdlog::debug("raft stream to node {} ended: {}", id_, status.error_message());
+      {
+        absl::MutexLock lock(&mu_);
+        stream_context_ = nullptr;
       }
+      stream.reset();
+      context.reset();
+      transport_->unreachable_(id_);
+    }
+    if (stream != nullptr) {
+      stream->WritesDone();
+      (void)stream->Finish();
+      absl::MutexLock lock(&mu_);
+      stream_context_ = nullptr;
     }
   }
 
@@ -119,6 +149,8 @@ class Transport::PeerSender {
   std::shared_ptr<v1::RaftService::Stub> stub_ ABSL_GUARDED_BY(mu_);
   std::deque<consensus::Message> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // The open stream's context (owned by the thread), to cancel it from outside.
+  grpc::ClientContext* stream_context_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::thread thread_;  // started last
 };
 

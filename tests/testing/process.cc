@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +21,9 @@
 namespace cairn::testing {
 namespace {
 
+// Test servers listen on ports from here up to the ephemeral range.
+constexpr int kPortsStart = 10000;
+
 bool PortIsFree(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   CAIRN_CHECK(fd >= 0) << "socket";
@@ -32,6 +36,23 @@ bool PortIsFree(int port) {
   return ok;
 }
 
+// Claims `port` for this test process among concurrent ones (ctest -j):
+// a free port is not enough, since another test may pick it before our node
+// binds it. The claim is a lock on a file named for the port, held until the
+// process exits (the kernel drops it even on a crash).
+bool Reserve(int port) {
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string path = absl::StrCat(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp",
+                                        "/cairn-test-port-", port, ".lock");
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return true;  // cannot coordinate; the bind check stands alone
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd);
+    return false;
+  }
+  return true;  // fd stays open, holding the lock, for the process's lifetime
+}
+
 int DecodeWaitStatus(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -40,17 +61,30 @@ int DecodeWaitStatus(int status) {
 
 }  // namespace
 
+// The first port of the kernel's ephemeral range: ports below it are never
+// handed to outgoing connections, so a port picked there stays free while a
+// node that owned it restarts (an outgoing socket bound to it would make the
+// node's bind fail: nodes do not share ports, see node.cc).
+int EphemeralPortsStart() {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 0;
+  if (range >> low && low > kPortsStart + 1000) return low;
+  return 32768;
+}
+
 int PickFreePort() {
   // Each test process starts at an offset derived from its pid, so concurrent
   // test binaries (ctest -j) rarely probe the same ports.
-  static std::atomic<int> next{20000 + static_cast<int>(::getpid() % 2000) * 10};
+  static const int end = EphemeralPortsStart();
+  static std::atomic<int> next{kPortsStart +
+                               static_cast<int>(::getpid() % 1000) * 10 % (end - kPortsStart)};
   for (int attempt = 0; attempt < 5000; ++attempt) {
     int port = next.fetch_add(1);
-    if (port > 60000) {
-      next = 20000;
+    if (port >= end) {
+      next = kPortsStart;
       port = next.fetch_add(1);
     }
-    if (PortIsFree(port)) return port;
+    if (PortIsFree(port) && Reserve(port)) return port;
   }
   CAIRN_CHECK(false) << "no free port found on 127.0.0.1";
   return 0;

@@ -59,10 +59,13 @@ using TermAt = absl::FunctionRef<absl::StatusOr<uint64_t>(uint64_t index)>;
 // tree_size (term from `term_at`); and VerifySignedCheckpoint passes with the
 // node certificate the transaction carries. FailedPrecondition on a
 // mismatch with the local tree (the replica must halt), InvalidArgument when
-// the transaction itself is malformed or badly signed.
+// the transaction itself is malformed or badly signed. `node_cert`, when
+// given, is tx.node_certificate_pem already parsed (parsing a certificate
+// costs far more than checking one, and nodes sign with the same one).
 absl::Status CheckSignatureTransaction(const v1::SignatureTransaction& tx, uint64_t index,
                                        const MerkleTree& tree, TermAt term_at,
-                                       const Certificate& service_cert);
+                                       const Certificate& service_cert,
+                                       const Certificate* node_cert = nullptr);
 
 // OK when `later` extends `earlier`: same service, later.tree_size >=
 // earlier.tree_size, and `proof` (from earlier.tree_size to later.tree_size)
