@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,6 +52,15 @@ bool Reserve(int port) {
     return false;
   }
   return true;  // fd stays open, holding the lock, for the process's lifetime
+}
+
+// In a forked child: the kernel kills it when the test process dies, even
+// by a crash or SIGKILL, so no node outlives the test that started it.
+// (Tests start processes from their main thread: the signal follows the
+// thread that forked.)
+void DieWithParent(pid_t parent) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
 }
 
 int DecodeWaitStatus(int status) {
@@ -130,9 +140,11 @@ absl::Status Subprocess::Start(const std::vector<std::string>& argv, const std::
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid < 0) return absl::InternalError("fork failed");
   if (pid == 0) {
+    DieWithParent(parent);
     const int in_fd = stdin_data ? in_pipe[0] : ::open("/dev/null", O_RDONLY);
     ::dup2(in_fd, 0);
     ::dup2(log_fd, 1);
@@ -188,9 +200,11 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   CAIRN_CHECK(pid >= 0) << "fork";
   if (pid == 0) {
+    DieWithParent(parent);
     ::dup2(in_pipe[0], 0);
     ::dup2(out_fd, 1);
     ::dup2(err_fd, 2);
