@@ -152,16 +152,25 @@ absl::Status SegmentExporter::CheckResumePoint() {
 
 absl::StatusOr<bool> SegmentExporter::ExportNext() {
   const uint64_t from = exported_index() + 1;
+  // Cheap checks first (this runs on every signature): nothing new, or too
+  // few entries for a full segment and not waiting long enough yet.
+  const uint64_t applied = store_->applied_index();
+  if (applied < from) {
+    waiting_since_ = absl::InfinitePast();
+    return false;
+  }
+  if (applied - from + 1 <= options_.entries_target) {
+    const absl::Time now = absl::Now();
+    if (waiting_since_ == absl::InfinitePast()) waiting_since_ = now;
+    if (now - waiting_since_ < options_.max_age) return false;
+  }
   storage::ListEntriesOptions list;
   list.from_index = from;
   list.page_size = 1000;
   list.include_data = false;
   auto signatures = store_->ListEntries(ledger::kSignaturesCollection, list);
   if (!signatures.ok()) return signatures.status();
-  if (signatures->entries.empty()) {
-    waiting_since_ = absl::InfinitePast();
-    return false;
-  }
+  if (signatures->entries.empty()) return false;  // entries wait for a signature
   // By count: the last signature within entries_target (or the first one).
   uint64_t cut = signatures->entries.front().index;
   bool full = false;
