@@ -54,6 +54,10 @@ const CLI::Validator kMember(
     "ID@PEER/CLIENT");
 
 void AddSegmentOptions(CLI::App& app, NodeConfig& c) {
+  app.add_option("--proof-cache-nodes-max", c.proof_cache_nodes_max,
+                 "Merkle nodes kept in memory for receipts and proofs (about 100 bytes each)")
+      ->check(CLI::Range(uint64_t{0}, uint64_t{1} << 26))
+      ->capture_default_str();
   app.add_option("--segments-dir", c.segments_dir,
                  "Directory for ledger segment files (committed history, ending on signatures, "
                  "for export and `cairnctl audit`); default <data-dir>/segments");

@@ -334,11 +334,7 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetReceipt(Ctx* call, const v1::Get
   auto txid = ledger::TxId::Parse(req->txid(), "txid");
   if (!txid.ok()) return Finish(reactor, txid.status());
   auto build = [this, txid = *txid, resp]() {
-    auto stored = ctx_->db->ledger().Get(txid.index);
-    if (!stored.ok() || stored->term != txid.term) {
-      return absl::NotFoundError(absl::StrCat("txid ", txid.ToString(), " is not in the ledger"));
-    }
-    auto receipt = BuildReceipt(ctx_->db->ledger(), txid.index);
+    auto receipt = BuildReceipt(ctx_->db->ledger(), *ctx_->proof_nodes, txid.index, txid.term);
     if (!receipt.ok()) return receipt.status();
     *resp->mutable_receipt() = *std::move(receipt);
     return absl::OkStatus();
@@ -370,8 +366,8 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetConsistencyProof(
   auto* reactor = call->DefaultReactor();
   auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
   if (!principal.ok()) return Finish(reactor, principal.status());
-  auto proof =
-      BuildConsistencyProof(ctx_->db->ledger(), req->from_tree_size(), req->to_tree_size());
+  auto proof = BuildConsistencyProof(ctx_->db->ledger(), *ctx_->proof_nodes, req->from_tree_size(),
+                                     req->to_tree_size());
   if (!proof.ok()) return Finish(reactor, proof.status());
   *resp->mutable_proof() = *std::move(proof);
   return Finish(reactor, absl::OkStatus());

@@ -24,6 +24,7 @@
 #include "ledger_service.h"
 #include "log.h"
 #include "metrics.h"
+#include "node_cache.h"
 #include "port_check.h"
 #include "raft_loop.h"
 #include "raft_service.h"
@@ -34,6 +35,10 @@
 #include "transport.h"
 
 namespace cairn::node {
+
+// Proofs cache nodes from this level up (subtrees of 64 leaves or more):
+// shared by many proofs, and few enough (1/64 of the leaves) to keep.
+constexpr uint32_t kProofCacheLevelsMin = 6;
 namespace {
 
 class NodeImpl final : public Node {
@@ -74,6 +79,7 @@ class NodeImpl final : public Node {
   std::unique_ptr<SegmentExporter> segments_;
   std::unique_ptr<RaftLoop> loop_;
   PeerChannels channels_{&tls_};
+  std::unique_ptr<CachedNodeReader> proof_nodes_;
   ServiceContext ctx_;
   std::unique_ptr<LedgerServiceImpl> ledger_service_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
@@ -198,6 +204,9 @@ absl::Status NodeImpl::StartLoop() {
   loop_ptr_ = loop_.get();
   ctx_.config = &config_;
   ctx_.db = db_.get();
+  proof_nodes_ = std::make_unique<CachedNodeReader>(
+      &db_->ledger(), kProofCacheLevelsMin, static_cast<size_t>(config_.proof_cache_nodes_max));
+  ctx_.proof_nodes = proof_nodes_.get();
   ctx_.governance = &governance_;
   ctx_.loop = loop_.get();
   ctx_.applied = &applied_waiters_;

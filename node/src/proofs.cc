@@ -25,13 +25,18 @@ absl::StatusOr<v1::SignatureTransaction> DecodeSignature(const storage::Checkpoi
 
 }  // namespace
 
-absl::StatusOr<v1::Receipt> BuildReceipt(const storage::LedgerStore& store, uint64_t index) {
+absl::StatusOr<v1::Receipt> BuildReceipt(const storage::LedgerStore& store,
+                                         const ledger::MerkleNodeReader& nodes, uint64_t index,
+                                         uint64_t term) {
+  auto entry = store.Get(index);
+  if (!entry.ok() || (term != 0 && entry->term != term)) {
+    return absl::NotFoundError(
+        absl::StrCat("txid ", ledger::TxId{term, index}.ToString(), " is not in the ledger"));
+  }
   auto record = store.CheckpointCovering(index);
   if (!record.ok()) return record.status();
   auto sig = DecodeSignature(*record);
   if (!sig.ok()) return sig.status();
-  auto entry = store.Get(index);
-  if (!entry.ok()) return entry.status();
   auto leaf = ledger::LeafComponentsFor(entry->term, entry->index, entry->data);
   if (!leaf.ok()) return leaf.status();
   // The proof straight from the stored nodes: opening a MerkleTree view first
@@ -43,7 +48,7 @@ absl::StatusOr<v1::Receipt> BuildReceipt(const storage::LedgerStore& store, uint
                                                    " is not covered by the checkpoint (tree size ",
                                                    record->tree_size, ")"));
   }
-  auto proof = ledger::StoredInclusionProof(store, leaf_index, record->tree_size);
+  auto proof = ledger::StoredInclusionProof(nodes, leaf_index, record->tree_size);
   if (!proof.ok()) return proof.status();
   v1::Receipt receipt;
   receipt.set_version(ledger::kReceiptVersion);
@@ -56,6 +61,7 @@ absl::StatusOr<v1::Receipt> BuildReceipt(const storage::LedgerStore& store, uint
 }
 
 absl::StatusOr<v1::ConsistencyProof> BuildConsistencyProof(const storage::LedgerStore& store,
+                                                           const ledger::MerkleNodeReader& nodes,
                                                            uint64_t from_size, uint64_t to_size) {
   auto latest = store.LatestCheckpoint();
   if (!latest.ok()) return latest.status();
@@ -72,7 +78,7 @@ absl::StatusOr<v1::ConsistencyProof> BuildConsistencyProof(const storage::Ledger
     return absl::FailedPreconditionError(absl::StrCat(
         "to_tree_size ", to_size, " is beyond the latest signed tree size ", signed_size));
   }
-  auto hashes = ledger::StoredConsistencyProof(store, from_size, to_size);
+  auto hashes = ledger::StoredConsistencyProof(nodes, from_size, to_size);
   if (!hashes.ok()) return hashes.status();
   v1::ConsistencyProof proof;
   proof.set_from_tree_size(from_size);

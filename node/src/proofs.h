@@ -1,6 +1,7 @@
 // Receipts, consistency proofs and checkpoints, built from committed and
-// signed ledger state. Thread-safe: each call opens its own read-only view of
-// the Merkle tree at a signed size (whose nodes never change).
+// signed ledger state. Thread-safe: proofs read committed Merkle nodes
+// (which never change) through `nodes`, the ledger store or a cache in
+// front of it (node_cache.h).
 #pragma once
 
 #include <cstdint>
@@ -12,15 +13,18 @@
 
 namespace cairn::node {
 
-// The receipt of the applied entry at `index` (term already checked by the
-// caller), against the first checkpoint covering it. NotFound when no
-// signature covers it yet.
-absl::StatusOr<v1::Receipt> BuildReceipt(const storage::LedgerStore& store, uint64_t index);
+// The receipt of the applied entry at `index`, against the first checkpoint
+// covering it. NotFound when no signature covers it yet, or when `term` is
+// not 0 and the entry at `index` is of another term.
+absl::StatusOr<v1::Receipt> BuildReceipt(const storage::LedgerStore& store,
+                                         const ledger::MerkleNodeReader& nodes, uint64_t index,
+                                         uint64_t term = 0);
 
 // RFC 9162 consistency proof between two sizes, both within the latest
 // signed tree size (to_size 0: that size). InvalidArgument / FailedPrecondition
 // naming the bound that was violated.
 absl::StatusOr<v1::ConsistencyProof> BuildConsistencyProof(const storage::LedgerStore& store,
+                                                           const ledger::MerkleNodeReader& nodes,
                                                            uint64_t from_size, uint64_t to_size);
 
 // The latest committed signature transaction, with signature_txid filled in.

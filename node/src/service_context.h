@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "auth.h"
+#include "cairn/ledger/merkle_store.h"
 #include "cairn/node/config.h"
 #include "cairn/storage/database.h"
 #include "cairn/v1/admin.grpc.pb.h"
@@ -57,6 +58,8 @@ inline constexpr char kLeaderTrailer[] = "cairn-leader";
 struct ServiceContext {
   const NodeConfig* config = nullptr;
   storage::Database* db = nullptr;
+  // Committed Merkle nodes for proofs, through a bounded cache (node_cache.h).
+  const ledger::MerkleNodeReader* proof_nodes = nullptr;
   Governance* governance = nullptr;
   RaftLoop* loop = nullptr;
   IndexWaiters* applied = nullptr;  // reached: applied index

@@ -9,6 +9,7 @@
 #include "bootstrap.h"
 #include "cairn/node/config.h"
 #include "index_waiters.h"
+#include "node_cache.h"
 #include "raft_codec.h"
 #include "testing/temp_dir.h"
 #include "validation.h"
@@ -152,6 +153,39 @@ TEST(NodeConfigTest, MalformedConfigFilesAreUsageErrorsNamingTheProblem) {
     EXPECT_EQ(Parse({"--config=" + file}, &config, &err), 2) << yaml;
     EXPECT_THAT(err, HasSubstr(expected)) << yaml;
   }
+}
+
+// Counts reads that reach the store behind the cache.
+class CountingReader final : public ledger::MerkleNodeReader {
+ public:
+  absl::StatusOr<ledger::Hash> ReadNode(uint32_t level, uint64_t index) const override {
+    ++reads;
+    if (index >= 100) return absl::NotFoundError("no such node");
+    ledger::Hash h{};
+    h[0] = static_cast<uint8_t>(level);
+    h[1] = static_cast<uint8_t>(index);
+    return h;
+  }
+  mutable int reads = 0;
+};
+
+TEST(CachedNodeReaderTest, UpperLevelsAreReadOnceAndTheCacheIsBounded) {
+  CountingReader store;
+  CachedNodeReader cache(&store, /*levels_min=*/6, /*entries_max=*/16 * 2);
+  for (int round = 0; round < 3; ++round) {
+    auto h = cache.ReadNode(7, 3);
+    ASSERT_TRUE(h.ok());
+    EXPECT_EQ((*h)[0], 7);
+    EXPECT_EQ((*h)[1], 3);
+  }
+  EXPECT_EQ(store.reads, 1);  // cached after the first read
+  for (int round = 0; round < 3; ++round) ASSERT_TRUE(cache.ReadNode(2, 3).ok());
+  EXPECT_EQ(store.reads, 4);  // below levels_min: always read through
+  EXPECT_TRUE(absl::IsNotFound(cache.ReadNode(9, 500).status()));
+  EXPECT_TRUE(absl::IsNotFound(cache.ReadNode(9, 500).status()));  // misses are not cached
+  EXPECT_EQ(store.reads, 6);
+  for (uint64_t i = 0; i < 100; ++i) ASSERT_TRUE(cache.ReadNode(8, i).ok());
+  EXPECT_LE(cache.size(), 32u);
 }
 
 TEST(BootstrapTest, InitialClusterParsesAndRefusesRepeats) {

@@ -69,6 +69,11 @@ struct NodeConfig {
   // has waited this long, so exported history lags by at most this much.
   uint64_t segment_max_age_s = 60;
 
+  // Merkle nodes (subtrees of 64 leaves or more) kept in memory for proofs,
+  // at most; about 100 bytes each (the default: about 26 MiB, every such
+  // node of an 8M-entry ledger, the upper levels of any larger one).
+  uint64_t proof_cache_nodes_max = 1 << 18;
+
   // --- limits ---
   uint64_t entry_bytes_max = 1 << 20;      // contents of one Append
   uint64_t collection_id_bytes_max = 256;  // UTF-8 bytes of a collection id
