@@ -24,6 +24,8 @@ const char* OpName(Op op) {
       return "receipt";
     case Op::kPut:
       return "put";
+    case Op::kAppendReceipt:
+      return "append-receipt";
   }
   return "?";
 }
@@ -143,8 +145,8 @@ void Engine::OnDone(Worker* w, Op op, Clock::time_point started, const grpc::Sta
   completed_.fetch_add(1, std::memory_order_relaxed);
   if (!status.ok()) {
     if (w->first_error.empty()) {
-      w->first_error = absl::StrCat(OpName(op), ": code ", status.error_code(), ": ",
-                                    status.error_message());
+      w->first_error =
+          absl::StrCat(OpName(op), ": code ", status.error_code(), ": ", status.error_message());
     }
     Park(w, end + std::chrono::milliseconds(options_.error_backoff_ms));
     return;
@@ -167,9 +169,8 @@ void Engine::TimerLoop() {
     std::vector<Worker*> ready;
     {
       absl::MutexLock lock(&mu_);
-      const Clock::time_point wake = parked_.empty()
-                                         ? Clock::now() + std::chrono::milliseconds(50)
-                                         : parked_.begin()->first;
+      const Clock::time_point wake =
+          parked_.empty() ? Clock::now() + std::chrono::milliseconds(50) : parked_.begin()->first;
       auto has_work = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return timer_stop_ || (!parked_.empty() && parked_.begin()->first <= Clock::now());
       };
@@ -249,8 +250,8 @@ RunResult Engine::Run() {
   RunResult result;
   result.completed_total = completed_.load();
   result.wall_s = std::chrono::duration<double>(Clock::now() - started).count();
-  result.measured_s = counted ? static_cast<double>(last_completion_ns_.load()) / 1e9
-                              : options_.duration_s;
+  result.measured_s =
+      counted ? static_cast<double>(last_completion_ns_.load()) / 1e9 : options_.duration_s;
   for (const auto& [op, weight] : options_.mix) {
     result.ops[static_cast<size_t>(op)] = std::make_unique<OpStats>();
   }

@@ -16,6 +16,8 @@
 // gRPC ever complete a call inline.
 #pragma once
 
+#include <grpcpp/support/status.h>
+
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -27,14 +29,14 @@
 #include <string>
 #include <vector>
 
-#include <grpcpp/support/status.h>
-
 #include "load/histogram.h"
 
 namespace cairn::bench {
 
-enum class Op { kAppend = 0, kGet = 1, kReceipt = 2, kPut = 3 };
-inline constexpr size_t kOpCount = 4;
+// kAppendReceipt: an append, then GetReceipt (wait) for its txid; its
+// latency is the time until the receipt of a new append is available.
+enum class Op { kAppend = 0, kGet = 1, kReceipt = 2, kPut = 3, kAppendReceipt = 4 };
+inline constexpr size_t kOpCount = 5;
 const char* OpName(Op op);
 
 // What one worker knows about itself; sources keep per-worker scratch here.
@@ -79,7 +81,7 @@ struct OpStats {
 struct RunResult {
   double measured_s = 0;
   std::array<std::unique_ptr<OpStats>, kOpCount> ops;  // null for ops not in the mix
-  std::string first_error;                              // code and message of the first one
+  std::string first_error;                             // code and message of the first one
   // Every request that completed, warm-up and drain included, and the wall
   // time from the first request to the last completion: for costs per
   // request (CPU seconds over the whole run / completed_total).

@@ -47,8 +47,8 @@ uint64_t LatencyHistogram::ValueAtQuantile(double quantile) const {
   if (count_ == 0) return 0;
   quantile = std::clamp(quantile, 0.0, 1.0);
   // The rank of the value asked for, 1-based: at least one value.
-  const uint64_t rank =
-      std::max<uint64_t>(1, static_cast<uint64_t>(std::ceil(quantile * static_cast<double>(count_))));
+  const uint64_t rank = std::max<uint64_t>(
+      1, static_cast<uint64_t>(std::ceil(quantile * static_cast<double>(count_))));
   uint64_t seen = 0;
   for (size_t slot = 0; slot < kSlots; ++slot) {
     seen += counts_[slot];

@@ -24,10 +24,10 @@ namespace cairn::bench {
 
 class LatencyHistogram {
  public:
-  static constexpr int kSubBucketBits = 7;                   // 128 sub-buckets in bucket 0
+  static constexpr int kSubBucketBits = 7;  // 128 sub-buckets in bucket 0
   static constexpr uint64_t kSubBuckets = 1 << kSubBucketBits;
-  static constexpr uint64_t kHalf = kSubBuckets / 2;         // 64 slots in later buckets
-  static constexpr int kBuckets = 64 - kSubBucketBits + 1;   // 58
+  static constexpr uint64_t kHalf = kSubBuckets / 2;          // 64 slots in later buckets
+  static constexpr int kBuckets = 64 - kSubBucketBits + 1;    // 58
   static constexpr size_t kSlots = kBuckets * kHalf + kHalf;  // flat index space
 
   void Record(uint64_t value_ns);

@@ -67,8 +67,10 @@ void AddFlags(CLI::App& app, Flags& f) {
                  "leader: send everything to the leader (cairn); first: to the first endpoint")
       ->check(CLI::IsMember({"leader", "first"}))
       ->capture_default_str();
-  app.add_option("--workload", f.workload, "append, get, receipt, mix (cairn); put (etcd)")
-      ->check(CLI::IsMember({"append", "get", "receipt", "mix", "put"}))
+  app.add_option("--workload", f.workload,
+                 "append, get, receipt, append-receipt (append, then wait for its receipt), mix "
+                 "(cairn); put (etcd)")
+      ->check(CLI::IsMember({"append", "get", "receipt", "append-receipt", "mix", "put"}))
       ->capture_default_str();
   app.add_option("--mix", f.mix, "Weights for --workload=mix, op=weight,...")
       ->capture_default_str();
@@ -115,6 +117,9 @@ absl::StatusOr<std::vector<std::pair<Op, double>>> ParseMix(const Flags& f) {
   if (f.workload == "append") return std::vector<std::pair<Op, double>>{{Op::kAppend, 1}};
   if (f.workload == "get") return std::vector<std::pair<Op, double>>{{Op::kGet, 1}};
   if (f.workload == "receipt") return std::vector<std::pair<Op, double>>{{Op::kReceipt, 1}};
+  if (f.workload == "append-receipt") {
+    return std::vector<std::pair<Op, double>>{{Op::kAppendReceipt, 1}};
+  }
   if (f.workload == "put") return std::vector<std::pair<Op, double>>{{Op::kPut, 1}};
   std::vector<std::pair<Op, double>> mix;
   for (absl::string_view part : absl::StrSplit(f.mix, ',', absl::SkipEmpty())) {
@@ -231,8 +236,8 @@ int Main(int argc, char** argv) {
   const RunResult result = RunClosedLoop(driver, source.get());
   const double cpu_used = ProcessCpuSeconds() - cpu_before;
 
-  RunDescription run{f.target,      f.workload,    endpoint,
-                     f.connections, f.inflight,    etcd || f.workload != "get" ? f.value_bytes : 0,
+  RunDescription run{f.target,      f.workload, endpoint,
+                     f.connections, f.inflight, etcd || f.workload != "get" ? f.value_bytes : 0,
                      f.label,       cpu_used};
   PrintReport(run, result, std::cout);
   if (!f.json_out.empty()) {

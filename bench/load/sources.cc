@@ -96,18 +96,19 @@ class CairnSource : public RequestSource {
         auto call = std::make_shared<Call<v1::GetReceiptRequest, v1::GetReceiptResponse>>();
         SetDeadline(&call->context, options_.timeout_ms);
         call->request.set_txid(PickTxid(w));
-        stub->async()->GetReceipt(&call->context, &call->request, &call->response,
-                                  [call, done](grpc::Status s) {
-                                    if (s.ok() && call->response.receipt().inclusion_proof_size() ==
-                                                      0 &&
-                                        call->response.receipt().leaf_index() > 0) {
-                                      s = grpc::Status(grpc::StatusCode::INTERNAL,
-                                                       "receipt without an inclusion proof");
-                                    }
-                                    done(s);
-                                  });
+        stub->async()->GetReceipt(
+            &call->context, &call->request, &call->response, [call, done](grpc::Status s) {
+              if (s.ok() && call->response.receipt().inclusion_proof_size() == 0 &&
+                  call->response.receipt().leaf_index() > 0) {
+                s = grpc::Status(grpc::StatusCode::INTERNAL, "receipt without an inclusion proof");
+              }
+              done(s);
+            });
         return;
       }
+      case Op::kAppendReceipt:
+        AppendThenReceipt(stub, w, std::move(done));
+        return;
       case Op::kPut:
         done(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "put is an etcd operation"));
         return;
@@ -115,6 +116,30 @@ class CairnSource : public RequestSource {
   }
 
  private:
+  // Appends, then asks for that entry's receipt, waiting for the signature
+  // that covers it: done once the receipt is in hand.
+  void AppendThenReceipt(v1::LedgerService::Stub* stub, WorkerContext& w, Done done) {
+    auto call = std::make_shared<Call<v1::AppendRequest, v1::AppendResponse>>();
+    SetDeadline(&call->context, options_.timeout_ms);
+    call->request.set_collection_id(options_.collection);
+    call->request.set_contents(NextValue(w, options_.value_bytes));
+    const int64_t timeout_ms = options_.timeout_ms;
+    stub->async()->Append(
+        &call->context, &call->request, &call->response,
+        [call, stub, timeout_ms, done](grpc::Status s) {
+          if (!s.ok() || call->response.txid().empty()) {
+            done(s.ok() ? grpc::Status(grpc::StatusCode::INTERNAL, "no txid") : s);
+            return;
+          }
+          auto receipt = std::make_shared<Call<v1::GetReceiptRequest, v1::GetReceiptResponse>>();
+          SetDeadline(&receipt->context, timeout_ms);
+          receipt->request.set_txid(call->response.txid());
+          receipt->request.set_wait(true);
+          stub->async()->GetReceipt(&receipt->context, &receipt->request, &receipt->response,
+                                    [receipt, done](grpc::Status r) { done(r); });
+        });
+  }
+
   const std::string& PickTxid(WorkerContext& w) {
     return options_.txids[w.rng() % options_.txids.size()];
   }
@@ -208,8 +233,9 @@ absl::StatusOr<std::vector<std::string>> Prefill(v1::LedgerService::Stub* stub,
 
 }  // namespace
 
-absl::StatusOr<std::vector<std::shared_ptr<grpc::Channel>>> OpenChannels(
-    const std::string& address, int count, const TlsFilesPaths* tls) {
+absl::StatusOr<std::vector<std::shared_ptr<grpc::Channel>>> OpenChannels(const std::string& address,
+                                                                         int count,
+                                                                         const TlsFilesPaths* tls) {
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
   if (tls != nullptr) {
     auto cert = ReadPem(tls->cert_file, "--cert");

@@ -22,8 +22,9 @@ struct TlsFilesPaths {
 // `count` channels to `address`, each on its own TCP connection (gRPC would
 // otherwise share one subchannel among channels with equal arguments).
 // Plaintext when `tls` is null.
-absl::StatusOr<std::vector<std::shared_ptr<grpc::Channel>>> OpenChannels(
-    const std::string& address, int count, const TlsFilesPaths* tls);
+absl::StatusOr<std::vector<std::shared_ptr<grpc::Channel>>> OpenChannels(const std::string& address,
+                                                                         int count,
+                                                                         const TlsFilesPaths* tls);
 
 struct CairnSourceOptions {
   std::string collection = "bench";

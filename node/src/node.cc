@@ -291,6 +291,7 @@ absl::Status NodeImpl::StartHttp() {
 }
 
 absl::Status NodeImpl::Init() {
+  if (absl::Status st = RequireTls13(); !st.ok()) return st;
   if (absl::Status st = LoadIdentity(); !st.ok()) return st;
   if (absl::Status st = OpenStorage(); !st.ok()) return st;
   if (absl::Status st = StartLoop(); !st.ok()) return st;

@@ -280,6 +280,9 @@ void RaftLoop::Run() {
   auto next_tick = Clock::now() + tick;
   for (;;) {
     std::deque<Op> ops;
+    // Wake for the next tick, or sooner when a signature falls due: a
+    // receipt waits for it, and ticks are coarse (tick_ms).
+    const Clock::time_point wake = std::min(next_tick, SignatureDue());
     {
       absl::MutexLock lock(&inbox_mu_);
       inbox_mu_.AwaitWithDeadline(
@@ -288,7 +291,7 @@ void RaftLoop::Run() {
                 return self->stopping_ || !self->inbox_.empty();
               },
               this),
-          absl::FromChrono(std::chrono::system_clock::now() + (next_tick - Clock::now())));
+          absl::FromChrono(std::chrono::system_clock::now() + (wake - Clock::now())));
       if (stopping_) break;
       ops.swap(inbox_);
     }
@@ -542,6 +545,15 @@ void RaftLoop::MaybeProposeGenesis() {
     spdlog::info("proposed the genesis transaction at {}",
                  ledger::TxId{position->term, position->last_index}.ToString());
   }
+}
+
+RaftLoop::Clock::time_point RaftLoop::SignatureDue() const {
+  if (soft_.role != consensus::Role::kLeader || signature_pending_index_ != 0) {
+    return Clock::time_point::max();
+  }
+  const SignState st = stage_.sign_state();
+  if (st.last_signable_index <= st.signed_tree_size) return Clock::time_point::max();
+  return st.unsigned_since + std::chrono::milliseconds(options_.signature_interval_ms);
 }
 
 void RaftLoop::MaybeSign(Clock::time_point now) {

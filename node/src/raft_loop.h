@@ -160,6 +160,8 @@ class RaftLoop {
                  Clock::time_point deadline, ProposeDone done);
   void Periodic(Clock::time_point now);
   void MaybeSign(Clock::time_point now);
+  // When the next signature falls due by time (max(): none is due).
+  Clock::time_point SignatureDue() const;
   void MaybeProposeGenesis();
   void MaybeCompact(bool force);
   void ExpireReads(Clock::time_point now);

@@ -2,6 +2,10 @@
 #include "tls.h"
 
 #include <grpcpp/security/server_credentials.h>
+#include <openssl/bio.h>
+#include <openssl/conf.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include <fstream>
 #include <sstream>
@@ -23,6 +27,34 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, absl::string_view 
 }
 
 }  // namespace
+
+absl::Status RequireTls13() {
+  // OpenSSL initializes once: run that now (with the machine's config file),
+  // so that nothing later replaces what is loaded below.
+  if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, nullptr) != 1) {
+    return absl::InternalError("OpenSSL initialization failed");
+  }
+  // "Protocol = -TLSv1.2" sets SSL_OP_NO_TLSv1_2, which holds even though
+  // gRPC sets its own minimum version (TLS 1.2) on each context afterwards.
+  static constexpr char kSettings[] =
+      "cairn_conf = cairn_init\n"
+      "[cairn_init]\n"
+      "ssl_conf = cairn_ssl\n"
+      "[cairn_ssl]\n"
+      "system_default = cairn_tls\n"
+      "[cairn_tls]\n"
+      "MinProtocol = TLSv1.3\n"
+      "Protocol = -TLSv1.2\n";
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(kSettings, -1), &BIO_free);
+  std::unique_ptr<CONF, decltype(&NCONF_free)> conf(NCONF_new(nullptr), &NCONF_free);
+  long error_line = 0;
+  if (!bio || !conf || NCONF_load_bio(conf.get(), bio.get(), &error_line) != 1 ||
+      CONF_modules_load(conf.get(), "cairn_conf", 0) != 1) {
+    ERR_clear_error();
+    return absl::InternalError("cannot load the TLS 1.3-only settings into OpenSSL");
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<TlsFiles> LoadTlsFiles(const std::string& cert_file, const std::string& key_file,
                                       const std::string& service_cert_file) {

@@ -1,9 +1,15 @@
 // Who may do what, over real mTLS: every RPC is authorized, roles are
 // enforced, the peer port serves only nodes, and bad input is refused with a
 // message naming the problem. Every refused request writes nothing.
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <future>
 
@@ -178,6 +184,46 @@ std::pair<grpc::StatusCode, int> HealthCheck(const std::shared_ptr<grpc::Channel
   }
   // HealthCheckResponse{status = 1 (SERVING)} is the two bytes 08 01.
   return {st.error_code(), bytes.size() == 2 && bytes[0] == 0x08 ? bytes[1] : -1};
+}
+
+// Completes a TLS handshake with `address` offering only TLS `version`
+// (TLS1_2_VERSION, TLS1_3_VERSION), presenting `creds`.
+bool Handshakes(const std::string& address, int version, const testing::CertFiles& creds) {
+  const size_t colon = address.rfind(':');
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+  ::inet_pton(AF_INET, address.substr(0, colon).c_str(), &addr.sin_addr);
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    if (fd >= 0) ::close(fd);
+    return false;
+  }
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx(SSL_CTX_new(TLS_client_method()),
+                                                        &SSL_CTX_free);
+  SSL_CTX_set_min_proto_version(ctx.get(), version);
+  SSL_CTX_set_max_proto_version(ctx.get(), version);
+  SSL_CTX_use_certificate_file(ctx.get(), creds.cert.c_str(), SSL_FILETYPE_PEM);
+  SSL_CTX_use_PrivateKey_file(ctx.get(), creds.key.c_str(), SSL_FILETYPE_PEM);
+  static const unsigned char kH2[] = {2, 'h', '2'};
+  SSL_CTX_set_alpn_protos(ctx.get(), kH2, sizeof(kH2));
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl(SSL_new(ctx.get()), &SSL_free);
+  SSL_set_fd(ssl.get(), fd);
+  const bool ok = SSL_connect(ssl.get()) == 1;
+  ::close(fd);
+  ERR_clear_error();
+  return ok;
+}
+
+// Both ports speak TLS 1.3 only: a client or peer offering TLS 1.2 is refused
+// in the handshake, before any certificate or RPC is looked at.
+TEST_F(SecurityTest, BothPortsRefuseTls12AndSpeakTls13) {
+  auto& pki = cluster_->pki();
+  const auto& node = cluster_->node(1);
+  EXPECT_FALSE(Handshakes(node.client_address(), TLS1_2_VERSION, pki.User("reader")));
+  EXPECT_TRUE(Handshakes(node.client_address(), TLS1_3_VERSION, pki.User("reader")));
+  EXPECT_FALSE(Handshakes(node.peer_address(), TLS1_2_VERSION, pki.Node(2)));
+  EXPECT_TRUE(Handshakes(node.peer_address(), TLS1_3_VERSION, pki.Node(2)));
 }
 
 // Health checking answers on the client port (load balancers and probes use
