@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Regenerates the measured parts of docs/performance.md in one command: the
 # physical limits (bench/limits), Cairn next to etcd (bench/compare-etcd.sh),
-# the micro-benchmarks (storage_bench, ledger_bench) and the scaling table
+# append and receipt latency (bench/cluster-latency.sh), the
+# micro-benchmarks (storage_bench, ledger_bench) and the scaling table
 # (bench/scaling.sh). Each result replaces the block between its markers
 #   <!-- NAME:begin ... -->  ...  <!-- NAME:end -->
 # so the prose around the figures stays as written.
 #
-#   bench/perf-doc.sh [--quick] [--only "limits compare micro scaling"]
+#   bench/perf-doc.sh [--quick] [--only "limits compare latency micro scaling"]
 #                     [--sizes "0 1000000 10000000"]
 #
 # --quick: compare-etcd --quick, scaling --sizes "0 100000", short micro
@@ -16,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_BIN=${CAIRN_BIN_DIR:-build/release}
 doc=docs/performance.md
-only="limits compare micro scaling"
+only="limits compare latency micro scaling"
 quick=0
 sizes="0 1000000 10000000"
 while [ $# -gt 0 ]; do
@@ -68,6 +69,13 @@ for part in $only; do
       bench/compare-etcd.sh "${args[@]}" >"$work/compare.txt"
       sed -n '/^Cairn (3 nodes/,$p' "$work/compare.txt" >"$work/compare-table.txt"
       replace compare "$work/compare-table.txt" "bench/compare-etcd.sh ${args[*]}"
+      ;;
+    latency)
+      # One cluster; appends at 1 and 64 clients, and append-then-receipt
+      # (the time until a new append's receipt is available).
+      secs=10; [ "$quick" = 1 ] && secs=2
+      bench/cluster-latency.sh --duration-s "$secs" >"$work/latency.txt"
+      replace latency "$work/latency.txt" "bench/cluster-latency.sh --duration-s $secs"
       ;;
     micro)
       min=1; [ "$quick" = 1 ] && min=0.2

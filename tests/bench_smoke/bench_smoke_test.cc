@@ -233,5 +233,21 @@ TEST(Scripts, CompareEtcdOneCellPrintsTheRatio) {
   EXPECT_GT(std::stod(m[1].str()), 0);
 }
 
+TEST(Scripts, ClusterLatencyPrintsAppendAndReceiptRows) {
+  const CommandResult r =
+      RunCommand({"/bin/bash", SourcePath("bench/cluster-latency.sh"), "--duration-s", "1",
+                  "--clients", "1"},
+                 "", std::chrono::seconds(100));
+  std::cerr << r.out << r.err;
+  ASSERT_EQ(r.exit_code, 0);
+  // A receipt needs a signature, so its latency is at least one interval.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(append-receipt +1 +(\d+) +([\d.]+))")))
+      << r.out;
+  EXPECT_GT(std::stoi(m[1].str()), 0);
+  EXPECT_GE(std::stod(m[2].str()), 50.0);
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nappend +1 +[1-9]\d*)"))) << r.out;
+}
+
 }  // namespace
 }  // namespace cairn::testing
