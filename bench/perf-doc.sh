@@ -80,8 +80,8 @@ for part in $only; do
     micro)
       min=1; [ "$quick" = 1 ] && min=0.2
       {
-        "$BENCH_BIN/bench/storage_bench" --bench_dir="$data_dir" --benchmark_min_time="$min" 2>&1
-        "$BENCH_BIN/bench/ledger_bench" --benchmark_min_time="$min" 2>&1
+        "$BENCH_BIN/bench/storage_bench" --bench_dir="$data_dir" --benchmark_min_time="$min" --benchmark_color=false 2>&1
+        "$BENCH_BIN/bench/ledger_bench" --benchmark_min_time="$min" --benchmark_color=false 2>&1
       } | grep -v '^\*\*\*' >"$work/micro.txt"
       replace micro "$work/micro.txt" "storage_bench --bench_dir=\$DATA_DISK; ledger_bench"
       ;;

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "cairn/base/atomic_file.h"
 #include "cairn/base/hex.h"
 #include "cli_util.h"
 #include "data_commands.h"
@@ -82,10 +83,9 @@ int RunAppend(const AppendArgs& args, const GlobalOptions& options) {
 // Prints an entry: its contents (or a note when written to a file), or JSON.
 int PrintEntry(const v1::Entry& e, const std::string& output, const GlobalOptions& options) {
   if (!output.empty()) {
-    std::ofstream out(output, std::ios::binary);
-    out << e.contents();
-    if (!out) {
-      std::cerr << "cairnctl: cannot write --output " << output << "\n";
+    // All or nothing: a failed write leaves no partial file behind.
+    if (absl::Status st = base::ReplaceFileAtomically(output, e.contents()); !st.ok()) {
+      std::cerr << "cairnctl: cannot write --output " << output << ": " << st.message() << "\n";
       return kExitFailed;
     }
   }

@@ -1,8 +1,13 @@
 // Verified client state (see verified_state.h).
 #include "verified_state.h"
 
+#include <fcntl.h>
 #include <google/protobuf/util/json_util.h>
+#include <sys/file.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -34,27 +39,68 @@ bool SameCheckpoint(const v1::Checkpoint& a, const v1::Checkpoint& b) {
          a.last_txid() == b.last_txid() && a.service_id() == b.service_id();
 }
 
-}  // namespace
-
-VerifiedState::VerifiedState(ledger::Certificate service_cert, std::string state_file)
-    : service_cert_(std::move(service_cert)), state_file_(std::move(state_file)) {}
-
-absl::Status VerifiedState::Load() {
-  if (state_file_.empty() || !std::filesystem::exists(state_file_)) return absl::OkStatus();
-  std::ifstream in(state_file_, std::ios::binary);
+// The saved checkpoint in `path` (nullopt when there is none), parsed but not
+// verified.
+absl::StatusOr<std::optional<v1::GetLatestCheckpointResponse>> ReadStateFile(
+    const std::string& path) {
+  if (path.empty() || !std::filesystem::exists(path)) return std::nullopt;
+  std::ifstream in(path, std::ios::binary);
   std::ostringstream buf;
   buf << in.rdbuf();
   if (!in || buf.str().size() > kStateFileBytesMax) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cannot read verified-state file ", state_file_));
+    return absl::InvalidArgumentError(absl::StrCat("cannot read verified-state file ", path));
   }
   v1::GetLatestCheckpointResponse state;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
   if (!google::protobuf::util::JsonStringToMessage(buf.str(), &state, options).ok()) {
     return absl::InvalidArgumentError(
-        absl::StrCat("verified-state file ", state_file_, " is not a saved checkpoint"));
+        absl::StrCat("verified-state file ", path, " is not a saved checkpoint"));
   }
+  return state;
+}
+
+// An exclusive advisory lock on "<state file>.lock", held while it lives, so
+// that processes sharing a state file take turns reading and replacing it.
+class StateFileLock {
+ public:
+  explicit StateFileLock(const std::string& state_file) {
+    const std::string path = state_file + ".lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) {
+      status_ = absl::UnavailableError(
+          absl::StrCat("cannot open lock file ", path, ": ", std::strerror(errno)));
+      return;
+    }
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      status_ =
+          absl::UnavailableError(absl::StrCat("cannot lock ", path, ": ", std::strerror(errno)));
+      return;
+    }
+  }
+  ~StateFileLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+  StateFileLock(const StateFileLock&) = delete;
+  StateFileLock& operator=(const StateFileLock&) = delete;
+  const absl::Status& status() const { return status_; }
+
+ private:
+  int fd_ = -1;
+  absl::Status status_;
+};
+
+}  // namespace
+
+VerifiedState::VerifiedState(ledger::Certificate service_cert, std::string state_file)
+    : service_cert_(std::move(service_cert)), state_file_(std::move(state_file)) {}
+
+absl::Status VerifiedState::Load() {
+  auto read = ReadStateFile(state_file_);
+  if (!read.ok()) return read.status();
+  if (!read->has_value()) return absl::OkStatus();
+  v1::GetLatestCheckpointResponse state = **std::move(read);
   auto node_cert = ledger::Certificate::FromPem(state.node_certificate_pem());
   absl::Status verified = node_cert.status();
   if (verified.ok())
@@ -142,8 +188,19 @@ std::optional<v1::GetLatestCheckpointResponse> VerifiedState::trusted() const {
 absl::Status VerifiedState::Save(const v1::GetLatestCheckpointResponse& state) {
   if (state_file_.empty()) return absl::OkStatus();
   absl::MutexLock file_lock(&file_mu_);
-  // Write whatever is trusted now, which is at least as new as `state`.
+  StateFileLock process_lock(state_file_);
+  if (!process_lock.status().ok()) return process_lock.status();
+  // Write whatever is trusted now, which is at least as new as `state`...
   v1::GetLatestCheckpointResponse latest = trusted().value_or(state);
+  // ... unless another process sharing the file saved a larger checkpoint
+  // meanwhile: the file never goes backwards (whoever loads it next checks
+  // what it sees against that one).
+  auto on_disk = ReadStateFile(state_file_);
+  if (on_disk.ok() && on_disk->has_value() &&
+      (*on_disk)->checkpoint().checkpoint().tree_size() >=
+          latest.checkpoint().checkpoint().tree_size()) {
+    return absl::OkStatus();
+  }
   std::string json;
   google::protobuf::util::JsonPrintOptions options;
   options.add_whitespace = true;

@@ -77,7 +77,9 @@ class VerifiedState {
   const std::string state_file_;
   mutable absl::Mutex mu_;
   std::optional<v1::GetLatestCheckpointResponse> trusted_ ABSL_GUARDED_BY(mu_);
-  // Serializes writes of the state file, so the file never goes backwards.
+  // Serializes this process's writes of the state file; across processes an
+  // flock on "<state file>.lock" does, and a save never replaces a larger
+  // checkpoint another process saved.
   absl::Mutex file_mu_ ABSL_ACQUIRED_BEFORE(mu_);
 };
 

@@ -110,6 +110,10 @@ std::vector<ApplyResult> Applier::Apply(const std::vector<consensus::Entry>& ent
                           " an earlier checkpoint signed (checkpoints never shrink)"));
       }
       signed_size = size;
+      // Entries this checkpoint missed (the leader signed before they
+      // applied) wait a whole interval from it, not from the older entries
+      // it did cover: otherwise the next signature falls due at once.
+      if (last_signable_index_ > signed_size) unsigned_since_ = std::chrono::steady_clock::now();
       batch->AddCheckpoint(
           {{e.term, e.index}, signed_size, command.signature().SerializeAsString()});
     } else {

@@ -1,6 +1,8 @@
 // Deadline-bounded index waiters (see index_waiters.h).
 #include "index_waiters.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace cairn::node {
@@ -65,6 +67,54 @@ void IndexWaiters::FailAll(const absl::Status& status) {
 uint64_t IndexWaiters::reached() const {
   absl::MutexLock lock(&mu_);
   return reached_;
+}
+
+void WaiterPump::Start() {
+  {
+    absl::MutexLock lock(&mu_);
+    posted_applied_ = delivered_applied_ = applied_->reached();
+    posted_signed_ = delivered_signed_ = signed_->reached();
+    stopping_ = false;
+  }
+  thread_ = std::thread([this] { Run(); });
+}
+
+void WaiterPump::Post(uint64_t applied_index, uint64_t signed_size) {
+  absl::MutexLock lock(&mu_);
+  posted_applied_ = std::max(posted_applied_, applied_index);
+  posted_signed_ = std::max(posted_signed_, signed_size);
+}
+
+void WaiterPump::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void WaiterPump::Run() {
+  for (;;) {
+    uint64_t applied = 0;
+    uint64_t signed_size = 0;
+    bool signed_moved = false;
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](WaiterPump* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+            return self->stopping_ || self->posted_applied_ > self->delivered_applied_ ||
+                   self->posted_signed_ > self->delivered_signed_;
+          },
+          this));
+      if (posted_applied_ == delivered_applied_ && posted_signed_ == delivered_signed_) return;
+      applied = delivered_applied_ = posted_applied_;
+      signed_moved = posted_signed_ > delivered_signed_;
+      signed_size = delivered_signed_ = posted_signed_;
+    }
+    applied_->Advance(applied);
+    signed_->Advance(signed_size);
+    if (signed_moved && on_signed_) on_signed_();
+  }
 }
 
 }  // namespace cairn::node

@@ -8,7 +8,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -52,6 +54,41 @@ class IndexWaiters {
   mutable absl::Mutex mu_;
   uint64_t reached_ ABSL_GUARDED_BY(mu_) = 0;
   std::multimap<uint64_t, Waiter> waiting_ ABSL_GUARDED_BY(mu_);
+};
+
+// Advances the applied and signed waiters on a thread of its own, so that the
+// callbacks they run (answering reads, building receipts) never hold up the
+// thread that applies entries. Post() only records the latest indexes; the
+// pump catches up to them, skipping the values in between.
+class WaiterPump {
+ public:
+  // `on_signed` (may be empty) runs on the pump's thread each time the signed
+  // index moves forward.
+  WaiterPump(IndexWaiters* applied, IndexWaiters* signed_waiters, std::function<void()> on_signed)
+      : applied_(applied), signed_(signed_waiters), on_signed_(std::move(on_signed)) {}
+  ~WaiterPump() { Stop(); }
+  WaiterPump(const WaiterPump&) = delete;
+  WaiterPump& operator=(const WaiterPump&) = delete;
+
+  void Start();
+  // Records the latest applied index and signed tree size (never backwards).
+  void Post(uint64_t applied_index, uint64_t signed_size) ABSL_LOCKS_EXCLUDED(mu_);
+  // Delivers what was posted, then joins the thread. Idempotent.
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  void Run() ABSL_LOCKS_EXCLUDED(mu_);
+
+  IndexWaiters* const applied_;
+  IndexWaiters* const signed_;
+  const std::function<void()> on_signed_;
+  absl::Mutex mu_;
+  uint64_t posted_applied_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t posted_signed_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t delivered_applied_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t delivered_signed_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
 };
 
 }  // namespace cairn::node

@@ -152,11 +152,17 @@ void LedgerServiceImpl::ProposeAppend(Ctx* call, Reactor* reactor, const Princip
 
 void LedgerServiceImpl::WhenApplied(Ctx* call, Reactor* reactor, uint64_t index, bool no_wait,
                                     absl::AnyInvocable<grpc::Status() &&> read) {
-  if (no_wait && index > ctx_->applied->reached()) {
+  // Applied already (the waiters may not have heard yet): read at once.
+  const uint64_t applied = ctx_->db->ledger().applied_index();
+  if (index <= applied) {
+    reactor->Finish(std::move(read)());
+    return;
+  }
+  if (no_wait) {
     Finish(reactor, absl::UnavailableError(absl::StrCat("index ", index,
                                                         " is not applied on this node yet "
                                                         "(applied index ",
-                                                        ctx_->applied->reached(), ")")));
+                                                        applied, ")")));
     return;
   }
   auto shared = std::make_shared<absl::AnyInvocable<grpc::Status() &&>>(std::move(read));

@@ -226,13 +226,6 @@ absl::Status NodeImpl::StartServers() {
   raft_service_ =
       std::make_unique<RaftServiceImpl>(config_.node_id, ctx_.service_id, loop_.get(), db_.get(),
                                         &identifier_, config_.snapshot_chunk_bytes_max);
-  // Never share a port with another process (see port_check.h).
-  if (absl::Status st = CheckNobodyListens(config_.peer_address, "--peer-address"); !st.ok()) {
-    return st;
-  }
-  if (absl::Status st = CheckNobodyListens(config_.client_address, "--client-address"); !st.ok()) {
-    return st;
-  }
   // The peer port serves RaftService alone. gRPC's health service and the
   // reflection plugin are process-wide switches read when a server is
   // built, so the peer server is built before they are turned on.
@@ -243,6 +236,10 @@ absl::Status NodeImpl::StartServers() {
     // (transport.cc); accept that rather than closing the connection.
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
+    // And ping them back: a peer that vanished without closing its streams
+    // (power loss, a cut link) is noticed in seconds, not at TCP's timeout.
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+    builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
     builder.AddListeningPort(config_.peer_address,
                              MutualTlsServerCredentials(tls_, /*require_client_cert=*/true), &port);
     builder.RegisterService(raft_service_.get());
@@ -292,6 +289,14 @@ absl::Status NodeImpl::StartHttp() {
 
 absl::Status NodeImpl::Init() {
   if (absl::Status st = RequireTls13(); !st.ok()) return st;
+  // Never share a port with another process (see port_check.h), and find out
+  // before the data directory is opened or the node joins the cluster.
+  if (absl::Status st = CheckNobodyListens(config_.peer_address, "--peer-address"); !st.ok()) {
+    return st;
+  }
+  if (absl::Status st = CheckNobodyListens(config_.client_address, "--client-address"); !st.ok()) {
+    return st;
+  }
   if (absl::Status st = LoadIdentity(); !st.ok()) return st;
   if (absl::Status st = OpenStorage(); !st.ok()) return st;
   if (absl::Status st = StartLoop(); !st.ok()) return st;

@@ -3,7 +3,10 @@
 // part of its connections, silently. A node checks before it listens that
 // nothing answers on the address; it cannot simply bind without
 // SO_REUSEPORT, because then a restarted node could not bind while the
-// kernel still holds its previous connections on that port.
+// kernel still holds its previous connections on that port. The check and
+// the bind are two steps: a process that starts listening in between is not
+// caught (a narrow window at startup; the check is for the common mistake of
+// two nodes configured with one port, not for a hostile local process).
 #pragma once
 
 #include <string>

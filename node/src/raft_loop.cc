@@ -48,6 +48,7 @@ RaftLoop::RaftLoop(RaftLoopOptions options, storage::Database* db, Applier* appl
       applied_waiters_(applied_waiters),
       signed_waiters_(signed_waiters),
       commit_waiters_(metrics),
+      pump_(applied_waiters, signed_waiters, options_.on_signature_applied),
       stage_(applier, options_.apply_queue_entries_max,
              [this](const std::vector<consensus::Entry>& entries,
                     const std::vector<ApplyResult>& results) { OnApplied(entries, results); }) {}
@@ -68,6 +69,7 @@ absl::Status RaftLoop::Start() {
   applied_waiters_->Advance(applier_->applied_index());
   signed_waiters_->Advance(applier_->signed_tree_size());
   PublishStatus();
+  pump_.Start();
   stage_.Start();
   thread_ = std::thread([this] { Run(); });
   return absl::OkStatus();
@@ -312,6 +314,7 @@ void RaftLoop::Run() {
   // Shutdown: what was handed over is applied, then every waiting caller
   // hears UNAVAILABLE.
   stage_.Stop();
+  pump_.Stop();
   const absl::Status down = absl::UnavailableError("node is shutting down");
   commit_waiters_.FailAll(down);
   for (auto& [ctx, r] : reads_) std::move(r.done)(down);
@@ -373,8 +376,7 @@ void RaftLoop::InstallSnapshot(const consensus::SnapshotMeta& meta) {
   });
   incoming_snapshot_.reset();
   RefreshPeers();
-  applied_waiters_->Advance(applier_->applied_index());
-  signed_waiters_->Advance(applier_->signed_tree_size());
+  pump_.Post(applier_->applied_index(), applier_->signed_tree_size());
   spdlog::info("installed snapshot at index {} term {}", meta.index, meta.term);
 }
 
@@ -456,13 +458,10 @@ void RaftLoop::RefreshPeers() {
 
 void RaftLoop::OnApplied(const std::vector<consensus::Entry>& entries,
                          const std::vector<ApplyResult>& results) {
+  // Reads and receipts waiting for these entries are answered on the pump's
+  // thread, not this one (it applies the next batch meanwhile).
+  pump_.Post(applier_->applied_index(), applier_->signed_tree_size());
   commit_waiters_.Answer(results);
-  applied_waiters_->Advance(applier_->applied_index());
-  const uint64_t signed_before = signed_waiters_->reached();
-  signed_waiters_->Advance(applier_->signed_tree_size());
-  if (applier_->signed_tree_size() > signed_before && options_.on_signature_applied) {
-    options_.on_signature_applied();
-  }
   bool membership_changed = false;
   for (const auto& e : entries) membership_changed |= e.conf_change.has_value();
   const uint64_t first = entries.front().index;
@@ -482,7 +481,9 @@ void RaftLoop::AfterApplied(uint64_t first_index, uint64_t last_index, bool memb
   }
   for (auto k = inflight_key_of_index_.lower_bound(first_index);
        k != inflight_key_of_index_.end() && k->first <= last_index;) {
-    inflight_keys_.erase(k->second);
+    // A retry proposed again after this entry applied holds the key now.
+    auto held = inflight_keys_.find(k->second);
+    if (held != inflight_keys_.end() && held->second == k->first) inflight_keys_.erase(held);
     k = inflight_key_of_index_.erase(k);
   }
   MaybeCompact(/*force=*/false);
@@ -547,17 +548,22 @@ void RaftLoop::MaybeProposeGenesis() {
   }
 }
 
+// The same gates as MaybeSign: a time in the past that MaybeSign would not act
+// on would spin the loop.
 RaftLoop::Clock::time_point RaftLoop::SignatureDue() const {
   if (soft_.role != consensus::Role::kLeader || signature_pending_index_ != 0) {
     return Clock::time_point::max();
   }
   const SignState st = stage_.sign_state();
+  if (st.applied_term != raw_->Status().term) return Clock::time_point::max();
   if (st.last_signable_index <= st.signed_tree_size) return Clock::time_point::max();
-  return st.unsigned_since + std::chrono::milliseconds(options_.signature_interval_ms);
+  return std::max(sign_retry_at_,
+                  st.unsigned_since + std::chrono::milliseconds(options_.signature_interval_ms));
 }
 
 void RaftLoop::MaybeSign(Clock::time_point now) {
   if (soft_.role != consensus::Role::kLeader || signature_pending_index_ != 0) return;
+  if (now < sign_retry_at_) return;
   const SignState st = stage_.sign_state();
   // Not before an entry of this term is applied: everything earlier in the
   // log, including a signature the previous leader proposed, is applied by
@@ -574,7 +580,12 @@ void RaftLoop::MaybeSign(Clock::time_point now) {
       MakeSignatureCommand(signer_, st.applied_index, st.root, st.applied_term, NowUnixMs());
   CAIRN_CHECK_OK(command.status()) << "signing a checkpoint";
   auto position = raw_->Propose(*std::move(command));
-  if (position.ok()) signature_pending_index_ = position->last_index;
+  if (position.ok()) {
+    signature_pending_index_ = position->last_index;
+  } else {
+    // Backpressure: try again a tick later rather than on every wakeup.
+    sign_retry_at_ = now + std::chrono::milliseconds(options_.tick_ms);
+  }
 }
 
 // Compacts the log once it holds snapshot_interval_entries applied entries
@@ -603,8 +614,11 @@ void RaftLoop::PublishStatus() {
   metrics_->applied_index.Set(static_cast<double>(applier_->applied_index()));
   metrics_->leader_id.Set(static_cast<double>(s.node.leader));
   metrics_->is_leader.Set(s.node.role == consensus::Role::kLeader ? 1 : 0);
+  // Read signed first: the stage may apply (and sign) between the two reads.
+  const uint64_t signed_size = applier_->signed_tree_size();
+  const uint64_t applied = applier_->applied_index();
   metrics_->signature_lag_entries.Set(
-      static_cast<double>(applier_->applied_index() - applier_->signed_tree_size()));
+      static_cast<double>(applied > signed_size ? applied - signed_size : 0));
   for (const auto& p : s.progress) {
     metrics_->FollowerLag(p.id).Set(
         static_cast<double>(s.node.last_index > p.match ? s.node.last_index - p.match : 0));

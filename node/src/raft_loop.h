@@ -187,6 +187,7 @@ class RaftLoop {
   bool stopping_ ABSL_GUARDED_BY(inbox_mu_) = false;
 
   CommitWaiters commit_waiters_;
+  WaiterPump pump_;
   ApplyStage stage_;
 
   // --- loop thread only ---
@@ -198,6 +199,8 @@ class RaftLoop {
   uint64_t next_read_context_ = 1;
   std::optional<PendingTransfer> transfer_;
   uint64_t signature_pending_index_ = 0;  // a proposed, not yet applied signature
+  // After the core refused a signature (its pipeline full), when to try again.
+  Clock::time_point sign_retry_at_;
   uint64_t genesis_proposed_term_ = 0;
   bool peers_refreshed_ = false;  // transport follows governance once it exists
   // A removed server still has a transport peer until it learns of its removal.

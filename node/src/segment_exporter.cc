@@ -181,7 +181,10 @@ absl::StatusOr<bool> SegmentExporter::ExportNext() {
     }
     cut = sig.index;
   }
-  full = full || cut - from + 1 >= options_.entries_target;
+  // A full page means more signatures follow: more than one page of them
+  // makes a segment as good as full (it is cut at the page's last one).
+  full = full || cut - from + 1 >= options_.entries_target ||
+         signatures->entries.size() >= list.page_size;
   if (!full) {
     const absl::Time now = absl::Now();
     if (waiting_since_ == absl::InfinitePast()) waiting_since_ = now;

@@ -50,8 +50,13 @@ absl::Status RequireTls13() {
   long error_line = 0;
   if (!bio || !conf || NCONF_load_bio(conf.get(), bio.get(), &error_line) != 1 ||
       CONF_modules_load(conf.get(), "cairn_conf", 0) != 1) {
+    char reason[256] = "no detail from OpenSSL";
+    if (const unsigned long code = ERR_get_error(); code != 0) {
+      ERR_error_string_n(code, reason, sizeof(reason));
+    }
     ERR_clear_error();
-    return absl::InternalError("cannot load the TLS 1.3-only settings into OpenSSL");
+    return absl::InternalError(
+        absl::StrCat("cannot load the TLS 1.3-only settings into OpenSSL: ", reason));
   }
   return absl::OkStatus();
 }

@@ -23,6 +23,8 @@ struct TlsFiles {
 // connections. gRPC 1.51 has no setting for it (its TLS contexts allow 1.2),
 // so this loads OpenSSL's system_default settings for the process, which
 // OpenSSL applies to each new context. Call it before any gRPC object exists.
+// These settings replace the machine's own system_default section (from
+// openssl.cnf) for this process; nothing else in that file is touched.
 absl::Status RequireTls13();
 
 // Reads the three PEM files; errors name the file that could not be read.

@@ -3,7 +3,8 @@
 // root at the same size, or a longer history that does not extend the
 // trusted one), a rollback (a smaller latest checkpoint) and a bad
 // consistency proof are each reported as DataLoss; the state survives a
-// restart through the state file, which clients may share; and it can be
+// restart through the state file, which clients may share (it never goes
+// backwards); and it can be
 // turned off.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -255,7 +256,30 @@ TEST_F(VerifiedStateTest, ClientsSharingAStateFileDoNotClobberIt) {
     const std::string name = e.path().filename().string();
     if (name.find("shared-state") != std::string::npos) names.push_back(name);
   }
-  EXPECT_THAT(names, ::testing::UnorderedElementsAre("shared-state.json", "shared-state.json.tmp"));
+  EXPECT_THAT(names, ::testing::UnorderedElementsAre("shared-state.json", "shared-state.json.tmp",
+                                                     "shared-state.json.lock"));
+}
+
+// A client that trusts an older checkpoint than another process saved in
+// the shared file meanwhile does not overwrite it: the file never goes
+// backwards, whoever writes last.
+TEST_F(VerifiedStateTest, SharedStateFileKeepsTheLargerCheckpoint) {
+  const std::string state = cluster_.dir() + "/state.json";
+  client::ClientOptions options = cluster_.Options("reader");
+  options.verified_state.state_file = state;
+  AppendN(7);
+  auto late = MakeClient(options);  // loads nothing: the file does not exist yet
+  {
+    auto early = MakeClient(options);
+    ASSERT_TRUE(early->GetLatestCheckpoint().ok());  // saves size 7
+  }
+  cluster_.server(0).set_latest_size(5);
+  ASSERT_TRUE(late->GetLatestCheckpoint().ok());  // trusts 5 on first use, saves last
+  EXPECT_EQ(TrustedSize(*late), 5u);
+  auto next = MakeClient(options);
+  EXPECT_EQ(TrustedSize(*next), 7u);
+  auto r = next->GetLatestCheckpoint();
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss) << "5 after 7 is a rollback";
 }
 
 TEST_F(VerifiedStateTest, RogueNodeWithAGenuineKeyIsDetectedThroughTheStateFile) {

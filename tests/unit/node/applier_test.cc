@@ -86,6 +86,23 @@ TEST_F(ApplierTest, SignatureOverFewerLeavesThanTheLastCheckpointHaltsTheNode) {
   EXPECT_DEATH(applier_->Apply({Next(older)}), "HALT.*fewer than the 4");
 }
 
+// A checkpoint that misses entries (the leader signed before they applied)
+// restarts their wait: they fall due a whole interval after it, not at once
+// because older entries it did cover waited long (that made signatures run
+// back to back under load).
+TEST_F(ApplierTest, EntriesACheckpointMissedWaitAWholeIntervalFromIt) {
+  applier_->Apply({Next(""), Next(Genesis()), Next(User("a"))});
+  const auto first_unsigned = applier_->unsigned_since();
+  const std::string signs_three = Signature();
+  applier_->Apply({Next(User("b"))});
+  EXPECT_EQ(applier_->unsigned_since(), first_unsigned) << "b waits with a";
+  const auto before = std::chrono::steady_clock::now();
+  applier_->Apply({Next(signs_three)});
+  ASSERT_EQ(applier_->signed_tree_size(), 3u);
+  EXPECT_EQ(applier_->last_signable_index(), 4u);
+  EXPECT_GE(applier_->unsigned_since(), before) << "b now waits from the checkpoint";
+}
+
 // Idempotency keys are judged against the ledger clock (the latest committed
 // timestamp), so replicas that apply the same entries in different batches
 // agree on every retry, even when a leader's clock is behind an earlier one's.

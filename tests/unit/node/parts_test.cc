@@ -3,9 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
+#include "absl/synchronization/notification.h"
 #include "bootstrap.h"
 #include "cairn/node/config.h"
 #include "index_waiters.h"
@@ -92,6 +95,39 @@ TEST(IndexWaitersTest, RunsOnReachDeadlineOrFailureAndIsBounded) {
   waiters.Advance(4);                                      // never backwards
   EXPECT_EQ(waiters.reached(), 6u);
   EXPECT_THAT(events, ::testing::ElementsAre("five:ok", "nine:DEADLINE_EXCEEDED", "past:ok"));
+}
+
+// The pump answers waiters on its own thread (not the applying one), never
+// moves an index backwards, and delivers what was posted before it stops.
+TEST(WaiterPumpTest, AnswersOnItsOwnThreadAndDeliversBeforeStopping) {
+  IndexWaiters applied(8), signed_waiters(8);
+  std::atomic<int> signed_moves{0};
+  WaiterPump pump(&applied, &signed_waiters, [&] { signed_moves++; });
+  pump.Start();
+  const auto later = IndexWaiters::Clock::now() + std::chrono::hours(1);
+  absl::Notification answered;
+  std::thread::id answered_on;
+  ASSERT_TRUE(applied
+                  .Wait(3, later,
+                        [&](absl::Status s) {
+                          EXPECT_TRUE(s.ok()) << s;
+                          answered_on = std::this_thread::get_id();
+                          answered.Notify();
+                        })
+                  .ok());
+  pump.Post(3, 0);
+  ASSERT_TRUE(answered.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  EXPECT_NE(answered_on, std::this_thread::get_id());
+  EXPECT_EQ(signed_moves.load(), 0) << "the signed index has not moved";
+
+  bool receipt = false;
+  ASSERT_TRUE(signed_waiters.Wait(2, later, [&](absl::Status s) { receipt = s.ok(); }).ok());
+  pump.Post(1, 2);  // an older applied index is ignored
+  pump.Stop();
+  EXPECT_TRUE(receipt);
+  EXPECT_EQ(signed_moves.load(), 1);
+  EXPECT_EQ(applied.reached(), 3u);
+  EXPECT_EQ(signed_waiters.reached(), 2u);
 }
 
 int Parse(const std::vector<std::string>& args, NodeConfig* config, std::string* err) {
