@@ -15,9 +15,12 @@
 #
 #   bench/compare-etcd.sh [--quick] [--clients "1 16 64 256"] [--duration-s 10]
 #                         [--warmup-s 2] [--rounds 2] [--value-bytes 256]
-#                         [--out-dir DIR]   keep the JSON of every run and the table
+#                         [--etcd-tls] [--out-dir DIR]
 #
-# --quick: one round of 2 s runs (finishes in under a minute). Binaries come
+# --quick: one round of 2 s runs (finishes in under a minute). --etcd-tls:
+# etcd with mutual TLS on its client and peer URLs, as Cairn's are (etcd's
+# default, and the issue's comparison, is plaintext). --out-dir keeps the
+# JSON of every run and the table. Binaries come
 # from $CAIRN_BIN_DIR (default build/release); data directories go to a
 # temporary directory under $CAIRN_BENCH_DIR (default $TMPDIR or /tmp), which
 # is removed, with every process started, on exit.
@@ -32,6 +35,7 @@ duration=10
 warmup=2
 rounds=2
 value_bytes=256
+etcd_tls=""
 out_dir=""
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -42,6 +46,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift ;;
     --value-bytes) value_bytes=$2; shift ;;
     --out-dir) out_dir=$2; shift ;;
+    --etcd-tls) etcd_tls=tls ;;
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "compare-etcd: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -67,7 +72,7 @@ mkdir -p "$results"
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 bench_log "work directory $work ($(df -T "$work" | awk 'NR==2 {print $2}') on $(df "$work" | awk 'NR==2 {print $1}')); load average $load_start"
 bench_log "starting three etcd members"
-etcd_start "$work"
+etcd_start "$work" $etcd_tls
 bench_log "starting three Cairn nodes"
 cairn_start "$work/cairn"
 
@@ -82,7 +87,7 @@ run() {
     args+=(--target cairn --workload append --endpoint "$CAIRN_ENDPOINTS" "${CAIRN_BENCH_TLS[@]}")
     pids=("${CAIRN_PIDS[@]}")
   else
-    args+=(--target etcd --workload put --endpoint "$ETCD_LEADER")
+    args+=(--target etcd --workload put --endpoint "$ETCD_LEADER" "${ETCD_BENCH_TLS[@]}")
     pids=("${ETCD_PIDS[@]}")
   fi
   local before after
@@ -126,7 +131,7 @@ load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 load_max=$(printf '%s\n' "${loads[@]}" | sort -g | tail -1)
 {
   echo
-  echo "Cairn (3 nodes, mTLS, signatures, fsync) vs etcd $(etcd --version | awk '/etcd Version/ {print $3}') (3 members, defaults); ${value_bytes}-byte appends; ${rounds} round(s) of ${duration} s per cell; $(nproc) cores"
+  echo "Cairn (3 nodes, mTLS, signatures, fsync) vs etcd $(etcd --version | awk '/etcd Version/ {print $3}') (3 members, defaults${etcd_tls:+, mutual TLS on client and peer URLs}); ${value_bytes}-byte appends; ${rounds} round(s) of ${duration} s per cell; $(nproc) cores"
   echo "load average: start $load_start, end $load_end, highest 1-min sample between runs $load_max"
   printf '%8s | %11s %8s %8s %8s | %11s %8s %8s %8s | %6s\n' clients "cairn req/s" "p50 ms" \
     "p99 ms" "cpu us" "etcd req/s" "p50 ms" "p99 ms" "cpu us" ratio

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Regenerates the measured parts of docs/performance.md in one command: the
-# physical limits (bench/limits), Cairn next to etcd (bench/compare-etcd.sh),
+# physical limits (bench/limits), Cairn next to etcd (bench/compare-etcd.sh,
+# with etcd's defaults and with etcd on mutual TLS),
 # append and receipt latency (bench/cluster-latency.sh), the
 # micro-benchmarks (storage_bench, ledger_bench) and the scaling table
 # (bench/scaling.sh). Each result replaces the block between its markers
 #   <!-- NAME:begin ... -->  ...  <!-- NAME:end -->
 # so the prose around the figures stays as written.
 #
-#   bench/perf-doc.sh [--quick] [--only "limits compare latency micro scaling"]
+#   bench/perf-doc.sh [--quick] [--only "limits compare compare-tls latency micro scaling"]
 #                     [--sizes "0 1000000 10000000"]
 #
 # --quick: compare-etcd --quick, scaling --sizes "0 100000", short micro
@@ -17,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_BIN=${CAIRN_BIN_DIR:-build/release}
 doc=docs/performance.md
-only="limits compare latency micro scaling"
+only="limits compare compare-tls latency micro scaling"
 quick=0
 sizes="0 1000000 10000000"
 while [ $# -gt 0 ]; do
@@ -69,6 +70,13 @@ for part in $only; do
       bench/compare-etcd.sh "${args[@]}" >"$work/compare.txt"
       sed -n '/^Cairn (3 nodes/,$p' "$work/compare.txt" >"$work/compare-table.txt"
       replace compare "$work/compare-table.txt" "bench/compare-etcd.sh ${args[*]}"
+      ;;
+    compare-tls)
+      # The same, with etcd on mutual TLS like Cairn (like for like).
+      args=(--etcd-tls); [ "$quick" = 1 ] && args+=(--quick)
+      bench/compare-etcd.sh "${args[@]}" >"$work/compare-tls.txt"
+      sed -n '/^Cairn (3 nodes/,$p' "$work/compare-tls.txt" >"$work/compare-tls-table.txt"
+      replace compare-tls "$work/compare-tls-table.txt" "bench/compare-etcd.sh ${args[*]}"
       ;;
     latency)
       # One cluster; appends at 1 and 64 clients, and append-then-receipt

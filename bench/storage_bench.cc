@@ -135,6 +135,8 @@ void BM_SyncedAppend(benchmark::State& state) {
 // Collects the final rates of each benchmark and prints the summary.
 class SummaryReporter : public benchmark::ConsoleReporter {
  public:
+  // Colours only on a terminal, so that captured output (docs/performance.md) stays plain.
+  SummaryReporter() : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular) {}
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
       if (run.run_type != Run::RT_Iteration) continue;

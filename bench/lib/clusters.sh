@@ -102,34 +102,57 @@ cairn_start() {
   done
 }
 
-# etcd_start DIR: three etcd members with their default (durable) settings.
-# Sets ETCD_ENDPOINTS (client URLs' host:port, comma-separated), ETCD_LEADER
-# (the leader's host:port) and ETCD_PIDS.
+# etcd_start DIR [tls]: three etcd members with their default (durable)
+# settings; with "tls", client and peer URLs are https with client
+# certificates required on both (as Cairn's ports are), from a CA made with
+# cairnctl under DIR/etcd-certs. Sets ETCD_ENDPOINTS (client URLs'
+# host:port, comma-separated), ETCD_LEADER (the leader's host:port),
+# ETCD_PIDS and ETCD_BENCH_TLS (cairn-bench TLS flags; empty in plaintext).
 etcd_start() {
-  local dir=$1
-  local names=() peer_urls=() client_urls=() i cluster=""
+  local dir=$1 tls=${2:-}
+  local names=() peer_urls=() client_urls=() i cluster="" scheme=http tls_flags=()
+  ETCD_BENCH_TLS=()
+  ETCDCTL_TLS=()
+  if [ "$tls" = tls ]; then
+    local ctl="$BENCH_BIN/client/cairnctl" certs="$dir/etcd-certs"
+    scheme=https
+    mkdir -p "$certs"
+    "$ctl" certs create-service --out-dir "$certs" --cn "etcd bench CA" >/dev/null 2>&1
+    "$ctl" certs create-user --service-dir "$certs" --name bench --out-dir "$certs" >/dev/null 2>&1
+    ETCD_BENCH_TLS=(--cert "$certs/bench.pem" --key "$certs/bench.key" --service-cert "$certs/service.pem")
+    ETCDCTL_TLS=(--cacert "$certs/service.pem" --cert "$certs/bench.pem" --key "$certs/bench.key")
+  fi
   for i in 1 2 3; do
-    peer_urls[$i]="http://127.0.0.1:$(bench_free_port)"
-    client_urls[$i]="http://127.0.0.1:$(bench_free_port)"
+    peer_urls[$i]="$scheme://127.0.0.1:$(bench_free_port)"
+    client_urls[$i]="$scheme://127.0.0.1:$(bench_free_port)"
     cluster="${cluster:+$cluster,}etcd$i=${peer_urls[$i]}"
   done
   ETCD_PIDS=()
   for i in 1 2 3; do
+    tls_flags=()
+    if [ "$tls" = tls ]; then
+      "$ctl" certs create-node --service-dir "$certs" --node-id "$i" --out-dir "$certs" \
+        --ip 127.0.0.1 --dns localhost >/dev/null 2>&1
+      tls_flags=(--cert-file "$certs/node-$i.pem" --key-file "$certs/node-$i.key"
+        --client-cert-auth --trusted-ca-file "$certs/service.pem"
+        --peer-cert-file "$certs/node-$i.pem" --peer-key-file "$certs/node-$i.key"
+        --peer-client-cert-auth --peer-trusted-ca-file "$certs/service.pem")
+    fi
     etcd --name "etcd$i" --data-dir "$dir/etcd$i" \
       --listen-peer-urls "${peer_urls[$i]}" --initial-advertise-peer-urls "${peer_urls[$i]}" \
       --listen-client-urls "${client_urls[$i]}" --advertise-client-urls "${client_urls[$i]}" \
       --initial-cluster "$cluster" --initial-cluster-state new \
       --initial-cluster-token "cairn-bench-$$" --logger zap --log-outputs stderr \
-      --log-level warn >"$dir/etcd$i.log" 2>&1 &
+      --log-level warn "${tls_flags[@]}" >"$dir/etcd$i.log" 2>&1 &
     BENCH_PIDS+=($!)
     ETCD_PIDS+=($!)
   done
-  ETCD_ENDPOINTS="${client_urls[1]#http://},${client_urls[2]#http://},${client_urls[3]#http://}"
+  ETCD_ENDPOINTS="${client_urls[1]#*://},${client_urls[2]#*://},${client_urls[3]#*://}"
   ETCD_LEADER=""
   for _ in $(seq 300); do
     # The IS LEADER column of the table form; no JSON tool needed.
     ETCD_LEADER=$(ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINTS" --command-timeout=1s \
-      endpoint status -w simple 2>/dev/null | awk -F', ' '$5 == "true" {print $1}' | head -1 ||
+      "${ETCDCTL_TLS[@]}" endpoint status -w simple 2>/dev/null | awk -F', ' '$5 == "true" {print $1}' | head -1 ||
       true)
     [ -n "$ETCD_LEADER" ] && break
     sleep 0.1
@@ -139,13 +162,13 @@ etcd_start() {
     tail -20 "$dir/etcd1.log" >&2
     return 1
   fi
-  ETCD_LEADER=${ETCD_LEADER#http://}
+  ETCD_LEADER=${ETCD_LEADER#*://}
   # Every member must be up and healthy: a cluster limping on two members
   # would do less work per put than the three-node Cairn it is compared with.
   local pid healthy=0
   for _ in $(seq 100); do
     healthy=$(ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINTS" --command-timeout=1s \
-      endpoint health 2>&1 | grep -c "is healthy" || true)
+      "${ETCDCTL_TLS[@]}" endpoint health 2>&1 | grep -c "is healthy" || true)
     [ "$healthy" = 3 ] && break
     sleep 0.1
   done

@@ -1,5 +1,6 @@
 // cairn-bench: a closed-loop load generator for Cairn (LedgerService over
-// mutual TLS) and, for side-by-side runs, etcd (KV.Put in plaintext).
+// mutual TLS) and, for side-by-side runs, etcd (KV.Put, in plaintext or, given
+// --cert/--key/--service-cert, over mutual TLS).
 //
 //   cairn-bench --endpoint=127.0.0.1:7100,127.0.0.1:7101 --cert=admin.pem --key=admin.key
 //       --service-cert=service.pem --workload=append --clients=64 --duration-s=10
@@ -59,10 +60,10 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--endpoint", f.endpoints, "host:port of the nodes; repeat or comma-separate")
       ->delimiter(',')
       ->capture_default_str();
-  app.add_option("--cert", f.tls.cert_file, "Client certificate (PEM), cairn only");
-  app.add_option("--key", f.tls.key_file, "Client private key (PEM), cairn only");
+  app.add_option("--cert", f.tls.cert_file, "Client certificate (PEM); for etcd, turns on TLS");
+  app.add_option("--key", f.tls.key_file, "Client private key (PEM)");
   app.add_option("--service-cert", f.tls.service_cert_file,
-                 "Service identity certificate (PEM) to trust, cairn only");
+                 "CA certificate (PEM) to trust: Cairn's service identity, or etcd's CA");
   app.add_option("--route", f.route,
                  "leader: send everything to the leader (cairn); first: to the first endpoint")
       ->check(CLI::IsMember({"leader", "first"}))
@@ -198,7 +199,8 @@ int Main(int argc, char** argv) {
     if (!leader.ok()) return Unavailable(leader.status());
     endpoint = *leader;
   }
-  auto channels = OpenChannels(endpoint, f.connections, etcd ? nullptr : &f.tls);
+  const bool plaintext = etcd && f.tls.cert_file.empty();
+  auto channels = OpenChannels(endpoint, f.connections, plaintext ? nullptr : &f.tls);
   if (!channels.ok()) return Usage(std::string(channels.status().message()));
 
   std::unique_ptr<RequestSource> source;

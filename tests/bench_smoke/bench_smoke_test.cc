@@ -233,6 +233,24 @@ TEST(Scripts, CompareEtcdOneCellPrintsTheRatio) {
   EXPECT_GT(std::stod(m[1].str()), 0);
 }
 
+// etcd with mutual TLS on both its URLs (certificates from cairnctl) serves
+// the same workload: its column is filled, not zero from refused handshakes.
+TEST(Scripts, CompareEtcdWithTlsServesBothColumns) {
+  const CommandResult r = RunCommand({"/bin/bash", SourcePath("bench/compare-etcd.sh"),
+                                      "--etcd-tls", "--clients", "16", "--duration-s", "1",
+                                      "--warmup-s", "0.3", "--rounds", "1"},
+                                     "", std::chrono::seconds(100));
+  std::cerr << r.out << r.err;
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("mutual TLS on client and peer URLs"), std::string::npos) << r.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      r.out, m, std::regex(R"(\n\s+16 \|\s+(\d+)\s+[\d.]+\s+[\d.]+\s+\d+ \|\s+(\d+)\s)")))
+      << r.out;
+  EXPECT_GT(std::stoi(m[1].str()), 0) << "cairn";
+  EXPECT_GT(std::stoi(m[2].str()), 0) << "etcd over TLS";
+}
+
 TEST(Scripts, ClusterLatencyPrintsAppendAndReceiptRows) {
   const CommandResult r =
       RunCommand({"/bin/bash", SourcePath("bench/cluster-latency.sh"), "--duration-s", "1",
