@@ -10,10 +10,13 @@
 #   4. starts the killed node again and waits until it has applied
 #      everything the others have.
 # Then it removes the containers, network and volumes it made (--keep leaves
-# them running for a look around).
+# them running for a look around; --remove-image also removes the image and
+# the untagged build stage it leaves).
 #
-#   deploy/compose-drill.sh [--keep] [--bootstrap-base]
+#   deploy/compose-drill.sh [--keep] [--bootstrap-base] [--image TAG] [--remove-image]
 #
+# Published ports follow docker-compose.yml: CAIRN_NODE<N>_CLIENT_PORT and
+# CAIRN_NODE<N>_HTTP_PORT (defaults 7101-7103 and 7301-7303).
 # The image builds FROM debian:12. Where no registry is reachable (as on the
 # machines CI runs on) that image is missing; --bootstrap-base makes it
 # locally from Debian's package mirror with debootstrap and `docker import`.
@@ -24,10 +27,14 @@ cd "$(dirname "$0")/.."
 BIN=${CAIRN_BIN_DIR:-build/release}
 keep=0
 bootstrap=0
+remove_image=0
+export CAIRN_IMAGE=${CAIRN_IMAGE:-cairn:local}
 while [ $# -gt 0 ]; do
   case "$1" in
     --keep) keep=1 ;;
     --bootstrap-base) bootstrap=1 ;;
+    --image) CAIRN_IMAGE=$2; shift ;;
+    --remove-image) remove_image=1 ;;
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "compose-drill: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -50,7 +57,7 @@ ctl=$BIN/client/cairnctl
 
 if ! docker image inspect debian:12 >/dev/null 2>&1; then
   [ "$bootstrap" = 1 ] || die "no debian:12 image here and none can be pulled; rerun with --bootstrap-base to make one with debootstrap"
-  command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null
+  command -v debootstrap >/dev/null || die "debootstrap is not installed (scripts/install-deps.sh)"
   rootfs=$(mktemp -d "${TMPDIR:-/tmp}/cairn-rootfs.XXXXXX")
   log "debootstrap bookworm into $rootfs"
   debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >/dev/null
@@ -66,6 +73,11 @@ cleanup() {
     log "left running: ${compose[*]} -p $project -f deploy/docker-compose.yml down -v"
   else
     dc down -v --remove-orphans >/dev/null 2>&1 || true
+    if [ "$remove_image" = 1 ]; then
+      docker image rm -f "$CAIRN_IMAGE" >/dev/null 2>&1 || true
+      # and the build stage it leaves behind (untagged, 2 GB)
+      docker image prune -f --filter label=org.cairn.stage=build >/dev/null 2>&1 || true
+    fi
   fi
   rm -rf "$work"
 }
@@ -78,7 +90,7 @@ dc up -d >"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; die "compose up faile
 container() { dc ps -q "$1"; }
 docker cp "$(container node1):/certs" "$work/certs"
 
-export CAIRN_ENDPOINT=127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103
+export CAIRN_ENDPOINT=127.0.0.1:${CAIRN_NODE1_CLIENT_PORT:-7101},127.0.0.1:${CAIRN_NODE2_CLIENT_PORT:-7102},127.0.0.1:${CAIRN_NODE3_CLIENT_PORT:-7103}
 export CAIRN_CERT=$work/certs/admin.pem CAIRN_KEY=$work/certs/admin.key
 export CAIRN_SERVICE_CERT=$work/certs/service.pem
 

@@ -18,6 +18,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev openssl procps
   # the side-by-side comparison peer (bench/compare-etcd.sh)
   etcd-server etcd-client
+  # the compose drill (deploy/compose-drill.sh: a base image where no registry is reachable)
+  debootstrap python3
 )
 
 missing=()
