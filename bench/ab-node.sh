@@ -37,9 +37,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 
-work=$(mktemp -d "${CAIRN_BENCH_DIR:-${TMPDIR:-/tmp}}/cairn-ab.XXXXXX")
-trap 'bench_stop_all; rm -rf "$work"' EXIT
-trap 'exit 130' INT TERM
+bench_work_dir ab
 bench_log "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 declare -A endpoints pids tls
 for side in a b; do

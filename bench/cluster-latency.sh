@@ -25,14 +25,8 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-base=${CAIRN_BENCH_DIR:-${TMPDIR:-/tmp}}
-work=$(mktemp -d "$base/cairn-latency.XXXXXX")
-cleanup() {
-  bench_stop_all
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_require_bins cluster-latency
+bench_work_dir latency
 cairn_start "$work/cairn"
 bench=("$BENCH_BIN/bench/cairn-bench" --target cairn --endpoint "$CAIRN_ENDPOINTS"
   "${CAIRN_BENCH_TLS[@]}" --duration-s "$duration" --warmup-s 1 --value-bytes 256)

@@ -52,19 +52,10 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-for b in node/cairn-node client/cairnctl bench/cairn-bench; do
-  [ -x "$BENCH_BIN/$b" ] || { echo "compare-etcd: $BENCH_BIN/$b not built" >&2; exit 2; }
-done
+bench_require_bins compare-etcd
 command -v etcd >/dev/null || { echo "compare-etcd: etcd not installed (scripts/install-deps.sh)" >&2; exit 2; }
 
-base=${CAIRN_BENCH_DIR:-${TMPDIR:-/tmp}}
-work=$(mktemp -d "$base/cairn-compare.XXXXXX")
-cleanup() {
-  bench_stop_all
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_work_dir compare
 [ -n "$out_dir" ] && mkdir -p "$out_dir"
 results=${out_dir:-$work/results}
 mkdir -p "$results"

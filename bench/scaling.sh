@@ -46,18 +46,9 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-for b in node/cairn-node client/cairnctl bench/cairn-bench; do
-  [ -x "$BENCH_BIN/$b" ] || { echo "scaling: $BENCH_BIN/$b not built" >&2; exit 2; }
-done
+bench_require_bins scaling
 
-base=${CAIRN_BENCH_DIR:-${TMPDIR:-/tmp}}
-work=$(mktemp -d "$base/cairn-scaling.XXXXXX")
-cleanup() {
-  bench_stop_all
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_work_dir scaling
 [ -n "$out_dir" ] && mkdir -p "$out_dir"
 results=${out_dir:-$work/results}
 mkdir -p "$results"

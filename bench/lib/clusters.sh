@@ -1,4 +1,4 @@
-# Shell helpers shared by bench/compare-etcd.sh and bench/scaling.sh: start a
+# Shell helpers shared by the bench/ scripts: start a
 # three-node Cairn cluster and a three-member etcd cluster on 127.0.0.1, in a
 # work directory, and stop exactly the processes they started. Source it; it
 # defines functions only. Every process started is recorded in BENCH_PIDS so
@@ -10,6 +10,24 @@
 BENCH_PIDS=()
 
 bench_log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+
+# bench_require_bins SCRIPT: exits 2, naming SCRIPT, unless cairn-node,
+# cairnctl and cairn-bench are built in BENCH_BIN.
+bench_require_bins() {
+  local b
+  for b in node/cairn-node client/cairnctl bench/cairn-bench; do
+    [ -x "$BENCH_BIN/$b" ] || { echo "$1: $BENCH_BIN/$b not built" >&2; exit 2; }
+  done
+}
+
+# bench_work_dir NAME: sets `work` to a new directory under $CAIRN_BENCH_DIR
+# (default $TMPDIR or /tmp), removed with every process started (BENCH_PIDS)
+# when the script exits or is interrupted.
+bench_work_dir() {
+  work=$(mktemp -d "${CAIRN_BENCH_DIR:-${TMPDIR:-/tmp}}/cairn-$1.XXXXXX")
+  trap 'bench_stop_all; rm -rf "$work"' EXIT
+  trap 'exit 130' INT TERM
+}
 
 # A port below the kernel's ephemeral range (which outgoing connections take
 # their ports from, so none can hold it while a node restarts) that nothing

@@ -29,7 +29,7 @@ absl::StatusOr<v1::Receipt> BuildReceipt(const storage::LedgerStore& store,
                                          const ledger::MerkleNodeReader& nodes, uint64_t index,
                                          uint64_t term) {
   auto entry = store.Get(index);
-  if (!entry.ok() || (term != 0 && entry->term != term)) {
+  if (!entry.ok() || entry->term != term) {
     return absl::NotFoundError(
         absl::StrCat("txid ", ledger::TxId{term, index}.ToString(), " is not in the ledger"));
   }

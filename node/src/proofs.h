@@ -13,12 +13,12 @@
 
 namespace cairn::node {
 
-// The receipt of the applied entry at `index`, against the first checkpoint
-// covering it. NotFound when no signature covers it yet, or when `term` is
-// not 0 and the entry at `index` is of another term.
+// The receipt of the applied entry at `index` of `term`, against the first
+// checkpoint covering it. NotFound when the entry at `index` is of another
+// term, or when no signature covers it yet.
 absl::StatusOr<v1::Receipt> BuildReceipt(const storage::LedgerStore& store,
                                          const ledger::MerkleNodeReader& nodes, uint64_t index,
-                                         uint64_t term = 0);
+                                         uint64_t term);
 
 // RFC 9162 consistency proof between two sizes, both within the latest
 // signed tree size (to_size 0: that size). InvalidArgument / FailedPrecondition

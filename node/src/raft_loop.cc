@@ -548,29 +548,32 @@ void RaftLoop::MaybeProposeGenesis() {
   }
 }
 
-// The same gates as MaybeSign: a time in the past that MaybeSign would not act
-// on would spin the loop.
-RaftLoop::Clock::time_point RaftLoop::SignatureDue() const {
-  if (soft_.role != consensus::Role::kLeader || signature_pending_index_ != 0) {
-    return Clock::time_point::max();
-  }
-  const SignState st = stage_.sign_state();
-  if (st.applied_term != raw_->Status().term) return Clock::time_point::max();
-  if (st.last_signable_index <= st.signed_tree_size) return Clock::time_point::max();
-  return std::max(sign_retry_at_,
-                  st.unsigned_since + std::chrono::milliseconds(options_.signature_interval_ms));
-}
-
-void RaftLoop::MaybeSign(Clock::time_point now) {
-  if (soft_.role != consensus::Role::kLeader || signature_pending_index_ != 0) return;
-  if (now < sign_retry_at_) return;
+std::optional<SignState> RaftLoop::Signable() const {
+  if (soft_.role != consensus::Role::kLeader || signature_pending_index_ != 0) return std::nullopt;
   const SignState st = stage_.sign_state();
   // Not before an entry of this term is applied: everything earlier in the
   // log, including a signature the previous leader proposed, is applied by
   // then, so this checkpoint covers at least as many leaves as any committed
   // one before it (checkpoints never shrink; clients treat that as rollback).
-  if (st.applied_term != raw_->Status().term) return;
-  if (st.last_signable_index <= st.signed_tree_size) return;
+  if (st.applied_term != raw_->Status().term) return std::nullopt;
+  if (st.last_signable_index <= st.signed_tree_size) return std::nullopt;
+  return st;
+}
+
+// A time in the past that MaybeSign would not act on would spin the loop, so
+// this passes the same gates (Signable) first.
+RaftLoop::Clock::time_point RaftLoop::SignatureDue() const {
+  const std::optional<SignState> st = Signable();
+  if (!st) return Clock::time_point::max();
+  return std::max(sign_retry_at_,
+                  st->unsigned_since + std::chrono::milliseconds(options_.signature_interval_ms));
+}
+
+void RaftLoop::MaybeSign(Clock::time_point now) {
+  if (now < sign_retry_at_) return;
+  const std::optional<SignState> signable = Signable();
+  if (!signable) return;
+  const SignState& st = *signable;
   const uint64_t unsigned_entries = st.applied_index - st.signed_tree_size;
   if (unsigned_entries < options_.signature_interval_txs &&
       now - st.unsigned_since < std::chrono::milliseconds(options_.signature_interval_ms)) {

@@ -160,6 +160,10 @@ class RaftLoop {
                  Clock::time_point deadline, ProposeDone done);
   void Periodic(Clock::time_point now);
   void MaybeSign(Clock::time_point now);
+  // The stage's sign state when this node may sign now but for the due
+  // time: it leads, no signature is in flight, an entry of its term is
+  // applied and some entry is unsigned. nullopt otherwise.
+  std::optional<SignState> Signable() const;
   // When the next signature falls due by time (max(): none is due).
   Clock::time_point SignatureDue() const;
   void MaybeProposeGenesis();

@@ -92,11 +92,9 @@ class CairnBench : public ::testing::Test {
     const std::string json = dir_->path() + "/bench.json";
     std::remove(json.c_str());
     const CertFiles creds = cluster_->pki().User(user);
-    std::vector<std::string> argv = {BinaryPath("bench/cairn-bench"),
-                                     "--cert=" + creds.cert,
-                                     "--key=" + creds.key,
-                                     "--service-cert=" + cluster_->pki().service_cert(),
-                                     "--json-out=" + json};
+    std::vector<std::string> argv = {
+        BinaryPath("bench/cairn-bench"), "--cert=" + creds.cert, "--key=" + creds.key,
+        "--service-cert=" + cluster_->pki().service_cert(), "--json-out=" + json};
     for (const auto& e : cluster_->Endpoints()) argv.push_back(e);
     argv.insert(argv.end(), args.begin(), args.end());
     const CommandResult r = RunCommand(argv, "", std::chrono::seconds(120));
@@ -208,9 +206,8 @@ TEST(StorageBench, RunsWithTinyMinTime) {
 // ------------------------------------------------------------- scripts
 
 TEST(Scripts, ScalingSmokePrintsItsTable) {
-  const CommandResult r =
-      RunCommand({"/bin/bash", SourcePath("bench/scaling.sh"), "--smoke"}, "",
-                 std::chrono::seconds(170));
+  const CommandResult r = RunCommand({"/bin/bash", SourcePath("bench/scaling.sh"), "--smoke"}, "",
+                                     std::chrono::seconds(170));
   std::cerr << r.out << r.err;
   ASSERT_EQ(r.exit_code, 0);
   // Two rows (0 and 3000 entries) with positive append and receipt rates.
@@ -220,15 +217,23 @@ TEST(Scripts, ScalingSmokePrintsItsTable) {
   EXPECT_EQ(rows, 2) << r.out;
 }
 
-TEST(Scripts, CompareEtcdOneCellPrintsTheRatio) {
-  const CommandResult r = RunCommand({"/bin/bash", SourcePath("bench/compare-etcd.sh"),
-                                      "--clients", "64", "--duration-s", "1", "--warmup-s",
-                                      "0.3", "--rounds", "1"},
-                                     "", std::chrono::seconds(100));
+// One round of one-second cells of bench/compare-etcd.sh, its output echoed.
+CommandResult RunCompareEtcdOneCell(const std::string& clients, bool etcd_tls) {
+  std::vector<std::string> argv = {"/bin/bash", SourcePath("bench/compare-etcd.sh")};
+  if (etcd_tls) argv.push_back("--etcd-tls");
+  argv.insert(argv.end(),
+              {"--clients", clients, "--duration-s", "1", "--warmup-s", "0.3", "--rounds", "1"});
+  CommandResult r = RunCommand(argv, "", std::chrono::seconds(100));
   std::cerr << r.out << r.err;
+  return r;
+}
+
+TEST(Scripts, CompareEtcdOneCellPrintsTheRatio) {
+  const CommandResult r = RunCompareEtcdOneCell("64", /*etcd_tls=*/false);
   ASSERT_EQ(r.exit_code, 0);
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(append_throughput_ratio_vs_etcd=(\d+\.\d\d)\n$)")))
+  ASSERT_TRUE(
+      std::regex_search(r.out, m, std::regex(R"(append_throughput_ratio_vs_etcd=(\d+\.\d\d)\n$)")))
       << r.out;
   EXPECT_GT(std::stod(m[1].str()), 0);
 }
@@ -236,11 +241,7 @@ TEST(Scripts, CompareEtcdOneCellPrintsTheRatio) {
 // etcd with mutual TLS on both its URLs (certificates from cairnctl) serves
 // the same workload: its column is filled, not zero from refused handshakes.
 TEST(Scripts, CompareEtcdWithTlsServesBothColumns) {
-  const CommandResult r = RunCommand({"/bin/bash", SourcePath("bench/compare-etcd.sh"),
-                                      "--etcd-tls", "--clients", "16", "--duration-s", "1",
-                                      "--warmup-s", "0.3", "--rounds", "1"},
-                                     "", std::chrono::seconds(100));
-  std::cerr << r.out << r.err;
+  const CommandResult r = RunCompareEtcdOneCell("16", /*etcd_tls=*/true);
   ASSERT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("mutual TLS on client and peer URLs"), std::string::npos) << r.out;
   std::smatch m;
@@ -252,10 +253,9 @@ TEST(Scripts, CompareEtcdWithTlsServesBothColumns) {
 }
 
 TEST(Scripts, ClusterLatencyPrintsAppendAndReceiptRows) {
-  const CommandResult r =
-      RunCommand({"/bin/bash", SourcePath("bench/cluster-latency.sh"), "--duration-s", "1",
-                  "--clients", "1"},
-                 "", std::chrono::seconds(100));
+  const CommandResult r = RunCommand(
+      {"/bin/bash", SourcePath("bench/cluster-latency.sh"), "--duration-s", "1", "--clients", "1"},
+      "", std::chrono::seconds(100));
   std::cerr << r.out << r.err;
   ASSERT_EQ(r.exit_code, 0);
   // A receipt needs a signature, so its latency is at least one interval.
