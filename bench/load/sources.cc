@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -70,20 +71,9 @@ class CairnSource : public RequestSource {
   void Start(WorkerContext& w, Op op, Done done) override {
     v1::LedgerService::Stub* stub = stubs_[static_cast<size_t>(w.connection)].get();
     switch (op) {
-      case Op::kAppend: {
-        auto call = std::make_shared<Call<v1::AppendRequest, v1::AppendResponse>>();
-        SetDeadline(&call->context, options_.timeout_ms);
-        call->request.set_collection_id(options_.collection);
-        call->request.set_contents(NextValue(w, options_.value_bytes));
-        stub->async()->Append(&call->context, &call->request, &call->response,
-                              [call, done](grpc::Status s) {
-                                if (s.ok() && call->response.txid().empty()) {
-                                  s = grpc::Status(grpc::StatusCode::INTERNAL, "no txid");
-                                }
-                                done(s);
-                              });
+      case Op::kAppend:
+        Append(stub, w, [done](grpc::Status s, const std::string&) { done(s); });
         return;
-      }
       case Op::kGet: {
         auto call = std::make_shared<Call<v1::GetEntryRequest, v1::GetEntryResponse>>();
         SetDeadline(&call->context, options_.timeout_ms);
@@ -116,28 +106,39 @@ class CairnSource : public RequestSource {
   }
 
  private:
-  // Appends, then asks for that entry's receipt, waiting for the signature
-  // that covers it: done once the receipt is in hand.
-  void AppendThenReceipt(v1::LedgerService::Stub* stub, WorkerContext& w, Done done) {
+  // Appends one value; `then` gets the outcome (INTERNAL when no txid came
+  // back) and the txid.
+  void Append(v1::LedgerService::Stub* stub, WorkerContext& w,
+              std::function<void(grpc::Status, const std::string&)> then) {
     auto call = std::make_shared<Call<v1::AppendRequest, v1::AppendResponse>>();
     SetDeadline(&call->context, options_.timeout_ms);
     call->request.set_collection_id(options_.collection);
     call->request.set_contents(NextValue(w, options_.value_bytes));
+    stub->async()->Append(&call->context, &call->request, &call->response,
+                          [call, then = std::move(then)](grpc::Status s) {
+                            if (s.ok() && call->response.txid().empty()) {
+                              s = grpc::Status(grpc::StatusCode::INTERNAL, "no txid");
+                            }
+                            then(s, call->response.txid());
+                          });
+  }
+
+  // Appends, then asks for that entry's receipt, waiting for the signature
+  // that covers it: done once the receipt is in hand.
+  void AppendThenReceipt(v1::LedgerService::Stub* stub, WorkerContext& w, Done done) {
     const int64_t timeout_ms = options_.timeout_ms;
-    stub->async()->Append(
-        &call->context, &call->request, &call->response,
-        [call, stub, timeout_ms, done](grpc::Status s) {
-          if (!s.ok() || call->response.txid().empty()) {
-            done(s.ok() ? grpc::Status(grpc::StatusCode::INTERNAL, "no txid") : s);
-            return;
-          }
-          auto receipt = std::make_shared<Call<v1::GetReceiptRequest, v1::GetReceiptResponse>>();
-          SetDeadline(&receipt->context, timeout_ms);
-          receipt->request.set_txid(call->response.txid());
-          receipt->request.set_wait(true);
-          stub->async()->GetReceipt(&receipt->context, &receipt->request, &receipt->response,
-                                    [receipt, done](grpc::Status r) { done(r); });
-        });
+    Append(stub, w, [stub, timeout_ms, done](grpc::Status s, const std::string& txid) {
+      if (!s.ok()) {
+        done(s);
+        return;
+      }
+      auto receipt = std::make_shared<Call<v1::GetReceiptRequest, v1::GetReceiptResponse>>();
+      SetDeadline(&receipt->context, timeout_ms);
+      receipt->request.set_txid(txid);
+      receipt->request.set_wait(true);
+      stub->async()->GetReceipt(&receipt->context, &receipt->request, &receipt->response,
+                                [receipt, done](grpc::Status r) { done(r); });
+    });
   }
 
   const std::string& PickTxid(WorkerContext& w) {

@@ -166,6 +166,10 @@ TEST(NodeConfigTest, FlagsOverrideYamlAndErrorsNameTheField) {
   args.push_back("--heartbeat-ticks=20");
   EXPECT_EQ(Parse(args, &config, &err), 2);
   EXPECT_THAT(err, HasSubstr("--heartbeat-ticks"));
+  args = tls;
+  args.push_back("--proof-cache-nodes-max=" + std::to_string((uint64_t{1} << 26) + 1));
+  EXPECT_EQ(Parse(args, &config, &err), 2);
+  EXPECT_THAT(err, HasSubstr("--proof-cache-nodes-max"));
 }
 
 // A malformed config file is a usage error (exit 2) that names the problem,
