@@ -94,7 +94,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Govern(Ctx* call, const Request* req
     ctx_->loop->ProposeConfChange(*change, command.SerializeAsString(), DeadlineOf(*call),
                                   std::move(done));
   } else {
-    ctx_->loop->Propose(command.SerializeAsString(), "", true, DeadlineOf(*call), std::move(done));
+    ctx_->loop->Propose(command.SerializeAsString(), AppendIdentity{}, true, DeadlineOf(*call),
+                        std::move(done));
   }
   return reactor;
 }

@@ -14,6 +14,7 @@
 #include "cairn/storage/ledger_store.h"
 #include "cairn/storage/raft_log_store.h"
 #include "cairn/v1/log.pb.h"
+#include "idempotency.h"
 #include "log.h"
 
 namespace cairn::node {
@@ -81,14 +82,14 @@ std::vector<ApplyResult> Applier::Apply(const std::vector<consensus::Entry>& ent
     se.term = e.term;
     se.index = e.index;
     se.data = e.data;
-    ApplyResult result{ledger::TxId{e.term, e.index}, std::nullopt};
+    ApplyResult result{ledger::TxId{e.term, e.index}, std::nullopt, std::nullopt, {}};
     v1::LogCommand command;
     if (e.data.empty()) {
       se.kind = storage::EntryKind::kInternal;
     } else if (!command.ParseFromString(e.data)) {
       Halt(absl::StrCat("committed entry ", result.txid.ToString(), " is not a LogCommand"));
     } else if (command.has_user()) {
-      result.duplicate_of = ApplyUser(command.user(), &se, batch.get());
+      ApplyUser(command.user(), entries, &se, batch.get(), &result);
     } else if (command.has_governance()) {
       se.kind = storage::EntryKind::kGovernance;
       se.collection_id = std::string(ledger::kGovernanceCollection);
@@ -143,25 +144,41 @@ std::vector<ApplyResult> Applier::Apply(const std::vector<consensus::Entry>& ent
   return results;
 }
 
-std::optional<ledger::TxId> Applier::ApplyUser(const v1::UserTransaction& tx,
-                                               storage::StoredEntry* se,
-                                               storage::ApplyBatch* batch) {
+void Applier::ApplyUser(const v1::UserTransaction& tx, const std::vector<consensus::Entry>& entries,
+                        storage::StoredEntry* se, storage::ApplyBatch* batch, ApplyResult* result) {
   se->kind = storage::EntryKind::kUser;
   se->user_id = tx.user_id();
   se->timestamp_unix_ms = Tick(tx.timestamp_unix_ms());
   if (!tx.idempotency_key().empty()) {
+    const AppendIdentity identity = IdentityOf(tx);
+    result->key = identity.key;
     auto held =
         batch->LookupIdempotencyKey(tx.user_id(), tx.idempotency_key(), se->timestamp_unix_ms);
     if (held.ok()) {
       // A retry of an append already in the ledger: a leaf, but not a second
-      // entry of the collection.
-      return ledger::TxId{held->term, held->index};
+      // entry of the collection. It is a duplicate only of the same contents.
+      const ledger::TxId holder{held->term, held->index};
+      if (IdentityOfEntry(DataAt(held->index, entries)) == identity) {
+        result->duplicate_of = holder;
+      } else {
+        result->key_held_by = holder;
+      }
+      return;
     }
     CAIRN_CHECK(absl::IsNotFound(held.status())) << held.status();
   }
   se->collection_id = tx.collection_id();
   se->idempotency_key = tx.idempotency_key();
-  return std::nullopt;
+}
+
+std::string Applier::DataAt(uint64_t index, const std::vector<consensus::Entry>& entries) const {
+  if (!entries.empty() && index >= entries.front().index && index <= entries.back().index) {
+    return entries[index - entries.front().index].data;
+  }
+  auto stored = db_->ledger().Get(index);
+  CAIRN_CHECK_OK(stored.status()) << "reading the entry at " << index
+                                  << " that holds an idempotency key";
+  return stored->data;
 }
 
 int64_t Applier::Tick(int64_t timestamp_unix_ms) {

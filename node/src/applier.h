@@ -35,8 +35,16 @@ namespace cairn::node {
 
 struct ApplyResult {
   ledger::TxId txid;
-  // Set for a user append whose (user, idempotency key) an earlier entry holds.
+  // Set for a user append whose (user, idempotency key) an earlier entry with
+  // the same contents holds: a retry.
   std::optional<ledger::TxId> duplicate_of;
+  // Set for a user append whose key an earlier entry of OTHER contents holds:
+  // the key was reused; the entry is a leaf but not a collection entry, and
+  // its caller is refused (IDEMPOTENCY_KEY_REUSED).
+  std::optional<ledger::TxId> key_held_by;
+  // The applied entry's idempotency identity key (user + key; empty: none),
+  // so a waiter can check it is answered for the entry it proposed.
+  std::string key;
 };
 
 // Forwards Merkle node reads to the batch being applied (which reads through
@@ -83,8 +91,11 @@ class Applier {
   uint64_t applied_term() const { return applied_term_; }
 
  private:
-  std::optional<ledger::TxId> ApplyUser(const v1::UserTransaction& tx, storage::StoredEntry* se,
-                                        storage::ApplyBatch* batch);
+  // Fills `result`'s duplicate_of / key_held_by / key for a user append.
+  void ApplyUser(const v1::UserTransaction& tx, const std::vector<consensus::Entry>& entries,
+                 storage::StoredEntry* se, storage::ApplyBatch* batch, ApplyResult* result);
+  // The data of the entry at `index`: in `entries` (this batch) or applied.
+  std::string DataAt(uint64_t index, const std::vector<consensus::Entry>& entries) const;
   void VerifySignature(const consensus::Entry& entry, const v1::SignatureTransaction& sig);
   // Moves the ledger clock to `timestamp_unix_ms` if that is later, and
   // returns the clock: the time this entry is stored and judged at.

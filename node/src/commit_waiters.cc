@@ -4,18 +4,21 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "cairn/base/check.h"
+#include "idempotency.h"
 #include "metrics.h"
+#include "status.h"
 
 namespace cairn::node {
 
-bool CommitWaiters::Add(uint64_t index, uint64_t term, Clock::time_point deadline, bool joined,
-                        Done done, Done* rejected) {
+bool CommitWaiters::Add(uint64_t index, uint64_t term, std::string key, Clock::time_point deadline,
+                        bool joined, Done done, Done* rejected) {
   absl::MutexLock lock(&mu_);
   if (index <= answered_) {
     *rejected = std::move(done);
     return false;
   }
-  waiting_[index].push_back({term, deadline, joined, std::move(done)});
+  waiting_[index].push_back({term, std::move(key), deadline, joined, std::move(done)});
   return true;
 }
 
@@ -29,12 +32,21 @@ void CommitWaiters::Answer(const std::vector<ApplyResult>& results) {
       if (it == waiting_.end()) continue;
       for (Waiter& w : it->second) {
         if (w.term != r.txid.term) {
+          const std::string lost = ledger::TxId{w.term, r.txid.index}.ToString();
           ready.emplace_back(
               std::move(w.done),
-              absl::UnavailableError(absl::StrCat(
-                  "the entry proposed at ", ledger::TxId{w.term, r.txid.index}.ToString(),
-                  " was lost to a leader change before it committed; retry (with the same "
-                  "idempotency key it is safe)")));
+              WithReason(absl::UnavailableError(absl::StrCat(
+                             "the entry proposed at ", lost,
+                             " was lost to a leader change before it committed (it was not "
+                             "written); retrying is safe")),
+                         v1::ERROR_REASON_LOST_TO_LEADER_CHANGE, {{"txid", lost}}));
+          continue;
+        }
+        CAIRN_CHECK(w.key == r.key)
+            << "a caller waiting for " << r.txid.ToString()
+            << " would be answered for an entry that does not carry its idempotency key";
+        if (r.key_held_by) {
+          ready.emplace_back(std::move(w.done), KeyReusedError(*r.key_held_by));
           continue;
         }
         CommitResult result{r.txid, v1::TRANSACTION_STATUS_COMMITTED, r.duplicate_of};
@@ -53,14 +65,19 @@ void CommitWaiters::Answer(const std::vector<ApplyResult>& results) {
 }
 
 void CommitWaiters::Expire(Clock::time_point now) {
-  std::vector<std::pair<uint64_t, Done>> expired;
+  struct Expired {
+    uint64_t index;
+    uint64_t term;
+    Done done;
+  };
+  std::vector<Expired> expired;
   {
     absl::MutexLock lock(&mu_);
     for (auto it = waiting_.begin(); it != waiting_.end();) {
       auto& ws = it->second;
       for (auto w = ws.begin(); w != ws.end();) {
         if (w->deadline <= now) {
-          expired.emplace_back(it->first, std::move(w->done));
+          expired.push_back({it->first, w->term, std::move(w->done)});
           w = ws.erase(w);
         } else {
           ++w;
@@ -69,11 +86,14 @@ void CommitWaiters::Expire(Clock::time_point now) {
       it = ws.empty() ? waiting_.erase(it) : std::next(it);
     }
   }
-  for (auto& [index, done] : expired) {
-    std::move(done)(absl::DeadlineExceededError(
-        absl::StrCat("index ", index,
-                     " did not commit before the deadline; its status is available through "
-                     "GetTransactionStatus")));
+  for (auto& [index, term, done] : expired) {
+    const std::string txid = ledger::TxId{term, index}.ToString();
+    std::move(done)(WithReason(
+        absl::DeadlineExceededError(absl::StrCat(
+            "transaction ", txid,
+            " did not commit before the deadline; it may still commit: GetTransactionStatus "
+            "tells, or retry with the same idempotency key")),
+        v1::ERROR_REASON_OUTCOME_UNKNOWN, {{"txid", txid}}));
   }
 }
 

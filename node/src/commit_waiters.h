@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -41,14 +42,19 @@ class CommitWaiters {
 
   explicit CommitWaiters(NodeMetrics* metrics) : metrics_(metrics) {}
 
-  // Waits for the entry at `index` proposed in `term`. `joined`: a retry
-  // joining an entry already in flight. False (and `done` is handed back
-  // untouched in `*rejected`) when that index was answered already.
-  bool Add(uint64_t index, uint64_t term, Clock::time_point deadline, bool joined, Done done,
-           Done* rejected) ABSL_LOCKS_EXCLUDED(mu_);
-  // The entries in `results` are applied: answers their waiters (COMMITTED,
-  // or UNAVAILABLE when the entry applied at that index is of another term:
-  // what was proposed there was lost to a leader change).
+  // Waits for the entry at `index` proposed in `term`, whose idempotency
+  // identity key is `key` (empty: none). `joined`: a retry joining an entry
+  // already in flight. False (and `done` is handed back untouched in
+  // `*rejected`) when that index was answered already.
+  bool Add(uint64_t index, uint64_t term, std::string key, Clock::time_point deadline, bool joined,
+           Done done, Done* rejected) ABSL_LOCKS_EXCLUDED(mu_);
+  // The entries in `results` are applied: answers their waiters: COMMITTED
+  // (a duplicate names the entry holding the key and those contents);
+  // LOST_TO_LEADER_CHANGE when the entry applied at that index is of another
+  // term; IDEMPOTENCY_KEY_REUSED when the key is held by other contents.
+  // Invariant (crashes otherwise): an entry of the waiter's term at its
+  // index carries the waiter's key, so no caller is ever answered with a
+  // txid that does not hold what it sent.
   void Answer(const std::vector<ApplyResult>& results) ABSL_LOCKS_EXCLUDED(mu_);
   // Fails the waiters whose deadline passed with DEADLINE_EXCEEDED.
   void Expire(Clock::time_point now) ABSL_LOCKS_EXCLUDED(mu_);
@@ -58,6 +64,7 @@ class CommitWaiters {
  private:
   struct Waiter {
     uint64_t term = 0;
+    std::string key;
     Clock::time_point deadline;
     bool joined = false;
     Done done;

@@ -184,6 +184,11 @@ void AddOptions(CLI::App& app, NodeConfig& c) {
   app.add_option("--log-format", c.log_format, "Log line format: one JSON object per line, or text")
       ->check(CLI::IsMember({"json", "text"}))
       ->capture_default_str();
+  // Not in --help: puts a fixed bug back so the robustness suite can show it
+  // catches it. Never for a real service.
+  app.add_option("--test-inject-bug", c.test_inject_bug)
+      ->check(CLI::IsMember({"", "stale-idempotency-join"}))
+      ->group("");
 }
 
 // Settings that must be present once flags and file are merged.

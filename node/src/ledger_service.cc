@@ -3,11 +3,13 @@
 // request writes nothing.
 #include "ledger_service.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cairn/ledger/encoding.h"
 #include "cairn/ledger/entry.h"
 #include "cairn/storage/ledger_store.h"
 #include "cairn/storage/raft_log_store.h"
+#include "idempotency.h"
 #include "log.h"
 #include "proofs.h"
 #include "status.h"
@@ -54,6 +56,29 @@ absl::Status ToEntry(const storage::StoredEntry& stored, bool include_contents, 
   return absl::OkStatus();
 }
 
+// A ListEntries page token: the storage layer's token, and for a
+// linearizable listing the read index all its pages are bounded by. Form:
+// "<read_index>:<storage token>" (read_index 0 for a local listing).
+struct ListToken {
+  uint64_t read_index = 0;
+  std::string storage_token;
+};
+
+std::string MakeListToken(const ListToken& t) {
+  return absl::StrCat(t.read_index, ":", t.storage_token);
+}
+
+absl::StatusOr<ListToken> ParseListToken(const std::string& token) {
+  if (token.empty()) return ListToken{};
+  const auto colon = token.find(':');
+  ListToken t;
+  if (colon == std::string::npos || !absl::SimpleAtoi(token.substr(0, colon), &t.read_index)) {
+    return absl::InvalidArgumentError("page_token is malformed (pass back next_page_token as is)");
+  }
+  t.storage_token = token.substr(colon + 1);
+  return t;
+}
+
 absl::StatusOr<uint64_t> IndexBound(const std::string& txid, absl::string_view field) {
   if (txid.empty()) return 0;
   auto parsed = ledger::TxId::Parse(txid, field);
@@ -96,24 +121,14 @@ void LedgerServiceImpl::ForwardAppend(Ctx* call, Reactor* reactor, const Princip
   }
   auto client = std::make_shared<grpc::ClientContext>();
   LeaderRouter::PrepareForward(*call, principal, client.get());
-  stub->async()->Append(client.get(), req, resp,
-                        [reactor, client, stub](grpc::Status status) { reactor->Finish(status); });
+  stub->async()->Append(client.get(), req, resp, [reactor, client, stub](grpc::Status status) {
+    reactor->Finish(ToGrpcStatus(ForwardedAppendOutcome(status)));
+  });
 }
 
 void LedgerServiceImpl::ProposeAppend(Ctx* call, Reactor* reactor, const Principal& principal,
                                       const v1::AppendRequest* req, v1::AppendResponse* resp) {
   const int64_t now_ms = NowUnixMs();
-  if (!req->idempotency_key().empty()) {
-    auto held =
-        ctx_->db->ledger().LookupIdempotencyKey(principal.user_id, req->idempotency_key(), now_ms);
-    if (held.ok()) {
-      resp->set_txid(ledger::TxId{held->term, held->index}.ToString());
-      resp->set_status(v1::TRANSACTION_STATUS_COMMITTED);
-      resp->set_duplicate(true);
-      Finish(reactor, absl::OkStatus());
-      return;
-    }
-  }
   v1::LogCommand command;
   v1::UserTransaction* tx = command.mutable_user();
   tx->set_collection_id(req->collection_id());
@@ -126,13 +141,33 @@ void LedgerServiceImpl::ProposeAppend(Ctx* call, Reactor* reactor, const Princip
     Finish(reactor, st);
     return;
   }
-  std::string dedup_key;
-  if (!req->idempotency_key().empty()) {
-    dedup_key = absl::StrCat(principal.user_id, absl::string_view("\0", 1), req->idempotency_key());
+  AppendIdentity identity = IdentityOf(*tx);
+  if (identity.has_key()) {
+    // A retry of an append already applied: answered from the ledger, but
+    // only with the entry that holds this key AND these contents.
+    auto held =
+        ctx_->db->ledger().LookupIdempotencyKey(principal.user_id, req->idempotency_key(), now_ms);
+    if (held.ok()) {
+      const ledger::TxId holder{held->term, held->index};
+      auto stored = ctx_->db->ledger().Get(held->index);
+      if (!stored.ok()) {
+        Finish(reactor, stored.status());
+        return;
+      }
+      if (IdentityOfEntry(stored->data) != identity) {
+        Finish(reactor, KeyReusedError(holder));
+        return;
+      }
+      resp->set_txid(holder.ToString());
+      resp->set_status(v1::TRANSACTION_STATUS_COMMITTED);
+      resp->set_duplicate(true);
+      Finish(reactor, absl::OkStatus());
+      return;
+    }
   }
   const auto started = std::chrono::steady_clock::now();
   ctx_->loop->Propose(
-      command.SerializeAsString(), std::move(dedup_key), req->wait() == v1::APPEND_WAIT_COMMITTED,
+      command.SerializeAsString(), std::move(identity), req->wait() == v1::APPEND_WAIT_COMMITTED,
       DeadlineOf(*call), [this, reactor, resp, started](absl::StatusOr<CommitResult> r) {
         if (!r.ok()) {
           ctx_->metrics->appends_rejected_total.Increment();
@@ -159,18 +194,21 @@ void LedgerServiceImpl::WhenApplied(Ctx* call, Reactor* reactor, uint64_t index,
     return;
   }
   if (no_wait) {
-    Finish(reactor, absl::UnavailableError(absl::StrCat("index ", index,
-                                                        " is not applied on this node yet "
-                                                        "(applied index ",
-                                                        applied, ")")));
+    Finish(reactor,
+           WithReason(absl::UnavailableError(absl::StrCat(
+                          "index ", index, " is not applied on this node yet (applied index ",
+                          applied, ")")),
+                      v1::ERROR_REASON_NOT_YET_AVAILABLE));
     return;
   }
   auto shared = std::make_shared<absl::AnyInvocable<grpc::Status() &&>>(std::move(read));
   const absl::Status st =
       ctx_->applied->Wait(index, DeadlineOf(*call), [reactor, shared](absl::Status s) {
         if (!s.ok()) {
-          reactor->Finish(ToGrpcStatus(absl::DeadlineExceededError(
-              "the entry was not applied on this node before the deadline")));
+          reactor->Finish(ToGrpcStatus(
+              WithReason(absl::DeadlineExceededError(
+                             "the entry was not applied on this node before the deadline"),
+                         v1::ERROR_REASON_NOT_YET_AVAILABLE)));
           return;
         }
         reactor->Finish(std::move(*shared)());
@@ -252,25 +290,53 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::ListEntries(Ctx* call,
     return Finish(reactor, absl::InvalidArgumentError("collection_id is empty"));
   }
   absl::Status st = ValidatePageSize(req->page_size(), *ctx_->config);
-  auto from = IndexBound(req->from_txid(), "from_txid");
-  auto to = IndexBound(req->to_txid(), "to_txid");
-  if (st.ok()) st = from.status();
-  if (st.ok()) st = to.status();
+  if (st.ok()) st = IndexBound(req->from_txid(), "from_txid").status();
+  if (st.ok()) st = IndexBound(req->to_txid(), "to_txid").status();
+  auto token = ParseListToken(req->page_token());
+  if (st.ok()) st = token.status();
   if (!st.ok()) return Finish(reactor, st);
-  storage::ListEntriesOptions options;
-  options.from_index = *from;
-  options.to_index = *to;
-  options.page_size = req->page_size() == 0 ? 100 : req->page_size();
-  options.include_data = req->include_contents();
-  options.page_token = req->page_token();
-  auto page = ctx_->db->ledger().ListEntries(req->collection_id(), options);
-  if (!page.ok()) return Finish(reactor, page.status());
-  for (const auto& e : page->entries) {
-    st = ToEntry(e, req->include_contents(), resp->add_entries());
-    if (!st.ok()) return Finish(reactor, st);
+  if (req->consistency() == v1::READ_CONSISTENCY_LOCAL) {
+    if (token->read_index != 0) {
+      return Finish(reactor, absl::InvalidArgumentError(
+                                 "page_token is from a linearizable listing; ask for the next "
+                                 "page with the same consistency"));
+    }
+    reactor->Finish(ListPage(*req, 0, resp));
+    return reactor;
   }
-  resp->set_next_page_token(page->next_page_token);
-  return Finish(reactor, absl::OkStatus());
+  if (token->read_index != 0) {
+    // A later page: the snapshot point is fixed; wait until it is applied.
+    const uint64_t index = token->read_index;
+    WhenApplied(call, reactor, index, false,
+                [this, req, resp, index]() { return ListPage(*req, index, resp); });
+    return reactor;
+  }
+  ctx_->loop->ReadIndex(
+      DeadlineOf(*call), [this, reactor, req, resp](absl::StatusOr<uint64_t> index) mutable {
+        reactor->Finish(index.ok() ? ListPage(*req, *index, resp) : ToGrpcStatus(index.status()));
+      });
+  return reactor;
+}
+
+grpc::Status LedgerServiceImpl::ListPage(const v1::ListEntriesRequest& req, uint64_t read_index,
+                                         v1::ListEntriesResponse* resp) const {
+  storage::ListEntriesOptions options;
+  options.from_index = *IndexBound(req.from_txid(), "from_txid");
+  const uint64_t to = *IndexBound(req.to_txid(), "to_txid");
+  options.to_index = read_index == 0 ? to : (to == 0 ? read_index : std::min(to, read_index));
+  options.page_size = req.page_size() == 0 ? 100 : req.page_size();
+  options.include_data = req.include_contents();
+  options.page_token = ParseListToken(req.page_token())->storage_token;
+  auto page = ctx_->db->ledger().ListEntries(req.collection_id(), options);
+  if (!page.ok()) return ToGrpcStatus(page.status());
+  for (const auto& e : page->entries) {
+    absl::Status st = ToEntry(e, req.include_contents(), resp->add_entries());
+    if (!st.ok()) return ToGrpcStatus(st);
+  }
+  if (!page->next_page_token.empty()) {
+    resp->set_next_page_token(MakeListToken({read_index, page->next_page_token}));
+  }
+  return grpc::Status::OK;
 }
 
 grpc::ServerUnaryReactor* LedgerServiceImpl::ListCollections(Ctx* call,

@@ -40,6 +40,10 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
                      const v1::AppendRequest* req, v1::AppendResponse* resp);
   // Status of `txid` on this node.
   v1::TransactionStatus StatusOf(const ledger::TxId& txid) const;
+  // One page of `req`'s listing; `read_index` > 0 bounds it to the
+  // snapshot at that index (linearizable listing) and goes into the token.
+  grpc::Status ListPage(const v1::ListEntriesRequest& req, uint64_t read_index,
+                        v1::ListEntriesResponse* resp) const;
   // Runs `read` once `index` is applied here (or fails the call).
   void WhenApplied(Ctx* call, Reactor* reactor, uint64_t index, bool no_wait,
                    absl::AnyInvocable<grpc::Status() &&> read);

@@ -195,6 +195,12 @@ absl::Status NodeImpl::StartLoop() {
   o.snapshot_interval_entries = config_.snapshot_interval_entries;
   o.snapshot_retain_entries = config_.snapshot_retain_entries;
   o.genesis = genesis_;
+  o.inject_stale_idempotency_join = config_.test_inject_bug == "stale-idempotency-join";
+  if (o.inject_stale_idempotency_join) {
+    spdlog::critical(
+        "--test-inject-bug stale-idempotency-join: this node may LOSE acknowledged "
+        "writes; for tests only");
+  }
   o.on_signature_applied = [this] { segments_->Notify(); };
   SignerIdentity signer{config_.node_id, service_id, &*node_cert_, &*node_key_};
   loop_ = std::make_unique<RaftLoop>(o, db_.get(), applier_.get(), transport_.get(),
@@ -262,6 +268,12 @@ absl::Status NodeImpl::StartServers() {
                              &port);
     builder.RegisterService(ledger_service_.get());
     builder.RegisterService(admin_service_.get());
+    // Followers keep a channel to the leader's client port for forwarded
+    // calls and ping it when idle (kClientPortKeepaliveMs); gRPC's default
+    // (one ping per 5 minutes, two strikes) answered that with GOAWAY
+    // too_many_pings, failing the forwarded calls on that connection.
+    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                               kClientPortPingsMinMs);
     // Room for the largest allowed entry plus framing, so an oversized one is
     // answered by validation (naming entry_bytes_max), not by the transport.
     builder.SetMaxReceiveMessageSize(

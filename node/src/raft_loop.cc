@@ -10,6 +10,7 @@
 #include "cairn/storage/raft_log_store.h"
 #include "cairn/storage/snapshot.h"
 #include "log.h"
+#include "status.h"
 
 namespace cairn::node {
 namespace {
@@ -20,21 +21,10 @@ int64_t NowUnixMs() {
       .count();
 }
 
-// The user transaction in `data`, if any, as its idempotency dedup key.
-std::string DedupKeyOf(const std::string& data) {
-  v1::LogCommand command;
-  if (data.empty() || !command.ParseFromString(data) || !command.has_user() ||
-      command.user().idempotency_key().empty()) {
-    return "";
-  }
-  return absl::StrCat(command.user().user_id(), absl::string_view("\0", 1),
-                      command.user().idempotency_key());
-}
-
 }  // namespace
 
 RaftLoop::RaftLoop(RaftLoopOptions options, storage::Database* db, Applier* applier,
-                   Transport* transport, SnapshotSender* snapshots, Governance* governance,
+                   PeerTransport* transport, SnapshotTransfers* snapshots, Governance* governance,
                    SignerIdentity signer, NodeMetrics* metrics, IndexWaiters* applied_waiters,
                    IndexWaiters* signed_waiters)
     : options_(std::move(options)),
@@ -62,7 +52,7 @@ absl::Status RaftLoop::Start() {
   config.heartbeat_tick = options_.heartbeat_ticks;
   config.uncommitted_bytes_max = options_.uncommitted_bytes_max;
   config.applied = applier_->applied_index();
-  config.random_seed = std::random_device()();
+  config.random_seed = options_.random_seed != 0 ? options_.random_seed : std::random_device()();
   auto raw = consensus::RawNode::Create(config, &db_->raft_log());
   if (!raw.ok()) return raw.status();
   raw_ = *std::move(raw);
@@ -71,7 +61,8 @@ absl::Status RaftLoop::Start() {
   PublishStatus();
   pump_.Start();
   stage_.Start();
-  thread_ = std::thread([this] { Run(); });
+  started_ = true;
+  if (options_.own_thread) thread_ = std::thread([this] { Run(); });
   return absl::OkStatus();
 }
 
@@ -81,7 +72,22 @@ void RaftLoop::Stop() {
     if (stopping_) return;
     stopping_ = true;
   }
-  if (thread_.joinable()) thread_.join();
+  if (thread_.joinable()) {
+    thread_.join();
+  } else if (started_ && !options_.own_thread) {
+    Shutdown();
+  }
+}
+
+void RaftLoop::DriveOnce(bool tick) {
+  CAIRN_CHECK(!options_.own_thread) << "DriveOnce on a loop that runs its own thread";
+  std::deque<Op> ops;
+  {
+    absl::MutexLock lock(&inbox_mu_);
+    if (stopping_) return;
+    ops.swap(inbox_);
+  }
+  Iterate(std::move(ops), tick, Clock::now());
 }
 
 bool RaftLoop::Enqueue(Op op, bool bounded) {
@@ -91,64 +97,97 @@ bool RaftLoop::Enqueue(Op op, bool bounded) {
   return true;
 }
 
-void RaftLoop::Propose(std::string command, std::string dedup_key, bool wait_commit,
+void RaftLoop::Propose(std::string command, AppendIdentity identity, bool wait_commit,
                        Clock::time_point deadline, ProposeDone done) {
   auto shared = std::make_shared<ProposeDone>(std::move(done));
   const bool queued = Enqueue(
-      [this, command = std::move(command), dedup_key = std::move(dedup_key), wait_commit, deadline,
+      [this, command = std::move(command), identity = std::move(identity), wait_commit, deadline,
        shared]() mutable {
-        DoPropose(std::move(command), std::move(dedup_key), wait_commit, deadline,
+        DoPropose(std::move(command), std::move(identity), wait_commit, deadline,
                   std::move(*shared));
       },
       /*bounded=*/true);
   if (!queued) {
-    std::move (*shared)(absl::ResourceExhaustedError(absl::StrCat(
-        "node is busy: ", options_.inbox_ops_max, " operations queued (inbox_ops_max); back off")));
+    std::move (*shared)(WithReason(
+        absl::ResourceExhaustedError(absl::StrCat("node is busy: ", options_.inbox_ops_max,
+                                                  " operations queued (inbox_ops_max); back off")),
+        v1::ERROR_REASON_BACKPRESSURE, {{"limit", "inbox_ops_max"}}));
   }
 }
 
-void RaftLoop::DoPropose(std::string command, std::string dedup_key, bool wait_commit,
+void RaftLoop::DoPropose(std::string command, AppendIdentity identity, bool wait_commit,
                          Clock::time_point deadline, ProposeDone done) {
-  if (!dedup_key.empty()) {
-    auto it = inflight_keys_.find(dedup_key);
-    if (it != inflight_keys_.end()) {
-      auto term = raw_->TermAt(it->second);
-      if (term.ok()) {
-        const ledger::TxId original{*term, it->second};
-        if (!wait_commit) {
-          std::move(done)(CommitResult{original, v1::TRANSACTION_STATUS_PENDING, original});
-          return;
-        }
-        // Applied already (its key is cleared a moment later): proposing it
-        // again is safe, the applier records the retry as a duplicate.
-        ProposeDone rejected;
-        if (commit_waiters_.Add(it->second, *term, deadline, /*joined=*/true, std::move(done),
-                                &rejected)) {
-          return;
-        }
-        done = std::move(rejected);
-      }
-    }
-  }
+  if (identity.has_key() && JoinInflight(identity, wait_commit, deadline, done)) return;
   auto position = raw_->Propose(std::move(command));
   if (!position.ok()) {
-    std::move(done)(position.status());
+    std::move(done)(absl::IsUnavailable(position.status()) ? NotLeaderError(position.status())
+                                                           : position.status());
     return;
   }
   const ledger::TxId txid{position->term, position->last_index};
-  if (!dedup_key.empty()) {
-    inflight_keys_[dedup_key] = txid.index;
-    inflight_key_of_index_[txid.index] = std::move(dedup_key);
+  if (identity.has_key()) {
+    inflight_keys_[identity.key] = InflightKey{txid.index, txid.term, identity.digest};
+    inflight_key_of_index_[txid.index] = identity.key;
   }
   if (!wait_commit) {
     std::move(done)(CommitResult{txid, v1::TRANSACTION_STATUS_PENDING, std::nullopt});
     return;
   }
   ProposeDone rejected;
-  const bool added =
-      commit_waiters_.Add(txid.index, txid.term, deadline, false, std::move(done), &rejected);
+  const bool added = commit_waiters_.Add(txid.index, txid.term, std::move(identity.key), deadline,
+                                         false, std::move(done), &rejected);
   // A new entry cannot have been applied before it was proposed.
   CAIRN_CHECK(added) << "index " << txid.index << " was answered before it was proposed";
+}
+
+bool RaftLoop::JoinInflight(const AppendIdentity& identity, bool wait_commit,
+                            Clock::time_point deadline, ProposeDone& done) {
+  auto it = inflight_keys_.find(identity.key);
+  if (it == inflight_keys_.end()) return false;
+  InflightKey held = it->second;
+  std::string waiter_key = identity.key;
+  // The entry this key was proposed as must still be in the log at its
+  // position, and this node must still lead (else it may be replaced yet).
+  auto term = raw_->TermAt(held.index);
+  if (options_.inject_stale_idempotency_join) {
+    if (!term.ok()) return false;
+    held.term = *term;  // the bug: whatever the log holds there now
+    waiter_key.clear();
+  } else if (raw_->Status().role != consensus::Role::kLeader || !term.ok() || *term != held.term) {
+    return false;
+  }
+  const ledger::TxId original{held.term, held.index};
+  if (held.digest != identity.digest) {
+    std::move(done)(KeyReusedError(original));
+    return true;
+  }
+  if (!wait_commit) {
+    std::move(done)(CommitResult{original, v1::TRANSACTION_STATUS_PENDING, original});
+    return true;
+  }
+  // Applied already (its key is cleared a moment later): proposing it
+  // again is safe, the applier records the retry as a duplicate.
+  ProposeDone rejected;
+  if (commit_waiters_.Add(held.index, held.term, std::move(waiter_key), deadline, /*joined=*/true,
+                          std::move(done), &rejected)) {
+    return true;
+  }
+  done = std::move(rejected);
+  return false;
+}
+
+absl::Status RaftLoop::NotLeaderError(const absl::Status& core_error) const {
+  const consensus::NodeStatus st = raw_->Status();
+  if (st.role == consensus::Role::kLeader) {
+    // A leader refusing proposals (a transfer in progress): not written.
+    return WithReason(core_error, v1::ERROR_REASON_NO_LEADER);
+  }
+  if (st.leader == consensus::kNoNode) {
+    return WithReason(absl::UnavailableError("no leader is known (an election is in progress)"),
+                      v1::ERROR_REASON_NO_LEADER);
+  }
+  return WithReason(core_error, v1::ERROR_REASON_NOT_LEADER,
+                    {{"leader_id", std::to_string(st.leader)}});
 }
 
 void RaftLoop::ProposeConfChange(consensus::ConfChange change, std::string command,
@@ -162,12 +201,15 @@ void RaftLoop::ProposeConfChange(consensus::ConfChange change, std::string comma
           return;
         }
         ProposeDone rejected;
-        const bool added = commit_waiters_.Add(position->last_index, position->term, deadline,
+        const bool added = commit_waiters_.Add(position->last_index, position->term, "", deadline,
                                                false, std::move(*shared), &rejected);
         CAIRN_CHECK(added) << "index " << position->last_index << " answered before proposed";
       },
       true);
-  if (!queued) std::move (*shared)(absl::ResourceExhaustedError("node is busy; back off"));
+  if (!queued) {
+    std::move (*shared)(WithReason(absl::ResourceExhaustedError("node is busy; back off"),
+                                   v1::ERROR_REASON_BACKPRESSURE));
+  }
 }
 
 void RaftLoop::Step(std::vector<consensus::Message> messages) {
@@ -194,7 +236,10 @@ void RaftLoop::ReadIndex(Clock::time_point deadline, IndexDone done) {
         reads_[context] = PendingRead{deadline, std::move(*shared)};
       },
       true);
-  if (!queued) std::move (*shared)(absl::ResourceExhaustedError("node is busy; back off"));
+  if (!queued) {
+    std::move (*shared)(WithReason(absl::ResourceExhaustedError("node is busy; back off"),
+                                   v1::ERROR_REASON_BACKPRESSURE));
+  }
 }
 
 void RaftLoop::TransferLeadership(consensus::NodeId target, Clock::time_point deadline,
@@ -230,7 +275,10 @@ void RaftLoop::TransferLeadership(consensus::NodeId target, Clock::time_point de
         transfer_ = PendingTransfer{to, deadline, std::move(*shared)};
       },
       true);
-  if (!queued) std::move (*shared)(absl::ResourceExhaustedError("node is busy; back off"));
+  if (!queued) {
+    std::move (*shared)(WithReason(absl::ResourceExhaustedError("node is busy; back off"),
+                                   v1::ERROR_REASON_BACKPRESSURE));
+  }
 }
 
 void RaftLoop::Compact(IndexDone done) {
@@ -241,7 +289,10 @@ void RaftLoop::Compact(IndexDone done) {
         std::move (*shared)(db_->raft_log().Snapshot().index);
       },
       true);
-  if (!queued) std::move (*shared)(absl::ResourceExhaustedError("node is busy; back off"));
+  if (!queued) {
+    std::move (*shared)(WithReason(absl::ResourceExhaustedError("node is busy; back off"),
+                                   v1::ERROR_REASON_BACKPRESSURE));
+  }
 }
 
 void RaftLoop::ReceiveSnapshot(consensus::Message message,
@@ -297,25 +348,37 @@ void RaftLoop::Run() {
       if (stopping_) break;
       ops.swap(inbox_);
     }
-    for (auto& op : ops) std::move(op)();
     const auto now = Clock::now();
-    if (now >= next_tick) {
-      raw_->Tick();
-      next_tick = std::max(next_tick + tick, now);
-      Periodic(now);
-    }
-    MaybeSign(now);
-    while (raw_->HasReady()) {
-      HandleReady(raw_->GetReady());
-      raw_->Advance();
-    }
-    PublishStatus();
+    const bool tick_due = now >= next_tick;
+    if (tick_due) next_tick = std::max(next_tick + tick, now);
+    Iterate(std::move(ops), tick_due, now);
   }
-  // Shutdown: what was handed over is applied, then every waiting caller
-  // hears UNAVAILABLE.
+  Shutdown();
+}
+
+void RaftLoop::Iterate(std::deque<Op> ops, bool tick, Clock::time_point now) {
+  for (auto& op : ops) std::move(op)();
+  if (tick) {
+    raw_->Tick();
+    Periodic(now);
+  }
+  MaybeSign(now);
+  while (raw_->HasReady()) {
+    HandleReady(raw_->GetReady());
+    raw_->Advance();
+  }
+  PublishStatus();
+}
+
+void RaftLoop::Shutdown() {
+  // What was handed over is applied, then every waiting caller hears that
+  // the node went down: their appends may or may not commit.
   stage_.Stop();
   pump_.Stop();
-  const absl::Status down = absl::UnavailableError("node is shutting down");
+  const absl::Status down = WithReason(
+      absl::UnavailableError("node is shutting down; the outcome of a pending append is "
+                             "unknown (look its txid up, or retry with the same idempotency key)"),
+      v1::ERROR_REASON_OUTCOME_UNKNOWN);
   commit_waiters_.FailAll(down);
   for (auto& [ctx, r] : reads_) std::move(r.done)(down);
   reads_.clear();
@@ -424,10 +487,10 @@ void RaftLoop::RebuildInflightKeys() {
   auto entries = db_->raft_log().Entries(first, last + 1, SIZE_MAX);
   if (!entries.ok()) return;
   for (const auto& e : *entries) {
-    std::string key = DedupKeyOf(e.data);
-    if (key.empty()) continue;
-    inflight_keys_[key] = e.index;
-    inflight_key_of_index_[e.index] = std::move(key);
+    AppendIdentity id = IdentityOfEntry(e.data);
+    if (!id.has_key()) continue;
+    inflight_keys_[id.key] = InflightKey{e.index, e.term, id.digest};
+    inflight_key_of_index_[e.index] = std::move(id.key);
   }
 }
 
@@ -483,7 +546,9 @@ void RaftLoop::AfterApplied(uint64_t first_index, uint64_t last_index, bool memb
        k != inflight_key_of_index_.end() && k->first <= last_index;) {
     // A retry proposed again after this entry applied holds the key now.
     auto held = inflight_keys_.find(k->second);
-    if (held != inflight_keys_.end() && held->second == k->first) inflight_keys_.erase(held);
+    if (held != inflight_keys_.end() && held->second.index == k->first) {
+      inflight_keys_.erase(held);
+    }
     k = inflight_key_of_index_.erase(k);
   }
   MaybeCompact(/*force=*/false);

@@ -43,11 +43,11 @@
 #include "cairn/v1/ledger.pb.h"
 #include "cairn/v1/log.pb.h"
 #include "commit_waiters.h"
+#include "idempotency.h"
 #include "index_waiters.h"
 #include "metrics.h"
+#include "peer_seams.h"
 #include "signer.h"
-#include "snapshot_sender.h"
-#include "transport.h"
 
 namespace cairn::node {
 
@@ -71,6 +71,16 @@ struct RaftLoopOptions {
   // Committed entries handed to the apply stage and not yet applied, at most
   // (beyond, the loop waits for the stage).
   size_t apply_queue_entries_max = 16384;
+  // The core's randomness (election timeouts); 0: from std::random_device.
+  uint64_t random_seed = 0;
+  // False: Start() starts no thread; the caller drives the loop with
+  // DriveOnce (a test that must order events exactly).
+  bool own_thread = true;
+  // TEST ONLY (--test-inject-bug stale-idempotency-join): puts back the
+  // lost-write bug fixed in JoinInflight, so tests can show they catch it: a
+  // retry joins whatever entry is now at its key's index, in whatever term,
+  // even after this node was deposed. Never set in production.
+  bool inject_stale_idempotency_join = false;
 };
 
 // A snapshot of the loop's state for status calls, metrics and routing.
@@ -85,9 +95,10 @@ class RaftLoop {
   using ProposeDone = CommitWaiters::Done;
   using IndexDone = absl::AnyInvocable<void(absl::StatusOr<uint64_t>) &&>;
 
-  RaftLoop(RaftLoopOptions options, storage::Database* db, Applier* applier, Transport* transport,
-           SnapshotSender* snapshots, Governance* governance, SignerIdentity signer,
-           NodeMetrics* metrics, IndexWaiters* applied_waiters, IndexWaiters* signed_waiters);
+  RaftLoop(RaftLoopOptions options, storage::Database* db, Applier* applier,
+           PeerTransport* transport, SnapshotTransfers* snapshots, Governance* governance,
+           SignerIdentity signer, NodeMetrics* metrics, IndexWaiters* applied_waiters,
+           IndexWaiters* signed_waiters);
   ~RaftLoop();
 
   // Creates the core from the durable state and starts the loop thread.
@@ -96,13 +107,16 @@ class RaftLoop {
   void Stop();
 
   // Proposes `command` (a serialized LogCommand). With an idempotency key
-  // (`dedup_key` = user_id + '\0' + key) an identical key already in flight on
-  // this leader joins that entry instead of writing a second one. With
-  // `wait_commit` false, `done` runs once the entry is in the leader's log
-  // (status PENDING); otherwise once it is applied (COMMITTED), or with an
-  // error: UNAVAILABLE (not leader, or the entry was lost to a leader
-  // change), RESOURCE_EXHAUSTED (backpressure), DEADLINE_EXCEEDED.
-  void Propose(std::string command, std::string dedup_key, bool wait_commit,
+  // (`identity.has_key()`), a retry joins the entry of the same key already
+  // in flight on this leader instead of writing a second one, but only while
+  // this node still leads and that entry is still the one proposed at that
+  // position in that term, with the same contents (a key reused for other
+  // contents gets IDEMPOTENCY_KEY_REUSED). With `wait_commit` false, `done`
+  // runs once the entry is in the leader's log (status PENDING); otherwise
+  // once it is applied (COMMITTED), or with an error whose reason says what
+  // happened: NOT_LEADER / NO_LEADER, LOST_TO_LEADER_CHANGE, BACKPRESSURE
+  // (not written), OUTCOME_UNKNOWN (deadline, shutdown; may be written).
+  void Propose(std::string command, AppendIdentity identity, bool wait_commit,
                Clock::time_point deadline, ProposeDone done);
   // Proposes a membership change carrying a governance transaction.
   void ProposeConfChange(consensus::ConfChange change, std::string command,
@@ -126,6 +140,11 @@ class RaftLoop {
 
   LoopStatus status() const ABSL_LOCKS_EXCLUDED(status_mu_);
 
+  // Only with options.own_thread false, on the driving thread: runs the
+  // operations queued so far, a tick when `tick`, and every Ready that
+  // follows, exactly as one iteration of the loop thread does.
+  void DriveOnce(bool tick);
+
  private:
   using Op = absl::AnyInvocable<void() &&>;
   struct PendingRead {
@@ -141,6 +160,10 @@ class RaftLoop {
   // Queues `op` for the loop thread. False when the inbox is full.
   bool Enqueue(Op op, bool bounded) ABSL_LOCKS_EXCLUDED(inbox_mu_);
   void Run();
+  // One iteration: `ops` in order, then a tick, periodic work and Readys.
+  void Iterate(std::deque<Op> ops, bool tick, Clock::time_point now);
+  // After the last iteration: drains the stages, fails every waiter.
+  void Shutdown();
   // THE ordering rule of consensus::Ready, enforced here and nowhere else.
   void HandleReady(consensus::Ready ready);
   // Step 4 of the rule: hand committed entries to the apply stage, answer
@@ -156,8 +179,14 @@ class RaftLoop {
   // The loop's half of OnApplied: entries up to `last_index` are applied.
   void AfterApplied(uint64_t first_index, uint64_t last_index, bool membership_changed);
   void OnReadStates(std::vector<consensus::ReadState> states);
-  void DoPropose(std::string command, std::string dedup_key, bool wait_commit,
+  void DoPropose(std::string command, AppendIdentity identity, bool wait_commit,
                  Clock::time_point deadline, ProposeDone done);
+  // A retry of an append in flight on this leader: answers it (joined) and
+  // returns true, or returns false when it must be proposed afresh.
+  bool JoinInflight(const AppendIdentity& identity, bool wait_commit, Clock::time_point deadline,
+                    ProposeDone& done);
+  // The error for a proposal this node cannot take (not leader, no leader).
+  absl::Status NotLeaderError(const absl::Status& core_error) const;
   void Periodic(Clock::time_point now);
   void MaybeSign(Clock::time_point now);
   // The stage's sign state when this node may sign now but for the due
@@ -178,8 +207,8 @@ class RaftLoop {
   const RaftLoopOptions options_;
   storage::Database* const db_;
   Applier* const applier_;
-  Transport* const transport_;
-  SnapshotSender* const snapshots_;
+  PeerTransport* const transport_;
+  SnapshotTransfers* const snapshots_;
   Governance* const governance_;
   const SignerIdentity signer_;
   NodeMetrics* const metrics_;
@@ -197,8 +226,19 @@ class RaftLoop {
   // --- loop thread only ---
   std::unique_ptr<consensus::RawNode> raw_;
   consensus::SoftState soft_;
-  absl::flat_hash_map<std::string, uint64_t> inflight_keys_;  // dedup key -> index
+  // Keyed appends in this leader's log and not yet applied, by key. An entry
+  // is the one at (term, index) only while the log still holds that term
+  // there: a key is joined only after checking that, and that this node
+  // still leads (a Step earlier in the same iteration may have deposed it
+  // and replaced the entry, before OnSoftState clears this map).
+  struct InflightKey {
+    uint64_t index = 0;
+    uint64_t term = 0;
+    ledger::Hash digest{};
+  };
+  absl::flat_hash_map<std::string, InflightKey> inflight_keys_;
   std::map<uint64_t, std::string> inflight_key_of_index_;
+  bool started_ = false;
   std::map<std::string, PendingRead> reads_;  // by ReadIndex context
   uint64_t next_read_context_ = 1;
   std::optional<PendingTransfer> transfer_;

@@ -5,6 +5,7 @@
 #include <grpcpp/security/credentials.h>
 
 #include "absl/strings/str_cat.h"
+#include "status.h"
 #include "transport.h"
 
 namespace cairn::node {
@@ -85,18 +86,40 @@ bool LeaderRouter::IsLeader() const {
 grpc::Status LeaderRouter::NotLeader(grpc::CallbackServerContext* call) const {
   const std::string leader = LeaderAddress();
   if (leader.empty()) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        "no leader is known right now (election in progress?); retry");
+    return ToGrpcStatus(WithReason(
+        absl::UnavailableError("no leader is known right now (election in progress?); retry"),
+        v1::ERROR_REASON_NO_LEADER));
   }
   call->AddTrailingMetadata(kLeaderTrailer, leader);
-  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                      absl::StrCat("this node is not the leader; the leader is at ", leader));
+  return ToGrpcStatus(
+      WithReason(absl::UnavailableError(
+                     absl::StrCat("this node is not the leader; the leader is at ", leader)),
+                 v1::ERROR_REASON_NOT_LEADER,
+                 {{"leader_address", leader},
+                  {"leader_id", std::to_string(ctx_->loop->status().node.leader)}}));
+}
+
+absl::Status ForwardedAppendOutcome(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  absl::Status st = FromGrpcStatus(status);
+  if (ErrorInfoOf(st)) return st;  // the leader said why: pass it on
+  // No reason: the call broke between this node and the leader (a reset
+  // connection, the leader paused past the deadline). The leader may have
+  // proposed the append, so the outcome is unknown.
+  return WithReason(
+      absl::Status(
+          st.code(),
+          absl::StrCat("the leader did not answer the forwarded append (", status.error_message(),
+                       "); it may or may not have been written: retry with the same "
+                       "idempotency key")),
+      v1::ERROR_REASON_OUTCOME_UNKNOWN);
 }
 
 std::shared_ptr<grpc::Channel> PeerChannels::Get(uint64_t node_id, const std::string& address) {
   absl::MutexLock lock(&mu_);
   auto& channel = channels_[{node_id, address}];
-  if (!channel) channel = OpenPeerChannel(*tls_, node_id, address);
+  // To the leader's client port, which permits fewer pings than the peer port.
+  if (!channel) channel = OpenPeerChannel(*tls_, node_id, address, kClientPortKeepaliveMs);
   return channel;
 }
 

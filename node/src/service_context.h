@@ -97,7 +97,7 @@ class LeaderRouter {
   // The leader's client address, or "" when no leader is known.
   std::string LeaderAddress() const;
   bool IsLeader() const;
-  // UNAVAILABLE saying there is no leader, with the leader trailer when known.
+  // UNAVAILABLE with reason NOT_LEADER (and the leader trailer) or NO_LEADER.
   grpc::Status NotLeader(grpc::CallbackServerContext* call) const;
 
   // Channels to the leader, authenticated as this node, carrying `principal`.
@@ -113,5 +113,11 @@ class LeaderRouter {
 
   const ServiceContext* ctx_;
 };
+
+// How a follower answers a client whose append it forwarded and the leader
+// answered with `status`: the leader's reason when it gave one; otherwise the
+// call broke on the way, after the leader may have proposed the append, so
+// OUTCOME_UNKNOWN (never a raw "Socket closed").
+absl::Status ForwardedAppendOutcome(const grpc::Status& status);
 
 }  // namespace cairn::node

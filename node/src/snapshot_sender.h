@@ -15,11 +15,12 @@
 #include "absl/synchronization/mutex.h"
 #include "cairn/consensus/types.h"
 #include "cairn/storage/database.h"
+#include "peer_seams.h"
 #include "transport.h"
 
 namespace cairn::node {
 
-class SnapshotSender {
+class SnapshotSender final : public SnapshotTransfers {
  public:
   // `report(id, ok)` runs on the transfer's thread when it ends.
   SnapshotSender(storage::Database* db, Transport* transport, std::string service_id,
@@ -28,7 +29,7 @@ class SnapshotSender {
   ~SnapshotSender();
 
   // Starts a transfer to message.to unless one to that node is running.
-  void Send(consensus::Message message) ABSL_LOCKS_EXCLUDED(mu_);
+  void Send(consensus::Message message) override ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   bool Transfer(consensus::Message message);

@@ -13,7 +13,7 @@
 namespace cairn::node {
 
 std::shared_ptr<grpc::Channel> OpenPeerChannel(const TlsFiles& tls, uint64_t node_id,
-                                               const std::string& address) {
+                                               const std::string& address, int keepalive_ms) {
   grpc::SslCredentialsOptions ssl;
   ssl.pem_root_certs = tls.service_cert_pem;
   ssl.pem_private_key = tls.key_pem;
@@ -30,7 +30,7 @@ std::shared_ptr<grpc::Channel> OpenPeerChannel(const TlsFiles& tls, uint64_t nod
   // without closing the connection (a partition, a frozen host) within
   // seconds, which ends the stream; the sender then reports the peer
   // unreachable and opens a new one.
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 2000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, keepalive_ms);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
   args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);

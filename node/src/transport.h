@@ -25,6 +25,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "cairn/consensus/types.h"
+#include "peer_seams.h"
 #include "tls.h"
 
 namespace cairn::node {
@@ -35,12 +36,22 @@ struct TransportOptions {
   size_t batch_bytes_max = 4 << 20;
 };
 
-// A channel to node `node_id` at `address`, mTLS with this node's certificate,
-// accepting only a certificate that names "node-<node_id>".
-std::shared_ptr<grpc::Channel> OpenPeerChannel(const TlsFiles& tls, uint64_t node_id,
-                                               const std::string& address);
+// How often an idle connection to a peer is pinged. A server closes a
+// connection that pings more often than it permits (GOAWAY too_many_pings):
+// the peer port permits every second, the client port (forwarded calls to
+// the leader) every kClientPortPingsMinMs.
+inline constexpr int kPeerPortKeepaliveMs = 2000;
+inline constexpr int kClientPortPingsMinMs = 5000;
+inline constexpr int kClientPortKeepaliveMs = 10000;
 
-class Transport {
+// A channel to node `node_id` at `address`, mTLS with this node's certificate,
+// accepting only a certificate that names "node-<node_id>"; idle connections
+// are pinged every `keepalive_ms`.
+std::shared_ptr<grpc::Channel> OpenPeerChannel(const TlsFiles& tls, uint64_t node_id,
+                                               const std::string& address,
+                                               int keepalive_ms = kPeerPortKeepaliveMs);
+
+class Transport final : public PeerTransport {
  public:
   // `unreachable` is called (from a sender thread, no locks held) when a
   // message to a peer was dropped or a call failed.
@@ -51,16 +62,16 @@ class Transport {
   Transport& operator=(const Transport&) = delete;
 
   // Adds a peer or changes its address.
-  void SetPeer(consensus::NodeId id, const std::string& address) ABSL_LOCKS_EXCLUDED(mu_);
-  void RemovePeer(consensus::NodeId id) ABSL_LOCKS_EXCLUDED(mu_);
+  void SetPeer(consensus::NodeId id, const std::string& address) override ABSL_LOCKS_EXCLUDED(mu_);
+  void RemovePeer(consensus::NodeId id) override ABSL_LOCKS_EXCLUDED(mu_);
   // Ids of the peers messages can be sent to.
-  std::vector<consensus::NodeId> PeerIds() ABSL_LOCKS_EXCLUDED(mu_);
+  std::vector<consensus::NodeId> PeerIds() override ABSL_LOCKS_EXCLUDED(mu_);
   // The channel to a known peer (for snapshots), or nullptr.
   std::shared_ptr<grpc::Channel> Channel(consensus::NodeId id) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Queues each message for its recipient. Messages to unknown peers are
   // dropped and reported unreachable.
-  void Send(std::vector<consensus::Message> messages) ABSL_LOCKS_EXCLUDED(mu_);
+  void Send(std::vector<consensus::Message> messages) override ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
   class PeerSender;

@@ -26,6 +26,9 @@ class NodeProcess {
     process_.Signal(9);
     process_.Wait(std::chrono::seconds(10));
   }
+  // Sends `signal` (e.g. SIGSTOP / SIGCONT to pause and resume the node).
+  void Signal(int signal) { process_.Signal(signal); }
+  pid_t pid() const { return process_.pid(); }
   // SIGTERM, then the exit code (or -1 if it did not exit within `timeout`).
   int Terminate(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   bool Running() { return process_.Running(); }

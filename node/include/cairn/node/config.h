@@ -86,6 +86,11 @@ struct NodeConfig {
   // --- logging ---
   std::string log_level = "info";   // trace, debug, info, warn, error
   std::string log_format = "json";  // json or text
+
+  // TEST ONLY, hidden from --help: "stale-idempotency-join" puts back the
+  // lost-acknowledged-write bug (see RaftLoopOptions) so the robustness suite
+  // can show it catches it. Empty in any real service.
+  std::string test_inject_bug;
 };
 
 // Parses argv (and the YAML file named by --config). Returns -1 when the node
