@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "cairn/base/hex.h"
+#include "cairn/client/errors.h"
 
 namespace cairn::cli {
 
@@ -57,13 +58,64 @@ std::string CodeName(absl::StatusCode code) {
   return name;
 }
 
-int ReportFailure(const absl::Status& status, const GlobalOptions& options) {
+std::string OutcomeAdvice(const absl::Status& status) {
+  const std::optional<client::ErrorDetails> details = client::DetailsOf(status);
+  if (!details) return "";
+  auto get = [&](std::string_view key) {
+    auto it = details->metadata.find(std::string(key));
+    return it == details->metadata.end() ? std::string() : it->second;
+  };
+  const std::string txid = get(client::kTxidKey);
+  const std::string key = get(client::kIdempotencyKeyKey);
+  switch (details->reason) {
+    case client::ErrorReason::kOutcomeUnknown: {
+      std::string advice =
+          absl::StrCat(txid.empty() ? "it" : "txid " + txid, " may or may not have been written: ");
+      if (!txid.empty()) absl::StrAppend(&advice, "'cairnctl status ", txid, " --wait' tells");
+      if (!key.empty()) {
+        absl::StrAppend(&advice, txid.empty() ? "" : ", or ", "retry with --idempotency-key ", key,
+                        " (it is not written twice)");
+      }
+      if (txid.empty() && key.empty()) absl::StrAppend(&advice, "check before repeating it");
+      return advice;
+    }
+    case client::ErrorReason::kLostToLeaderChange:
+      return absl::StrCat("txid ", txid.empty() ? "?" : txid,
+                          " was lost to a leader change and will never commit: nothing was "
+                          "written; retrying is safe");
+    case client::ErrorReason::kIdempotencyKeyReused:
+      return absl::StrCat("the idempotency key is held by txid ", txid.empty() ? "?" : txid,
+                          ", an append of other contents: nothing was written; use a new key");
+    default:
+      return "";
+  }
+}
+
+int ReportFailure(const absl::Status& status, const GlobalOptions& options,
+                  std::optional<int> exit_code) {
   const bool unreachable = status.code() == absl::StatusCode::kUnavailable ||
                            status.code() == absl::StatusCode::kDeadlineExceeded;
+  const std::optional<client::ErrorDetails> details = client::DetailsOf(status);
+  // As sent: a reason newer than this cairnctl is still shown by name.
+  const std::string reason = details ? details->reason_name : "";
   if (options.json) {
-    PrintJson({{"error", CodeName(status.code())}, {"message", std::string(status.message())}});
+    nlohmann::ordered_json metadata = nlohmann::ordered_json::object();
+    if (details) {
+      for (const auto& [k, v] : details->metadata) metadata[k] = v;
+    }
+    PrintJson(
+        {{"error", CodeName(status.code())},
+         {"reason",
+          reason.empty() ? std::string(client::ReasonName(client::ErrorReason::kUnknown)) : reason},
+         {"message", std::string(status.message())},
+         {"metadata", metadata}});
   }
-  std::cerr << "cairnctl: " << CodeName(status.code()) << ": " << status.message() << "\n";
+  std::cerr << "cairnctl: " << CodeName(status.code()) << ": "
+            << (reason.empty() ? "" : reason + ": ") << status.message() << "\n";
+  if (const std::string advice = OutcomeAdvice(status); !advice.empty()) {
+    std::cerr << "cairnctl: " << advice << "\n";
+  }
+  if (exit_code) return *exit_code;
   return unreachable ? kExitUnavailable : kExitFailed;
 }
 

@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -18,9 +19,17 @@ namespace cairn::cli {
 // The gRPC/absl code name, e.g. "UNAVAILABLE".
 std::string CodeName(absl::StatusCode code);
 
-// Prints `status` (to stderr; with --json also {"error","message"} to stdout)
-// and returns its exit code: 3 for UNAVAILABLE / DEADLINE_EXCEEDED, else 1.
-int ReportFailure(const absl::Status& status, const GlobalOptions& options);
+// Prints `status` and returns its exit code: 3 for UNAVAILABLE /
+// DEADLINE_EXCEEDED, else 1 (or `exit_code` when given). On stderr
+// "cairnctl: CODE: REASON: message" (no REASON when the error carries none)
+// and, for OUTCOME_UNKNOWN, LOST_TO_LEADER_CHANGE and IDEMPOTENCY_KEY_REUSED,
+// a second line naming the txid and what to do; with --json also
+// {"error","reason","message","metadata"} on stdout.
+int ReportFailure(const absl::Status& status, const GlobalOptions& options,
+                  std::optional<int> exit_code = std::nullopt);
+
+// The second line ReportFailure prints for `status` ("" when none).
+std::string OutcomeAdvice(const absl::Status& status);
 
 // Makes a client and runs `body` with it; a client that cannot be made
 // (bad credentials or options) is a usage error (exit 2).

@@ -164,12 +164,14 @@ struct ListArgs {
   std::string collection;
   client::ListOptions list;
   bool no_contents = false;
+  bool local = false;
 };
 
 int RunList(const ListArgs& args, const GlobalOptions& options) {
   return WithClient(options, [&](client::Client& c) {
     client::ListOptions list = args.list;
     list.include_contents = !args.no_contents;
+    if (args.local) list.consistency = v1::READ_CONSISTENCY_LOCAL;
     client::EntryIterator it = c.ListEntries(args.collection, list);
     v1::Entry e;
     while (it.Next(&e)) {
@@ -202,6 +204,9 @@ void RegisterList(CLI::App& app, GlobalOptions& options, Action* action) {
       ->check(CLI::Range(0, 1000000));
   cmd->add_option("--limit", args->list.entries_max, "Stop after this many entries (0: all)");
   cmd->add_flag("--no-contents", args->no_contents, "Leave the contents out");
+  cmd->add_flag("--local", args->local,
+                "Read each page from what the node has applied (may be stale) instead of one "
+                "linearizable snapshot");
   cmd->callback(
       [args, &options, action] { *action = [args, &options] { return RunList(*args, options); }; });
 }
@@ -243,9 +248,9 @@ int RunStatus(const StatusArgs& args, const GlobalOptions& options) {
     uint64_t commit_index = 0;
     if (args.wait) {
       auto r = c.WaitForCommit(args.txid, args.wait_timeout_ms);
-      if (!r.ok() && r.status().code() == absl::StatusCode::kDeadlineExceeded) {
-        std::cerr << "cairnctl: " << r.status().message() << "\n";
-        return kExitFailed;  // the node answered; the transaction is not final yet
+      if (!r.ok() && client::ReasonOf(r.status()) == client::ErrorReason::kNotYetAvailable) {
+        // The node answered; the transaction is not final yet.
+        return ReportFailure(r.status(), options, kExitFailed);
       }
       if (!r.ok()) return ReportFailure(r.status(), options);
       status = *r;

@@ -18,13 +18,16 @@
 #include <functional>
 #include <future>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "cairn/client/errors.h"
 #include "core.h"
+#include "error_info.h"
 #include "retry.h"
 
 namespace cairn::client::internal {
@@ -32,6 +35,13 @@ namespace cairn::client::internal {
 struct CallSpec {
   const char* method = "";  // for error messages, e.g. "Append"
   Repeatable repeatable = Repeatable::kYes;
+  // A write (Append, a governance change): once an attempt may have reached
+  // a node, a failure of the call is reported as OUTCOME_UNKNOWN, whatever
+  // later attempts were told (see Outcome).
+  bool write = false;
+  // An Append's idempotency key, named in an OUTCOME_UNKNOWN error's metadata
+  // so that the caller can retry with it.
+  std::string idempotency_key;
   // Non-empty: every attempt goes to this node (no redirects).
   std::string pinned_endpoint;
   // Deadline of each attempt; 0 means options().call_timeout_ms.
@@ -73,8 +83,10 @@ class RetryingCall final : public Operation,
                                           ? core->FirstEndpoint()
                                           : core->EndpointAt(call->spec_.pinned_endpoint);
     if (first == nullptr) {
-      call->Finish(absl::ResourceExhaustedError(
-          absl::StrCat("channels_max=", core->options().channels_max, " channels are open")));
+      call->Finish(
+          WithReason(absl::ResourceExhaustedError(absl::StrCat(
+                         "channels_max=", core->options().channels_max, " channels are open")),
+                     ErrorReason::kLimitExceeded, {{std::string(kLimitKey), "channels_max"}}));
       return;
     }
     call->Attempt(std::move(first));
@@ -103,6 +115,7 @@ class RetryingCall final : public Operation,
         live_(core->live_calls()),
         spec_(std::move(spec)),
         request_(std::move(request)),
+        request_bytes_(request_.ByteSizeLong()),
         starter_(std::move(starter)),
         done_(std::move(done)),
         started_(absl::Now()),
@@ -113,12 +126,19 @@ class RetryingCall final : public Operation,
   }
 
   void Attempt(std::shared_ptr<Endpoint> endpoint) {
+    // A retry that comes due late (a busy timer thread) is not started past
+    // the deadline: the call ends now, on what it knows.
+    if (attempts_ > 0 && absl::Now() >= deadline_) {
+      Finish(Outcome(last_error_, /*out_of_time=*/true));
+      return;
+    }
     grpc::ClientContext* context = nullptr;
     {
       absl::MutexLock lock(&mu_);
       if (!cancelled_) {
         const int64_t timeout_ms = spec_.attempt_timeout_ms > 0 ? spec_.attempt_timeout_ms
                                                                 : core_->options().call_timeout_ms;
+        // Invariant: no attempt outlives the call's deadline.
         const absl::Time attempt_deadline =
             std::min(absl::Now() + absl::Milliseconds(timeout_ms), deadline_);
         context_ = std::make_unique<grpc::ClientContext>();
@@ -130,7 +150,12 @@ class RetryingCall final : public Operation,
       }
     }
     if (context == nullptr) {
-      Finish(absl::CancelledError(absl::StrCat(spec_.method, ": the client is shutting down")));
+      last_from_.clear();
+      // Not sent: this attempt changed nothing (earlier ones may have).
+      Finish(Outcome(WithReason(absl::CancelledError(
+                                    absl::StrCat(spec_.method, ": the client is shutting down")),
+                                ErrorReason::kShuttingDown),
+                     /*out_of_time=*/false));
       return;
     }
     // No lock across the call: its callback may run on this thread.
@@ -140,32 +165,46 @@ class RetryingCall final : public Operation,
              });
   }
 
-  // The "cairn-leader" trailer, when it names another plausible node.
-  std::string LeaderHint() const {
-    const auto& trailers = context_->GetServerTrailingMetadata();
-    auto it = trailers.find(std::string(kLeaderTrailer));
-    if (it == trailers.end()) return "";
-    std::string hint(it->second.data(), it->second.size());
+  // The leader the answer names (its leader_address metadata, else the
+  // cairn-leader trailer), when it is another plausible node.
+  std::string LeaderHint(const absl::Status& status) const {
+    std::string hint = ErrorMetadata(status, kLeaderAddressKey).value_or("");
+    if (hint.empty()) {
+      const auto& trailers = context_->GetServerTrailingMetadata();
+      auto it = trailers.find(std::string(kLeaderTrailer));
+      if (it != trailers.end()) hint.assign(it->second.data(), it->second.size());
+    }
     return PlausibleAddress(hint) && hint != endpoint_->address ? hint : "";
   }
 
-  void OnAttemptDone(grpc::Status status) {
-    if (status.ok()) {
+  void OnAttemptDone(grpc::Status answer) {
+    if (answer.ok()) {
       if (spec_.records_leader) core_->RecordLeader(endpoint_->address);
       if (spec_.answered_by != nullptr) *spec_.answered_by = endpoint_->address;
       Finish(std::move(response_));
       return;
     }
-    const std::string hint = LeaderHint();
-    RetryVerdict verdict = Classify(status.error_code(), spec_.repeatable, !hint.empty());
+    absl::Status status = FromGrpc(answer);
+    if (std::optional<absl::Status> too_large =
+            MessageSizeError(status, spec_.method, request_bytes_)) {
+      status = *std::move(too_large);
+    }
+    if (spec_.write && MayHaveBeenActedOn(status)) {
+      maybe_acted_on_ = true;
+      if (ReasonOf(status) == ErrorReason::kOutcomeUnknown) {
+        if (auto txid = ErrorMetadata(status, kTxidKey)) unknown_txid_ = *txid;
+      }
+    }
     last_error_ = status;
+    last_from_ = endpoint_->address;
+    const std::string hint = LeaderHint(status);
+    RetryVerdict verdict = Classify(status, spec_.repeatable, !hint.empty());
     if (core_->closing() || verdict == RetryVerdict::kGiveUp) {
-      Finish(Decorate(status, /*gave_up=*/false));
+      Finish(Outcome(status, /*out_of_time=*/false));
       return;
     }
     std::shared_ptr<Endpoint> next = endpoint_;
-    if (spec_.pinned_endpoint.empty() &&
-        status.error_code() != grpc::StatusCode::RESOURCE_EXHAUSTED) {
+    if (spec_.pinned_endpoint.empty() && verdict != RetryVerdict::kBackOffHere) {
       next = core_->NextAfterFailure(endpoint_->address, hint);
     }
     int64_t delay_ms = 0;
@@ -180,9 +219,11 @@ class RetryingCall final : public Operation,
       const RetryPolicy& policy = core_->options().retry;
       delay_ms = JitteredMs(policy, BackoffMs(policy, backoffs_++), core_->RandomUnit());
     }
+    // Never a backoff that ends at or past the deadline: the call fails now
+    // rather than sleep out its budget for an attempt it could not make.
     const absl::Time retry_at = absl::Now() + absl::Milliseconds(delay_ms);
     if (retry_at >= deadline_) {
-      Finish(Decorate(status, /*gave_up=*/true));
+      Finish(Outcome(status, /*out_of_time=*/true));
       return;
     }
     if (delay_ms == 0) {
@@ -193,14 +234,60 @@ class RetryingCall final : public Operation,
                              [self = this->shared_from_this(), next] { self->Attempt(next); });
   }
 
-  absl::Status Decorate(const grpc::Status& status, bool gave_up) const {
-    if (!gave_up) return FromGrpc(status);
-    return absl::Status(
-        static_cast<absl::StatusCode>(status.error_code()),
-        absl::StrCat(spec_.method, ": gave up after ", attempts_, " attempts in ",
-                     absl::ToInt64Milliseconds(absl::Now() - started_), " ms (limit ",
-                     absl::ToInt64Milliseconds(deadline_ - started_), " ms",
-                     "); last answer, from ", endpoint_->address, ": ", status.error_message()));
+  // What the call as a whole reports, given its last answer. `out_of_time`:
+  // it stops because its deadline leaves no room for another attempt.
+  absl::Status Outcome(const absl::Status& last, bool out_of_time) const {
+    const std::string gave_up =
+        out_of_time ? absl::StrCat("gave up after ", attempts_, " attempts in ",
+                                   absl::ToInt64Milliseconds(absl::Now() - started_), " ms (limit ",
+                                   absl::ToInt64Milliseconds(deadline_ - started_), " ms); ")
+                    : "";
+    if (spec_.write && maybe_acted_on_) {
+      if (!out_of_time && ErrorInfoOf(last) && MayHaveBeenWritten(last)) {
+        // The node's own answer already says the write may have been made
+        // (OUTCOME_UNKNOWN, INTERNAL, ...): its reason stands.
+        return WithOutcomeMetadata(last);
+      }
+      // The last answer may well say "not written", but an earlier attempt
+      // may have been acted on: "unknown" is all that is true of the call.
+      absl::Status out = WithReason(
+          absl::Status(
+              out_of_time ? absl::StatusCode::kDeadlineExceeded : last.code(),
+              absl::StrCat(spec_.method, ": ", gave_up,
+                           "the outcome is unknown: an attempt may have reached the "
+                           "leader, so it may or may not have been written",
+                           unknown_txid_.empty() ? "" : " as txid " + unknown_txid_, " (",
+                           RetryAdvice(), "); last answer", LastFrom(), ": ", last.message())),
+          ErrorReason::kOutcomeUnknown);
+      return WithOutcomeMetadata(out);
+    }
+    if (!out_of_time) return last;
+    return Rewrap(
+        last, last.code(),
+        absl::StrCat(spec_.method, ": ", gave_up, "last answer", LastFrom(), ": ", last.message()));
+  }
+
+  std::string LastFrom() const { return last_from_.empty() ? "" : ", from " + last_from_; }
+
+  // `status` with the txid an attempt reported (unless it names one) and the
+  // append's idempotency key: what the caller needs to settle the outcome.
+  absl::Status WithOutcomeMetadata(absl::Status status) const {
+    if (!unknown_txid_.empty() && !ErrorMetadata(status, kTxidKey)) {
+      status = WithMetadata(std::move(status), kTxidKey, unknown_txid_);
+    }
+    if (!spec_.idempotency_key.empty()) {
+      status = WithMetadata(std::move(status), kIdempotencyKeyKey, spec_.idempotency_key);
+    }
+    return status;
+  }
+
+  std::string RetryAdvice() const {
+    std::string advice = spec_.idempotency_key.empty() ? "" : "retry with the same idempotency key";
+    if (!unknown_txid_.empty()) {
+      absl::StrAppend(&advice, advice.empty() ? "" : ", or ", "GetTransactionStatus(",
+                      unknown_txid_, ") tells");
+    }
+    return advice.empty() ? "check before repeating it" : advice;
   }
 
   void Finish(absl::StatusOr<Response> result) {
@@ -212,6 +299,7 @@ class RetryingCall final : public Operation,
   const std::shared_ptr<LiveCalls> live_;
   const CallSpec spec_;
   const Request request_;  // the same for every attempt (and its idempotency key)
+  const size_t request_bytes_;
   const RpcStarter<Request, Response> starter_;
   const Done done_;
   const absl::Time started_;
@@ -224,7 +312,12 @@ class RetryingCall final : public Operation,
   // Touched only by the one pending callback at a time.
   std::shared_ptr<Endpoint> endpoint_;
   Response response_;
-  grpc::Status last_error_;
+  absl::Status last_error_;
+  std::string last_from_;  // the node that gave last_error_ ("" when none did)
+  // Some attempt of this write may have been acted on by a node.
+  bool maybe_acted_on_ = false;
+  // The txid an OUTCOME_UNKNOWN answer named (the latest one).
+  std::string unknown_txid_;
   int attempts_ = 0;
   int backoffs_ = 0;
   int redirects_in_a_row_ = 0;

@@ -3,8 +3,10 @@
 #include "cairn/client/client.h"
 
 #include "absl/strings/str_cat.h"
+#include "cairn/client/errors.h"
 #include "call.h"
 #include "core.h"
+#include "error_info.h"
 
 namespace cairn::client {
 
@@ -26,8 +28,10 @@ Client::~Client() { core_->Shutdown(); }
 void Client::AppendAsync(absl::string_view collection_id, absl::string_view contents,
                          const AppendOptions& options, AppendCallback done) {
   if (!options.claims_digest.empty() && options.claims_digest.size() != 32) {
-    done(absl::InvalidArgumentError(absl::StrCat("claims_digest is ", options.claims_digest.size(),
-                                                 " bytes; it must be empty or 32")));
+    done(internal::WithReason(
+        absl::InvalidArgumentError(absl::StrCat("claims_digest is ", options.claims_digest.size(),
+                                                " bytes; it must be empty or 32")),
+        ErrorReason::kInvalidRequest, {{std::string(kFieldKey), "claims_digest"}}));
     return;
   }
   v1::AppendRequest request;
@@ -42,6 +46,8 @@ void Client::AppendAsync(absl::string_view collection_id, absl::string_view cont
   request.set_wait(options.wait_for_commit ? v1::APPEND_WAIT_COMMITTED : v1::APPEND_WAIT_NONE);
   CallSpec spec;
   spec.method = "Append";
+  spec.write = true;
+  spec.idempotency_key = key;
   spec.records_leader = true;
   internal::StartCall<v1::AppendRequest, v1::AppendResponse>(
       core_, std::move(spec), std::move(request), CAIRN_RPC(ledger, Append),
@@ -99,12 +105,17 @@ absl::StatusOr<v1::TransactionStatus> Client::WaitForCommit(absl::string_view tx
         internal::JitteredMs(policy, internal::BackoffMs(policy, poll), core_->RandomUnit());
     if (absl::Now() + absl::Milliseconds(delay_ms) >= deadline) break;
     if (!core_->scheduler().SleepFor(absl::Milliseconds(delay_ms))) {
-      return absl::CancelledError("WaitForCommit: the client is shutting down");
+      return internal::WithReason(
+          absl::CancelledError("WaitForCommit: the client is shutting down"),
+          ErrorReason::kShuttingDown);
     }
   }
-  return absl::DeadlineExceededError(absl::StrCat("WaitForCommit: txid ", txid, " is still ",
-                                                  v1::TransactionStatus_Name(last), " after ",
-                                                  timeout_ms, " ms"));
+  // Not final yet (it may still commit): a read that is not available yet.
+  return internal::WithReason(absl::DeadlineExceededError(absl::StrCat(
+                                  "WaitForCommit: txid ", txid, " is still ",
+                                  v1::TransactionStatus_Name(last), " after ", timeout_ms, " ms")),
+                              ErrorReason::kNotYetAvailable,
+                              {{std::string(kTxidKey), std::string(txid)}});
 }
 
 absl::StatusOr<v1::Entry> Client::GetEntry(absl::string_view txid) {
@@ -142,6 +153,7 @@ EntryIterator Client::ListEntries(absl::string_view collection_id, const ListOpt
   request.set_to_txid(options.to_txid);
   request.set_page_size(options.page_size);
   request.set_include_contents(options.include_contents);
+  request.set_consistency(options.consistency);
   return EntryIterator(core_, std::move(request), options.entries_max);
 }
 
@@ -159,7 +171,9 @@ absl::StatusOr<std::vector<v1::CollectionSummary>> Client::ListCollections(size_
       out.push_back(std::move(c));
     }
     if (!page->next_page_token().empty() && page->next_page_token() == request.page_token()) {
-      return absl::InternalError("ListCollections: the service returned the same page token");
+      return internal::WithReason(
+          absl::InternalError("ListCollections: the service returned the same page token"),
+          ErrorReason::kInternal);
     }
     request.set_page_token(page->next_page_token());
   } while (!request.page_token().empty());

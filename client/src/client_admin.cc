@@ -1,8 +1,8 @@
 // cairn::client::Client, administration (AdminService; see client.h).
 // Governance changes are writes: they go to the leader and teach the client
 // where it is. A change that timed out may have been applied, so only
-// outright refusals (UNAVAILABLE, RESOURCE_EXHAUSTED) are retried, except for
-// PutUser, which is idempotent.
+// outright refusals (a "not written" reason: not the leader, no leader,
+// backpressure) are retried, except for PutUser, which is idempotent.
 #include "absl/strings/str_cat.h"
 #include "cairn/client/client.h"
 #include "call.h"
@@ -20,6 +20,7 @@ CallSpec Governance(const char* method, Repeatable repeatable = Repeatable::kIfR
   CallSpec spec;
   spec.method = method;
   spec.repeatable = repeatable;
+  spec.write = true;
   spec.records_leader = true;
   return spec;
 }

@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "cairn/base/check.h"
 #include "cairn/base/hex.h"
+#include "cairn/client/errors.h"
+#include "error_info.h"
 #include "retry.h"
 
 namespace cairn::client::internal {
@@ -140,10 +142,16 @@ std::string Core::NewIdempotencyKey() {
 
 absl::Status Core::Register(std::shared_ptr<Operation> op) {
   absl::MutexLock lock(&mu_);
-  if (closing_) return absl::CancelledError("the client is shutting down");
+  // Refused before anything is sent: reasons that say "not written".
+  if (closing_) {
+    return WithReason(absl::CancelledError("the client is shutting down"),
+                      ErrorReason::kShuttingDown);
+  }
   if (static_cast<int64_t>(inflight_.size()) >= options_.inflight_calls_max) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "inflight_calls_max=", options_.inflight_calls_max, " calls are already in flight"));
+    return WithReason(
+        absl::ResourceExhaustedError(absl::StrCat(
+            "inflight_calls_max=", options_.inflight_calls_max, " calls are already in flight")),
+        ErrorReason::kBackpressure, {{std::string(kLimitKey), "inflight_calls_max"}});
   }
   inflight_.emplace(op.get(), std::move(op));
   return absl::OkStatus();

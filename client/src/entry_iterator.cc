@@ -3,6 +3,7 @@
 
 #include "call.h"
 #include "core.h"
+#include "error_info.h"
 
 namespace cairn::client {
 
@@ -35,7 +36,9 @@ bool EntryIterator::FetchPage() {
   ++pages_;
   const std::string& next = page->next_page_token();
   if (!next.empty() && next == request_.page_token()) {
-    status_ = absl::InternalError("ListEntries: the service returned the same page token twice");
+    status_ = internal::WithReason(
+        absl::InternalError("ListEntries: the service returned the same page token twice"),
+        ErrorReason::kInternal);
     return false;
   }
   for (v1::Entry& e : *page->mutable_entries()) buffered_.push_back(std::move(e));

@@ -11,8 +11,8 @@
 
 namespace cairn::node {
 
-bool CommitWaiters::Add(uint64_t index, uint64_t term, std::string key, Clock::time_point deadline,
-                        bool joined, Done done, Done* rejected) {
+bool CommitWaiters::Add(uint64_t index, uint64_t term, std::optional<std::string> key,
+                        Clock::time_point deadline, bool joined, Done done, Done* rejected) {
   absl::MutexLock lock(&mu_);
   if (index <= answered_) {
     *rejected = std::move(done);
@@ -42,7 +42,7 @@ void CommitWaiters::Answer(const std::vector<ApplyResult>& results) {
                          v1::ERROR_REASON_LOST_TO_LEADER_CHANGE, {{"txid", lost}}));
           continue;
         }
-        CAIRN_CHECK(w.key == r.key)
+        CAIRN_CHECK(!w.key || *w.key == r.key)
             << "a caller waiting for " << r.txid.ToString()
             << " would be answered for an entry that does not carry its idempotency key";
         if (r.key_held_by) {

@@ -46,8 +46,10 @@ class CommitWaiters {
   // identity key is `key` (empty: none). `joined`: a retry joining an entry
   // already in flight. False (and `done` is handed back untouched in
   // `*rejected`) when that index was answered already.
-  bool Add(uint64_t index, uint64_t term, std::string key, Clock::time_point deadline, bool joined,
-           Done done, Done* rejected) ABSL_LOCKS_EXCLUDED(mu_);
+  // `key` nullopt: not checked (only the test-only injected bug asks that).
+  bool Add(uint64_t index, uint64_t term, std::optional<std::string> key,
+           Clock::time_point deadline, bool joined, Done done, Done* rejected)
+      ABSL_LOCKS_EXCLUDED(mu_);
   // The entries in `results` are applied: answers their waiters: COMMITTED
   // (a duplicate names the entry holding the key and those contents);
   // LOST_TO_LEADER_CHANGE when the entry applied at that index is of another
@@ -64,7 +66,7 @@ class CommitWaiters {
  private:
   struct Waiter {
     uint64_t term = 0;
-    std::string key;
+    std::optional<std::string> key;
     Clock::time_point deadline;
     bool joined = false;
     Done done;

@@ -145,14 +145,18 @@ bool RaftLoop::JoinInflight(const AppendIdentity& identity, bool wait_commit,
   auto it = inflight_keys_.find(identity.key);
   if (it == inflight_keys_.end()) return false;
   InflightKey held = it->second;
-  std::string waiter_key = identity.key;
+  std::optional<std::string> waiter_key = identity.key;
   // The entry this key was proposed as must still be in the log at its
   // position, and this node must still lead (else it may be replaced yet).
   auto term = raw_->TermAt(held.index);
   if (options_.inject_stale_idempotency_join) {
     if (!term.ok()) return false;
-    held.term = *term;  // the bug: whatever the log holds there now
-    waiter_key.clear();
+    if (*term != held.term || raw_->Status().role != consensus::Role::kLeader) {
+      spdlog::warn("injected bug: a retry joins index {} (proposed in term {}, now term {})",
+                   held.index, held.term, *term);
+    }
+    held.term = *term;   // the bug: whatever the log holds there now
+    waiter_key.reset();  // and no invariant check to stop it
   } else if (raw_->Status().role != consensus::Role::kLeader || !term.ok() || *term != held.term) {
     return false;
   }
@@ -410,8 +414,11 @@ void RaftLoop::HandleReady(consensus::Ready rd) {
     write.conf_state = rd.conf_state;
     write.must_sync = rd.must_sync;
     const absl::Status st = db_->raft_log().Save(write);
-    // fsync failure is fatal to the write path: nothing after it may be
-    // acknowledged, so the process stops here (STYLE.md §6).
+    // A failed fsync (any failed disk write) never returns here: storage
+    // stops the process on the failing I/O with its own message
+    // (storage::WriteFailure::kAbortProcess, STYLE.md §6). What can still
+    // fail is a write RocksDB refuses by itself; it must not be acknowledged
+    // either.
     CAIRN_CHECK_OK(st) << "persisting the Raft log";
     metrics_->fsync_latency_seconds.Observe(
         std::chrono::duration<double>(Clock::now() - started).count());

@@ -62,11 +62,25 @@ absl::StatusOr<Principal> Authorize(const ServiceContext& ctx,
   return principal;
 }
 
+namespace {
+
+// How long before the caller's deadline a node gives up waiting, so that its
+// answer (with a reason: OUTCOME_UNKNOWN and the txid, say) reaches the
+// caller before the caller's own deadline turns it into a bare
+// DEADLINE_EXCEEDED: a tenth of the time left, at most 100 ms.
+std::chrono::system_clock::duration ReplyMargin(std::chrono::system_clock::duration remaining) {
+  return std::min<std::chrono::system_clock::duration>(std::chrono::milliseconds(100),
+                                                       remaining / 10);
+}
+
+}  // namespace
+
 std::chrono::steady_clock::time_point DeadlineOf(const grpc::CallbackServerContext& call) {
   const auto now_sys = std::chrono::system_clock::now();
   auto remaining = call.deadline() - now_sys;
   constexpr auto kCap = std::chrono::seconds(60);
   if (remaining > kCap) remaining = kCap;
+  remaining -= ReplyMargin(remaining);
   return std::chrono::steady_clock::now() +
          std::chrono::duration_cast<std::chrono::steady_clock::duration>(remaining);
 }
@@ -145,7 +159,11 @@ std::shared_ptr<v1::AdminService::Stub> LeaderRouter::AdminStub() {
 void LeaderRouter::PrepareForward(const grpc::CallbackServerContext& call,
                                   const Principal& principal, grpc::ClientContext* client) {
   client->AddMetadata(kOnBehalfOfHeader, principal.user_id);
-  client->set_deadline(call.deadline());
+  // The leader must answer before this node's caller gives up, and this
+  // node must have time to pass the answer (or its own) on.
+  const auto now = std::chrono::system_clock::now();
+  const auto deadline = call.deadline();
+  client->set_deadline(deadline > now ? deadline - ReplyMargin(deadline - now) : deadline);
 }
 
 }  // namespace cairn::node

@@ -86,7 +86,8 @@ absl::StatusOr<Principal> Authorize(const ServiceContext& ctx,
                                     const grpc::CallbackServerContext& call, v1::Role role);
 
 // The deadline of `call`, capped so a caller without one cannot park a
-// request forever.
+// request forever, and a little early (a tenth of the time left, at most
+// 100 ms) so the answer, with its reason, reaches the caller in time.
 std::chrono::steady_clock::time_point DeadlineOf(const grpc::CallbackServerContext& call);
 
 // Forwards calls to the leader's client port.

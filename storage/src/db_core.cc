@@ -8,8 +8,10 @@
 #include "absl/strings/str_cat.h"
 #include "cairn/base/check.h"
 #include "codec.h"
+#include "fatal_write_fs.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/db.h"
+#include "rocksdb/env.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/iterator.h"
 #include "rocksdb/options.h"
@@ -72,7 +74,8 @@ rocksdb::ColumnFamilyOptions MakeTableOptions(Table t, const DatabaseOptions& op
 }
 
 rocksdb::DBOptions MakeDbOptions(const DatabaseOptions& options,
-                                 const std::shared_ptr<rocksdb::WriteBufferManager>& buffers) {
+                                 const std::shared_ptr<rocksdb::WriteBufferManager>& buffers,
+                                 rocksdb::Env* env) {
   rocksdb::DBOptions o;
   o.create_if_missing = true;
   o.create_missing_column_families = true;
@@ -90,7 +93,7 @@ rocksdb::DBOptions MakeDbOptions(const DatabaseOptions& options,
   o.manual_wal_flush = options.unsafe_disable_sync_for_testing;
   o.keep_log_file_num = 4;
   o.max_background_jobs = 2;
-  if (options.env_for_testing != nullptr) o.env = options.env_for_testing;
+  if (env != nullptr) o.env = env;
   return o;
 }
 
@@ -157,8 +160,18 @@ absl::StatusOr<std::unique_ptr<DbCore>> DbCore::Open(const std::string& path,
     descriptors.emplace_back(TableName(static_cast<Table>(t)),
                              MakeTableOptions(static_cast<Table>(t), options, core->block_cache_));
   }
+  // STYLE.md §6: a failed fsync is fatal to the write path. The latch in
+  // Write below sees the error only after RocksDB has, and by then another
+  // thread inside RocksDB may have reused the failed file and died in a
+  // RocksDB assertion instead of saying what happened: so by default the
+  // file system stops the process first (fatal_write_fs.h).
+  rocksdb::Env* env = options.env_for_testing;
+  if (options.on_write_failure == WriteFailure::kAbortProcess) {
+    core->env_ = NewFatalWriteEnv(options.env_for_testing);
+    env = core->env_.get();
+  }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::Status s = rocksdb::DB::Open(MakeDbOptions(options, core->write_buffers_), path,
+  rocksdb::Status s = rocksdb::DB::Open(MakeDbOptions(options, core->write_buffers_, env), path,
                                         descriptors, &handles, &core->db_);
   if (!s.ok()) return FromRocks(s, absl::StrCat("opening database ", path));
   // The default family is unused, but RocksDB requires it to be open.

@@ -4,7 +4,10 @@
 //
 // Keeping the write path in one place is what makes "nothing is acknowledged
 // after a failed sync" hold for every writer: DbCore::Write refuses to run
-// once any write has failed.
+// once any write has failed. By default an I/O failure never comes back
+// here at all: the file system below RocksDB stops the process first
+// (fatal_write_fs.h). The latch then holds errors RocksDB raises itself,
+// and under WriteFailure::kLatchError (tests) I/O failures too.
 #pragma once
 
 #include <array>
@@ -28,6 +31,7 @@ class Cache;
 class ColumnFamilyHandle;
 struct IngestExternalFileArg;
 class DB;
+class Env;
 class Snapshot;
 class Status;
 class WriteBatch;
@@ -117,6 +121,9 @@ class DbCore {
 
   std::string path_;
   DatabaseOptions options_;
+  // The Env RocksDB runs on under WriteFailure::kAbortProcess (null
+  // otherwise). Outlives db_, which ~DbCore closes in its body.
+  std::unique_ptr<rocksdb::Env> env_;
   // Shared by every table. ~DbCore closes db_ in its body, before these go.
   std::shared_ptr<rocksdb::Cache> block_cache_;
   std::shared_ptr<rocksdb::WriteBufferManager> write_buffers_;

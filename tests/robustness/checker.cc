@@ -223,6 +223,10 @@ std::string_view AnomalyKindName(AnomalyKind kind) {
       return "not-linearizable";
     case AnomalyKind::kInconclusive:
       return "inconclusive";
+    case AnomalyKind::kReplicaDivergence:
+      return "replica-divergence";
+    case AnomalyKind::kNodeCrashed:
+      return "node-crashed";
   }
   return "?";
 }

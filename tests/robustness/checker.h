@@ -43,6 +43,9 @@ enum class AnomalyKind {
   kTxidOrder,             // acknowledged txids go against real time
   kNotLinearizable,       // a collection's history has no linearization
   kInconclusive,          // the linearizability search ran out of budget
+  // Found by the suite's driver, not by Check():
+  kReplicaDivergence,  // replicas list other entries or serve other checkpoints
+  kNodeCrashed,        // a node exited on its own (an invariant crash, a halt)
 };
 
 std::string_view AnomalyKindName(AnomalyKind kind);

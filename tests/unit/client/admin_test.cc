@@ -91,10 +91,13 @@ TEST(AdminTest, OnlyAdministratorsAdminister) {
 TEST(AdminTest, AmbiguousFailuresAreRetriedOnlyForIdempotentChanges) {
   testing::FakeCluster cluster;
   auto admin = MakeClient(cluster.Options("admin"));
-  // A timed-out RemoveUser may have been applied: it is not repeated.
+  // A timed-out RemoveUser (OUTCOME_UNKNOWN) may have been applied: it is
+  // not repeated, and says so.
   cluster.server(0).FailNext(1, grpc::StatusCode::DEADLINE_EXCEEDED, "RemoveUser");
-  EXPECT_EQ(admin->RemoveUser(cluster.pki().UserId("reader")).status().code(),
-            absl::StatusCode::kDeadlineExceeded);
+  absl::Status unknown = admin->RemoveUser(cluster.pki().UserId("reader")).status();
+  EXPECT_EQ(unknown.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(client::ReasonOf(unknown), client::ErrorReason::kOutcomeUnknown);
+  EXPECT_TRUE(client::MayHaveBeenWritten(unknown));
   EXPECT_EQ(cluster.server(0).calls("RemoveUser"), 1);
   // PutUser sets a role: repeating it is harmless.
   cluster.server(0).FailNext(1, grpc::StatusCode::DEADLINE_EXCEEDED, "PutUser");
@@ -103,10 +106,24 @@ TEST(AdminTest, AmbiguousFailuresAreRetriedOnlyForIdempotentChanges) {
   u.set_role(v1::ROLE_CONTRIBUTOR);
   EXPECT_TRUE(admin->PutUser(u).ok());
   EXPECT_EQ(cluster.server(0).calls("PutUser"), 2);
-  // Refusals (UNAVAILABLE) are retried for every change.
-  cluster.server(0).FailNext(2, grpc::StatusCode::UNAVAILABLE, "RemoveUser");
+  // Refusals ("not written" reasons) are retried for every change.
+  testing::Fault no_leader;
+  no_leader.reason = v1::ERROR_REASON_NO_LEADER;
+  no_leader.method = "RemoveUser";
+  cluster.server(0).Fail(2, no_leader);
   EXPECT_TRUE(admin->RemoveUser(cluster.pki().UserId("reader")).ok());
   EXPECT_EQ(cluster.server(0).calls("RemoveUser"), 4);
+  // A broken connection (no details: gRPC's own UNAVAILABLE) may have
+  // delivered the change: not repeated either.
+  testing::Fault broken;
+  broken.bare = true;
+  broken.method = "RemoveUser";
+  broken.message = "Socket closed";
+  cluster.server(0).Fail(1, broken);
+  absl::Status lost = admin->RemoveUser(cluster.pki().UserId("writer")).status();
+  EXPECT_EQ(lost.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(client::ReasonOf(lost), client::ErrorReason::kOutcomeUnknown) << lost;
+  EXPECT_EQ(cluster.server(0).calls("RemoveUser"), 5);
 }
 
 TEST(AdminTest, SnapshotGoesToTheNamedNodeOnly) {
@@ -116,13 +133,19 @@ TEST(AdminTest, SnapshotGoesToTheNamedNodeOnly) {
   EXPECT_EQ(cluster.server(1).calls("TriggerSnapshot"), 1);
   EXPECT_EQ(cluster.server(0).calls("TriggerSnapshot"), 0);
   // A leader hint from the named node is not followed.
-  cluster.server(1).FailNext(100, grpc::StatusCode::UNAVAILABLE, "TriggerSnapshot",
-                             cluster.server(0).address());
+  testing::Fault not_leader;
+  not_leader.reason = v1::ERROR_REASON_NOT_LEADER;
+  not_leader.metadata = {{"leader_address", cluster.server(0).address()}};
+  not_leader.method = "TriggerSnapshot";
+  not_leader.hint = cluster.server(0).address();
+  cluster.server(1).Fail(100, not_leader);
   client::ClientOptions options = cluster.Options("admin");
   options.retry.total_timeout_ms = 300;
   auto impatient = MakeClient(options);
-  EXPECT_EQ(impatient->TriggerSnapshot(cluster.server(1).address()).status().code(),
-            absl::StatusCode::kUnavailable);
+  absl::Status refused = impatient->TriggerSnapshot(cluster.server(1).address()).status();
+  EXPECT_EQ(refused.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(client::ReasonOf(refused), client::ErrorReason::kNotLeader);
+  EXPECT_GE(cluster.server(1).calls("TriggerSnapshot"), 3);  // retried there, after backoffs
   EXPECT_EQ(cluster.server(0).calls("TriggerSnapshot"), 0);
 }
 

@@ -172,15 +172,19 @@ TEST(ClientTest, GivesUpWhenTheTotalRetryTimeIsSpent) {
   client::ClientOptions options = cluster.Options("writer");
   options.retry.total_timeout_ms = 1000;
   auto c = MakeClient(options);
-  cluster.server(0).FailNext(1000000, grpc::StatusCode::UNAVAILABLE);
+  testing::Fault no_leader;  // a refusal: the append was not written
+  no_leader.reason = v1::ERROR_REASON_NO_LEADER;
+  cluster.server(0).Fail(1000000, no_leader);
   const absl::Time start = absl::Now();
   auto r = c->Append("c", "x");
   const int64_t elapsed = MsSince(start);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(client::ReasonOf(r.status()), client::ErrorReason::kNoLeader);
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("Append: gave up after"));
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("limit 1000 ms"));
   EXPECT_GE(cluster.server(0).calls("Append"), 3);
   EXPECT_LT(elapsed, 1000 + 1000);  // bounded: no attempt runs past the limit (+ scheduling)
+  cluster.server(0).Fail(0, no_leader);
   // RESOURCE_EXHAUSTED (backpressure) is retried the same way.
   cluster.server(0).FailNext(2, grpc::StatusCode::RESOURCE_EXHAUSTED, "Append");
   EXPECT_TRUE(c->Append("c", "x").ok());

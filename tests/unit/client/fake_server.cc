@@ -11,13 +11,34 @@
 #include "cairn/ledger/identity.h"
 #include "cairn/v1/admin.grpc.pb.h"
 #include "cairn/v1/ledger.grpc.pb.h"
+#include "node/src/status.h"
 #include "testing/process.h"
 
 namespace cairn::testing {
 namespace {
 
-grpc::Status ToGrpc(const absl::Status& s) {
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+// What a node answers for `s`: its code and message, and its reason (the
+// one attached, else the one its code implies) in the status details.
+grpc::Status ToGrpc(const absl::Status& s) { return node::ToGrpcStatus(s); }
+
+absl::Status Error(grpc::StatusCode code, const std::string& message) {
+  return absl::Status(static_cast<absl::StatusCode>(code), message);
+}
+
+// node::WithReason takes its metadata as an initializer list.
+absl::Status Reasoned(absl::Status s, v1::ErrorReason reason,
+                      const std::vector<std::pair<std::string, std::string>>& m) {
+  switch (m.size()) {
+    case 0:
+      return node::WithReason(std::move(s), reason);
+    case 1:
+      return node::WithReason(std::move(s), reason, {m[0]});
+    case 2:
+      return node::WithReason(std::move(s), reason, {m[0], m[1]});
+    default:
+      CAIRN_CHECK(m.size() == 3) << "a Fault has at most 3 metadata entries";
+      return node::WithReason(std::move(s), reason, {m[0], m[1], m[2]});
+  }
 }
 
 std::string Slurp(const std::string& path) { return ReadFileOrEmpty(path); }
@@ -25,8 +46,8 @@ std::string Slurp(const std::string& path) { return ReadFileOrEmpty(path); }
 // Runs `body` when the caller may make the call; its result becomes the answer.
 #define FAKE_CALL(method, is_write, role, body)                                          \
   do {                                                                                   \
-    if (absl::Status s = server_->Intercept(context, method, is_write); !s.ok()) {       \
-      return ToGrpc(s);                                                                  \
+    if (grpc::Status s = server_->Intercept(context, method, is_write); !s.ok()) {       \
+      return s;                                                                          \
     }                                                                                    \
     if (absl::Status s = server_->RequireRole(context, role); !s.ok()) return ToGrpc(s); \
     body                                                                                 \
@@ -55,6 +76,7 @@ class FakeServer::Ledger final : public v1::LedgerService::Service {
       if (held) server_->HoldDone();
       if (!r.ok()) return ToGrpc(r.status());
       if (server_->TakeLostAnswer()) {
+        // gRPC's own answer for a broken connection: no details.
         return grpc::Status(grpc::StatusCode::UNAVAILABLE, "connection lost (fake)");
       }
       *response = *r;
@@ -181,10 +203,10 @@ class FakeServer::Admin final : public v1::AdminService::Service {
         user.set_user_id(cert->Fingerprint());
       }
       if (user.user_id().size() != 64) {
-        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "user.user_id is malformed");
+        return ToGrpc(Error(grpc::StatusCode::INVALID_ARGUMENT, "user.user_id is malformed"));
       }
       if (user.role() == v1::ROLE_UNSPECIFIED) {
-        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "user.role is unspecified");
+        return ToGrpc(Error(grpc::StatusCode::INVALID_ARGUMENT, "user.role is unspecified"));
       }
       server_->ledger()->PutUser(user.user_id(), user.role());
       v1::GovernanceTransaction change;
@@ -199,7 +221,7 @@ class FakeServer::Admin final : public v1::AdminService::Service {
                           v1::GovernanceResponse* response) override {
     FAKE_CALL("RemoveUser", true, v1::ROLE_ADMINISTRATOR, {
       if (server_->ledger()->RoleOf(request->user_id()) == v1::ROLE_UNSPECIFIED) {
-        return grpc::Status(grpc::StatusCode::NOT_FOUND, "no user " + request->user_id());
+        return ToGrpc(Error(grpc::StatusCode::NOT_FOUND, "no user " + request->user_id()));
       }
       server_->ledger()->PutUser(request->user_id(), v1::ROLE_UNSPECIFIED);
       v1::GovernanceTransaction change;
@@ -219,7 +241,7 @@ class FakeServer::Admin final : public v1::AdminService::Service {
           return grpc::Status::OK;
         }
       }
-      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no user " + request->user_id());
+      return ToGrpc(Error(grpc::StatusCode::NOT_FOUND, "no user " + request->user_id()));
     });
   }
 
@@ -237,7 +259,7 @@ class FakeServer::Admin final : public v1::AdminService::Service {
                           v1::GovernanceResponse* response) override {
     FAKE_CALL("AddLearner", true, v1::ROLE_ADMINISTRATOR, {
       if (request->node().node_id() == 0 || request->node().client_address().empty()) {
-        return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "node.node_id is 0");
+        return ToGrpc(Error(grpc::StatusCode::INVALID_ARGUMENT, "node.node_id is 0"));
       }
       v1::GovernanceTransaction change;
       change.set_user_id(server_->CallerId(context));
@@ -252,7 +274,7 @@ class FakeServer::Admin final : public v1::AdminService::Service {
                               v1::GovernanceResponse* response) override {
     FAKE_CALL("PromoteLearner", true, v1::ROLE_ADMINISTRATOR, {
       if (request->node_id() != 4) {
-        return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "node is not a learner");
+        return ToGrpc(Error(grpc::StatusCode::FAILED_PRECONDITION, "node is not a learner"));
       }
       v1::GovernanceTransaction change;
       change.set_user_id(server_->CallerId(context));
@@ -266,8 +288,8 @@ class FakeServer::Admin final : public v1::AdminService::Service {
                           v1::GovernanceResponse* response) override {
     FAKE_CALL("RemoveNode", true, v1::ROLE_ADMINISTRATOR, {
       if (request->node_id() > 4) {
-        return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                            "no node " + std::to_string(request->node_id()));
+        return ToGrpc(
+            Error(grpc::StatusCode::NOT_FOUND, "no node " + std::to_string(request->node_id())));
       }
       v1::GovernanceTransaction change;
       change.set_user_id(server_->CallerId(context));
@@ -282,7 +304,7 @@ class FakeServer::Admin final : public v1::AdminService::Service {
                                   v1::TransferLeadershipResponse* response) override {
     FAKE_CALL("TransferLeadership", true, v1::ROLE_ADMINISTRATOR, {
       if (request->target_node_id() > 3) {
-        return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "target is not a voter");
+        return ToGrpc(Error(grpc::StatusCode::FAILED_PRECONDITION, "target is not a voter"));
       }
       response->set_new_leader_id(request->target_node_id() == 0 ? 2 : request->target_node_id());
       response->set_term(2);
@@ -359,21 +381,30 @@ void FakeServer::Stop() {
   server_.reset();
 }
 
-absl::Status FakeServer::Intercept(grpc::ServerContext* context, const std::string& method,
+grpc::Status FakeServer::Intercept(grpc::ServerContext* context, const std::string& method,
                                    bool is_write) {
   absl::MutexLock lock(&mu_);
   ++calls_[method];
-  if (failure_.remaining > 0 && (failure_.method.empty() || failure_.method == method)) {
+  const Fault& f = failure_.fault;
+  if (failure_.remaining > 0 && (f.method.empty() || f.method == method)) {
     --failure_.remaining;
-    if (!failure_.hint.empty()) context->AddTrailingMetadata("cairn-leader", failure_.hint);
-    return absl::Status(static_cast<absl::StatusCode>(failure_.code),
-                        absl::StrCat(method, " failed (fake fault)"));
+    if (!f.hint.empty()) context->AddTrailingMetadata("cairn-leader", f.hint);
+    const std::string message =
+        f.message.empty() ? absl::StrCat(method, " failed (fake fault)") : f.message;
+    if (f.bare) return grpc::Status(f.code, message);
+    absl::Status s = Error(f.code, message);
+    if (f.reason != v1::ERROR_REASON_UNSPECIFIED) s = Reasoned(std::move(s), f.reason, f.metadata);
+    return ToGrpc(s);
   }
   if (is_write && !follower_of_.empty()) {
+    // As node/src/service_context.cc (LeaderRouter::NotLeader) answers.
     context->AddTrailingMetadata("cairn-leader", follower_of_);
-    return absl::UnavailableError(absl::StrCat("not the leader; the leader is ", follower_of_));
+    return ToGrpc(node::WithReason(
+        absl::UnavailableError(
+            absl::StrCat("this node is not the leader; the leader is at ", follower_of_)),
+        v1::ERROR_REASON_NOT_LEADER, {{"leader_address", follower_of_}, {"leader_id", "1"}}));
   }
-  return absl::OkStatus();
+  return grpc::Status::OK;
 }
 
 std::string FakeServer::CallerId(grpc::ServerContext* context) const {
@@ -403,9 +434,18 @@ void FakeServer::set_follower_of(std::string leader_address) {
   follower_of_ = std::move(leader_address);
 }
 
-void FakeServer::FailNext(int n, grpc::StatusCode code, std::string method, std::string hint) {
+void FakeServer::Fail(int n, Fault fault) {
+  CAIRN_CHECK(fault.metadata.size() <= 3) << "a Fault has at most 3 metadata entries";
   absl::MutexLock lock(&mu_);
-  failure_ = Failure{n, code, std::move(method), std::move(hint)};
+  failure_ = Failure{n, std::move(fault)};
+}
+
+void FakeServer::FailNext(int n, grpc::StatusCode code, std::string method, std::string hint) {
+  Fault fault;
+  fault.code = code;
+  fault.method = std::move(method);
+  fault.hint = std::move(hint);
+  Fail(n, std::move(fault));
 }
 
 void FakeServer::LoseNextAppendAnswers(int n) {

@@ -1,9 +1,13 @@
 // A fake Cairn node for client tests: LedgerService and AdminService over
 // gRPC with mutual TLS on 127.0.0.1, serving a FakeLedger, with faults the
-// tests switch on: follower answers with a "cairn-leader" hint, failures
-// with a chosen status, appends applied but answered with an error (a lost
-// answer) or held past the client's deadline, a rolled-back latest
-// checkpoint, corrupted consistency proofs, a different (forked) ledger.
+// tests switch on: follower answers NOT_LEADER naming the leader, failures
+// with a chosen status and error reason, appends applied but answered with an
+// error (a lost answer) or held past the client's deadline, a rolled-back
+// latest checkpoint, corrupted consistency proofs, a different (forked)
+// ledger. Every error a node would make carries its reason encoded by the
+// node's own code (node/src/status.cc: WithReason, ToGrpcStatus), so the SDK
+// is tested against exactly what a node sends; only the faults that stand
+// for gRPC itself (a lost connection, Fault::bare) have no details.
 #pragma once
 
 #include <grpcpp/server.h>
@@ -13,13 +17,30 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "cairn/v1/errors.pb.h"
 #include "fake_ledger.h"
 
 namespace cairn::testing {
+
+// A failure the fake answers with (see FakeServer::Fail).
+struct Fault {
+  grpc::StatusCode code = grpc::StatusCode::UNAVAILABLE;
+  // UNSPECIFIED: the reason a node gives an error of `code` without one
+  // (node::ReasonOrDefault, e.g. OUTCOME_UNKNOWN for UNAVAILABLE).
+  v1::ErrorReason reason = v1::ERROR_REASON_UNSPECIFIED;
+  std::vector<std::pair<std::string, std::string>> metadata;  // at most 3
+  // True: no status details at all, as gRPC itself (not a node) answers.
+  bool bare = false;
+  std::string method;   // "" = any
+  std::string hint;     // a cairn-leader trailer
+  std::string message;  // "" = "<method> failed (fake fault)"
+};
 
 class FakeServer {
  public:
@@ -38,12 +59,16 @@ class FakeServer {
 
   // ---- Faults ----
   // Non-empty: this node is a follower of `leader_address` and answers every
-  // write UNAVAILABLE with that address in the cairn-leader trailer.
+  // write as a node does: UNAVAILABLE, reason NOT_LEADER with metadata
+  // leader_address, and that address in the cairn-leader trailer.
   void set_follower_of(std::string leader_address);
-  // The next `n` calls of `method` ("" = any) fail with `code` and, when
-  // `hint` is set, a cairn-leader trailer.
+  // The next `n` calls of `fault.method` ("" = any) fail with `fault`.
+  void Fail(int n, Fault fault);
+  // The next `n` calls of `method` ("" = any) fail with `code`, the reason a
+  // node gives that code and, when `hint` is set, a cairn-leader trailer.
   void FailNext(int n, grpc::StatusCode code, std::string method = "", std::string hint = "");
-  // The next `n` appends are applied and then answered UNAVAILABLE.
+  // The next `n` appends are applied and then answered UNAVAILABLE without
+  // details: the connection broke after the node had the append.
   void LoseNextAppendAnswers(int n);
   // The next `n` appends wait until the client gives up on them (the call is
   // cancelled or its deadline passes), then are applied anyway.
@@ -67,7 +92,7 @@ class FakeServer {
   int calls(const std::string& method) const;
 
   // What the services call; public for them, not for tests.
-  absl::Status Intercept(grpc::ServerContext* context, const std::string& method, bool is_write);
+  grpc::Status Intercept(grpc::ServerContext* context, const std::string& method, bool is_write);
   FakeLedger* ledger() const;
   std::string CallerId(grpc::ServerContext* context) const;
   absl::Status RequireRole(grpc::ServerContext* context, v1::Role role) const;
@@ -81,9 +106,7 @@ class FakeServer {
  private:
   struct Failure {
     int remaining = 0;
-    grpc::StatusCode code = grpc::StatusCode::OK;
-    std::string method;
-    std::string hint;
+    Fault fault;
   };
   class Ledger;
   class Admin;

@@ -1,7 +1,8 @@
 // Opening the database: layout version, refusal of corruption and of
 // inconsistent state (never repaired), the sticky write error after a failed
-// fsync, and what a power loss leaves (simulated by cutting the WAL back to
-// its synced length).
+// fsync (WriteFailure::kLatchError; the default, which stops the process, is
+// tested in write_failure_test.cc), and what a power loss leaves (simulated
+// by cutting the WAL back to its synced length).
 #include "cairn/storage/database.h"
 
 #include <gtest/gtest.h>
@@ -189,6 +190,7 @@ TEST(DatabaseTest, FailedSyncStopsEveryWriterForGood) {
   cairn::testing::FaultEnv fault;
   DatabaseOptions options;
   options.env_for_testing = fault.env.get();
+  options.on_write_failure = WriteFailure::kLatchError;  // the node's default stops the process
   TestDb t(options);
   t.AppendAndApply(1, 3, 1);
   ASSERT_TRUE(t.log().Save(std::nullopt, RaftEntries(4, 5, 1)).ok());
@@ -231,6 +233,7 @@ TEST(DatabaseTest, FailedSyncDuringCompactionOrApplyIsStickyToo) {
     cairn::testing::FaultEnv fault;
     DatabaseOptions options;
     options.env_for_testing = fault.env.get();
+    options.on_write_failure = WriteFailure::kLatchError;
     TestDb t(options);
     t.AppendAndApply(1, 4, 1);
     fault.fs->fail_sync = true;

@@ -1,7 +1,8 @@
-// A RocksDB FileSystem for tests that (1) fails fsync on demand, to prove
-// that the storage write path stops after a failed sync, and (2) remembers
-// how much of each file was synced, so a test can simulate a power loss by
-// cutting WAL files back to their synced length after the database is closed.
+// A RocksDB FileSystem for tests that (1) fails fsync (or appends) on
+// demand, to prove that the storage write path stops after a failed write,
+// and (2) remembers how much of each file was synced, so a test can simulate
+// a power loss by cutting WAL files back to their synced length after the
+// database is closed.
 #pragma once
 
 #include <unistd.h>
@@ -24,6 +25,8 @@ class FaultFs : public rocksdb::FileSystemWrapper {
 
   // While set, every Sync/Fsync of a writable file fails with an IOError.
   std::atomic<bool> fail_sync{false};
+  // While set, every Append to a writable file fails with an IOError.
+  std::atomic<bool> fail_append{false};
   std::atomic<int> syncs{0};
   std::atomic<int> failed_syncs{0};
 
@@ -65,6 +68,7 @@ class FaultFs : public rocksdb::FileSystemWrapper {
 
     rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
                              rocksdb::IODebugContext* dbg) override {
+      if (fs_->fail_append.load()) return InjectedWriteFailure();
       rocksdb::IOStatus s = target()->Append(data, o, dbg);
       if (s.ok()) size_ += data.size();
       return s;
@@ -72,6 +76,7 @@ class FaultFs : public rocksdb::FileSystemWrapper {
     rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& o,
                              const rocksdb::DataVerificationInfo& info,
                              rocksdb::IODebugContext* dbg) override {
+      if (fs_->fail_append.load()) return InjectedWriteFailure();
       rocksdb::IOStatus s = target()->Append(data, o, info, dbg);
       if (s.ok()) size_ += data.size();
       return s;
@@ -84,6 +89,9 @@ class FaultFs : public rocksdb::FileSystemWrapper {
     }
 
    private:
+    static rocksdb::IOStatus InjectedWriteFailure() {
+      return rocksdb::IOStatus::IOError("injected write failure");
+    }
     rocksdb::IOStatus Synced(rocksdb::IOStatus s) {
       if (fs_->fail_sync.load()) {
         s.PermitUncheckedError();

@@ -4,10 +4,10 @@
 //
 // - Routing: calls go to the node that last accepted a write (the leader)
 //   when known, else to the configured endpoints in turn. A node that is not
-//   the leader answers UNAVAILABLE with its leader's address in the
-//   "cairn-leader" trailer; the client follows it. UNAVAILABLE and
-//   RESOURCE_EXHAUSTED are retried with exponential backoff and jitter within
-//   RetryPolicy::total_timeout_ms; every other error is returned as is.
+//   the leader answers NOT_LEADER naming the leader (leader_address, and the
+//   "cairn-leader" trailer); the client follows it. The error reason decides
+//   what is retried, with exponential backoff and jitter, within
+//   RetryPolicy::total_timeout_ms (errors.h; docs/sdk.md has the table).
 // - Exactly once: every Append carries an idempotency key (128 random bits in
 //   hex unless the caller gives one), the same for every retry of it, so an
 //   append retried across a leader failover is committed once.
@@ -22,8 +22,12 @@
 //   return (so never destroy it from inside one).
 //
 // Errors are absl::Status with the gRPC code the service answered (see
-// proto/cairn/v1/ledger.proto); retries exhausted give the last node's error
-// with the number of attempts added to the message.
+// proto/cairn/v1/ledger.proto) and the machine-readable reason it attached
+// (cairn/client/errors.h: ReasonOf, DefinitelyNotWritten, MayHaveBeenWritten);
+// retries exhausted give the last node's error with the number of attempts
+// added to the message. A write that fails after an attempt that may have
+// reached the leader fails with reason OUTCOME_UNKNOWN (DEADLINE_EXCEEDED
+// when its time ran out), never with a bare UNAVAILABLE.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +42,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "cairn/client/entry_iterator.h"
+#include "cairn/client/errors.h"
 #include "cairn/client/options.h"
 #include "cairn/client/verify.h"
 #include "cairn/v1/admin.pb.h"
@@ -92,7 +97,10 @@ class Client {
 
   // ---- Data plane (LedgerService) ----
 
-  // Appends one entry to `collection_id` and returns its txid.
+  // Appends one entry to `collection_id` and returns its txid. On failure,
+  // DefinitelyNotWritten(status) says nothing was written; otherwise the
+  // reason is OUTCOME_UNKNOWN (metadata "idempotency_key", and "txid" when a
+  // node assigned one): retry with that key, or look the txid up.
   absl::StatusOr<AppendResult> Append(absl::string_view collection_id, absl::string_view contents,
                                       const AppendOptions& options = {});
   // Same, without blocking: many appends may be in flight at once.
@@ -104,7 +112,8 @@ class Client {
                    const AppendOptions& options, AppendCallback done);
 
   // Polls GetTransactionStatus, with backoff, until `txid` is COMMITTED or
-  // INVALID and returns that status; DeadlineExceeded after `timeout_ms`.
+  // INVALID and returns that status; DeadlineExceeded (reason
+  // NOT_YET_AVAILABLE, metadata txid) after `timeout_ms`.
   absl::StatusOr<v1::TransactionStatus> WaitForCommit(absl::string_view txid,
                                                       int64_t timeout_ms = 30000);
 

@@ -34,6 +34,11 @@ struct ListOptions {
   bool include_contents = true;
   // Stop after this many entries (0 = no limit).
   uint64_t entries_max = 0;
+  // LINEARIZABLE (the default): the whole listing is one snapshot at a read
+  // index taken with the first page, on whichever nodes its pages are read
+  // (it agrees with a GetCurrentEntry made at the same time). LOCAL: each
+  // page is what the answering node has applied.
+  v1::ReadConsistency consistency = v1::READ_CONSISTENCY_LINEARIZABLE;
 };
 
 class EntryIterator {

@@ -24,13 +24,16 @@ struct Credentials {
   std::string service_cert_pem;
 };
 
-// How one logical call (an Append, a GetEntry, ...) is retried when a node
-// answers UNAVAILABLE (not the leader, no quorum, unreachable),
-// RESOURCE_EXHAUSTED (back off) or, for calls that are safe to repeat, when
-// one attempt runs out of time. Delays grow from initial_backoff_ms by
-// backoff_multiplier up to max_backoff_ms; each is scaled by a random factor
-// in [1 - jitter, 1] so that many clients do not retry in lockstep. No call
-// takes longer than total_timeout_ms, retries included.
+// How one logical call (an Append, a GetEntry, ...) is retried when a node's
+// error reason says retrying can help (NO_LEADER, LOST_TO_LEADER_CHANGE,
+// SHUTTING_DOWN, BACKPRESSURE, NOT_YET_AVAILABLE; NOT_LEADER is followed to
+// the leader it names), when no node could be reached, and, for calls that
+// are safe to repeat, when the outcome of an attempt is unknown (see
+// cairn/client/errors.h and docs/sdk.md). Delays grow from initial_backoff_ms
+// by backoff_multiplier up to max_backoff_ms; each is scaled by a random
+// factor in [1 - jitter, 1] so that many clients do not retry in lockstep.
+// No call takes longer than total_timeout_ms, retries included: no attempt
+// runs past it, and a retry whose backoff would end past it is not made.
 struct RetryPolicy {
   int64_t initial_backoff_ms = 50;
   int64_t max_backoff_ms = 2000;

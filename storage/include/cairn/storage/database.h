@@ -18,8 +18,11 @@
 // replayed from the log after a crash. The log is never compacted past an
 // applied index that is not yet durable (see RaftLogStore::Compact).
 //
-// The first failed write makes the write path fail for good (write_error()):
-// nothing is acknowledged after a failed sync. Reads keep working.
+// A failed write (an fsync above all) is never acknowledged, and nothing
+// after it is: by default the process stops at once with one line naming
+// the file and the error (DatabaseOptions::on_write_failure); with
+// WriteFailure::kLatchError the write path fails for good instead
+// (write_error()) while reads keep working.
 #pragma once
 
 #include <cstddef>
@@ -52,6 +55,27 @@ class SnapshotSource;
 // directory's format version). Stored in the meta table; unknown versions are refused.
 inline constexpr uint32_t kDatabaseLayoutVersion = 1;
 
+// What a failed write-path I/O does (DatabaseOptions::on_write_failure).
+enum class WriteFailure {
+  // The process prints one line and aborts, on the thread whose I/O failed
+  // and before RocksDB sees the error:
+  //   FATAL <source>:<line> invariant violated: s.ok(): storage: the disk
+  //   failed while writing <file> (<operation>): <error>. The node stops so
+  //   that nothing is acknowledged after a failed write; check the disk,
+  //   then restart the node.
+  // Covers every write RocksDB makes (WAL, flushes, compactions, MANIFEST,
+  // directory fsyncs, snapshot SST files), whichever thread makes it.
+  // What the node uses.
+  kAbortProcess,
+  // The failed write returns its error, and so does every later write
+  // (Database::write_error()); reads keep working and the process lives
+  // on. For tests of that latch, which write from one thread: with several
+  // writers, RocksDB (when built with assertions, as Debian's is) may abort
+  // in its own assert on reusing the failed file before anyone reads the
+  // error.
+  kLatchError,
+};
+
 struct DatabaseOptions {
   // An idempotency key is remembered for this long after the entry that
   // carried it (by that entry's timestamp). Must be the same on every node.
@@ -77,6 +101,10 @@ struct DatabaseOptions {
   // WAL size that forces a flush of the tables pinning the oldest WAL file.
   uint64_t wal_bytes_max = 512u << 20;
 
+  // See WriteFailure. Errors that are not I/O failures of the file system
+  // (RocksDB refusing a write) take the latch in either mode.
+  WriteFailure on_write_failure = WriteFailure::kAbortProcess;
+
   // TEST ONLY. Writes are acknowledged before they leave the process: no
   // fsync, and the WAL is kept in RocksDB's user-space buffer (manual WAL
   // flush), so SIGKILL loses acknowledged writes. Exists only to show that
@@ -86,8 +114,10 @@ struct DatabaseOptions {
   // (`bytes`: the file's size), "before_ingest" and "after_ingest", so tests
   // can check the file bound and simulate a crash at each point.
   std::function<void(absl::string_view stage, uint64_t bytes)> snapshot_install_hook_for_testing;
-  // TEST ONLY. An Env to run RocksDB on (e.g. one that injects fsync
-  // failures). Not owned; must outlive the Database.
+  // TEST ONLY. An Env whose file system RocksDB runs on (e.g. one that
+  // injects fsync failures); under kAbortProcess its failures are fatal like
+  // the real disk's, and threads and clock are Env::Default()'s. Not owned;
+  // must outlive the Database.
   rocksdb::Env* env_for_testing = nullptr;
 };
 
@@ -134,6 +164,8 @@ class Database {
   MemoryUsage memory_usage() const;
 
   // OK until a write fails; then the error every later write returns.
+  // Under WriteFailure::kAbortProcess an I/O failure never gets here (the
+  // process stops); other write errors do.
   absl::Status write_error() const;
 
   const std::string& path() const { return path_; }

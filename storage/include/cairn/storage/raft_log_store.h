@@ -80,8 +80,10 @@ class RaftLogStore final : public consensus::LogStorage {
   // resent with their stored term. Rewriting a committed or applied entry is
   // a broken invariant and aborts.
   //
-  // A synced write returns OK only once it is durable. After a failed write,
-  // this and every later write return the error (Database::write_error()).
+  // A synced write returns OK only once it is durable. A failed write stops
+  // the process (DatabaseOptions::on_write_failure); under kLatchError it
+  // returns the error instead, as every later write does
+  // (Database::write_error()).
   absl::Status Save(const Write& write);
   absl::Status Save(const std::optional<consensus::HardState>& hard_state,
                     absl::Span<const consensus::Entry> entries) {
