@@ -33,6 +33,20 @@ const CLI::Validator kHostPortOrEmpty(
     },
     "HOST:PORT or empty");
 
+// ID=HOST:PORT
+const CLI::Validator kPeerRoute(
+    [](std::string& value) -> std::string {
+      const auto eq = value.find('=');
+      if (eq == std::string::npos || eq == 0 ||
+          value.substr(0, eq).find_first_not_of("0123456789") != std::string::npos ||
+          value[0] == '0') {
+        return "expected ID=HOST:PORT with a positive node id, got '" + value + "'";
+      }
+      std::string address = value.substr(eq + 1);
+      return kHostPort(address);
+    },
+    "ID=HOST:PORT");
+
 // ID@PEER_ADDRESS/CLIENT_ADDRESS
 const CLI::Validator kMember(
     [](std::string& value) -> std::string {
@@ -81,6 +95,11 @@ void AddClusterOptions(CLI::App& app, NodeConfig& c) {
                  "comma-separated or repeated (every member gets the same list)")
       ->delimiter(',')
       ->check(kMember);
+  app.add_option("--peer-route", c.peer_routes,
+                 "Reach peer ID at HOST:PORT instead of the peer address the membership names "
+                 "(behind NAT or a proxy), ID=HOST:PORT, comma-separated or repeated")
+      ->delimiter(',')
+      ->check(kPeerRoute);
   app.add_flag("--join", c.join,
                "Join an existing service as a new member (add it first with cairnctl nodes "
                "add-learner); --initial-cluster then lists the current members");

@@ -171,6 +171,10 @@ absl::Status NodeImpl::StartLoop() {
   segments_->Start();
   TransportOptions topts;
   topts.service_id = service_id;
+  for (const std::string& route : config_.peer_routes) {  // ID=HOST:PORT, validated
+    const auto eq = route.find('=');
+    topts.routes[std::stoull(route.substr(0, eq))] = route.substr(eq + 1);
+  }
   transport_ = std::make_unique<Transport>(topts, tls_, [this](consensus::NodeId id) {
     if (RaftLoop* loop = loop_ptr_.load()) loop->ReportUnreachable(id);
   });

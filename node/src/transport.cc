@@ -167,7 +167,9 @@ Transport::~Transport() {
   // Senders join their threads outside the lock.
 }
 
-void Transport::SetPeer(consensus::NodeId id, const std::string& address) {
+void Transport::SetPeer(consensus::NodeId id, const std::string& member_address) {
+  auto route = options_.routes.find(id);
+  const std::string& address = route != options_.routes.end() ? route->second : member_address;
   absl::MutexLock lock(&mu_);
   auto it = peers_.find(id);
   if (it == peers_.end()) {

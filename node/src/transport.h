@@ -34,6 +34,9 @@ struct TransportOptions {
   std::string service_id;  // sent with every batch; the receiver checks it
   size_t queue_messages_max = 4096;
   size_t batch_bytes_max = 4 << 20;
+  // Peers reached at another address than the one SetPeer is given
+  // (--peer-route).
+  std::map<consensus::NodeId, std::string> routes;
 };
 
 // How often an idle connection to a peer is pinged. A server closes a
@@ -61,7 +64,7 @@ class Transport final : public PeerTransport {
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
 
-  // Adds a peer or changes its address.
+  // Adds a peer or changes its address (a route in the options wins).
   void SetPeer(consensus::NodeId id, const std::string& address) override ABSL_LOCKS_EXCLUDED(mu_);
   void RemovePeer(consensus::NodeId id) override ABSL_LOCKS_EXCLUDED(mu_);
   // Ids of the peers messages can be sent to.

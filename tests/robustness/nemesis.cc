@@ -14,8 +14,10 @@ namespace cairn::robustness {
 namespace {
 
 constexpr Fault kAllFaults[] = {
-    Fault::kKillLeader,  Fault::kKillMinority,  Fault::kKillMajority, Fault::kKillAll,
-    Fault::kPauseLeader, Fault::kPauseMinority, Fault::kPauseAll,     Fault::kKillLeaderPauseOther};
+    Fault::kKillLeader,      Fault::kKillMinority,         Fault::kKillMajority,
+    Fault::kKillAll,         Fault::kPauseLeader,          Fault::kPauseMinority,
+    Fault::kPauseAll,        Fault::kKillLeaderPauseOther, Fault::kPartitionMinority,
+    Fault::kPartitionOneWay, Fault::kIsolateLeader,        Fault::kDelayLinks};
 
 }  // namespace
 
@@ -37,6 +39,14 @@ std::string FaultName(Fault fault) {
       return "pause-all";
     case Fault::kKillLeaderPauseOther:
       return "kill-leader-pause-other";
+    case Fault::kPartitionMinority:
+      return "partition-minority";
+    case Fault::kPartitionOneWay:
+      return "partition-one-way";
+    case Fault::kIsolateLeader:
+      return "isolate-leader";
+    case Fault::kDelayLinks:
+      return "delay-links";
   }
   return "?";
 }
@@ -59,9 +69,40 @@ absl::StatusOr<std::vector<Fault>> ParseFaults(const std::string& text) {
   return faults;
 }
 
-Nemesis::Nemesis(testing::TestCluster* cluster, std::vector<Fault> faults, uint64_t seed,
-                 std::chrono::milliseconds hold_min, std::chrono::milliseconds hold_max)
+absl::Status PeerLinks::Wire(testing::TestCluster* cluster) {
+  for (uint64_t from = 1; from <= cluster->size(); ++from) {
+    std::vector<std::string> routes;
+    for (uint64_t to = 1; to <= cluster->size(); ++to) {
+      if (to == from) continue;
+      const std::string& peer = cluster->node(to).peer_address();
+      auto proxy = LinkProxy::Start(std::stoi(peer.substr(peer.rfind(':') + 1)));
+      if (!proxy.ok()) return proxy.status();
+      routes.push_back(absl::StrCat("--peer-route=", to, "=127.0.0.1:", (*proxy)->port()));
+      links_[{from, to}] = *std::move(proxy);
+    }
+    cluster->SetNodeArgs(from, routes);
+  }
+  return absl::OkStatus();
+}
+
+void PeerLinks::Cut(uint64_t from, uint64_t to, bool cut) { links_.at({from, to})->SetCut(cut); }
+
+void PeerLinks::DelayAll(std::chrono::milliseconds delay) {
+  for (auto& [link, proxy] : links_) proxy->SetDelay(delay);
+}
+
+void PeerLinks::HealAll() {
+  for (auto& [link, proxy] : links_) {
+    proxy->SetCut(false);
+    proxy->SetDelay(std::chrono::milliseconds(0));
+  }
+}
+
+Nemesis::Nemesis(testing::TestCluster* cluster, PeerLinks* links, std::vector<Fault> faults,
+                 uint64_t seed, std::chrono::milliseconds hold_min,
+                 std::chrono::milliseconds hold_max)
     : cluster_(cluster),
+      links_(links),
       faults_(std::move(faults)),
       rng_(seed),
       hold_min_(hold_min),
@@ -109,47 +150,89 @@ void Nemesis::PauseNodes(const std::vector<uint64_t>& nodes) {
   }
 }
 
-absl::Status Nemesis::Strike() {
-  const size_t n = cluster_->size();
-  const size_t minority = (n - 1) / 2;
-  const Fault fault = faults_[rng_() % faults_.size()];
-  NemesisEvent event{ElapsedMs(), 0, fault, {}};
-  switch (fault) {
-    case Fault::kKillLeader:
-      event.nodes = {LeaderOrRandom()};
-      KillNodes(event.nodes);
-      break;
-    case Fault::kKillMinority:
-      event.nodes = Pick(minority);
-      KillNodes(event.nodes);
-      break;
-    case Fault::kKillMajority:
-      event.nodes = Pick(minority + 1);
-      KillNodes(event.nodes);
-      break;
-    case Fault::kKillAll:
-      event.nodes = Pick(n);
-      KillNodes(event.nodes);
-      break;
-    case Fault::kPauseLeader:
-      event.nodes = {LeaderOrRandom()};
-      PauseNodes(event.nodes);
-      break;
-    case Fault::kPauseMinority:
-      event.nodes = Pick(minority);
-      PauseNodes(event.nodes);
-      break;
-    case Fault::kPauseAll:
-      event.nodes = Pick(n);
-      PauseNodes(event.nodes);
-      break;
-    case Fault::kKillLeaderPauseOther: {
-      event.nodes = Pick(2, LeaderOrRandom());
-      KillNodes({event.nodes[0]});
-      PauseNodes({event.nodes[1]});
-      break;
+void Nemesis::CutOff(const std::vector<uint64_t>& group, bool both_ways) {
+  const std::set<uint64_t> inside(group.begin(), group.end());
+  for (uint64_t a : group) {
+    for (uint64_t b = 1; b <= cluster_->size(); ++b) {
+      if (inside.count(b)) continue;
+      links_->Cut(b, a, true);
+      if (both_ways) links_->Cut(a, b, true);
     }
   }
+}
+
+bool Nemesis::StrikeNetwork(Fault fault, NemesisEvent* event) {
+  if (links_ == nullptr) return false;
+  const size_t minority = (cluster_->size() - 1) / 2;
+  switch (fault) {
+    case Fault::kPartitionMinority:
+      event->nodes = Pick(minority);
+      CutOff(event->nodes, /*both_ways=*/true);
+      return true;
+    case Fault::kPartitionOneWay:  // it hears nothing, but is heard
+      event->nodes = Pick(1);
+      CutOff(event->nodes, /*both_ways=*/false);
+      return true;
+    case Fault::kIsolateLeader:  // from its followers; clients still reach it
+      event->nodes = {LeaderOrRandom()};
+      CutOff(event->nodes, /*both_ways=*/true);
+      return true;
+    case Fault::kDelayLinks:
+      links_->DelayAll(std::chrono::milliseconds(20 + rng_() % 130));
+      return true;
+    default:
+      return false;
+  }
+}
+
+void Nemesis::StrikeProcess(Fault fault, NemesisEvent* event) {
+  const size_t n = cluster_->size();
+  const size_t minority = (n - 1) / 2;
+  NemesisEvent& e = *event;
+  switch (fault) {
+    case Fault::kKillLeader:
+      e.nodes = {LeaderOrRandom()};
+      KillNodes(e.nodes);
+      break;
+    case Fault::kKillMinority:
+      e.nodes = Pick(minority);
+      KillNodes(e.nodes);
+      break;
+    case Fault::kKillMajority:
+      e.nodes = Pick(minority + 1);
+      KillNodes(e.nodes);
+      break;
+    case Fault::kKillAll:
+      e.nodes = Pick(n);
+      KillNodes(e.nodes);
+      break;
+    case Fault::kPauseLeader:
+      e.nodes = {LeaderOrRandom()};
+      PauseNodes(e.nodes);
+      break;
+    case Fault::kPauseMinority:
+      e.nodes = Pick(minority);
+      PauseNodes(e.nodes);
+      break;
+    case Fault::kPauseAll:
+      e.nodes = Pick(n);
+      PauseNodes(e.nodes);
+      break;
+    case Fault::kKillLeaderPauseOther: {
+      e.nodes = Pick(2, LeaderOrRandom());
+      KillNodes({e.nodes[0]});
+      PauseNodes({e.nodes[1]});
+      break;
+    }
+    default:  // a network fault: only with links (ParseFaults checks)
+      break;
+  }
+}
+
+absl::Status Nemesis::Strike() {
+  const Fault fault = faults_[rng_() % faults_.size()];
+  NemesisEvent event{ElapsedMs(), 0, fault, {}};
+  if (!StrikeNetwork(fault, &event)) StrikeProcess(fault, &event);
   const int64_t span = (hold_max_ - hold_min_).count();
   const auto hold = hold_min_ + std::chrono::milliseconds(span > 0 ? rng_() % span : 0);
   // The hold is the fault's duration, not a wait for something to happen.
@@ -161,6 +244,7 @@ absl::Status Nemesis::Strike() {
 }
 
 absl::Status Nemesis::HealAll() {
+  if (links_ != nullptr) links_->HealAll();
   for (uint64_t id : paused_) cluster_->node(id).Signal(SIGCONT);
   paused_.clear();
   for (uint64_t id : killed_) {

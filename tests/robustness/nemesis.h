@@ -4,18 +4,24 @@
 // anomaly. Faults: SIGKILL of the leader, of a minority, of a majority, of
 // every node (each restarted after the hold), SIGSTOP/SIGCONT pauses of the
 // leader, of a minority, of every node, and a combined kill of the leader
-// with a pause of another node. Which fault, which nodes and how long come
-// from the run's seed.
+// with a pause of another node; and, through a proxy on every directed peer
+// link (link_proxy.h), network partitions (a minority cut off, symmetric; a
+// node that can send but not receive, asymmetric; the leader cut off from its
+// followers but not from clients) and added latency. Which fault, which nodes
+// and how long come from the run's seed.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <random>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "robustness/link_proxy.h"
 #include "testing/cluster.h"
 
 namespace cairn::robustness {
@@ -29,6 +35,25 @@ enum class Fault {
   kPauseMinority,
   kPauseAll,
   kKillLeaderPauseOther,
+  kPartitionMinority,
+  kPartitionOneWay,
+  kIsolateLeader,
+  kDelayLinks,
+};
+
+// A proxy on every directed peer link of a cluster: node i reaches node j
+// through links[(i, j)] (each node is started with --peer-route).
+class PeerLinks {
+ public:
+  // Starts the proxies and sets every node's --peer-route arguments; call
+  // before the cluster starts.
+  absl::Status Wire(testing::TestCluster* cluster);
+  void Cut(uint64_t from, uint64_t to, bool cut);
+  void DelayAll(std::chrono::milliseconds delay);
+  void HealAll();
+
+ private:
+  std::map<std::pair<uint64_t, uint64_t>, std::unique_ptr<LinkProxy>> links_;
 };
 
 std::string FaultName(Fault fault);
@@ -44,7 +69,8 @@ struct NemesisEvent {
 
 class Nemesis {
  public:
-  Nemesis(testing::TestCluster* cluster, std::vector<Fault> faults, uint64_t seed,
+  // `links` may be null: then only process faults can be injected.
+  Nemesis(testing::TestCluster* cluster, PeerLinks* links, std::vector<Fault> faults, uint64_t seed,
           std::chrono::milliseconds hold_min, std::chrono::milliseconds hold_max);
 
   // Injects one fault chosen by the seed, holds it, heals it. Errors only
@@ -61,9 +87,16 @@ class Nemesis {
   std::vector<uint64_t> Pick(size_t count, uint64_t include = 0);
   void KillNodes(const std::vector<uint64_t>& nodes);
   void PauseNodes(const std::vector<uint64_t>& nodes);
+  // Cuts every link between `group` and the other nodes; `both_ways` false
+  // cuts only the links into `group`.
+  void CutOff(const std::vector<uint64_t>& group, bool both_ways);
+  // Injects `fault` when it is a network fault (and there are links).
+  bool StrikeNetwork(Fault fault, NemesisEvent* event);
+  void StrikeProcess(Fault fault, NemesisEvent* event);
   int64_t ElapsedMs() const;
 
   testing::TestCluster* const cluster_;
+  PeerLinks* const links_;
   const std::vector<Fault> faults_;
   std::mt19937_64 rng_;
   const std::chrono::milliseconds hold_min_, hold_max_;

@@ -1,7 +1,7 @@
 // cairn_robustness: the robustness suite's driver (CTest label robustness).
 // Each run starts a real cluster of cairn-node processes with mutual TLS on
 // loopback, lets concurrent SDK clients append, read and list while the
-// nemesis kills and pauses nodes, heals everything, reads the ledger back
+// nemesis kills, pauses and partitions nodes, heals everything, reads the ledger back
 // from every replica and checks the history (checker.h): linearizable per
 // collection, every acknowledged append present exactly once at its txid,
 // nothing refused written, nothing unsent present, and all replicas serving
@@ -189,6 +189,8 @@ RunReport RunOnce(const Options& o, uint64_t seed, const std::string& dir) {
   std::vector<std::string> extra;
   if (!o.inject_bug.empty()) extra.push_back("--test-inject-bug=" + o.inject_bug);
   testing::TestCluster cluster(dir, o.nodes, extra);
+  PeerLinks links;  // every peer link through a proxy the nemesis can cut or slow
+  if (absl::Status st = links.Wire(&cluster); !st.ok()) return fail_infra(st);
   if (absl::Status st = cluster.Start(); !st.ok()) return fail_infra(st);
 
   std::vector<uint64_t> all;
@@ -200,7 +202,7 @@ RunReport RunOnce(const Options& o, uint64_t seed, const std::string& dir) {
   wo.seed = seed;
   Workload workload(wo, ClientFor(cluster, all));
   if (absl::Status st = workload.Start(); !st.ok()) return fail_infra(st);
-  Nemesis nemesis(&cluster, *faults, seed, std::chrono::milliseconds(o.hold_min_ms),
+  Nemesis nemesis(&cluster, &links, *faults, seed, std::chrono::milliseconds(o.hold_min_ms),
                   std::chrono::milliseconds(o.hold_max_ms));
   const auto start = Clock::now();
   const auto end = start + std::chrono::seconds(o.duration_s);

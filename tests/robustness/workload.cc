@@ -34,6 +34,15 @@ bool RetryCannotHelp(const absl::Status& status) {
   }
 }
 
+// Fills op's txid from "term.index"; false when it does not parse.
+bool SetTxid(const std::string& text, Operation* op) {
+  auto txid = ledger::TxId::Parse(text);
+  if (!txid.ok()) return false;
+  op->txid_term = txid->term;
+  op->txid_index = txid->index;
+  return true;
+}
+
 }  // namespace
 
 std::vector<std::string> WorkloadCollections(const WorkloadOptions& options) {
@@ -96,6 +105,15 @@ int64_t Workload::NowNs() const {
       .count();
 }
 
+Operation Workload::Begin(int id, OpKind kind, const std::string& collection) const {
+  Operation op;
+  op.client = id;
+  op.kind = kind;
+  op.collection = collection;
+  op.invoke_ns = NowNs();
+  return op;
+}
+
 void Workload::Record(Operation op) {
   (op.outcome == Outcome::kOk ? ok_ : op.outcome == Outcome::kRefused ? refused_ : unknown_)++;
   absl::MutexLock lock(&mu_);
@@ -124,24 +142,15 @@ void Workload::RunClient(int id, client::Client* client) {
 
 Operation Workload::DoAppend(int id, uint64_t n, const std::string& collection,
                              client::Client* client) {
-  Operation op;
-  op.client = id;
-  op.kind = OpKind::kAppend;
-  op.collection = collection;
+  Operation op = Begin(id, OpKind::kAppend, collection);
   op.value = absl::StrCat("s", options_.seed, "-c", id, "-", n);
-  op.invoke_ns = NowNs();
   auto r = client->Append(collection, op.value);
   op.complete_ns = NowNs();
   if (!r.ok()) {
     op.outcome = AppendFailureOutcome(r.status());
     return op;
   }
-  auto txid = ledger::TxId::Parse(r->txid);
-  op.outcome = txid.ok() ? Outcome::kOk : Outcome::kUnknown;
-  if (txid.ok()) {
-    op.txid_term = txid->term;
-    op.txid_index = txid->index;
-  }
+  op.outcome = SetTxid(r->txid, &op) ? Outcome::kOk : Outcome::kUnknown;
   op.duplicate = r->duplicate;
   return op;
 }
@@ -149,26 +158,17 @@ Operation Workload::DoAppend(int id, uint64_t n, const std::string& collection,
 Operation Workload::DoHandRetriedAppend(int id, uint64_t n, const std::string& collection,
                                         const std::vector<client::Client*>& per_node,
                                         size_t first) {
-  Operation op;
-  op.client = id;
-  op.kind = OpKind::kAppend;
-  op.collection = collection;
+  Operation op = Begin(id, OpKind::kAppend, collection);
   op.value = absl::StrCat("s", options_.seed, "-c", id, "-", n);
   client::AppendOptions append;
   append.idempotency_key = absl::StrCat("k-", op.value);
-  op.invoke_ns = NowNs();
   const int64_t deadline_ns = op.invoke_ns + options_.call_timeout_ms * 1'000'000;
   bool maybe_written = false;
   for (size_t attempt = 0; NowNs() < deadline_ns && !stop_; ++attempt) {
     auto r = per_node[(first + attempt) % per_node.size()]->Append(collection, op.value, append);
     if (r.ok()) {
       op.complete_ns = NowNs();
-      auto txid = ledger::TxId::Parse(r->txid);
-      op.outcome = txid.ok() ? Outcome::kOk : Outcome::kUnknown;
-      if (txid.ok()) {
-        op.txid_term = txid->term;
-        op.txid_index = txid->index;
-      }
+      op.outcome = SetTxid(r->txid, &op) ? Outcome::kOk : Outcome::kUnknown;
       op.duplicate = r->duplicate;
       return op;
     }
@@ -183,21 +183,14 @@ Operation Workload::DoHandRetriedAppend(int id, uint64_t n, const std::string& c
 }
 
 Operation Workload::DoRead(int id, const std::string& collection, client::Client* client) {
-  Operation op;
-  op.client = id;
-  op.kind = OpKind::kReadCurrent;
-  op.collection = collection;
-  op.invoke_ns = NowNs();
+  Operation op = Begin(id, OpKind::kReadCurrent, collection);
   auto r = client->GetCurrentEntry(collection);
   op.complete_ns = NowNs();
   if (r.ok()) {
     op.outcome = Outcome::kOk;
     op.read_found = true;
     op.read_value = r->contents();
-    if (auto txid = ledger::TxId::Parse(r->txid()); txid.ok()) {
-      op.txid_term = txid->term;
-      op.txid_index = txid->index;
-    }
+    SetTxid(r->txid(), &op);
   } else if (absl::IsNotFound(r.status())) {
     op.outcome = Outcome::kOk;  // the collection has no entry yet
   } else {
@@ -207,11 +200,7 @@ Operation Workload::DoRead(int id, const std::string& collection, client::Client
 }
 
 Operation Workload::DoList(int id, const std::string& collection, client::Client* client) {
-  Operation op;
-  op.client = id;
-  op.kind = OpKind::kList;
-  op.collection = collection;
-  op.invoke_ns = NowNs();
+  Operation op = Begin(id, OpKind::kList, collection);
   client::EntryIterator it = client->ListEntries(collection);
   v1::Entry entry;
   while (it.Next(&entry)) op.list_values.push_back(entry.contents());

@@ -78,6 +78,8 @@ class Workload {
   Operation DoRead(int id, const std::string& collection, client::Client* client);
   Operation DoList(int id, const std::string& collection, client::Client* client);
   int64_t NowNs() const;
+  // A new operation of client `id`, invoked now.
+  Operation Begin(int id, OpKind kind, const std::string& collection) const;
   void Record(Operation op);
 
   const WorkloadOptions options_;

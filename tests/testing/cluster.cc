@@ -26,6 +26,9 @@ NodeProcess& TestCluster::AddNodeObject() {
 
 absl::Status TestCluster::StartNode(uint64_t id, const std::vector<std::string>& extra) {
   std::vector<std::string> args = extra_args_;
+  if (auto it = node_args_.find(id); it != node_args_.end()) {
+    args.insert(args.end(), it->second.begin(), it->second.end());
+  }
   args.insert(args.end(), extra.begin(), extra.end());
   return node(id).Start(args);
 }

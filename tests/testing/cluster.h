@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,8 +22,11 @@ class TestCluster {
 
   // Starts every node and waits until a leader has applied the genesis.
   absl::Status Start(std::chrono::milliseconds timeout = std::chrono::seconds(30));
-  // Starts (or restarts) one node with the cluster's arguments (plus `extra`).
+  // Starts (or restarts) one node with the cluster's arguments, its own
+  // (SetNodeArgs) and `extra`.
   absl::Status StartNode(uint64_t id, const std::vector<std::string>& extra = {});
+  // Arguments node `id` gets on every start from now on (e.g. --peer-route).
+  void SetNodeArgs(uint64_t id, std::vector<std::string> args) { node_args_[id] = std::move(args); }
 
   // Polls until exactly one running node reports itself leader; returns its id.
   absl::StatusOr<uint64_t> WaitForLeader(
@@ -44,6 +48,7 @@ class TestCluster {
   std::string work_dir_;
   TestPki pki_;
   std::vector<std::string> extra_args_;
+  std::map<uint64_t, std::vector<std::string>> node_args_;
   std::vector<std::unique_ptr<NodeProcess>> nodes_;
   std::string initial_cluster_;
 };

@@ -36,6 +36,10 @@ struct NodeConfig {
   // Start as a new member of an existing service (added with AdminService
   // AddLearner first): wait for the leader to send the ledger.
   bool join = false;
+  // "ID=HOST:PORT": this node reaches peer ID there instead of at the peer
+  // address the membership names (a NAT, a proxy; the robustness suite's
+  // fault-injecting proxies). Every other node is unaffected.
+  std::vector<std::string> peer_routes;
   // Certificate (PEM) of the first Administrator of a new service.
   std::string initial_admin_cert_file;
 
