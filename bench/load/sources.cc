@@ -329,6 +329,8 @@ absl::StatusOr<std::vector<std::string>> SampleSignedTxids(std::shared_ptr<grpc:
     request.set_collection_id(collection);
     request.set_from_txid(absl::StrCat("1.", 1 + rng() % signed_size));
     request.set_page_size(1);
+    // Any signed txid will do: a local read, not a ReadIndex round per sample.
+    request.set_consistency(v1::READ_CONSISTENCY_LOCAL);
     v1::ListEntriesResponse response;
     const grpc::Status st = stub->ListEntries(&context, request, &response);
     if (!st.ok()) return absl::UnavailableError(absl::StrCat("ListEntries: ", st.error_message()));

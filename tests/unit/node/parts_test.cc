@@ -170,6 +170,25 @@ TEST(NodeConfigTest, FlagsOverrideYamlAndErrorsNameTheField) {
   args.push_back("--proof-cache-nodes-max=" + std::to_string((uint64_t{1} << 26) + 1));
   EXPECT_EQ(Parse(args, &config, &err), 2);
   EXPECT_THAT(err, HasSubstr("--proof-cache-nodes-max"));
+
+  // Peer routes: ID=HOST:PORT, repeated or comma-separated.
+  args = tls;
+  args.push_back("--peer-route=2=127.0.0.1:9002,3=127.0.0.1:9003");
+  NodeConfig routed;
+  ASSERT_EQ(Parse(args, &routed, &err), -1) << err;
+  EXPECT_THAT(routed.peer_routes, ::testing::ElementsAre("2=127.0.0.1:9002", "3=127.0.0.1:9003"));
+  for (const char* bad : {"--peer-route=0=127.0.0.1:9", "--peer-route=x=127.0.0.1:9",
+                          "--peer-route=2", "--peer-route=2=nohost"}) {
+    args = tls;
+    args.push_back(bad);
+    err.clear();
+    EXPECT_EQ(Parse(args, &config, &err), 2) << bad;
+    EXPECT_THAT(err, HasSubstr("--peer-route")) << bad;
+  }
+  // The test-only bug switch takes only the name it knows, and no help shows it.
+  args = tls;
+  args.push_back("--test-inject-bug=something-else");
+  EXPECT_EQ(Parse(args, &config, &err), 2);
 }
 
 // A malformed config file is a usage error (exit 2) that names the problem,
