@@ -1,7 +1,7 @@
 // How the SDK reads and writes a Cairn error reason on an absl::Status: the
 // serialized cairn.v1.ErrorInfo as a payload under the type URL
 // "type.googleapis.com/google.rpc.ErrorInfo", exactly as the node keeps it
-// (node/src/status.h), so a status converted from gRPC and one the SDK makes
+// (node/src/errors/status.h), so a status converted from gRPC and one the SDK makes
 // itself look the same to ReasonOf (cairn/client/errors.h).
 #pragma once
 

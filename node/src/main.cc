@@ -7,8 +7,8 @@
 #include "absl/synchronization/mutex.h"
 #include "cairn/node/config.h"
 #include "cairn/node/node.h"
-#include "log.h"
-#include "logging.h"
+#include "observe/log.h"
+#include "observe/logging.h"
 
 int main(int argc, char** argv) {
   cairn::node::NodeConfig config;

@@ -8,7 +8,7 @@
 // the snapshot/entries/hard state, and only when that write completes (a
 // random latency later) make it durable, send messages_after_persist and
 // Advance. Committed entries are applied before the write starts, as the
-// real node does (node/src/raft_loop.cc), or after it completes (a random
+// real node does (node/src/raft/raft_loop.cc), or after it completes (a random
 // choice per Ready; always after when the Ready installs a snapshot). Input
 // arriving meanwhile waits in the node's inbox. A crash discards everything
 // not yet durable: a write in progress, and writes made without fsync

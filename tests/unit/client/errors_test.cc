@@ -1,6 +1,6 @@
 // The SDK's typed outcomes (cairn/client/errors.h) against what a node
 // sends: every reason of the proto enum has its SDK value and wire name,
-// a status encoded by the node's own code (node/src/status.cc) comes out of
+// a status encoded by the node's own code (node/src/errors/status.cc) comes out of
 // FromGrpc with its reason and metadata, "not written" and "may have been
 // written" split every error in two, and details that are not Cairn's are
 // ignored.
@@ -12,7 +12,7 @@
 
 #include "absl/strings/cord.h"
 #include "error_info.h"
-#include "node/src/status.h"
+#include "errors/status.h"
 #include "retry.h"
 
 namespace cairn::client {

@@ -11,7 +11,7 @@
 #include "cairn/ledger/identity.h"
 #include "cairn/v1/admin.grpc.pb.h"
 #include "cairn/v1/ledger.grpc.pb.h"
-#include "node/src/status.h"
+#include "errors/status.h"
 #include "testing/process.h"
 
 namespace cairn::testing {
@@ -397,7 +397,7 @@ grpc::Status FakeServer::Intercept(grpc::ServerContext* context, const std::stri
     return ToGrpc(s);
   }
   if (is_write && !follower_of_.empty()) {
-    // As node/src/service_context.cc (LeaderRouter::NotLeader) answers.
+    // As node/src/service/service_context.cc (LeaderRouter::NotLeader) answers.
     context->AddTrailingMetadata("cairn-leader", follower_of_);
     return ToGrpc(node::WithReason(
         absl::UnavailableError(

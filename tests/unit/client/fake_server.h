@@ -5,7 +5,7 @@
 // error (a lost answer) or held past the client's deadline, a rolled-back
 // latest checkpoint, corrupted consistency proofs, a different (forked)
 // ledger. Every error a node would make carries its reason encoded by the
-// node's own code (node/src/status.cc: WithReason, ToGrpcStatus), so the SDK
+// node's own code (node/src/errors/status.cc: WithReason, ToGrpcStatus), so the SDK
 // is tested against exactly what a node sends; only the faults that stand
 // for gRPC itself (a lost connection, Fault::bare) have no details.
 #pragma once

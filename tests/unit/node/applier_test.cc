@@ -2,7 +2,7 @@
 // write, retried appends become duplicates of the original, governance
 // changes land, and a signature over a root this node does not hold halts
 // the process (Raft §5.3 gives equal logs; the signature check proves it).
-#include "applier.h"
+#include "apply/applier.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

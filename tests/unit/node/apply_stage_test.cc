@@ -2,7 +2,7 @@
 // thread, publishes the signer's view after each batch, runs exclusive work
 // only after everything handed over before, and holds back a loop that runs
 // too far ahead.
-#include "apply_stage.h"
+#include "apply/apply_stage.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -9,10 +9,10 @@
 #include <optional>
 #include <string>
 
-#include "applier.h"
+#include "apply/applier.h"
+#include "apply/signer.h"
 #include "cairn/ledger/checkpoint.h"
 #include "cairn/storage/database.h"
-#include "signer.h"
 #include "testing/temp_dir.h"
 
 namespace cairn::node {

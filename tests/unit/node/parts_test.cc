@@ -9,13 +9,13 @@
 #include <thread>
 
 #include "absl/synchronization/notification.h"
-#include "bootstrap.h"
 #include "cairn/node/config.h"
-#include "index_waiters.h"
-#include "node_cache.h"
-#include "raft_codec.h"
+#include "peer/raft_codec.h"
+#include "raft/index_waiters.h"
+#include "service/node_cache.h"
+#include "service/validation.h"
+#include "setup/bootstrap.h"
 #include "testing/temp_dir.h"
-#include "validation.h"
 
 namespace cairn::node {
 namespace {

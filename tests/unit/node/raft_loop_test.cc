@@ -5,7 +5,7 @@
 // new leader's entry takes that index, and a retry of the append reaches the
 // old leader in the same loop iteration as the message that deposes it. The
 // retry must never be answered with the new leader's entry.
-#include "raft_loop.h"
+#include "raft/raft_loop.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -17,8 +17,8 @@
 #include "absl/synchronization/mutex.h"
 #include "cairn/storage/ledger_store.h"
 #include "cairn/storage/raft_log_store.h"
+#include "errors/status.h"
 #include "ledger_fixture.h"
-#include "status.h"
 
 namespace cairn::node {
 namespace {

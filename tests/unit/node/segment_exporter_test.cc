@@ -2,7 +2,7 @@
 // signatures, within the configured bounds, that pass the offline audit; a
 // restarted exporter continues where the files end; a directory holding
 // another ledger's history is refused rather than extended.
-#include "segment_exporter.h"
+#include "export/segment_exporter.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

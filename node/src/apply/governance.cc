@@ -1,0 +1,199 @@
+// Governance state: load, apply, validate, query (see governance.h).
+#include "apply/governance.h"
+
+#include "absl/strings/str_cat.h"
+#include "cairn/base/check.h"
+#include "cairn/ledger/encoding.h"
+
+namespace cairn::node {
+namespace {
+
+size_t CountAdministrators(const std::map<std::string, v1::User>& users) {
+  size_t n = 0;
+  for (const auto& [id, u] : users) n += u.role() == v1::ROLE_ADMINISTRATOR;
+  return n;
+}
+
+void PutMember(const v1::NodeInfo& info, storage::ApplyBatch* batch,
+               std::map<uint64_t, v1::NodeInfo>* members) {
+  batch->PutMember(info.node_id(), info.SerializeAsString());
+  (*members)[info.node_id()] = info;
+}
+
+void PutUser(const v1::User& user, storage::ApplyBatch* batch,
+             std::map<std::string, v1::User>* users) {
+  batch->PutUser(user.user_id(), user.SerializeAsString());
+  (*users)[user.user_id()] = user;
+}
+
+}  // namespace
+
+absl::Status Governance::Load(const storage::LedgerStore& store) {
+  auto users = store.ListUsers();
+  if (!users.ok()) return users.status();
+  auto members = store.ListMembers();
+  if (!members.ok()) return members.status();
+  auto cert = store.GetServiceValue(kServiceCertificateValue);
+  if (!cert.ok() && !absl::IsNotFound(cert.status())) return cert.status();
+  absl::MutexLock lock(&mu_);
+  users_.clear();
+  members_.clear();
+  for (const auto& [id, bytes] : *users) {
+    v1::User u;
+    CAIRN_CHECK(u.ParseFromString(bytes)) << "stored user " << id << " does not parse";
+    users_[id] = std::move(u);
+  }
+  for (const auto& [id, bytes] : *members) {
+    v1::NodeInfo n;
+    CAIRN_CHECK(n.ParseFromString(bytes)) << "stored member " << id << " does not parse";
+    members_[id] = std::move(n);
+  }
+  created_ = cert.ok();
+  return absl::OkStatus();
+}
+
+void Governance::Apply(const v1::GovernanceTransaction& tx, storage::ApplyBatch* batch) {
+  absl::MutexLock lock(&mu_);
+  switch (tx.change_case()) {
+    case v1::GovernanceTransaction::kCreateService: {
+      if (created_) return;  // a second genesis (proposed by a later leader) changes nothing
+      const v1::CreateService& cs = tx.create_service();
+      batch->PutServiceValue(kServiceCertificateValue, cs.service_certificate_pem());
+      for (const auto& m : cs.members()) PutMember(m, batch, &members_);
+      PutUser(cs.first_administrator(), batch, &users_);
+      created_ = true;
+      return;
+    }
+    case v1::GovernanceTransaction::kPutUser:
+      PutUser(tx.put_user(), batch, &users_);
+      return;
+    case v1::GovernanceTransaction::kRemoveUserId:
+      batch->RemoveUser(tx.remove_user_id());
+      users_.erase(tx.remove_user_id());
+      return;
+    case v1::GovernanceTransaction::kAddLearner: {
+      v1::NodeInfo info = tx.add_learner();
+      info.set_membership(v1::MEMBERSHIP_LEARNER);
+      PutMember(info, batch, &members_);
+      return;
+    }
+    case v1::GovernanceTransaction::kPromoteLearnerNodeId: {
+      auto it = members_.find(tx.promote_learner_node_id());
+      if (it == members_.end()) return;
+      v1::NodeInfo info = it->second;
+      info.set_membership(v1::MEMBERSHIP_VOTER);
+      PutMember(info, batch, &members_);
+      return;
+    }
+    case v1::GovernanceTransaction::kRemoveNodeId:
+      batch->RemoveMember(tx.remove_node_id());
+      members_.erase(tx.remove_node_id());
+      return;
+    case v1::GovernanceTransaction::CHANGE_NOT_SET:
+      return;
+  }
+}
+
+absl::Status Governance::Validate(const v1::GovernanceTransaction& tx) const {
+  absl::MutexLock lock(&mu_);
+  switch (tx.change_case()) {
+    case v1::GovernanceTransaction::kPutUser: {
+      const v1::User& u = tx.put_user();
+      if (absl::Status st =
+              ledger::ValidateUserId(u.user_id(), /*allow_empty=*/false, "user.user_id");
+          !st.ok()) {
+        return st;
+      }
+      if (u.role() < v1::ROLE_READER || u.role() > v1::ROLE_ADMINISTRATOR) {
+        return absl::InvalidArgumentError("user.role must be READER, CONTRIBUTOR or ADMINISTRATOR");
+      }
+      if (u.description().size() > 256) {
+        return absl::InvalidArgumentError("user.description is longer than 256 bytes");
+      }
+      auto it = users_.find(u.user_id());
+      if (it != users_.end() && it->second.role() == v1::ROLE_ADMINISTRATOR &&
+          u.role() != v1::ROLE_ADMINISTRATOR && CountAdministrators(users_) == 1) {
+        return absl::FailedPreconditionError("cannot demote the last Administrator");
+      }
+      return absl::OkStatus();
+    }
+    case v1::GovernanceTransaction::kRemoveUserId: {
+      auto it = users_.find(tx.remove_user_id());
+      if (it == users_.end()) {
+        return absl::NotFoundError(absl::StrCat("no user ", tx.remove_user_id()));
+      }
+      if (it->second.role() == v1::ROLE_ADMINISTRATOR && CountAdministrators(users_) == 1) {
+        return absl::FailedPreconditionError("cannot remove the last Administrator");
+      }
+      return absl::OkStatus();
+    }
+    case v1::GovernanceTransaction::kAddLearner: {
+      const v1::NodeInfo& n = tx.add_learner();
+      if (n.node_id() == 0) return absl::InvalidArgumentError("node.node_id must be positive");
+      if (members_.count(n.node_id())) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("node ", n.node_id(), " is already a member"));
+      }
+      if (n.peer_address().empty() || n.client_address().empty()) {
+        return absl::InvalidArgumentError("node.peer_address and node.client_address are required");
+      }
+      return absl::OkStatus();
+    }
+    case v1::GovernanceTransaction::kPromoteLearnerNodeId:
+    case v1::GovernanceTransaction::kRemoveNodeId: {
+      const uint64_t id =
+          tx.has_promote_learner_node_id() ? tx.promote_learner_node_id() : tx.remove_node_id();
+      if (!members_.count(id))
+        return absl::NotFoundError(absl::StrCat("node ", id, " is not a member"));
+      return absl::OkStatus();
+    }
+    case v1::GovernanceTransaction::kCreateService:
+      return created_ ? absl::FailedPreconditionError("the service already exists")
+                      : absl::OkStatus();
+    case v1::GovernanceTransaction::CHANGE_NOT_SET:
+      return absl::InvalidArgumentError("governance transaction has no change");
+  }
+  return absl::OkStatus();
+}
+
+bool Governance::created() const {
+  absl::MutexLock lock(&mu_);
+  return created_;
+}
+
+std::optional<v1::Role> Governance::RoleOf(const std::string& user_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = users_.find(user_id);
+  if (it == users_.end()) return std::nullopt;
+  return it->second.role();
+}
+
+std::optional<v1::User> Governance::User(const std::string& user_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = users_.find(user_id);
+  if (it == users_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<v1::User> Governance::Users() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<v1::User> out;
+  for (const auto& [id, u] : users_) out.push_back(u);
+  return out;
+}
+
+std::optional<v1::NodeInfo> Governance::Member(uint64_t node_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = members_.find(node_id);
+  if (it == members_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<v1::NodeInfo> Governance::Members() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<v1::NodeInfo> out;
+  for (const auto& [id, n] : members_) out.push_back(n);
+  return out;
+}
+
+}  // namespace cairn::node

@@ -1,0 +1,51 @@
+// Append identities for idempotent retries (see idempotency.h).
+#include "apply/idempotency.h"
+
+#include <cstdint>
+
+#include "absl/base/internal/endian.h"
+#include "absl/strings/str_cat.h"
+#include "cairn/ledger/hash.h"
+#include "errors/status.h"
+
+namespace cairn::node {
+namespace {
+
+std::string LengthOf(absl::string_view part) {
+  const uint64_t big_endian = absl::ghtonll(part.size());
+  return std::string(reinterpret_cast<const char*>(&big_endian), sizeof(big_endian));
+}
+
+}  // namespace
+
+AppendIdentity IdentityOf(const v1::UserTransaction& tx) {
+  AppendIdentity id;
+  if (!tx.idempotency_key().empty()) {
+    id.key = absl::StrCat(tx.user_id(), absl::string_view("\0", 1), tx.idempotency_key());
+  }
+  const std::string l1 = LengthOf(tx.collection_id());
+  const std::string l2 = LengthOf(tx.contents());
+  const std::string l3 = LengthOf(tx.claims_digest());
+  id.digest =
+      ledger::Sha256Parts({l1, tx.collection_id(), l2, tx.contents(), l3, tx.claims_digest()});
+  return id;
+}
+
+AppendIdentity IdentityOfEntry(absl::string_view data) {
+  v1::LogCommand command;
+  if (data.empty() || !command.ParseFromArray(data.data(), static_cast<int>(data.size())) ||
+      !command.has_user() || command.user().idempotency_key().empty()) {
+    return {};
+  }
+  return IdentityOf(command.user());
+}
+
+absl::Status KeyReusedError(const ledger::TxId& holder) {
+  return WithReason(
+      absl::InvalidArgumentError(absl::StrCat(
+          "idempotency_key is already held by transaction ", holder.ToString(),
+          ", an append of other contents; use a new key for a new append (nothing was written)")),
+      v1::ERROR_REASON_IDEMPOTENCY_KEY_REUSED, {{"txid", holder.ToString()}});
+}
+
+}  // namespace cairn::node

@@ -1,0 +1,705 @@
+// The Raft I/O loop (see raft_loop.h).
+#include "raft/raft_loop.h"
+
+#include <random>
+#include <set>
+
+#include "absl/strings/str_cat.h"
+#include "cairn/base/check.h"
+#include "cairn/storage/ledger_store.h"
+#include "cairn/storage/raft_log_store.h"
+#include "cairn/storage/snapshot.h"
+#include "errors/status.h"
+#include "observe/log.h"
+
+namespace cairn::node {
+namespace {
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+RaftLoop::RaftLoop(RaftLoopOptions options, storage::Database* db, Applier* applier,
+                   PeerTransport* transport, SnapshotTransfers* snapshots, Governance* governance,
+                   SignerIdentity signer, NodeMetrics* metrics, IndexWaiters* applied_waiters,
+                   IndexWaiters* signed_waiters)
+    : options_(std::move(options)),
+      db_(db),
+      applier_(applier),
+      transport_(transport),
+      snapshots_(snapshots),
+      governance_(governance),
+      signer_(std::move(signer)),
+      metrics_(metrics),
+      applied_waiters_(applied_waiters),
+      signed_waiters_(signed_waiters),
+      commit_waiters_(metrics),
+      pump_(applied_waiters, signed_waiters, options_.on_signature_applied),
+      stage_(applier, options_.apply_queue_entries_max,
+             [this](const std::vector<consensus::Entry>& entries,
+                    const std::vector<ApplyResult>& results) { OnApplied(entries, results); }) {}
+
+RaftLoop::~RaftLoop() { Stop(); }
+
+absl::Status RaftLoop::Start() {
+  consensus::Config config;
+  config.id = options_.node_id;
+  config.election_tick = options_.election_ticks;
+  config.heartbeat_tick = options_.heartbeat_ticks;
+  config.uncommitted_bytes_max = options_.uncommitted_bytes_max;
+  config.applied = applier_->applied_index();
+  config.random_seed = options_.random_seed != 0 ? options_.random_seed : std::random_device()();
+  auto raw = consensus::RawNode::Create(config, &db_->raft_log());
+  if (!raw.ok()) return raw.status();
+  raw_ = *std::move(raw);
+  applied_waiters_->Advance(applier_->applied_index());
+  signed_waiters_->Advance(applier_->signed_tree_size());
+  PublishStatus();
+  pump_.Start();
+  stage_.Start();
+  started_ = true;
+  if (options_.own_thread) thread_ = std::thread([this] { Run(); });
+  return absl::OkStatus();
+}
+
+void RaftLoop::Stop() {
+  {
+    absl::MutexLock lock(&inbox_mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  if (thread_.joinable()) {
+    thread_.join();
+  } else if (started_ && !options_.own_thread) {
+    Shutdown();
+  }
+}
+
+void RaftLoop::DriveOnce(bool tick) {
+  CAIRN_CHECK(!options_.own_thread) << "DriveOnce on a loop that runs its own thread";
+  std::deque<Op> ops;
+  {
+    absl::MutexLock lock(&inbox_mu_);
+    if (stopping_) return;
+    ops.swap(inbox_);
+  }
+  Iterate(std::move(ops), tick, Clock::now());
+}
+
+bool RaftLoop::Enqueue(Op op, bool bounded) {
+  absl::MutexLock lock(&inbox_mu_);
+  if (stopping_ || (bounded && inbox_.size() >= options_.inbox_ops_max)) return false;
+  inbox_.push_back(std::move(op));
+  return true;
+}
+
+void RaftLoop::Propose(std::string command, AppendIdentity identity, bool wait_commit,
+                       Clock::time_point deadline, ProposeDone done) {
+  auto shared = std::make_shared<ProposeDone>(std::move(done));
+  const bool queued = Enqueue(
+      [this, command = std::move(command), identity = std::move(identity), wait_commit, deadline,
+       shared]() mutable {
+        DoPropose(std::move(command), std::move(identity), wait_commit, deadline,
+                  std::move(*shared));
+      },
+      /*bounded=*/true);
+  if (!queued) {
+    std::move (*shared)(WithReason(
+        absl::ResourceExhaustedError(absl::StrCat("node is busy: ", options_.inbox_ops_max,
+                                                  " operations queued (inbox_ops_max); back off")),
+        v1::ERROR_REASON_BACKPRESSURE, {{"limit", "inbox_ops_max"}}));
+  }
+}
+
+void RaftLoop::DoPropose(std::string command, AppendIdentity identity, bool wait_commit,
+                         Clock::time_point deadline, ProposeDone done) {
+  if (identity.has_key() && JoinInflight(identity, wait_commit, deadline, done)) return;
+  auto position = raw_->Propose(std::move(command));
+  if (!position.ok()) {
+    std::move(done)(absl::IsUnavailable(position.status()) ? NotLeaderError(position.status())
+                                                           : position.status());
+    return;
+  }
+  const ledger::TxId txid{position->term, position->last_index};
+  if (identity.has_key()) {
+    inflight_keys_[identity.key] = InflightKey{txid.index, txid.term, identity.digest};
+    inflight_key_of_index_[txid.index] = identity.key;
+  }
+  if (!wait_commit) {
+    std::move(done)(CommitResult{txid, v1::TRANSACTION_STATUS_PENDING, std::nullopt});
+    return;
+  }
+  ProposeDone rejected;
+  const bool added = commit_waiters_.Add(txid.index, txid.term, std::move(identity.key), deadline,
+                                         false, std::move(done), &rejected);
+  // A new entry cannot have been applied before it was proposed.
+  CAIRN_CHECK(added) << "index " << txid.index << " was answered before it was proposed";
+}
+
+bool RaftLoop::JoinInflight(const AppendIdentity& identity, bool wait_commit,
+                            Clock::time_point deadline, ProposeDone& done) {
+  auto it = inflight_keys_.find(identity.key);
+  if (it == inflight_keys_.end()) return false;
+  InflightKey held = it->second;
+  std::optional<std::string> waiter_key = identity.key;
+  // The entry this key was proposed as must still be in the log at its
+  // position, and this node must still lead (else it may be replaced yet).
+  auto term = raw_->TermAt(held.index);
+  if (options_.inject_stale_idempotency_join) {
+    if (!term.ok()) return false;
+    if (*term != held.term || raw_->Status().role != consensus::Role::kLeader) {
+      spdlog::warn("injected bug: a retry joins index {} (proposed in term {}, now term {})",
+                   held.index, held.term, *term);
+    }
+    held.term = *term;   // the bug: whatever the log holds there now
+    waiter_key.reset();  // and no invariant check to stop it
+  } else if (raw_->Status().role != consensus::Role::kLeader || !term.ok() || *term != held.term) {
+    return false;
+  }
+  const ledger::TxId original{held.term, held.index};
+  if (held.digest != identity.digest) {
+    std::move(done)(KeyReusedError(original));
+    return true;
+  }
+  if (!wait_commit) {
+    std::move(done)(CommitResult{original, v1::TRANSACTION_STATUS_PENDING, original});
+    return true;
+  }
+  // Applied already (its key is cleared a moment later): proposing it
+  // again is safe, the applier records the retry as a duplicate.
+  ProposeDone rejected;
+  if (commit_waiters_.Add(held.index, held.term, std::move(waiter_key), deadline, /*joined=*/true,
+                          std::move(done), &rejected)) {
+    return true;
+  }
+  done = std::move(rejected);
+  return false;
+}
+
+absl::Status RaftLoop::NotLeaderError(const absl::Status& core_error) const {
+  const consensus::NodeStatus st = raw_->Status();
+  if (st.role == consensus::Role::kLeader) {
+    // A leader refusing proposals (a transfer in progress): not written.
+    return WithReason(core_error, v1::ERROR_REASON_NO_LEADER);
+  }
+  if (st.leader == consensus::kNoNode) {
+    return WithReason(absl::UnavailableError("no leader is known (an election is in progress)"),
+                      v1::ERROR_REASON_NO_LEADER);
+  }
+  return WithReason(core_error, v1::ERROR_REASON_NOT_LEADER,
+                    {{"leader_id", std::to_string(st.leader)}});
+}
+
+void RaftLoop::ProposeConfChange(consensus::ConfChange change, std::string command,
+                                 Clock::time_point deadline, ProposeDone done) {
+  auto shared = std::make_shared<ProposeDone>(std::move(done));
+  const bool queued = Enqueue(
+      [this, change, command = std::move(command), deadline, shared]() mutable {
+        auto position = raw_->ProposeConfChange(change, std::move(command));
+        if (!position.ok()) {
+          std::move (*shared)(position.status());
+          return;
+        }
+        ProposeDone rejected;
+        const bool added = commit_waiters_.Add(position->last_index, position->term, "", deadline,
+                                               false, std::move(*shared), &rejected);
+        CAIRN_CHECK(added) << "index " << position->last_index << " answered before proposed";
+      },
+      true);
+  if (!queued) {
+    std::move (*shared)(WithReason(absl::ResourceExhaustedError("node is busy; back off"),
+                                   v1::ERROR_REASON_BACKPRESSURE));
+  }
+}
+
+void RaftLoop::Step(std::vector<consensus::Message> messages) {
+  Enqueue(
+      [this, messages = std::move(messages)]() mutable {
+        for (const auto& m : messages) {
+          const absl::Status st = raw_->Step(m);
+          if (!st.ok()) spdlog::warn("dropped raft message from node {}: {}", m.from, st.message());
+        }
+      },
+      /*bounded=*/false);
+}
+
+void RaftLoop::ReadIndex(Clock::time_point deadline, IndexDone done) {
+  auto shared = std::make_shared<IndexDone>(std::move(done));
+  const bool queued = Enqueue(
+      [this, deadline, shared]() mutable {
+        std::string context = absl::StrCat(options_.node_id, "/", next_read_context_++);
+        const absl::Status st = raw_->ReadIndex(context);
+        if (!st.ok()) {
+          std::move (*shared)(st);
+          return;
+        }
+        reads_[context] = PendingRead{deadline, std::move(*shared)};
+      },
+      true);
+  if (!queued) {
+    std::move (*shared)(WithReason(absl::ResourceExhaustedError("node is busy; back off"),
+                                   v1::ERROR_REASON_BACKPRESSURE));
+  }
+}
+
+void RaftLoop::TransferLeadership(consensus::NodeId target, Clock::time_point deadline,
+                                  IndexDone done) {
+  auto shared = std::make_shared<IndexDone>(std::move(done));
+  const bool queued = Enqueue(
+      [this, target, deadline, shared]() mutable {
+        consensus::NodeId to = target;
+        if (to == 0) {  // the most caught-up other voter
+          uint64_t best = 0;
+          for (const auto& p : raw_->Progress()) {
+            if (!p.is_learner && p.match >= best) {
+              best = p.match;
+              to = p.id;
+            }
+          }
+        }
+        if (transfer_) {
+          std::move (*shared)(
+              absl::FailedPreconditionError("a leadership transfer is in progress"));
+          return;
+        }
+        if (to == 0 || to == options_.node_id) {
+          std::move (*shared)(
+              absl::FailedPreconditionError("no other voter to transfer leadership to"));
+          return;
+        }
+        const absl::Status st = raw_->TransferLeadership(to);
+        if (!st.ok()) {
+          std::move (*shared)(st);
+          return;
+        }
+        transfer_ = PendingTransfer{to, deadline, std::move(*shared)};
+      },
+      true);
+  if (!queued) {
+    std::move (*shared)(WithReason(absl::ResourceExhaustedError("node is busy; back off"),
+                                   v1::ERROR_REASON_BACKPRESSURE));
+  }
+}
+
+void RaftLoop::Compact(IndexDone done) {
+  auto shared = std::make_shared<IndexDone>(std::move(done));
+  const bool queued = Enqueue(
+      [this, shared]() mutable {
+        MaybeCompact(/*force=*/true);
+        std::move (*shared)(db_->raft_log().Snapshot().index);
+      },
+      true);
+  if (!queued) {
+    std::move (*shared)(WithReason(absl::ResourceExhaustedError("node is busy; back off"),
+                                   v1::ERROR_REASON_BACKPRESSURE));
+  }
+}
+
+void RaftLoop::ReceiveSnapshot(consensus::Message message,
+                               std::unique_ptr<storage::SnapshotSink> sink,
+                               std::string payload_sha256) {
+  auto shared = std::make_shared<std::unique_ptr<storage::SnapshotSink>>(std::move(sink));
+  Enqueue(
+      [this, message = std::move(message), shared, sha = std::move(payload_sha256)]() mutable {
+        incoming_snapshot_ = std::move(*shared);
+        incoming_snapshot_sha256_ = std::move(sha);
+        const absl::Status st = raw_->Step(message);
+        if (!st.ok()) spdlog::warn("snapshot message refused: {}", st.message());
+        // HandleReady consumes incoming_snapshot_ if the core accepted it.
+        while (raw_->HasReady()) {
+          HandleReady(raw_->GetReady());
+          raw_->Advance();
+        }
+        incoming_snapshot_.reset();
+      },
+      false);
+}
+
+void RaftLoop::ReportUnreachable(consensus::NodeId id) {
+  Enqueue([this, id]() { raw_->ReportUnreachable(id); }, false);
+}
+
+void RaftLoop::ReportSnapshot(consensus::NodeId id, bool ok) {
+  Enqueue([this, id, ok]() { raw_->ReportSnapshot(id, ok); }, false);
+}
+
+LoopStatus RaftLoop::status() const {
+  absl::MutexLock lock(&status_mu_);
+  return status_;
+}
+
+void RaftLoop::Run() {
+  const auto tick = std::chrono::milliseconds(options_.tick_ms);
+  auto next_tick = Clock::now() + tick;
+  for (;;) {
+    std::deque<Op> ops;
+    // Wake for the next tick, or sooner when a signature falls due: a
+    // receipt waits for it, and ticks are coarse (tick_ms).
+    const Clock::time_point wake = std::min(next_tick, SignatureDue());
+    {
+      absl::MutexLock lock(&inbox_mu_);
+      inbox_mu_.AwaitWithDeadline(
+          absl::Condition(
+              +[](RaftLoop* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                return self->stopping_ || !self->inbox_.empty();
+              },
+              this),
+          absl::FromChrono(std::chrono::system_clock::now() + (wake - Clock::now())));
+      if (stopping_) break;
+      ops.swap(inbox_);
+    }
+    const auto now = Clock::now();
+    const bool tick_due = now >= next_tick;
+    if (tick_due) next_tick = std::max(next_tick + tick, now);
+    Iterate(std::move(ops), tick_due, now);
+  }
+  Shutdown();
+}
+
+void RaftLoop::Iterate(std::deque<Op> ops, bool tick, Clock::time_point now) {
+  for (auto& op : ops) std::move(op)();
+  if (tick) {
+    raw_->Tick();
+    Periodic(now);
+  }
+  MaybeSign(now);
+  while (raw_->HasReady()) {
+    HandleReady(raw_->GetReady());
+    raw_->Advance();
+  }
+  PublishStatus();
+}
+
+void RaftLoop::Shutdown() {
+  // What was handed over is applied, then every waiting caller hears that
+  // the node went down: their appends may or may not commit.
+  stage_.Stop();
+  pump_.Stop();
+  const absl::Status down = WithReason(
+      absl::UnavailableError("node is shutting down; the outcome of a pending append is "
+                             "unknown (look its txid up, or retry with the same idempotency key)"),
+      v1::ERROR_REASON_OUTCOME_UNKNOWN);
+  commit_waiters_.FailAll(down);
+  for (auto& [ctx, r] : reads_) std::move(r.done)(down);
+  reads_.clear();
+  if (transfer_) std::move(transfer_->done)(down);
+  transfer_.reset();
+  absl::MutexLock lock(&inbox_mu_);
+  inbox_.clear();
+}
+
+void RaftLoop::HandleReady(consensus::Ready rd) {
+  // 0. Who leads changes routing, dedup state and waiting transfers.
+  if (rd.soft_state) OnSoftState(*rd.soft_state);
+  // 1. The leader's appends may go out while it persists them (thesis §10.2.1).
+  SendMessages(std::move(rd.messages_now));
+  // 2. Snapshot, entries and hard state become durable together, in that order.
+  if (rd.snapshot) InstallSnapshot(*rd.snapshot);
+  // 4a. Committed entries are already durable here (Ready rule 4), so they
+  // go to the apply stage, which applies them and answers their callers
+  // while this Ready's own fsync runs, rather than after it: otherwise every
+  // append waits for the fsync of the batch behind it. After a snapshot the
+  // old order holds (it replaces the state).
+  const bool apply_first = !rd.snapshot.has_value();
+  if (apply_first) ApplyCommitted(rd);
+  if (!rd.entries.empty() || rd.hard_state || rd.conf_state) {
+    const auto started = Clock::now();
+    storage::RaftLogStore::Write write;
+    write.hard_state = rd.hard_state;
+    write.entries = rd.entries;
+    write.conf_state = rd.conf_state;
+    write.must_sync = rd.must_sync;
+    const absl::Status st = db_->raft_log().Save(write);
+    // A failed fsync (any failed disk write) never returns here: storage
+    // stops the process on the failing I/O with its own message
+    // (storage::WriteFailure::kAbortProcess, STYLE.md §6). What can still
+    // fail is a write RocksDB refuses by itself; it must not be acknowledged
+    // either.
+    CAIRN_CHECK_OK(st) << "persisting the Raft log";
+    metrics_->fsync_latency_seconds.Observe(
+        std::chrono::duration<double>(Clock::now() - started).count());
+  }
+  // 3. Votes and acknowledgements promise durable state: only now.
+  SendMessages(std::move(rd.messages_after_persist));
+  // 4. Apply committed entries; answer reads whose index is applied.
+  if (!apply_first) ApplyCommitted(rd);
+  // 5. The caller calls Advance().
+}
+
+void RaftLoop::ApplyCommitted(consensus::Ready& rd) {
+  stage_.Submit(std::move(rd.committed_entries));
+  if (!rd.read_states.empty()) OnReadStates(std::move(rd.read_states));
+}
+
+void RaftLoop::InstallSnapshot(const consensus::SnapshotMeta& meta) {
+  CAIRN_CHECK(incoming_snapshot_ != nullptr)
+      << "the core accepted snapshot " << meta.index << " that no stream delivered";
+  // The stage applies what it holds, then the state is replaced beside nothing.
+  stage_.RunExclusive([&] {
+    auto installed = incoming_snapshot_->Install(incoming_snapshot_sha256_, &meta);
+    CAIRN_CHECK_OK(installed.status()) << "installing snapshot at " << meta.index;
+    CAIRN_CHECK_OK(applier_->Load()) << "reloading state after snapshot";
+  });
+  incoming_snapshot_.reset();
+  RefreshPeers();
+  pump_.Post(applier_->applied_index(), applier_->signed_tree_size());
+  spdlog::info("installed snapshot at index {} term {}", meta.index, meta.term);
+}
+
+void RaftLoop::SendMessages(std::vector<consensus::Message> messages) {
+  if (messages.empty()) return;
+  std::vector<consensus::Message> regular;
+  regular.reserve(messages.size());
+  for (auto& m : messages) {
+    if (m.type == consensus::MessageType::kSnapshot) {
+      snapshots_->Send(std::move(m));
+    } else {
+      regular.push_back(std::move(m));
+    }
+  }
+  transport_->Send(std::move(regular));
+}
+
+void RaftLoop::OnSoftState(const consensus::SoftState& soft) {
+  const bool was_leader = soft_.role == consensus::Role::kLeader;
+  soft_ = soft;
+  const bool is_leader = soft.role == consensus::Role::kLeader;
+  if (is_leader && !was_leader) {
+    spdlog::info("became leader in term {}", raw_->Status().term);
+    RebuildInflightKeys();
+  } else if (!is_leader && was_leader) {
+    spdlog::info("stepped down; leader is now {}", soft.leader);
+    inflight_keys_.clear();
+    inflight_key_of_index_.clear();
+    signature_pending_index_ = 0;
+  }
+  if (transfer_ && soft.leader == transfer_->target) {
+    std::move(transfer_->done)(transfer_->target);
+    transfer_.reset();
+  }
+}
+
+// A new leader may hold uncommitted appends of an earlier term in its log; a
+// retry of one of them must join it, not write it again.
+void RaftLoop::RebuildInflightKeys() {
+  inflight_keys_.clear();
+  inflight_key_of_index_.clear();
+  const uint64_t first = applier_->applied_index() + 1;
+  const uint64_t last = db_->raft_log().LastIndex();
+  if (first > last) return;
+  auto entries = db_->raft_log().Entries(first, last + 1, SIZE_MAX);
+  if (!entries.ok()) return;
+  for (const auto& e : *entries) {
+    AppendIdentity id = IdentityOfEntry(e.data);
+    if (!id.has_key()) continue;
+    inflight_keys_[id.key] = InflightKey{e.index, e.term, id.digest};
+    inflight_key_of_index_[e.index] = std::move(id.key);
+  }
+}
+
+void RaftLoop::RefreshPeers() {
+  if (!governance_->created()) return;  // until genesis, the configured peers stand
+  std::set<consensus::NodeId> members;
+  for (const auto& m : governance_->Members()) {
+    if (m.node_id() == options_.node_id) continue;
+    members.insert(m.node_id());
+    transport_->SetPeer(m.node_id(), m.peer_address());
+  }
+  // A removed server keeps its peer until it knows of its removal: the core
+  // replicates to it until then, so that it stops campaigning.
+  std::set<consensus::NodeId> leaving;
+  for (const auto& p : raw_->Progress()) {
+    if (p.leaving) leaving.insert(p.id);
+  }
+  peers_leaving_ = false;
+  for (consensus::NodeId id : transport_->PeerIds()) {
+    if (members.count(id)) continue;
+    if (leaving.count(id)) {
+      peers_leaving_ = true;
+    } else {
+      transport_->RemovePeer(id);
+    }
+  }
+}
+
+void RaftLoop::OnApplied(const std::vector<consensus::Entry>& entries,
+                         const std::vector<ApplyResult>& results) {
+  // Reads and receipts waiting for these entries are answered on the pump's
+  // thread, not this one (it applies the next batch meanwhile).
+  pump_.Post(applier_->applied_index(), applier_->signed_tree_size());
+  commit_waiters_.Answer(results);
+  bool membership_changed = false;
+  for (const auto& e : entries) membership_changed |= e.conf_change.has_value();
+  const uint64_t first = entries.front().index;
+  const uint64_t last = entries.back().index;
+  Enqueue(
+      [this, first, last, membership_changed] { AfterApplied(first, last, membership_changed); },
+      /*bounded=*/false);
+}
+
+void RaftLoop::AfterApplied(uint64_t first_index, uint64_t last_index, bool membership_changed) {
+  if (membership_changed || !peers_refreshed_) {
+    RefreshPeers();
+    peers_refreshed_ = governance_->created();
+  }
+  if (signature_pending_index_ != 0 && last_index >= signature_pending_index_) {
+    signature_pending_index_ = 0;
+  }
+  for (auto k = inflight_key_of_index_.lower_bound(first_index);
+       k != inflight_key_of_index_.end() && k->first <= last_index;) {
+    // A retry proposed again after this entry applied holds the key now.
+    auto held = inflight_keys_.find(k->second);
+    if (held != inflight_keys_.end() && held->second.index == k->first) {
+      inflight_keys_.erase(held);
+    }
+    k = inflight_key_of_index_.erase(k);
+  }
+  MaybeCompact(/*force=*/false);
+}
+
+void RaftLoop::OnReadStates(std::vector<consensus::ReadState> states) {
+  for (auto& rs : states) {
+    auto it = reads_.find(rs.context);
+    if (it == reads_.end()) continue;
+    PendingRead read = std::move(it->second);
+    reads_.erase(it);
+    auto shared = std::make_shared<IndexDone>(std::move(read.done));
+    const uint64_t index = rs.index;
+    const absl::Status st =
+        applied_waiters_->Wait(index, read.deadline, [shared, index](absl::Status s) mutable {
+          if (s.ok()) {
+            std::move (*shared)(index);
+          } else {
+            std::move (*shared)(s);
+          }
+        });
+    if (!st.ok()) std::move (*shared)(st);
+  }
+}
+
+void RaftLoop::Periodic(Clock::time_point now) {
+  commit_waiters_.Expire(now);
+  ExpireReads(now);
+  applied_waiters_->Expire(now);
+  signed_waiters_->Expire(now);
+  MaybeProposeGenesis();
+  if (peers_leaving_) RefreshPeers();
+}
+
+void RaftLoop::ExpireReads(Clock::time_point now) {
+  for (auto it = reads_.begin(); it != reads_.end();) {
+    if (it->second.deadline <= now) {
+      std::move(it->second.done)(absl::DeadlineExceededError("read index not confirmed in time"));
+      it = reads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (transfer_ && transfer_->deadline <= now) {
+    std::move(transfer_->done)(absl::DeadlineExceededError(absl::StrCat(
+        "node ", transfer_->target, " did not take over leadership before the deadline")));
+    transfer_.reset();
+  }
+}
+
+void RaftLoop::MaybeProposeGenesis() {
+  if (soft_.role != consensus::Role::kLeader || !options_.genesis || governance_->created()) return;
+  const uint64_t term = raw_->Status().term;
+  if (genesis_proposed_term_ == term) return;
+  v1::LogCommand command;
+  *command.mutable_governance()->mutable_create_service() = *options_.genesis;
+  auto position = raw_->Propose(command.SerializeAsString());
+  if (position.ok()) {
+    genesis_proposed_term_ = term;
+    spdlog::info("proposed the genesis transaction at {}",
+                 ledger::TxId{position->term, position->last_index}.ToString());
+  }
+}
+
+std::optional<SignState> RaftLoop::Signable() const {
+  if (soft_.role != consensus::Role::kLeader || signature_pending_index_ != 0) return std::nullopt;
+  const SignState st = stage_.sign_state();
+  // Not before an entry of this term is applied: everything earlier in the
+  // log, including a signature the previous leader proposed, is applied by
+  // then, so this checkpoint covers at least as many leaves as any committed
+  // one before it (checkpoints never shrink; clients treat that as rollback).
+  if (st.applied_term != raw_->Status().term) return std::nullopt;
+  if (st.last_signable_index <= st.signed_tree_size) return std::nullopt;
+  return st;
+}
+
+// A time in the past that MaybeSign would not act on would spin the loop, so
+// this passes the same gates (Signable) first.
+RaftLoop::Clock::time_point RaftLoop::SignatureDue() const {
+  const std::optional<SignState> st = Signable();
+  if (!st) return Clock::time_point::max();
+  return std::max(sign_retry_at_,
+                  st->unsigned_since + std::chrono::milliseconds(options_.signature_interval_ms));
+}
+
+void RaftLoop::MaybeSign(Clock::time_point now) {
+  if (now < sign_retry_at_) return;
+  const std::optional<SignState> signable = Signable();
+  if (!signable) return;
+  const SignState& st = *signable;
+  const uint64_t unsigned_entries = st.applied_index - st.signed_tree_size;
+  if (unsigned_entries < options_.signature_interval_txs &&
+      now - st.unsigned_since < std::chrono::milliseconds(options_.signature_interval_ms)) {
+    return;
+  }
+  auto command =
+      MakeSignatureCommand(signer_, st.applied_index, st.root, st.applied_term, NowUnixMs());
+  CAIRN_CHECK_OK(command.status()) << "signing a checkpoint";
+  auto position = raw_->Propose(*std::move(command));
+  if (position.ok()) {
+    signature_pending_index_ = position->last_index;
+  } else {
+    // Backpressure: try again a tick later rather than on every wakeup.
+    sign_retry_at_ = now + std::chrono::milliseconds(options_.tick_ms);
+  }
+}
+
+// Compacts the log once it holds snapshot_interval_entries applied entries
+// beyond the retained tail, or (force) up to the applied index now.
+void RaftLoop::MaybeCompact(bool force) {
+  const uint64_t applied = applier_->applied_index();
+  const uint64_t first = db_->raft_log().FirstIndex();
+  if (applied < first) return;
+  const uint64_t keep = force ? 0 : options_.snapshot_retain_entries;
+  if (!force && applied - first + 1 < options_.snapshot_interval_entries + keep) return;
+  const uint64_t upto = applied - std::min(applied, keep);
+  if (upto < first) return;
+  // The core's applied membership is the stage's only when the stage holds
+  // nothing; otherwise storage computes it from its conf-change records.
+  const bool exact = upto == applied && stage_.idle() && applier_->applied_index() == applied;
+  const absl::Status st = db_->raft_log().Compact(
+      upto, exact ? std::optional<consensus::ConfState>(raw_->AppliedConfState()) : std::nullopt);
+  CAIRN_CHECK_OK(st) << "compacting the log to " << upto;
+  spdlog::info("compacted the log up to index {}", upto);
+}
+
+void RaftLoop::PublishStatus() {
+  LoopStatus s{raw_->Status(), raw_->Progress()};
+  metrics_->term.Set(static_cast<double>(s.node.term));
+  metrics_->commit_index.Set(static_cast<double>(s.node.commit));
+  metrics_->applied_index.Set(static_cast<double>(applier_->applied_index()));
+  metrics_->leader_id.Set(static_cast<double>(s.node.leader));
+  metrics_->is_leader.Set(s.node.role == consensus::Role::kLeader ? 1 : 0);
+  // Read signed first: the stage may apply (and sign) between the two reads.
+  const uint64_t signed_size = applier_->signed_tree_size();
+  const uint64_t applied = applier_->applied_index();
+  metrics_->signature_lag_entries.Set(
+      static_cast<double>(applied > signed_size ? applied - signed_size : 0));
+  for (const auto& p : s.progress) {
+    metrics_->FollowerLag(p.id).Set(
+        static_cast<double>(s.node.last_index > p.match ? s.node.last_index - p.match : 0));
+  }
+  absl::MutexLock lock(&status_mu_);
+  status_ = std::move(s);
+}
+
+}  // namespace cairn::node

@@ -1,0 +1,353 @@
+// AdminService handlers (see admin_service.h).
+#include "service/admin_service.h"
+
+#include "absl/strings/str_cat.h"
+#include "cairn/ledger/identity.h"
+#include "cairn/storage/ledger_store.h"
+#include "cairn/storage/raft_log_store.h"
+#include "errors/status.h"
+#include "observe/log.h"
+#include "peer/transport.h"
+
+namespace cairn::node {
+namespace {
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+grpc::ServerUnaryReactor* Finish(grpc::ServerUnaryReactor* reactor, const absl::Status& st) {
+  reactor->Finish(ToGrpcStatus(st));
+  return reactor;
+}
+
+// A certificate issued by the service identity, valid now.
+absl::StatusOr<ledger::Certificate> IssuedCertificate(const ServiceContext& ctx,
+                                                      const std::string& pem,
+                                                      absl::string_view field) {
+  auto cert = ledger::Certificate::FromPem(pem);
+  if (!cert.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ": ", cert.status().message()));
+  }
+  auto service = ledger::Certificate::FromPem(ctx.service_cert_pem);
+  if (!service.ok()) return service.status();
+  if (absl::Status st = cert->VerifyIssuedBy(*service, absl::Now()); !st.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is not issued by this service's identity: ", st.message()));
+  }
+  return cert;
+}
+
+v1::RaftRole ToRaftRole(consensus::Role role) {
+  switch (role) {
+    case consensus::Role::kFollower:
+      return v1::RAFT_ROLE_FOLLOWER;
+    case consensus::Role::kPreCandidate:
+      return v1::RAFT_ROLE_PRE_CANDIDATE;
+    case consensus::Role::kCandidate:
+      return v1::RAFT_ROLE_CANDIDATE;
+    case consensus::Role::kLeader:
+      return v1::RAFT_ROLE_LEADER;
+  }
+  return v1::RAFT_ROLE_UNSPECIFIED;
+}
+
+}  // namespace
+
+template <typename Request, typename Forward>
+grpc::ServerUnaryReactor* AdminServiceImpl::Govern(Ctx* call, const Request* req,
+                                                   v1::GovernanceResponse* resp,
+                                                   v1::GovernanceTransaction tx,
+                                                   std::optional<consensus::ConfChange> change,
+                                                   Forward forward) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_ADMINISTRATOR);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  if (absl::Status st = ctx_->governance->Validate(tx); !st.ok()) return Finish(reactor, st);
+  if (!router_.IsLeader()) {
+    auto stub = principal->forwarded ? nullptr : router_.AdminStub();
+    if (!stub) {
+      reactor->Finish(router_.NotLeader(call));
+      return reactor;
+    }
+    auto client = std::make_shared<grpc::ClientContext>();
+    LeaderRouter::PrepareForward(*call, *principal, client.get());
+    forward(stub.get(), client.get(), req, resp,
+            [reactor, client, stub](grpc::Status s) { reactor->Finish(s); });
+    return reactor;
+  }
+  tx.set_user_id(principal->user_id);
+  tx.set_timestamp_unix_ms(NowUnixMs());
+  v1::LogCommand command;
+  *command.mutable_governance() = std::move(tx);
+  auto done = [reactor, resp](absl::StatusOr<CommitResult> r) {
+    if (!r.ok()) {
+      Finish(reactor, r.status());
+      return;
+    }
+    resp->set_txid(r->txid.ToString());
+    Finish(reactor, absl::OkStatus());
+  };
+  if (change) {
+    ctx_->loop->ProposeConfChange(*change, command.SerializeAsString(), DeadlineOf(*call),
+                                  std::move(done));
+  } else {
+    ctx_->loop->Propose(command.SerializeAsString(), AppendIdentity{}, true, DeadlineOf(*call),
+                        std::move(done));
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::PutUser(Ctx* call, const v1::PutUserRequest* req,
+                                                    v1::GovernanceResponse* resp) {
+  v1::GovernanceTransaction tx;
+  v1::User* user = tx.mutable_put_user();
+  *user = req->user();
+  if (!req->certificate_pem().empty()) {
+    auto cert = IssuedCertificate(*ctx_, req->certificate_pem(), "certificate_pem");
+    if (!cert.ok()) return Finish(call->DefaultReactor(), cert.status());
+    if (!user->user_id().empty() && user->user_id() != cert->Fingerprint()) {
+      return Finish(call->DefaultReactor(),
+                    absl::InvalidArgumentError(
+                        "user.user_id does not match the fingerprint of certificate_pem"));
+    }
+    user->set_user_id(cert->Fingerprint());
+  }
+  return Govern(call, req, resp, std::move(tx), std::nullopt,
+                [](auto* stub, auto* client, auto* rq, auto* rs, auto cb) {
+                  stub->async()->PutUser(client, rq, rs, std::move(cb));
+                });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::RemoveUser(Ctx* call, const v1::RemoveUserRequest* req,
+                                                       v1::GovernanceResponse* resp) {
+  v1::GovernanceTransaction tx;
+  tx.set_remove_user_id(req->user_id());
+  return Govern(call, req, resp, std::move(tx), std::nullopt,
+                [](auto* stub, auto* client, auto* rq, auto* rs, auto cb) {
+                  stub->async()->RemoveUser(client, rq, rs, std::move(cb));
+                });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetUser(Ctx* call, const v1::GetUserRequest* req,
+                                                    v1::User* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_ADMINISTRATOR);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  auto user = ctx_->governance->User(req->user_id());
+  if (!user) return Finish(reactor, absl::NotFoundError(absl::StrCat("no user ", req->user_id())));
+  *resp = *user;
+  return Finish(reactor, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::ListUsers(Ctx* call, const v1::ListUsersRequest* req,
+                                                      v1::ListUsersResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_ADMINISTRATOR);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  for (auto& u : ctx_->governance->Users()) *resp->add_users() = std::move(u);
+  return Finish(reactor, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::AddLearner(Ctx* call, const v1::AddLearnerRequest* req,
+                                                       v1::GovernanceResponse* resp) {
+  const v1::NodeInfo& node = req->node();
+  auto cert = IssuedCertificate(*ctx_, node.certificate_pem(), "node.certificate_pem");
+  if (!cert.ok()) return Finish(call->DefaultReactor(), cert.status());
+  if (cert->CommonName() != absl::StrCat("node-", node.node_id())) {
+    return Finish(call->DefaultReactor(), absl::InvalidArgumentError(absl::StrCat(
+                                              "node.certificate_pem names ", cert->CommonName(),
+                                              ", not node-", node.node_id())));
+  }
+  v1::GovernanceTransaction tx;
+  *tx.mutable_add_learner() = node;
+  tx.mutable_add_learner()->set_membership(v1::MEMBERSHIP_LEARNER);
+  return Govern(call, req, resp, std::move(tx),
+                consensus::ConfChange{consensus::ConfChange::Kind::kAddLearner, node.node_id()},
+                [](auto* stub, auto* client, auto* rq, auto* rs, auto cb) {
+                  stub->async()->AddLearner(client, rq, rs, std::move(cb));
+                });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::PromoteLearner(Ctx* call,
+                                                           const v1::PromoteLearnerRequest* req,
+                                                           v1::GovernanceResponse* resp) {
+  v1::GovernanceTransaction tx;
+  tx.set_promote_learner_node_id(req->node_id());
+  return Govern(call, req, resp, std::move(tx),
+                consensus::ConfChange{consensus::ConfChange::Kind::kPromoteLearner, req->node_id()},
+                [](auto* stub, auto* client, auto* rq, auto* rs, auto cb) {
+                  stub->async()->PromoteLearner(client, rq, rs, std::move(cb));
+                });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::RemoveNode(Ctx* call, const v1::RemoveNodeRequest* req,
+                                                       v1::GovernanceResponse* resp) {
+  v1::GovernanceTransaction tx;
+  tx.set_remove_node_id(req->node_id());
+  return Govern(call, req, resp, std::move(tx),
+                consensus::ConfChange{consensus::ConfChange::Kind::kRemoveNode, req->node_id()},
+                [](auto* stub, auto* client, auto* rq, auto* rs, auto cb) {
+                  stub->async()->RemoveNode(client, rq, rs, std::move(cb));
+                });
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::TransferLeadership(
+    Ctx* call, const v1::TransferLeadershipRequest* req, v1::TransferLeadershipResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_ADMINISTRATOR);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  if (!router_.IsLeader()) {
+    auto stub = principal->forwarded ? nullptr : router_.AdminStub();
+    if (!stub) {
+      reactor->Finish(router_.NotLeader(call));
+      return reactor;
+    }
+    auto client = std::make_shared<grpc::ClientContext>();
+    LeaderRouter::PrepareForward(*call, *principal, client.get());
+    stub->async()->TransferLeadership(
+        client.get(), req, resp, [reactor, client, stub](grpc::Status s) { reactor->Finish(s); });
+    return reactor;
+  }
+  ctx_->loop->TransferLeadership(req->target_node_id(), DeadlineOf(*call),
+                                 [this, reactor, resp](absl::StatusOr<uint64_t> leader) {
+                                   if (!leader.ok()) {
+                                     Finish(reactor, leader.status());
+                                     return;
+                                   }
+                                   resp->set_new_leader_id(*leader);
+                                   resp->set_term(ctx_->loop->status().node.term);
+                                   Finish(reactor, absl::OkStatus());
+                                 });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::TriggerSnapshot(Ctx* call,
+                                                            const v1::TriggerSnapshotRequest* req,
+                                                            v1::TriggerSnapshotResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_ADMINISTRATOR);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  ctx_->loop->Compact([reactor, resp](absl::StatusOr<uint64_t> index) {
+    if (!index.ok()) {
+      Finish(reactor, index.status());
+      return;
+    }
+    resp->set_snapshot_index(*index);
+    Finish(reactor, absl::OkStatus());
+  });
+  return reactor;
+}
+
+void AdminServiceImpl::FillOwnStatus(v1::NodeStatus* out) const {
+  const LoopStatus s = ctx_->loop->status();
+  if (auto me = ctx_->governance->Member(ctx_->config->node_id)) *out->mutable_node() = *me;
+  out->mutable_node()->set_node_id(ctx_->config->node_id);
+  out->set_role(ToRaftRole(s.node.role));
+  out->set_term(s.node.term);
+  out->set_commit_index(s.node.commit);
+  out->set_applied_index(ctx_->applied->reached());
+  out->set_last_log_index(s.node.last_index);
+  out->set_match_index(s.node.last_index);
+  out->set_reachable(true);
+}
+
+grpc::ServerUnaryReactor* AdminServiceImpl::GetClusterStatus(Ctx* call,
+                                                             const v1::GetClusterStatusRequest* req,
+                                                             v1::ClusterStatus* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  const LoopStatus s = ctx_->loop->status();
+  resp->set_service_id(ctx_->service_id);
+  resp->set_leader_id(s.node.leader);
+  resp->set_term(s.node.term);
+  if (auto latest = ctx_->db->ledger().LatestCheckpoint(); latest.ok()) {
+    resp->set_last_signed_index(latest->signature.index);
+  }
+  if (req->local_only()) {
+    FillOwnStatus(resp->add_nodes());
+    return Finish(reactor, absl::OkStatus());
+  }
+  if (!router_.IsLeader()) {
+    auto stub = principal->forwarded ? nullptr : router_.AdminStub();
+    if (!stub) {
+      reactor->Finish(router_.NotLeader(call));
+      return reactor;
+    }
+    auto client = std::make_shared<grpc::ClientContext>();
+    LeaderRouter::PrepareForward(*call, *principal, client.get());
+    stub->async()->GetClusterStatus(
+        client.get(), req, resp, [reactor, client, stub](grpc::Status st) { reactor->Finish(st); });
+    return reactor;
+  }
+  GatherClusterStatus(call, reactor, resp);
+  return reactor;
+}
+
+// The leader's view: its own status, its replication progress for each
+// member, and each member's own report (asked with a one-second deadline).
+void AdminServiceImpl::GatherClusterStatus(Ctx* call, Reactor* reactor, v1::ClusterStatus* resp) {
+  const LoopStatus s = ctx_->loop->status();
+  const auto members = ctx_->governance->Members();
+  struct Gather {
+    absl::Mutex mu;
+    size_t pending ABSL_GUARDED_BY(mu) = 0;
+  };
+  auto gather = std::make_shared<Gather>();
+  std::vector<std::pair<v1::NodeStatus*, v1::NodeInfo>> others;
+  for (const auto& m : members) {
+    v1::NodeStatus* out = resp->add_nodes();
+    if (m.node_id() == ctx_->config->node_id) {
+      FillOwnStatus(out);
+      continue;
+    }
+    *out->mutable_node() = m;
+    for (const auto& p : s.progress) {
+      if (p.id != m.node_id()) continue;
+      out->set_match_index(p.match);
+      out->set_lag_entries(s.node.last_index > p.match ? s.node.last_index - p.match : 0);
+    }
+    others.emplace_back(out, m);
+  }
+  {
+    absl::MutexLock lock(&gather->mu);
+    gather->pending = others.size() + 1;
+  }
+  auto finish_one = [gather, reactor]() {
+    bool last = false;
+    {
+      absl::MutexLock lock(&gather->mu);
+      last = --gather->pending == 0;
+    }
+    if (last) reactor->Finish(grpc::Status::OK);
+  };
+  for (auto& [out, m] : others) {
+    auto channel = ctx_->channels->Get(m.node_id(), m.client_address());
+    auto stub = std::shared_ptr<v1::AdminService::Stub>(v1::AdminService::NewStub(channel));
+    auto client = std::make_shared<grpc::ClientContext>();
+    client->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    auto request = std::make_shared<v1::GetClusterStatusRequest>();
+    request->set_local_only(true);
+    auto answer = std::make_shared<v1::ClusterStatus>();
+    stub->async()->GetClusterStatus(
+        client.get(), request.get(), answer.get(),
+        [out = out, stub, client, request, answer, finish_one](grpc::Status st) {
+          if (st.ok() && answer->nodes_size() == 1) {
+            const v1::NodeStatus& own = answer->nodes(0);
+            out->set_role(own.role());
+            out->set_term(own.term());
+            out->set_commit_index(own.commit_index());
+            out->set_applied_index(own.applied_index());
+            out->set_last_log_index(own.last_log_index());
+            out->set_reachable(true);
+          }
+          finish_one();
+        });
+  }
+  finish_one();
+}
+
+}  // namespace cairn::node

@@ -1,0 +1,482 @@
+// LedgerService handlers (see ledger_service.h). Every handler authorizes
+// first, validates second, and only then reads or proposes: a rejected
+// request writes nothing.
+#include "service/ledger_service.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "apply/idempotency.h"
+#include "cairn/ledger/encoding.h"
+#include "cairn/ledger/entry.h"
+#include "cairn/storage/ledger_store.h"
+#include "cairn/storage/raft_log_store.h"
+#include "errors/status.h"
+#include "observe/log.h"
+#include "service/proofs.h"
+#include "service/validation.h"
+
+namespace cairn::node {
+namespace {
+
+int64_t NowUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+grpc::ServerUnaryReactor* Finish(grpc::ServerUnaryReactor* reactor, const absl::Status& st) {
+  reactor->Finish(ToGrpcStatus(st));
+  return reactor;
+}
+
+// A stored entry as the API shows it. User entries carry their contents;
+// service entries (governance, signatures, internal) carry their whole entry
+// data as contents, which is what their leaf's contents digest covers.
+absl::Status ToEntry(const storage::StoredEntry& stored, bool include_contents, v1::Entry* out) {
+  out->set_txid(ledger::TxId{stored.term, stored.index}.ToString());
+  v1::LogCommand command;
+  if (!stored.data.empty() && !command.ParseFromString(stored.data)) {
+    return absl::DataLossError(absl::StrCat("entry ", out->txid(), " does not parse"));
+  }
+  if (command.has_user()) {
+    const v1::UserTransaction& tx = command.user();
+    out->set_collection_id(tx.collection_id());
+    if (include_contents) out->set_contents(tx.contents());
+    out->set_claims_digest(tx.claims_digest());
+    out->set_user_id(tx.user_id());
+    out->set_timestamp_unix_ms(tx.timestamp_unix_ms());
+    return absl::OkStatus();
+  }
+  auto leaf = ledger::LeafComponentsFor(stored.term, stored.index, stored.data);
+  if (!leaf.ok()) return leaf.status();
+  out->set_collection_id(leaf->collection_id());
+  if (include_contents) out->set_contents(stored.data);
+  out->set_user_id(leaf->user_id());
+  out->set_timestamp_unix_ms(leaf->timestamp_unix_ms());
+  return absl::OkStatus();
+}
+
+// A ListEntries page token: the storage layer's token, and for a
+// linearizable listing the read index all its pages are bounded by. Form:
+// "<read_index>:<storage token>" (read_index 0 for a local listing).
+struct ListToken {
+  uint64_t read_index = 0;
+  std::string storage_token;
+};
+
+std::string MakeListToken(const ListToken& t) {
+  return absl::StrCat(t.read_index, ":", t.storage_token);
+}
+
+absl::StatusOr<ListToken> ParseListToken(const std::string& token) {
+  if (token.empty()) return ListToken{};
+  const auto colon = token.find(':');
+  ListToken t;
+  if (colon == std::string::npos || !absl::SimpleAtoi(token.substr(0, colon), &t.read_index)) {
+    return absl::InvalidArgumentError("page_token is malformed (pass back next_page_token as is)");
+  }
+  t.storage_token = token.substr(colon + 1);
+  return t;
+}
+
+absl::StatusOr<uint64_t> IndexBound(const std::string& txid, absl::string_view field) {
+  if (txid.empty()) return 0;
+  auto parsed = ledger::TxId::Parse(txid, field);
+  if (!parsed.ok()) return parsed.status();
+  return parsed->index;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- Append
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::Append(Ctx* call, const v1::AppendRequest* req,
+                                                    v1::AppendResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_CONTRIBUTOR);
+  absl::Status st = principal.status();
+  if (st.ok()) st = ValidateAppend(*req, *ctx_->config);
+  if (!st.ok()) {
+    ctx_->metrics->appends_rejected_total.Increment();
+    return Finish(reactor, st);
+  }
+  if (!router_.IsLeader()) {
+    if (principal->forwarded) {  // never forward twice
+      reactor->Finish(router_.NotLeader(call));
+      return reactor;
+    }
+    ForwardAppend(call, reactor, *principal, req, resp);
+    return reactor;
+  }
+  ProposeAppend(call, reactor, *principal, req, resp);
+  return reactor;
+}
+
+void LedgerServiceImpl::ForwardAppend(Ctx* call, Reactor* reactor, const Principal& principal,
+                                      const v1::AppendRequest* req, v1::AppendResponse* resp) {
+  auto stub = router_.LedgerStub();
+  if (!stub) {
+    reactor->Finish(router_.NotLeader(call));
+    return;
+  }
+  auto client = std::make_shared<grpc::ClientContext>();
+  LeaderRouter::PrepareForward(*call, principal, client.get());
+  stub->async()->Append(client.get(), req, resp, [reactor, client, stub](grpc::Status status) {
+    reactor->Finish(ToGrpcStatus(ForwardedAppendOutcome(status)));
+  });
+}
+
+void LedgerServiceImpl::ProposeAppend(Ctx* call, Reactor* reactor, const Principal& principal,
+                                      const v1::AppendRequest* req, v1::AppendResponse* resp) {
+  const int64_t now_ms = NowUnixMs();
+  v1::LogCommand command;
+  v1::UserTransaction* tx = command.mutable_user();
+  tx->set_collection_id(req->collection_id());
+  tx->set_contents(req->contents());
+  tx->set_claims_digest(req->claims_digest());
+  tx->set_user_id(principal.user_id);
+  tx->set_idempotency_key(req->idempotency_key());
+  tx->set_timestamp_unix_ms(now_ms);
+  if (absl::Status st = ledger::ValidateUserTransaction(*tx); !st.ok()) {
+    Finish(reactor, st);
+    return;
+  }
+  AppendIdentity identity = IdentityOf(*tx);
+  if (identity.has_key()) {
+    // A retry of an append already applied: answered from the ledger, but
+    // only with the entry that holds this key AND these contents.
+    auto held =
+        ctx_->db->ledger().LookupIdempotencyKey(principal.user_id, req->idempotency_key(), now_ms);
+    if (held.ok()) {
+      const ledger::TxId holder{held->term, held->index};
+      auto stored = ctx_->db->ledger().Get(held->index);
+      if (!stored.ok()) {
+        Finish(reactor, stored.status());
+        return;
+      }
+      if (IdentityOfEntry(stored->data) != identity) {
+        Finish(reactor, KeyReusedError(holder));
+        return;
+      }
+      resp->set_txid(holder.ToString());
+      resp->set_status(v1::TRANSACTION_STATUS_COMMITTED);
+      resp->set_duplicate(true);
+      Finish(reactor, absl::OkStatus());
+      return;
+    }
+  }
+  const auto started = std::chrono::steady_clock::now();
+  ctx_->loop->Propose(
+      command.SerializeAsString(), std::move(identity), req->wait() == v1::APPEND_WAIT_COMMITTED,
+      DeadlineOf(*call), [this, reactor, resp, started](absl::StatusOr<CommitResult> r) {
+        if (!r.ok()) {
+          ctx_->metrics->appends_rejected_total.Increment();
+          Finish(reactor, r.status());
+          return;
+        }
+        resp->set_txid(r->txid.ToString());
+        resp->set_status(r->status);
+        resp->set_duplicate(r->duplicate_of.has_value());
+        ctx_->metrics->append_latency_seconds.Observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        Finish(reactor, absl::OkStatus());
+      });
+}
+
+// ---------------------------------------------------------------- reads
+
+void LedgerServiceImpl::WhenApplied(Ctx* call, Reactor* reactor, uint64_t index, bool no_wait,
+                                    absl::AnyInvocable<grpc::Status() &&> read) {
+  // Applied already (the waiters may not have heard yet): read at once.
+  const uint64_t applied = ctx_->db->ledger().applied_index();
+  if (index <= applied) {
+    reactor->Finish(std::move(read)());
+    return;
+  }
+  if (no_wait) {
+    Finish(reactor,
+           WithReason(absl::UnavailableError(absl::StrCat(
+                          "index ", index, " is not applied on this node yet (applied index ",
+                          applied, ")")),
+                      v1::ERROR_REASON_NOT_YET_AVAILABLE));
+    return;
+  }
+  auto shared = std::make_shared<absl::AnyInvocable<grpc::Status() &&>>(std::move(read));
+  const absl::Status st =
+      ctx_->applied->Wait(index, DeadlineOf(*call), [reactor, shared](absl::Status s) {
+        if (!s.ok()) {
+          reactor->Finish(ToGrpcStatus(
+              WithReason(absl::DeadlineExceededError(
+                             "the entry was not applied on this node before the deadline"),
+                         v1::ERROR_REASON_NOT_YET_AVAILABLE)));
+          return;
+        }
+        reactor->Finish(std::move(*shared)());
+      });
+  if (!st.ok()) Finish(reactor, st);
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::GetEntry(Ctx* call, const v1::GetEntryRequest* req,
+                                                      v1::GetEntryResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  auto txid = ledger::TxId::Parse(req->txid(), "txid");
+  if (!txid.ok()) return Finish(reactor, txid.status());
+  // Answer NOT_FOUND at once when this node knows the txid will never be
+  // applied: it is INVALID, or this is the leader and its log ends before it.
+  // Otherwise an index not applied here yet may still come: wait for it.
+  if (txid->index > ctx_->applied->reached()) {
+    const v1::TransactionStatus status = StatusOf(*txid);
+    const bool beyond_leader_log =
+        router_.IsLeader() && txid->index > ctx_->db->raft_log().LastIndex();
+    if (status == v1::TRANSACTION_STATUS_INVALID || beyond_leader_log) {
+      return Finish(reactor, absl::NotFoundError(
+                                 absl::StrCat("txid ", req->txid(), " is not in the ledger")));
+    }
+  }
+  WhenApplied(call, reactor, txid->index, req->no_wait(), [this, txid = *txid, resp]() {
+    auto stored = ctx_->db->ledger().Get(txid.index);
+    if (!stored.ok() || stored->term != txid.term) {
+      return ToGrpcStatus(
+          absl::NotFoundError(absl::StrCat("txid ", txid.ToString(), " is not in the ledger")));
+    }
+    return ToGrpcStatus(ToEntry(*stored, true, resp->mutable_entry()));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::GetCurrentEntry(Ctx* call,
+                                                             const v1::GetCurrentEntryRequest* req,
+                                                             v1::GetCurrentEntryResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  if (req->collection_id().empty()) {
+    return Finish(reactor, absl::InvalidArgumentError("collection_id is empty"));
+  }
+  auto read = [this, id = req->collection_id(), resp]() {
+    auto stored = ctx_->db->ledger().CurrentEntry(id);
+    if (!stored.ok()) {
+      return ToGrpcStatus(
+          absl::IsNotFound(stored.status())
+              ? absl::NotFoundError(absl::StrCat("collection '", id, "' has no entries"))
+              : stored.status());
+    }
+    return ToGrpcStatus(ToEntry(*stored, true, resp->mutable_entry()));
+  };
+  if (req->consistency() == v1::READ_CONSISTENCY_LOCAL) {
+    reactor->Finish(read());
+    return reactor;
+  }
+  ctx_->loop->ReadIndex(DeadlineOf(*call),
+                        [reactor, read = std::move(read)](absl::StatusOr<uint64_t> index) mutable {
+                          if (!index.ok()) {
+                            reactor->Finish(ToGrpcStatus(index.status()));
+                          } else {
+                            reactor->Finish(read());
+                          }
+                        });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::ListEntries(Ctx* call,
+                                                         const v1::ListEntriesRequest* req,
+                                                         v1::ListEntriesResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  if (req->collection_id().empty()) {
+    return Finish(reactor, absl::InvalidArgumentError("collection_id is empty"));
+  }
+  absl::Status st = ValidatePageSize(req->page_size(), *ctx_->config);
+  if (st.ok()) st = IndexBound(req->from_txid(), "from_txid").status();
+  if (st.ok()) st = IndexBound(req->to_txid(), "to_txid").status();
+  auto token = ParseListToken(req->page_token());
+  if (st.ok()) st = token.status();
+  if (!st.ok()) return Finish(reactor, st);
+  if (req->consistency() == v1::READ_CONSISTENCY_LOCAL) {
+    if (token->read_index != 0) {
+      return Finish(reactor, absl::InvalidArgumentError(
+                                 "page_token is from a linearizable listing; ask for the next "
+                                 "page with the same consistency"));
+    }
+    reactor->Finish(ListPage(*req, 0, resp));
+    return reactor;
+  }
+  if (token->read_index != 0) {
+    // A later page: the snapshot point is fixed; wait until it is applied.
+    const uint64_t index = token->read_index;
+    WhenApplied(call, reactor, index, false,
+                [this, req, resp, index]() { return ListPage(*req, index, resp); });
+    return reactor;
+  }
+  ctx_->loop->ReadIndex(
+      DeadlineOf(*call), [this, reactor, req, resp](absl::StatusOr<uint64_t> index) mutable {
+        reactor->Finish(index.ok() ? ListPage(*req, *index, resp) : ToGrpcStatus(index.status()));
+      });
+  return reactor;
+}
+
+grpc::Status LedgerServiceImpl::ListPage(const v1::ListEntriesRequest& req, uint64_t read_index,
+                                         v1::ListEntriesResponse* resp) const {
+  storage::ListEntriesOptions options;
+  options.from_index = *IndexBound(req.from_txid(), "from_txid");
+  const uint64_t to = *IndexBound(req.to_txid(), "to_txid");
+  options.to_index = read_index == 0 ? to : (to == 0 ? read_index : std::min(to, read_index));
+  options.page_size = req.page_size() == 0 ? 100 : req.page_size();
+  options.include_data = req.include_contents();
+  options.page_token = ParseListToken(req.page_token())->storage_token;
+  auto page = ctx_->db->ledger().ListEntries(req.collection_id(), options);
+  if (!page.ok()) return ToGrpcStatus(page.status());
+  for (const auto& e : page->entries) {
+    absl::Status st = ToEntry(e, req.include_contents(), resp->add_entries());
+    if (!st.ok()) return ToGrpcStatus(st);
+  }
+  if (!page->next_page_token.empty()) {
+    resp->set_next_page_token(MakeListToken({read_index, page->next_page_token}));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::ListCollections(Ctx* call,
+                                                             const v1::ListCollectionsRequest* req,
+                                                             v1::ListCollectionsResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  if (absl::Status st = ValidatePageSize(req->page_size(), *ctx_->config); !st.ok()) {
+    return Finish(reactor, st);
+  }
+  auto page = ctx_->db->ledger().ListCollections(req->page_size() == 0 ? 100 : req->page_size(),
+                                                 req->page_token());
+  if (!page.ok()) return Finish(reactor, page.status());
+  for (const auto& c : page->collections) {
+    auto* out = resp->add_collections();
+    out->set_collection_id(c.collection_id);
+    out->set_entry_count(c.entry_count);
+    out->set_first_txid(ledger::TxId{c.first.term, c.first.index}.ToString());
+    out->set_last_txid(ledger::TxId{c.last.term, c.last.index}.ToString());
+  }
+  resp->set_next_page_token(page->next_page_token);
+  return Finish(reactor, absl::OkStatus());
+}
+
+v1::TransactionStatus LedgerServiceImpl::StatusOf(const ledger::TxId& txid) const {
+  const storage::RaftLogStore& log = ctx_->db->raft_log();
+  const uint64_t commit = ctx_->loop->status().node.commit;
+  uint64_t term = 0;
+  if (txid.index <= ctx_->applied->reached()) {
+    auto stored = ctx_->db->ledger().Get(txid.index);
+    if (!stored.ok()) return v1::TRANSACTION_STATUS_UNKNOWN;
+    term = stored->term;
+  } else {
+    auto t = log.TermAt(txid.index);
+    if (!t.ok()) return v1::TRANSACTION_STATUS_UNKNOWN;
+    term = *t;
+  }
+  if (term == txid.term) {
+    return txid.index <= commit ? v1::TRANSACTION_STATUS_COMMITTED : v1::TRANSACTION_STATUS_PENDING;
+  }
+  // Another term holds the index: if it is committed, or newer than the
+  // txid's term, the txid can never commit.
+  if (txid.index <= commit || term > txid.term) return v1::TRANSACTION_STATUS_INVALID;
+  return v1::TRANSACTION_STATUS_UNKNOWN;
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::GetTransactionStatus(
+    Ctx* call, const v1::GetTransactionStatusRequest* req, v1::GetTransactionStatusResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  auto txid = ledger::TxId::Parse(req->txid(), "txid");
+  if (!txid.ok()) return Finish(reactor, txid.status());
+  resp->set_status(StatusOf(*txid));
+  resp->set_commit_index(ctx_->loop->status().node.commit);
+  return Finish(reactor, absl::OkStatus());
+}
+
+// ---------------------------------------------------------------- proofs
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::GetReceipt(Ctx* call, const v1::GetReceiptRequest* req,
+                                                        v1::GetReceiptResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  auto txid = ledger::TxId::Parse(req->txid(), "txid");
+  if (!txid.ok()) return Finish(reactor, txid.status());
+  auto build = [this, txid = *txid, resp]() {
+    auto receipt = BuildReceipt(ctx_->db->ledger(), *ctx_->proof_nodes, txid.index, txid.term);
+    if (!receipt.ok()) return receipt.status();
+    *resp->mutable_receipt() = *std::move(receipt);
+    return absl::OkStatus();
+  };
+  if (!req->wait()) {
+    if (txid->index > ctx_->signed_->reached()) {
+      return Finish(reactor, absl::NotFoundError(absl::StrCat(
+                                 "no signature covers ", req->txid(), " yet (signed up to index ",
+                                 ctx_->signed_->reached(), "); retry shortly or set wait")));
+    }
+    return Finish(reactor, build());
+  }
+  auto shared = std::make_shared<decltype(build)>(std::move(build));
+  const absl::Status st =
+      ctx_->signed_->Wait(txid->index, DeadlineOf(*call), [reactor, shared](absl::Status s) {
+        if (!s.ok()) {
+          reactor->Finish(ToGrpcStatus(absl::DeadlineExceededError(
+              "no signature covered the transaction before the deadline")));
+          return;
+        }
+        reactor->Finish(ToGrpcStatus((*shared)()));
+      });
+  if (!st.ok()) Finish(reactor, st);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::GetConsistencyProof(
+    Ctx* call, const v1::GetConsistencyProofRequest* req, v1::GetConsistencyProofResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  auto proof = BuildConsistencyProof(ctx_->db->ledger(), *ctx_->proof_nodes, req->from_tree_size(),
+                                     req->to_tree_size());
+  if (!proof.ok()) return Finish(reactor, proof.status());
+  *resp->mutable_proof() = *std::move(proof);
+  return Finish(reactor, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::GetLatestCheckpoint(
+    Ctx* call, const v1::GetLatestCheckpointRequest* req, v1::GetLatestCheckpointResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  auto sig = LatestSignature(ctx_->db->ledger());
+  if (!sig.ok()) {
+    return Finish(reactor, absl::IsNotFound(sig.status())
+                               ? absl::NotFoundError("nothing is signed yet")
+                               : sig.status());
+  }
+  *resp->mutable_checkpoint() = sig->checkpoint();
+  resp->set_node_certificate_pem(sig->node_certificate_pem());
+  return Finish(reactor, absl::OkStatus());
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::GetServiceIdentity(
+    Ctx* call, const v1::GetServiceIdentityRequest* req, v1::GetServiceIdentityResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = Authorize(*ctx_, *call, v1::ROLE_UNSPECIFIED);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  resp->set_service_certificate_pem(ctx_->service_cert_pem);
+  resp->set_service_id(ctx_->service_id);
+  resp->set_node_id(ctx_->config->node_id);
+  for (const auto& m : ctx_->governance->Members()) {
+    if (m.certificate_pem().empty() && m.node_id() != ctx_->config->node_id) continue;
+    auto* n = resp->add_nodes();
+    n->set_node_id(m.node_id());
+    n->set_certificate_pem(m.node_id() == ctx_->config->node_id ? ctx_->tls.cert_pem
+                                                                : m.certificate_pem());
+  }
+  return Finish(reactor, absl::OkStatus());
+}
+
+}  // namespace cairn::node

@@ -1,0 +1,79 @@
+// Service start-up helpers (see bootstrap.h).
+#include "setup/bootstrap.h"
+
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace cairn::node {
+
+absl::StatusOr<std::vector<v1::NodeInfo>> ParseInitialCluster(
+    const std::vector<std::string>& items) {
+  std::vector<v1::NodeInfo> members;
+  std::set<uint64_t> ids;
+  for (const std::string& item : items) {
+    const auto at = item.find('@');
+    const auto slash = item.find('/', at);
+    v1::NodeInfo info;
+    uint64_t id = 0;
+    if (at == std::string::npos || slash == std::string::npos ||
+        !absl::SimpleAtoi(item.substr(0, at), &id) || id == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--initial-cluster: '", item, "' is not ID@PEER_ADDRESS/CLIENT_ADDRESS"));
+    }
+    if (!ids.insert(id).second) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--initial-cluster: node ", id, " appears twice"));
+    }
+    info.set_node_id(id);
+    info.set_peer_address(item.substr(at + 1, slash - at - 1));
+    info.set_client_address(item.substr(slash + 1));
+    info.set_membership(v1::MEMBERSHIP_VOTER);
+    members.push_back(std::move(info));
+  }
+  return members;
+}
+
+absl::Status CheckNodeIdentity(const ledger::Certificate& service_cert,
+                               const ledger::Certificate& node_cert,
+                               const ledger::PrivateKey& node_key, uint64_t node_id) {
+  if (absl::Status st = node_cert.VerifyIssuedBy(service_cert, absl::Now()); !st.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--tls-cert-file is not a certificate of this service (--service-cert-file): ",
+                     st.message()));
+  }
+  if (node_cert.CommonName() != absl::StrCat("node-", node_id)) {
+    return absl::FailedPreconditionError(absl::StrCat("--tls-cert-file names ",
+                                                      node_cert.CommonName(), " but --node-id is ",
+                                                      node_id, " (expected node-", node_id, ")"));
+  }
+  if (!node_cert.MatchesKey(node_key)) {
+    return absl::FailedPreconditionError("--tls-key-file is not the key of --tls-cert-file");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<v1::CreateService> MakeGenesis(const ledger::Certificate& service_cert,
+                                              std::vector<v1::NodeInfo> members,
+                                              const std::string& admin_cert_file) {
+  auto admin = ledger::ReadCertificateFile(admin_cert_file);
+  if (!admin.ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("--initial-admin-cert-file: ", admin.status().message()));
+  }
+  if (absl::Status st = admin->VerifyIssuedBy(service_cert, absl::Now()); !st.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--initial-admin-cert-file is not issued by the service identity: ", st.message()));
+  }
+  v1::CreateService genesis;
+  genesis.set_service_certificate_pem(service_cert.ToPem());
+  for (auto& m : members) *genesis.add_members() = std::move(m);
+  v1::User* first = genesis.mutable_first_administrator();
+  first->set_user_id(admin->Fingerprint());
+  first->set_role(v1::ROLE_ADMINISTRATOR);
+  first->set_description("initial administrator");
+  return genesis;
+}
+
+}  // namespace cairn::node
