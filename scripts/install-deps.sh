@@ -7,6 +7,11 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config git clang-format
+  # the clang presets (clang, tsan, fuzz): the compiler, its sanitizer and
+  # libFuzzer runtimes (libclang_rt.{tsan,asan,ubsan,fuzzer}-x86_64.a live in
+  # libclang-common-15-dev), lld, llvm-symbolizer for readable sanitizer stacks,
+  # and dpkg-dev for `apt-get source abseil` (scripts/build-tsan-deps.sh)
+  clang-15 libclang-common-15-dev lld-15 llvm-15 dpkg-dev
   # wire API and RPC
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # storage, crypto, base library
@@ -22,6 +27,23 @@ packages=(
   debootstrap python3
 )
 
+# Debian source packages, for scripts/build-tsan-deps.sh (`apt-get source
+# abseil`): one deb-src stanza of our own, written once.
+deb_src=/etc/apt/sources.list.d/cairn-deb-src.sources
+need_update=0
+if [ ! -f "$deb_src" ]; then
+  echo "install-deps: adding Debian source packages ($deb_src)"
+  deb_src_text='# Added by Cairn'"'"'s scripts/install-deps.sh: Debian source packages, so that
+# scripts/build-tsan-deps.sh can `apt-get source abseil`.
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: bookworm bookworm-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg'
+  if [ "$(id -u)" -eq 0 ]; then echo "$deb_src_text" >"$deb_src"; else echo "$deb_src_text" | sudo tee "$deb_src" >/dev/null; fi
+  need_update=1
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
@@ -29,7 +51,7 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
+if [ ${#missing[@]} -eq 0 ] && [ "$need_update" -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages already installed"
   exit 0
 fi
@@ -42,8 +64,10 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
 fi
 
-echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
 echo "install-deps: done"
