@@ -1,6 +1,6 @@
 // SHA-256 through OpenSSL EVP with the digest fetched once and one context per
 // thread, so hashing millions of Merkle nodes pays no per-call fetch or
-// allocation (see hash.h).
+// allocation; an incremental hasher owns a context of its own (see hash.h).
 #include "cairn/ledger/hash.h"
 
 #include <openssl/evp.h>
@@ -26,27 +26,56 @@ const EVP_MD* Sha256Md() {
   return md;
 }
 
+internal::OsslPtr<EVP_MD_CTX> NewContext() {
+  internal::OsslPtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
+  CAIRN_CHECK(ctx != nullptr) << "EVP_MD_CTX_new: " << internal::DrainOpenSslErrors();
+  return ctx;
+}
+
 EVP_MD_CTX* ThreadContext() {
-  thread_local internal::OsslPtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
-  CAIRN_CHECK(ctx != nullptr) << "EVP_MD_CTX_new";
+  thread_local internal::OsslPtr<EVP_MD_CTX> ctx = NewContext();
   return ctx.get();
+}
+
+// The three digest steps, each checked: the only calls of EVP_Digest* in Cairn.
+void Begin(EVP_MD_CTX* ctx) {
+  CAIRN_CHECK(EVP_DigestInit_ex2(ctx, Sha256Md(), nullptr) == 1)
+      << "EVP_DigestInit_ex2(SHA256): " << internal::DrainOpenSslErrors();
+}
+
+void Add(EVP_MD_CTX* ctx, absl::string_view bytes) {
+  CAIRN_CHECK(EVP_DigestUpdate(ctx, bytes.data(), bytes.size()) == 1)
+      << "EVP_DigestUpdate: " << internal::DrainOpenSslErrors();
+}
+
+Hash End(EVP_MD_CTX* ctx) {
+  Hash out;
+  unsigned int len = 0;
+  CAIRN_CHECK(EVP_DigestFinal_ex(ctx, out.data(), &len) == 1 && len == out.size())
+      << "EVP_DigestFinal_ex: " << internal::DrainOpenSslErrors();
+  return out;
 }
 
 }  // namespace
 
 Hash Sha256Parts(std::initializer_list<absl::string_view> parts) {
   EVP_MD_CTX* ctx = ThreadContext();
-  CAIRN_CHECK(EVP_DigestInit_ex2(ctx, Sha256Md(), nullptr) == 1) << internal::DrainOpenSslErrors();
-  for (absl::string_view part : parts) {
-    CAIRN_CHECK(EVP_DigestUpdate(ctx, part.data(), part.size()) == 1)
-        << internal::DrainOpenSslErrors();
-  }
-  Hash out;
-  unsigned int len = 0;
-  CAIRN_CHECK(EVP_DigestFinal_ex(ctx, out.data(), &len) == 1 && len == out.size())
-      << internal::DrainOpenSslErrors();
-  return out;
+  Begin(ctx);
+  for (absl::string_view part : parts) Add(ctx, part);
+  return End(ctx);
 }
+
+struct Sha256Hasher::Context {
+  internal::OsslPtr<EVP_MD_CTX> evp = NewContext();
+};
+
+Sha256Hasher::Sha256Hasher() : ctx_(std::make_unique<Context>()) { Begin(ctx_->evp.get()); }
+
+Sha256Hasher::~Sha256Hasher() = default;
+
+void Sha256Hasher::Update(absl::string_view bytes) { Add(ctx_->evp.get(), bytes); }
+
+Hash Sha256Hasher::Finish() { return End(ctx_->evp.get()); }
 
 Hash Sha256(absl::string_view data) { return Sha256Parts({data}); }
 

@@ -24,13 +24,13 @@
 #include "absl/strings/str_cat.h"
 #include "cairn/base/check.h"
 #include "cairn/base/hex.h"
+#include "cairn/ledger/hash.h"
 #include "cairn/storage/raft_log_store.h"
 #include "db_core.h"
 #include "rocksdb/db.h"
 #include "rocksdb/iterator.h"
 #include "rocksdb/options.h"
 #include "rocksdb/snapshot.h"
-#include "sha256.h"
 #include "snapshot_install.h"
 #include "snapshot_payload.h"
 
@@ -41,7 +41,9 @@ using internal::DbCore;
 // ---------------------------------------------------------------- sending
 
 SnapshotSource::SnapshotSource(DbCore* core, size_t chunk_bytes_max)
-    : core_(core), chunk_bytes_max_(chunk_bytes_max), sha_(std::make_unique<internal::Sha256>()) {}
+    : core_(core),
+      chunk_bytes_max_(chunk_bytes_max),
+      sha_(std::make_unique<ledger::Sha256Hasher>()) {}
 
 SnapshotSource::~SnapshotSource() = default;
 
@@ -61,7 +63,7 @@ absl::StatusOr<std::string> SnapshotSource::NextChunk() {
   if (!chunk.ok()) return chunk.status();
   sha_->Update(*chunk);
   offset_ += chunk->size();
-  if (writer_->finished()) digest_ = sha_->Finish();
+  if (writer_->finished()) digest_ = ledger::HashToString(sha_->Finish());
   return chunk;
 }
 
@@ -94,7 +96,7 @@ SnapshotSink::SnapshotSink(DbCore* core, RaftLogStore* raft_log, std::string sta
       staging_path_(std::move(staging_path)),
       sst_staging_path_(std::move(sst_staging_path)),
       chunk_bytes_max_(chunk_bytes_max),
-      sha_(std::make_unique<internal::Sha256>()) {}
+      sha_(std::make_unique<ledger::Sha256Hasher>()) {}
 
 SnapshotSink::~SnapshotSink() {
   if (fd_ >= 0) ::close(fd_);
@@ -141,7 +143,7 @@ absl::StatusOr<consensus::SnapshotMeta> SnapshotSink::Install(
     absl::string_view payload_sha256, const consensus::SnapshotMeta* expected) {
   if (spent_) return absl::FailedPreconditionError("snapshot sink already used for an install");
   spent_ = true;
-  const std::string digest = sha_->Finish();
+  const std::string digest = ledger::HashToString(sha_->Finish());
   if (payload_sha256 != digest) {
     return absl::DataLossError(absl::StrCat("snapshot payload checksum mismatch after ", received_,
                                             " bytes: expected ", base::HexEncode(payload_sha256),

@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "cairn/base/check.h"
 #include "cairn/base/hex.h"
+#include "cairn/ledger/hash.h"
 #include "cairn/storage/snapshot.h"
 #include "codec.h"
 #include "raft_state.h"
@@ -17,7 +18,6 @@
 #include "rocksdb/iterator.h"
 #include "rocksdb/options.h"
 #include "rocksdb/snapshot.h"
-#include "sha256.h"
 
 namespace cairn::storage::internal {
 namespace {
@@ -117,7 +117,7 @@ absl::StatusOr<std::string> PayloadWriter::Next(size_t max) {
 // ---------------------------------------------------------------- reader
 
 PayloadReader::PayloadReader(int fd, uint64_t size)
-    : fd_(fd), unread_(size), sha_(std::make_unique<Sha256>()) {}
+    : fd_(fd), unread_(size), sha_(std::make_unique<ledger::Sha256Hasher>()) {}
 
 PayloadReader::~PayloadReader() = default;
 
@@ -250,7 +250,7 @@ absl::Status PayloadReader::DrainAndVerify(absl::string_view payload_sha256) {
     if (!Ensure(std::min<uint64_t>(unread_, kReadBlockBytes))) return io_error_;
     pos_ = buf_.size();
   }
-  const std::string digest = sha_->Finish();
+  const std::string digest = ledger::HashToString(sha_->Finish());
   if (digest != payload_sha256) {
     return absl::DataLossError(
         absl::StrCat("snapshot staging file checksum mismatch after reading it back (", read_,

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "cairn/consensus/types.h"
+#include "cairn/ledger/hash.h"
 #include "db_core.h"
 
 namespace rocksdb {
@@ -22,8 +23,6 @@ class Snapshot;
 }  // namespace rocksdb
 
 namespace cairn::storage::internal {
-
-class Sha256;
 
 class PayloadWriter {
  public:
@@ -82,9 +81,9 @@ class PayloadReader {
   absl::Status DrainAndVerify(absl::string_view payload_sha256);
 
   const int fd_;
-  uint64_t unread_;              // file bytes not yet read into buf_
-  uint64_t read_ = 0;            // file bytes read into buf_ so far
-  std::unique_ptr<Sha256> sha_;  // of those bytes
+  uint64_t unread_;                            // file bytes not yet read into buf_
+  uint64_t read_ = 0;                          // file bytes read into buf_ so far
+  std::unique_ptr<ledger::Sha256Hasher> sha_;  // of those bytes
   std::optional<absl::Status> verified_;
   std::string buf_;
   size_t pos_ = 0;

@@ -1,39 +1,16 @@
 // The peer-port RaftService (see raft_service.h).
 #include "peer/raft_service.h"
 
-#include <openssl/evp.h>
-
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "cairn/ledger/hash.h"
 #include "cairn/storage/snapshot.h"
 #include "errors/status.h"
 #include "observe/log.h"
 #include "peer/raft_codec.h"
 
 namespace cairn::node {
-namespace {
-
-// Incremental SHA-256 of a snapshot payload, checked before the loop sees it.
-class PayloadDigest {
- public:
-  PayloadDigest() : ctx_(EVP_MD_CTX_new()) { EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr); }
-  void Update(const std::string& data) { EVP_DigestUpdate(ctx_.get(), data.data(), data.size()); }
-  std::string Final() {
-    unsigned char out[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_DigestFinal_ex(ctx_.get(), out, &n);
-    return std::string(reinterpret_cast<char*>(out), n);
-  }
-
- private:
-  struct Free {
-    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-  };
-  std::unique_ptr<EVP_MD_CTX, Free> ctx_;
-};
-
-}  // namespace
 
 absl::StatusOr<consensus::NodeId> RaftServiceImpl::CallingNode(const grpc::ServerContext& context,
                                                                const std::string& service_id) {
@@ -112,7 +89,7 @@ grpc::Status RaftServiceImpl::InstallSnapshot(grpc::ServerContext* context,
   }
   auto sink = db_->NewSnapshotSink(chunk_bytes_max_);
   if (!sink.ok()) return ToGrpcStatus(absl::UnavailableError(sink.status().message()));
-  PayloadDigest digest;
+  ledger::Sha256Hasher digest;
   std::string expected_sha;
   for (bool more = true; more; more = reader->Read(&chunk)) {
     digest.Update(chunk.data());
@@ -127,7 +104,7 @@ grpc::Status RaftServiceImpl::InstallSnapshot(grpc::ServerContext* context,
   if (expected_sha.empty()) {
     return ToGrpcStatus(absl::InvalidArgumentError("snapshot stream ended without its last chunk"));
   }
-  if (digest.Final() != expected_sha) {
+  if (ledger::HashToString(digest.Finish()) != expected_sha) {
     spdlog::warn("snapshot from node {} failed its checksum; not installed", *from);
     return ToGrpcStatus(absl::DataLossError("snapshot payload does not match its SHA-256"));
   }

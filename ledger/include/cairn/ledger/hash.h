@@ -1,9 +1,13 @@
 // SHA-256, the one hash function of the ledger (RFC 9162 leaves and nodes,
-// contents digests, certificate fingerprints), and conversions of a Hash to
-// and from bytes and lowercase hex.
+// contents digests, certificate fingerprints) and of the node (snapshot
+// payload checksums), and conversions of a Hash to and from bytes and
+// lowercase hex. The one wrapper of OpenSSL's digest calls in Cairn: every
+// EVP return code is checked here, and a failure (a broken OpenSSL install)
+// stops the process with OpenSSL's error text.
 #pragma once
 
 #include <initializer_list>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -18,6 +22,24 @@ inline constexpr size_t kHashBytes = 32;
 Hash Sha256(absl::string_view data);
 // SHA-256 of the concatenation of `parts`, without copying them together.
 Hash Sha256Parts(std::initializer_list<absl::string_view> parts);
+
+// SHA-256 of data that arrives in pieces (a snapshot payload, chunk by
+// chunk). Not thread-safe; one per stream.
+class Sha256Hasher {
+ public:
+  Sha256Hasher();
+  ~Sha256Hasher();
+  Sha256Hasher(const Sha256Hasher&) = delete;
+  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
+
+  void Update(absl::string_view bytes);
+  // The digest of everything passed to Update. The hasher is spent afterwards.
+  Hash Finish();
+
+ private:
+  struct Context;
+  std::unique_ptr<Context> ctx_;
+};
 
 // The 32 bytes of `hash`, as a view into it.
 inline absl::string_view HashBytes(const Hash& hash) {

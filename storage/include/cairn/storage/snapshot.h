@@ -35,12 +35,15 @@
 #include "absl/strings/string_view.h"
 #include "cairn/consensus/types.h"
 
+namespace cairn::ledger {
+class Sha256Hasher;
+}  // namespace cairn::ledger
+
 namespace cairn::storage {
 
 namespace internal {
 class DbCore;
 class PayloadWriter;
-class Sha256;
 }  // namespace internal
 
 class Database;
@@ -79,7 +82,7 @@ class SnapshotSource {
   consensus::SnapshotMeta meta_;
   uint64_t offset_ = 0;
   std::unique_ptr<internal::PayloadWriter> writer_;
-  std::unique_ptr<internal::Sha256> sha_;
+  std::unique_ptr<ledger::Sha256Hasher> sha_;
   std::string digest_;
 };
 
@@ -121,7 +124,7 @@ class SnapshotSink {
   int fd_ = -1;
   uint64_t received_ = 0;
   bool spent_ = false;
-  std::unique_ptr<internal::Sha256> sha_;
+  std::unique_ptr<ledger::Sha256Hasher> sha_;
 };
 
 }  // namespace cairn::storage
