@@ -6,67 +6,30 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "cairn/base/files.h"
 
 namespace cairn::ledger::internal {
 namespace {
-
-absl::Status ErrnoError(absl::string_view what, const std::string& path, int err) {
-  const std::string text = absl::StrCat(what, " ", path, ": ", std::strerror(err));
-  if (err == ENOENT) return absl::NotFoundError(text);
-  if (err == EEXIST) return absl::AlreadyExistsError(text);
-  if (err == EACCES || err == EPERM) return absl::PermissionDeniedError(text);
-  return absl::InternalError(text);
-}
 
 std::string DirOf(const std::string& path) {
   const std::string dir = std::filesystem::path(path).parent_path().string();
   return dir.empty() ? "." : dir;
 }
 
-absl::Status WriteAll(int fd, const std::string& contents, const std::string& path) {
-  size_t done = 0;
-  while (done < contents.size()) {
-    const ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("write", path, errno);
-    }
-    done += static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status SyncDir(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("open directory", dir, errno);
-  const int rc = ::fsync(fd);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoError("fsync directory", dir, err);
-  return absl::OkStatus();
-}
-
 // Writes `file` under a temporary name, syncs it, and links it into place.
 absl::Status CreateOne(const NewFile& file) {
-  std::string tmp = absl::StrCat(DirOf(file.path), "/.cairn-tmp-XXXXXX");
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) return ErrnoError("create temporary file in", DirOf(file.path), errno);
-  absl::Status status = absl::OkStatus();
-  if (::fchmod(fd, static_cast<mode_t>(file.mode)) != 0) {
-    status = ErrnoError("chmod", tmp, errno);
-  }
-  if (status.ok()) status = WriteAll(fd, file.contents, tmp);
-  if (status.ok() && ::fsync(fd) != 0) status = ErrnoError("fsync", tmp, errno);
-  if (::close(fd) != 0 && status.ok()) status = ErrnoError("close", tmp, errno);
+  auto tmp =
+      base::WriteSyncedTempFile(DirOf(file.path), ".cairn-tmp-XXXXXX", file.contents, file.mode);
+  if (!tmp.ok()) return tmp.status();
   // link() fails with EEXIST instead of replacing: nothing is overwritten.
-  if (status.ok() && ::link(tmp.c_str(), file.path.c_str()) != 0) {
-    status = ErrnoError("create", file.path, errno);
+  absl::Status status = absl::OkStatus();
+  if (::link(tmp->c_str(), file.path.c_str()) != 0) {
+    status = base::ErrnoStatus("cannot create", file.path, errno);
   }
-  ::unlink(tmp.c_str());
+  ::unlink(tmp->c_str());
   return status;
 }
 
@@ -74,7 +37,7 @@ absl::Status CreateOne(const NewFile& file) {
 
 absl::StatusOr<std::string> ReadFileToString(const std::string& path, uint64_t size_bytes_max) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("open", path, errno);
+  if (fd < 0) return base::ErrnoStatus("cannot open", path, errno);
   std::string out;
   char buf[1 << 16];
   absl::Status status = absl::OkStatus();
@@ -82,7 +45,7 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path, uint64_t s
     const ssize_t n = ::read(fd, buf, sizeof(buf));
     if (n < 0) {
       if (errno == EINTR) continue;
-      status = ErrnoError("read", path, errno);
+      status = base::ErrnoStatus("cannot read", path, errno);
       break;
     }
     if (n == 0) break;
@@ -112,7 +75,7 @@ absl::Status CreateNewFiles(const std::vector<NewFile>& files) {
     absl::Status status = CreateOne(f);
     if (status.ok()) {
       created.push_back(f.path);
-      status = SyncDir(DirOf(f.path));
+      status = base::SyncDirectory(DirOf(f.path));
     }
     if (!status.ok()) {
       for (const std::string& path : created) ::unlink(path.c_str());

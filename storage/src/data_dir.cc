@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -14,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "cairn/base/files.h"
 
 namespace cairn::storage {
 namespace {
@@ -22,28 +22,28 @@ namespace fs = std::filesystem;
 
 constexpr char kFormatPrefix[] = "cairn-data-dir ";
 
+// Every failure to set up the data directory is FailedPrecondition (fix the
+// directory, then start again), whatever the errno.
 absl::Status ErrnoError(absl::string_view what, const std::string& path) {
-  return absl::FailedPreconditionError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
+  return absl::FailedPreconditionError(base::ErrnoStatus(what, path, errno).message());
 }
 
-// Writes FORMAT durably: temp file, fsync, rename, fsync the directory.
+// Writes FORMAT durably: temp file, fsync, rename, fsync the directory. The
+// temporary name is fixed (not base::WriteSyncedTempFile's unique one) so a
+// first start that died before the rename leaves a name Open recognizes.
 absl::Status WriteFormat(const std::string& dir) {
   const std::string tmp = dir + "/FORMAT.tmp";
   const std::string contents = absl::StrCat(kFormatPrefix, kDataDirFormatVersion, "\n");
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("cannot create", tmp);
-  const bool ok =
-      ::write(fd, contents.data(), contents.size()) == static_cast<ssize_t>(contents.size()) &&
-      ::fsync(fd) == 0;
+  absl::Status st = base::WriteAll(fd, contents, tmp);
+  if (st.ok() && ::fsync(fd) != 0) st = base::ErrnoStatus("cannot sync", tmp, errno);
   ::close(fd);
-  if (!ok) return ErrnoError("cannot write", tmp);
-  if (::rename(tmp.c_str(), (dir + "/FORMAT").c_str()) != 0)
-    return ErrnoError("cannot rename", tmp);
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return ErrnoError("cannot open", dir);
-  const int rc = ::fsync(dfd);
-  ::close(dfd);
-  if (rc != 0) return ErrnoError("cannot sync", dir);
+  if (st.ok() && ::rename(tmp.c_str(), (dir + "/FORMAT").c_str()) != 0) {
+    st = base::ErrnoStatus("cannot rename", tmp, errno);
+  }
+  if (st.ok()) st = base::SyncDirectory(dir);
+  if (!st.ok()) return absl::FailedPreconditionError(st.message());
   return absl::OkStatus();
 }
 
