@@ -6,7 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "byte_io.h"
+#include "cairn/base/big_endian.h"
 #include "cairn/base/hex.h"
 #include "cairn/ledger/merkle.h"
 #include "cairn/ledger/txid.h"
@@ -15,8 +15,8 @@
 namespace cairn::ledger {
 namespace {
 
-using internal::PutU16;
-using internal::PutU64;
+using base::PutU16;
+using base::PutU64;
 
 bool IsLowerHex(absl::string_view s) {
   for (char c : s) {
@@ -121,9 +121,9 @@ absl::StatusOr<std::string> EncodeLeaf(const v1::LeafComponents& leaf) {
   out.append(kLeafMagic.data(), kLeafMagic.size());
   out.push_back(static_cast<char>(kLeafEncodingVersion));
   out.push_back(static_cast<char>(leaf.kind()));
-  PutU64(out, txid->term);
-  PutU64(out, txid->index);
-  PutU16(out, static_cast<uint16_t>(leaf.collection_id().size()));
+  PutU64(&out, txid->term);
+  PutU64(&out, txid->index);
+  PutU16(&out, static_cast<uint16_t>(leaf.collection_id().size()));
   out.append(leaf.collection_id());
   out.append(leaf.contents_digest());
   out.push_back(leaf.claims_digest().empty() ? '\x00' : '\x01');
@@ -134,7 +134,7 @@ absl::StatusOr<std::string> EncodeLeaf(const v1::LeafComponents& leaf) {
     out.push_back('\x01');
     out.append(*base::HexDecode(leaf.user_id()));  // validated: 64 lowercase hex digits
   }
-  PutU64(out, static_cast<uint64_t>(leaf.timestamp_unix_ms()));
+  PutU64(&out, static_cast<uint64_t>(leaf.timestamp_unix_ms()));
   return out;
 }
 
@@ -168,11 +168,11 @@ absl::StatusOr<std::string> EncodeCheckpoint(const v1::Checkpoint& checkpoint) {
   out.reserve(kCheckpointMagic.size() + 32 + 8 + 32 + 16 + 8);
   out.append(kCheckpointMagic.data(), kCheckpointMagic.size());
   out.append(*base::HexDecode(checkpoint.service_id()));
-  PutU64(out, checkpoint.tree_size());
+  PutU64(&out, checkpoint.tree_size());
   out.append(reinterpret_cast<const char*>(root->data()), root->size());
-  PutU64(out, last->term);
-  PutU64(out, last->index);
-  PutU64(out, static_cast<uint64_t>(checkpoint.timestamp_unix_ms()));
+  PutU64(&out, last->term);
+  PutU64(&out, last->index);
+  PutU64(&out, static_cast<uint64_t>(checkpoint.timestamp_unix_ms()));
   return out;
 }
 

@@ -9,7 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "byte_io.h"
+#include "cairn/base/big_endian.h"
 #include "cairn/ledger/hash.h"
 #include "cairn/v1/log.pb.h"
 #include "crc32c.h"
@@ -18,10 +18,10 @@
 namespace cairn::ledger {
 namespace {
 
-using internal::ByteReader;
+using base::ByteReader;
+using base::PutU32;
+using base::PutU64;
 using internal::Crc32c;
-using internal::PutU32;
-using internal::PutU64;
 
 constexpr size_t kHeaderBytes = 36;          // magic 8, version 4, flags 4, first 8, last 8, crc 4
 constexpr size_t kRecordOverheadBytes = 24;  // length 4, term 8, index 8, crc 4
@@ -162,21 +162,21 @@ absl::StatusOr<std::string> SegmentWriter::Finish() const {
   }
   std::string out;
   out.append(kSegmentMagic.data(), kSegmentMagic.size());
-  PutU32(out, kSegmentFormatVersion);
-  PutU32(out, 0);  // flags
-  PutU64(out, first_index_);
-  PutU64(out, records_.back().index);
-  PutU32(out, Crc32c(out));
+  PutU32(&out, kSegmentFormatVersion);
+  PutU32(&out, 0);  // flags
+  PutU64(&out, first_index_);
+  PutU64(&out, records_.back().index);
+  PutU32(&out, Crc32c(out));
   for (const SegmentRecord& rec : records_) {
     const size_t start = out.size();
-    PutU32(out, static_cast<uint32_t>(kRecordFixedBytes + rec.data.size()));
-    PutU64(out, rec.term);
-    PutU64(out, rec.index);
+    PutU32(&out, static_cast<uint32_t>(kRecordFixedBytes + rec.data.size()));
+    PutU64(&out, rec.term);
+    PutU64(&out, rec.index);
     out.append(rec.data);
-    PutU32(out, Crc32c(absl::string_view(out).substr(start)));
+    PutU32(&out, Crc32c(absl::string_view(out).substr(start)));
   }
   out.append(kSegmentTrailerMagic.data(), kSegmentTrailerMagic.size());
-  PutU64(out, records_.size());
+  PutU64(&out, records_.size());
   const Hash digest = Sha256(out);
   out.append(reinterpret_cast<const char*>(digest.data()), digest.size());
   return out;

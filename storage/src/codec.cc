@@ -32,19 +32,6 @@ void PutIds(std::string* out, const std::vector<consensus::NodeId>& ids) {
 
 void PutU8(std::string* out, uint8_t v) { out->push_back(static_cast<char>(v)); }
 
-void PutU16(std::string* out, uint16_t v) {
-  PutU8(out, static_cast<uint8_t>(v >> 8));
-  PutU8(out, static_cast<uint8_t>(v));
-}
-
-void PutU32(std::string* out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) PutU8(out, static_cast<uint8_t>(v >> shift));
-}
-
-void PutU64(std::string* out, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) PutU8(out, static_cast<uint8_t>(v >> shift));
-}
-
 void PutVarint(std::string* out, uint64_t v) {
   while (v >= 0x80) {
     PutU8(out, static_cast<uint8_t>(v | 0x80));
@@ -68,47 +55,6 @@ std::string U64Key(uint64_t v) {
 uint64_t OrderedFromSigned(int64_t v) { return static_cast<uint64_t>(v) ^ (uint64_t{1} << 63); }
 int64_t SignedFromOrdered(uint64_t v) { return static_cast<int64_t>(v ^ (uint64_t{1} << 63)); }
 
-bool Decoder::GetBytes(size_t n, absl::string_view* v) {
-  if (in_.size() < n) return false;
-  *v = in_.substr(0, n);
-  in_.remove_prefix(n);
-  return true;
-}
-
-bool Decoder::GetU8(uint8_t* v) {
-  if (in_.empty()) return false;
-  *v = static_cast<uint8_t>(in_[0]);
-  in_.remove_prefix(1);
-  return true;
-}
-
-bool Decoder::GetU16(uint16_t* v) {
-  uint64_t wide = 0;
-  absl::string_view b;
-  if (!GetBytes(2, &b)) return false;
-  for (char c : b) wide = (wide << 8) | static_cast<uint8_t>(c);
-  *v = static_cast<uint16_t>(wide);
-  return true;
-}
-
-bool Decoder::GetU32(uint32_t* v) {
-  uint64_t wide = 0;
-  absl::string_view b;
-  if (!GetBytes(4, &b)) return false;
-  for (char c : b) wide = (wide << 8) | static_cast<uint8_t>(c);
-  *v = static_cast<uint32_t>(wide);
-  return true;
-}
-
-bool Decoder::GetU64(uint64_t* v) {
-  absl::string_view b;
-  if (!GetBytes(8, &b)) return false;
-  uint64_t out = 0;
-  for (char c : b) out = (out << 8) | static_cast<uint8_t>(c);
-  *v = out;
-  return true;
-}
-
 bool Decoder::GetVarint(uint64_t* v) {
   uint64_t out = 0;
   for (int shift = 0; shift <= 63; shift += 7) {
@@ -125,7 +71,7 @@ bool Decoder::GetVarint(uint64_t* v) {
 
 bool Decoder::GetLengthPrefixed(absl::string_view* v) {
   uint64_t n = 0;
-  return GetVarint(&n) && n <= in_.size() && GetBytes(static_cast<size_t>(n), v);
+  return GetVarint(&n) && n <= in_.remaining() && GetBytes(static_cast<size_t>(n), v);
 }
 
 void PutHardState(std::string* out, const consensus::HardState& hs) {

@@ -12,14 +12,15 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "cairn/base/big_endian.h"
 #include "cairn/consensus/types.h"
 
 namespace cairn::storage::internal {
 
 void PutU8(std::string* out, uint8_t v);
-void PutU16(std::string* out, uint16_t v);
-void PutU32(std::string* out, uint32_t v);
-void PutU64(std::string* out, uint64_t v);
+using base::PutU16;
+using base::PutU32;
+using base::PutU64;
 void PutVarint(std::string* out, uint64_t v);
 // Varint length, then the bytes.
 void PutLengthPrefixed(std::string* out, absl::string_view bytes);
@@ -30,23 +31,24 @@ std::string U64Key(uint64_t v);
 uint64_t OrderedFromSigned(int64_t v);
 int64_t SignedFromOrdered(uint64_t v);
 
+// base::ByteReader with the varint and length-prefixed forms of storage.
 class Decoder {
  public:
   explicit Decoder(absl::string_view in) : in_(in) {}
 
-  bool GetU8(uint8_t* v);
-  bool GetU16(uint16_t* v);
-  bool GetU32(uint32_t* v);
-  bool GetU64(uint64_t* v);
+  bool GetU8(uint8_t* v) { return in_.ReadU8(v); }
+  bool GetU16(uint16_t* v) { return in_.ReadU16(v); }
+  bool GetU32(uint32_t* v) { return in_.ReadU32(v); }
+  bool GetU64(uint64_t* v) { return in_.ReadU64(v); }
   bool GetVarint(uint64_t* v);
   bool GetLengthPrefixed(absl::string_view* v);
-  bool GetBytes(size_t n, absl::string_view* v);
+  bool GetBytes(size_t n, absl::string_view* v) { return in_.ReadBytes(n, v); }
 
-  absl::string_view rest() const { return in_; }
+  absl::string_view rest() const { return in_.rest(); }
   bool empty() const { return in_.empty(); }
 
  private:
-  absl::string_view in_;
+  base::ByteReader in_;
 };
 
 // Raft value encodings.
