@@ -1,10 +1,11 @@
 # Fails when a file of node/src/ROOM includes a header of a room it may not
 # use (see node/CMakeLists.txt). Run by the build with:
 #   ROOM     the room checked
-#   ALLOWED  the rooms below it that it may include
+#   ALLOWED  the rooms below it that it may include (a list, or comma-separated)
 #   SRC      node/src (an include "x/y.h" where SRC/x is a folder is checked)
 #   FILES    the room's files; STAMP is touched when all pass
 cmake_minimum_required(VERSION 3.25)
+string(REPLACE "," ";" ALLOWED "${ALLOWED}")  # commas too, for callers that cannot pass ';'
 set(errors "")
 foreach(file ${FILES})
   file(STRINGS ${file} lines REGEX "^#include \"")

@@ -25,6 +25,7 @@
 #include "peer/transport.h"
 #include "raft/index_waiters.h"
 #include "raft/raft_loop.h"
+#include "raft/stored_log.h"
 #include "security/auth.h"
 #include "security/tls.h"
 #include "service/admin_service.h"
@@ -70,6 +71,8 @@ class NodeImpl final : public Node {
   NodeMetrics metrics_;
   Governance governance_;
   std::unique_ptr<Applier> applier_;
+  std::unique_ptr<StoredRaftLog> raft_log_;  // the loop's log seam over db_
+  std::unique_ptr<NodeSigner> signer_;
   IndexWaiters applied_waiters_{config_.waiting_requests_max};
   IndexWaiters signed_waiters_{config_.waiting_requests_max};
   CallerIdentifier identifier_;
@@ -206,9 +209,11 @@ absl::Status NodeImpl::StartLoop() {
         "writes; for tests only");
   }
   o.on_signature_applied = [this] { segments_->Notify(); };
-  SignerIdentity signer{config_.node_id, service_id, &*node_cert_, &*node_key_};
-  loop_ = std::make_unique<RaftLoop>(o, db_.get(), applier_.get(), transport_.get(),
-                                     snapshots_.get(), &governance_, signer, &metrics_,
+  signer_ = std::make_unique<NodeSigner>(
+      SignerIdentity{config_.node_id, service_id, &*node_cert_, &*node_key_});
+  raft_log_ = std::make_unique<StoredRaftLog>(&db_->raft_log());
+  loop_ = std::make_unique<RaftLoop>(o, raft_log_.get(), applier_.get(), transport_.get(),
+                                     snapshots_.get(), &governance_, signer_.get(), &metrics_,
                                      &applied_waiters_, &signed_waiters_);
   if (absl::Status st = loop_->Start(); !st.ok()) return st;
   loop_ptr_ = loop_.get();

@@ -1,11 +1,14 @@
-// The simulator's fault schedule and client workload: proposals, reads,
-// crashes and restarts, partitions, network chaos, membership changes,
-// leadership transfers, compaction and forced elections (see world.h).
+// The simulator's fault schedule and client workload: appends (with
+// idempotency keys, retried until answered), reads, crashes and restarts,
+// pauses, partitions, network chaos, membership changes, leadership
+// transfers, compaction and forced elections (see world.h). Client calls go
+// to a node's Raft loop as a client's RPC does, and are answered by it.
 #include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "cairn/base/check.h"
+#include "cairn/v1/log.pb.h"
 #include "world.h"
 
 namespace cairn::sim {
@@ -13,6 +16,9 @@ namespace cairn::sim {
 using consensus::ConfChange;
 using consensus::NodeStatus;
 using consensus::Role;
+
+// How long a client waits for an answer (virtual time).
+constexpr uint64_t kCallDeadlineMs = 3000;
 
 std::vector<SimNode*> World::Live() {
   std::vector<SimNode*> out;
@@ -30,100 +36,188 @@ std::vector<SimNode*> World::Down() {
   return out;
 }
 
-void World::Call(SimNode& n, std::function<void(SimNode&)> call) {
-  Input in;
-  in.kind = Input::Kind::kCall;
-  in.call = std::move(call);
-  Feed(n, std::move(in));
+void World::NewAppend(SimNode& target, const std::string& contents, bool keyed) {
+  v1::LogCommand command;
+  v1::UserTransaction* tx = command.mutable_user();
+  tx->set_collection_id("sim");
+  tx->set_contents(contents);
+  tx->set_user_id("client");
+  if (keyed) tx->set_idempotency_key(absl::StrCat("key-", appends_.size()));
+  ClientAppend a;
+  a.command = command.SerializeAsString();
+  a.identity = node::IdentityOfEntry(a.command);
+  a.first_node = target.id;
+  appends_.push_back(std::move(a));
+  unacked_.push_back(appends_.size() - 1);
+  Propose(target, appends_.size() - 1);
 }
 
-void World::Propose(SimNode& n, const std::string& data) {
-  Call(n, [this, data](SimNode& n) {
-    absl::StatusOr<consensus::ProposalPosition> pos = n.raw->Propose(data);
-    if (pos.ok()) {
-      proposals_[{n.id, pos->last_index}] = Proposal{n.id, n.incarnation, pos->term, data};
-      Trace(
-          absl::StrCat("node ", n.id, " proposes ", data, " at ", pos->term, ".", pos->last_index));
-      // A leader that dies right after appending leaves entries of its term
-      // on a minority: the raw material of the paper's Figure 8.
-      if (faults_ && storm_ && rng_.Chance(0.05)) {
-        Event crash;
-        crash.kind = Event::Kind::kCrash;
-        crash.node = n.id;
-        crash.incarnation = n.incarnation;
-        Schedule(crash, rng_.Range(0, 3));
-      }
-    } else if (absl::IsResourceExhausted(pos.status())) {
+void World::Propose(SimNode& n, size_t append) {
+  if (!n.up) return;  // it crashed (a burst's earlier append drove it): no connection
+  const uint64_t incarnation = n.incarnation;
+  const NodeId id = n.id;
+  n.loop->Propose(appends_[append].command, appends_[append].identity, /*wait_commit=*/true,
+                  TimeAt(now_ + kCallDeadlineMs),
+                  [this, id, incarnation, append](absl::StatusOr<node::CommitResult> r) {
+                    OnAppendAnswer(id, incarnation, append, r);
+                  });
+  Trace(absl::StrCat("append ", append, " to node ", n.id));
+  // A leader that dies right after appending leaves entries of its term on
+  // a minority: the raw material of the paper's Figure 8.
+  if (faults_ && storm_ && rng_.Chance(0.05)) {
+    Event crash;
+    crash.kind = Event::Kind::kCrash;
+    crash.node = n.id;
+    crash.incarnation = n.incarnation;
+    Schedule(crash, rng_.Range(0, 3));
+  }
+  Drive(n, /*tick=*/false);
+}
+
+void World::OnAppendAnswer(NodeId id, uint64_t incarnation, size_t append,
+                           const absl::StatusOr<node::CommitResult>& r) {
+  SimNode& n = nodes_.at(id);
+  // Answers of a crashed incarnation, or given after power failed, never
+  // left the node.
+  if (n.incarnation != incarnation || n.doomed) return;
+  ClientAppend& a = appends_[append];
+  if (!r.ok()) {
+    if (absl::IsResourceExhausted(r.status())) {
       ++stats_.backpressure;
-    } else if (!absl::IsUnavailable(pos.status())) {
-      checker_.Fail(absl::StrCat("propose: unexpected ", pos.status().ToString()));
+    } else if (absl::IsInvalidArgument(r.status())) {
+      // Every key here is sent with one contents only.
+      checker_.Fail(absl::StrCat("append ", append, " refused: ", r.status().ToString()));
     }
-  });
+    return;  // not leader, lost to a leader change, deadline: the client retries
+  }
+  const node::CommitResult& c = *r;
+  if (c.status != v1::TRANSACTION_STATUS_COMMITTED) return;
+  // What the answer points at must be this append, committed: an entry
+  // holding its key and contents (or, without a key, exactly its command).
+  auto it = applied_data_.find(c.txid.index);
+  const bool holds = it != applied_data_.end() && it->second.first == c.txid.term &&
+                     (a.identity.has_key() ? node::IdentityOfEntry(it->second.second) == a.identity
+                                           : it->second.second == a.command);
+  if (!holds) {
+    checker_.Fail(absl::StrCat("lost acknowledged write: append ", append, " sent to node ",
+                               a.first_node, " was answered by node ", id, " as committed at ",
+                               c.txid.ToString(), ", which holds another entry"));
+    return;
+  }
+  checker_.OnAck(c.txid.index, c.txid.term, n.loop->core().Status().term);
+  if (c.duplicate_of) ++stats_.retries_joined;
+  if (!a.acked) {
+    a.acked = true;
+    unacked_.erase(std::find(unacked_.begin(), unacked_.end(), append));
+  }
+  if (live_append_ == append) {
+    live_acked_ = true;
+    live_index_ = c.txid.index;
+  }
+}
+
+void World::RetryAppend(const std::vector<SimNode*>& live) {
+  if (unacked_.empty()) return;
+  // One of the most recent unanswered appends: to the node it was first
+  // sent to (the client still thinks it leads) or to another one.
+  const size_t recent = std::min<size_t>(unacked_.size(), 8);
+  const size_t append = unacked_[unacked_.size() - 1 - rng_.Range(0, recent - 1)];
+  SimNode& first = nodes_.at(appends_[append].first_node);
+  SimNode& target = first.up && rng_.Chance(0.7) ? first : *rng_.Pick(live);
+  ++stats_.retries;
+  Propose(target, append);
 }
 
 void World::ReadIndex(SimNode& n) {
-  Call(n, [this](SimNode& n) {
-    // The read starts now: its answer must cover everything committed so far.
-    const std::string context = absl::StrCat("read-", n.id, "-", ++read_count_);
-    checker_.OnReadIssued(context);
-    Trace(absl::StrCat("read ", context, " at node ", n.id, " (",
-                       consensus::RoleName(n.raw->Status().role), " of term ", n.raw->Status().term,
-                       ")"));
-    absl::Status s = n.raw->ReadIndex(context);
-    if (!s.ok() && !absl::IsUnavailable(s)) {
-      checker_.Fail(absl::StrCat("read index: unexpected ", s.ToString()));
-    }
-  });
+  // The read starts now: its answer must cover everything committed so far.
+  const std::string context = absl::StrCat("read-", n.id, "-", ++read_count_);
+  checker_.OnReadIssued(context);
+  const uint64_t incarnation = n.incarnation;
+  const NodeId id = n.id;
+  n.loop->ReadIndex(TimeAt(now_ + kCallDeadlineMs),
+                    [this, id, incarnation, context](absl::StatusOr<uint64_t> index) {
+                      SimNode& n = nodes_.at(id);
+                      if (n.incarnation != incarnation || n.doomed || !index.ok()) return;
+                      checker_.OnReadState(id, consensus::ReadState{*index, context});
+                      ++stats_.reads_answered;
+                    });
+  Drive(n, /*tick=*/false);
 }
 
 void World::ChangeMembership(SimNode& leader) {
-  Call(leader, [this](SimNode& leader) {
-    const NodeStatus s = leader.raw->Status();
-    const auto& voters = s.conf_state.voters;
-    const auto& learners = s.conf_state.learners;
-    ConfChange cc;
-    bool fresh = false;
-    if (!learners.empty() && rng_.Chance(0.6)) {
-      cc.kind = ConfChange::Kind::kPromoteLearner;
-      cc.node_id = rng_.Pick(learners);
-    } else if (rng_.Chance(0.5) && static_cast<int>(nodes_.size()) < nodes_max_ &&
-               voters.size() + learners.size() < 7) {
-      cc.kind = ConfChange::Kind::kAddLearner;
-      cc.node_id = next_id_;
-      fresh = true;
-    } else {
-      std::vector<NodeId> members = voters;
-      members.insert(members.end(), learners.begin(), learners.end());
-      cc.kind = ConfChange::Kind::kRemoveNode;
-      cc.node_id = rng_.Pick(members);
-    }
-    auto pos = leader.raw->ProposeConfChange(cc, absl::StrCat("conf-", proposal_count_++));
-    if (!pos.ok()) return;
-    Trace(absl::StrCat("node ", leader.id, " proposes conf change ", static_cast<int>(cc.kind),
-                       " of ", cc.node_id, " at ", pos->last_index));
-    // A new server starts with empty storage; messages reach it later.
-    if (fresh) AddNode(next_id_++, consensus::ConfState{});
-  });
+  const NodeStatus s = leader.loop->core().Status();
+  const auto& voters = s.conf_state.voters;
+  const auto& learners = s.conf_state.learners;
+  ConfChange cc;
+  bool fresh = false;
+  if (!learners.empty() && rng_.Chance(0.6)) {
+    cc.kind = ConfChange::Kind::kPromoteLearner;
+    cc.node_id = rng_.Pick(learners);
+  } else if (rng_.Chance(0.5) && static_cast<int>(nodes_.size()) < nodes_max_ &&
+             voters.size() + learners.size() < 7) {
+    cc.kind = ConfChange::Kind::kAddLearner;
+    cc.node_id = next_id_;
+    fresh = true;
+  } else {
+    std::vector<NodeId> members = voters;
+    members.insert(members.end(), learners.begin(), learners.end());
+    if (members.empty()) return;
+    cc.kind = ConfChange::Kind::kRemoveNode;
+    cc.node_id = rng_.Pick(members);
+  }
+  Trace(absl::StrCat("node ", leader.id, " gets conf change ", static_cast<int>(cc.kind), " of ",
+                     cc.node_id));
+  leader.loop->ProposeConfChange(cc, absl::StrCat("conf-", conf_count_++),
+                                 TimeAt(now_ + kCallDeadlineMs),
+                                 [](absl::StatusOr<node::CommitResult>) {});
+  // A new server starts with empty storage; messages reach it later.
+  if (fresh) AddNode(next_id_++, consensus::ConfState{});
+  Drive(leader, /*tick=*/false);
 }
 
 void World::Transfer(SimNode& leader) {
-  Call(leader, [this](SimNode& n) {
-    const auto& voters = n.raw->Status().conf_state.voters;
-    if (voters.empty()) return;
-    if (n.raw->TransferLeadership(rng_.Pick(voters)).ok()) ++stats_.transfers;
-  });
+  const auto& voters = leader.loop->core().Status().conf_state.voters;
+  if (voters.empty()) return;
+  leader.loop->TransferLeadership(rng_.Pick(voters), TimeAt(now_ + kCallDeadlineMs),
+                                  [this](absl::StatusOr<uint64_t> r) {
+                                    if (r.ok()) ++stats_.transfers;
+                                  });
+  Drive(leader, /*tick=*/false);
 }
 
 void World::Compact(SimNode& n) {
-  Call(n, [this](SimNode& n) {
-    if (n.applied <= n.snap_index) return;
-    CAIRN_CHECK(n.raw->Status().applied == n.applied) << "state machine and core disagree";
-    CAIRN_CHECK_OK(n.disk->Compact(n.applied, n.raw->AppliedConfState()));
-    n.snap_index = n.applied;
-    n.snap_digest = n.digest;
-    ++stats_.compactions;
-    Trace(absl::StrCat("node ", n.id, " compacts to ", n.applied));
-  });
+  n.loop->Compact([](absl::StatusOr<uint64_t>) {});
+  Drive(n, /*tick=*/false);
+}
+
+// The process stops (SIGSTOP, a long GC pause, a VM migration) and resumes
+// later: meanwhile messages and client calls pile up in its inbox, and what
+// it believed (that it leads) may no longer be true when it takes them.
+void World::Pause(SimNode& n) {
+  // Often long enough for the others to elect a new leader meanwhile.
+  const uint64_t election_ms = base_config_.election_tick * kTickMs;
+  const uint64_t length = rng_.Chance(0.3) ? rng_.Range(kTickMs, election_ms)
+                                           : rng_.Range(election_ms, 4 * election_ms);
+  n.paused_until = std::max(n.paused_until, now_ + length);
+  ++stats_.pauses;
+  Trace(absl::StrCat("node ", n.id, " pauses for ", length, " ms"));
+  Event wake;
+  wake.kind = Event::Kind::kWake;
+  wake.node = n.id;
+  wake.incarnation = n.incarnation;
+  Schedule(wake, n.paused_until - now_);
+  // Its clients time out and retry, to the node they think leads, late in
+  // the pause: after whatever a new leader sent it meanwhile.
+  int retries = 0;
+  for (size_t append : unacked_) {
+    if (appends_[append].first_node != n.id || !rng_.Chance(0.7) || ++retries > 3) continue;
+    Event retry;
+    retry.kind = Event::Kind::kRetry;
+    retry.node = n.id;
+    retry.incarnation = n.incarnation;
+    retry.append = append;
+    Schedule(retry, n.paused_until - now_ - rng_.Range(0, std::min<uint64_t>(length, 5)));
+  }
 }
 
 void World::PartitionRandomly(bool symmetric) {
@@ -161,14 +255,16 @@ void World::Heal() {
 void World::ClientAction(SimNode* leader, const std::vector<SimNode*>& live,
                          const std::vector<SimNode*>& leaders) {
   const uint64_t r = rng_.Range(0, 99);
-  if (r < 55) {
+  if (r < 50) {
     SimNode* target = leader != nullptr && rng_.Chance(0.9) ? leader : rng_.Pick(live);
     // Sometimes a burst: backpressure must hold the uncommitted bytes down.
     for (uint64_t k = rng_.Chance(0.1) ? rng_.Range(5, 30) : 1; k > 0; --k) {
-      std::string data = absl::StrCat("p", proposal_count_++, "-");
-      data.append(rng_.Range(0, 48), 'x');
-      Propose(*target, data);
+      std::string contents = absl::StrCat("p", appends_.size(), "-");
+      contents.append(rng_.Range(0, 48), 'x');
+      NewAppend(*target, contents, /*keyed=*/rng_.Chance(0.8));
     }
+  } else if (r < 58) {
+    RetryAppend(live);
   } else if (r < 75) {
     // Reads go to any node that believes it leads (perhaps a stale leader
     // behind a partition) or to a random node, which forwards them.
@@ -191,7 +287,7 @@ void World::RandomAction() {
   }
   std::vector<SimNode*> leaders;
   for (SimNode* n : live) {
-    if (n->raw->Status().role == Role::kLeader) leaders.push_back(n);
+    if (n->loop->core().Status().role == Role::kLeader) leaders.push_back(n);
   }
   SimNode* leader = Leader();
   const uint64_t r = rng_.Range(0, 99);
@@ -205,14 +301,17 @@ void World::RandomAction() {
     }
     return;
   }
-  if (r < 45) {
+  if (r < 42) {
     ClientAction(leader, live, leaders);
-  } else if (r < 50) {
-    Crash(*rng_.Pick(live));  // possibly in the middle of a disk write
-  } else if (r < 55) {
+  } else if (r < 47) {
+    Crash(*rng_.Pick(live));
+  } else if (r < 52) {
     // A quick restart (kill -9, then the supervisor restarts the process):
     // messages already on their way still arrive.
     Bounce(*rng_.Pick(live));
+  } else if (r < 57) {
+    // Most often the leader: the pause of the safety issue.
+    Pause(leader != nullptr && rng_.Chance(0.7) ? *leader : *rng_.Pick(live));
   } else if (r < 63) {
     if (!down.empty()) Boot(*rng_.Pick(down));
   } else if (r < 70) {
@@ -228,11 +327,16 @@ void World::RandomAction() {
     Trace(absl::StrCat("network: loss ", loss_, " duplicate ", duplicate_,
                        " delay <= ", delay_max_ms_, " ms"));
   } else if (r < 92) {
-    // Election timers of two nodes fire at once: a likely split vote.
+    // Election timers of two nodes fire at once: a likely split vote. (A
+    // node waiting for its disk or paused has no timer firing.)
     SimNode* a = rng_.Pick(live);
     SimNode* b = rng_.Pick(live);
     for (SimNode* n : {a, b}) {
-      Call(*n, [](SimNode& n) { (void)n.raw->Campaign(); });
+      // (The first one's drive may have applied the second one's removal.)
+      if (n->up && now_ >= n->busy_until && now_ >= n->paused_until) {
+        (void)n->loop->core().Campaign();
+        Drive(*n, /*tick=*/false);
+      }
       if (a == b) break;
     }
   }

@@ -28,6 +28,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "spdlog/spdlog.h"
 #include "world.h"
 
 namespace {
@@ -44,8 +45,12 @@ void OnAbort(int) {
   raise(SIGABRT);
 }
 
-bool ParseBug(const std::string& name, InjectedBug* bug) {
-  if (name == "none")
+// Bugs of the core (consensus::InjectedBug), and one of the node's Raft loop.
+bool ParseBug(const std::string& name, cairn::sim::SimOptions* options) {
+  InjectedBug* bug = &options->bug;
+  if (name == "stale-idempotency-join")
+    options->inject_stale_idempotency_join = true;
+  else if (name == "none")
     *bug = InjectedBug::kNone;
   else if (name == "commit-without-quorum")
     *bug = InjectedBug::kCommitWithoutQuorum;
@@ -67,8 +72,9 @@ int Usage() {
                "usage: raft_sim --seed-start S --seeds N [--steps M] [--nodes K(3..7, 0=any)]\n"
                "                [--inject-bug commit-without-quorum|vote-twice-in-term|"
                "forget-persisted-vote|\n"
-               "                              unsynced-hard-state|apply-unpersisted "
-               "[--expect-violation]]\n"
+               "                              unsynced-hard-state|apply-unpersisted|"
+               "stale-idempotency-join\n"
+               "                              [--expect-violation]]\n"
                "                [--outcome-checks-only] [--trace] [--verbose] [--no-fork]\n"
                "                [--abort-at-seed S]\n");
   return 2;
@@ -100,7 +106,7 @@ bool ParseArgs(int argc, char** argv, Args* args) {
       const int& n = args->options.nodes;
       ok = value(&args->options.nodes) && (n == 0 || (n >= 3 && n <= 7));
     } else if (arg == "--inject-bug") {
-      ok = i + 1 < argc && ParseBug(args->bug_name = argv[++i], &args->options.bug);
+      ok = i + 1 < argc && ParseBug(args->bug_name = argv[++i], &args->options);
     } else if (arg == "--expect-violation") {
       args->expect_violation = true;
     } else if (arg == "--outcome-checks-only") {
@@ -125,14 +131,15 @@ void PrintRun(uint64_t seed, const cairn::sim::SimResult& r) {
   const cairn::sim::SimStats& s = r.stats;
   std::printf(
       "seed %llu: %s  nodes %d pre_vote %d check_quorum %d | term %llu commit %llu acked %zu "
-      "crashes %d partitions %d snapshots %d conf %d transfers %d reads %d compactions %d "
-      "backpressure %d removed_running %d (unaware %d) liveness %llu ms\n",
+      "crashes %d pauses %d partitions %d snapshots %d conf %d transfers %d reads %d "
+      "compactions %d signatures %d retries %d (joined %d) backpressure %d removed_running %d "
+      "(unaware %d) liveness %llu ms\n",
       static_cast<unsigned long long>(seed), r.ok ? "ok" : "VIOLATION", s.nodes, s.pre_vote,
       s.check_quorum, static_cast<unsigned long long>(s.max_term),
-      static_cast<unsigned long long>(s.max_commit), s.acked, s.crashes, s.partitions,
+      static_cast<unsigned long long>(s.max_commit), s.acked, s.crashes, s.pauses, s.partitions,
       s.snapshots_installed, s.conf_changes_applied, s.transfers, s.reads_answered, s.compactions,
-      s.backpressure, s.removed_running, s.removed_unaware,
-      static_cast<unsigned long long>(s.liveness_ms));
+      s.signatures, s.retries, s.retries_joined, s.backpressure, s.removed_running,
+      s.removed_unaware, static_cast<unsigned long long>(s.liveness_ms));
 }
 
 std::string Replay(const Args& args, uint64_t seed) {
@@ -280,6 +287,9 @@ uint64_t RunChild(const Args& args, uint64_t from, uint64_t end, Tally* t) {
 int main(int argc, char** argv) {
   Args args;
   if (!ParseArgs(argc, argv, &args)) return Usage();
+  // The loops log leadership changes and compactions: thousands per seed.
+  spdlog::set_level(args.options.trace ? spdlog::level::info : spdlog::level::err);
+  spdlog::set_pattern("%v");  // no wall-clock time: a trace replays byte for byte
   const uint64_t end = args.seed_start + args.seeds;
   Tally t;
   if (args.fork) {

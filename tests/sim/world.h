@@ -1,24 +1,25 @@
-// The deterministic cluster simulator: RawNodes over a simulated network and
-// disk, driven by one seeded PRNG and a discrete event queue.
+// The deterministic cluster simulator: the node's real Raft loop
+// (node/src/raft/raft_loop.h: its Ready handling, in-flight idempotency keys,
+// signing gates, waiters) on every simulated node, over a simulated network,
+// disk and clock, driven by one seeded PRNG and a discrete event queue.
 //
-// Time is virtual (milliseconds). Every node ticks every kTickMs. A message
-// is delivered after a random delay (so messages reorder), or lost, or
-// duplicated, or dropped by a partition. A node's Ready is handled like the
-// real node's I/O loop does it: send messages_now, start one disk write for
-// the snapshot/entries/hard state, and only when that write completes (a
-// random latency later) make it durable, send messages_after_persist and
-// Advance. Committed entries are applied before the write starts, as the
-// real node does (node/src/raft/raft_loop.cc), or after it completes (a random
-// choice per Ready; always after when the Ready installs a snapshot). Input
-// arriving meanwhile waits in the node's inbox. A crash discards everything
-// not yet durable: a write in progress, and writes made without fsync
-// (Ready::must_sync false) since the last synced one, of which it keeps a
-// random prefix. The state machine (applied index and digest) is durable,
-// like the ledger's.
+// Time is virtual (milliseconds); it reaches a loop as the `now` of each
+// DriveOnce. Every node ticks every kTickMs. A message is delivered after a
+// random delay (so messages reorder), or lost, or duplicated, or dropped by a
+// partition. Inputs (messages, transport reports, client calls) queue in the
+// loop's own inbox; the world drives the loop, which takes them all and
+// handles every Ready as a node does. Each durable write takes a random time:
+// the node is busy until the last write of an iteration completes (inputs
+// wait in the inbox meanwhile, as in a node blocked in fsync), and whatever
+// it sends after a write leaves when that write completes. Power can fail in
+// the middle of a write: the write and everything the node did after it
+// vanish. A crash also discards writes made without fsync (must_sync false)
+// since the last synced one, of which it keeps a random prefix. The state
+// machine (applied index, digest, idempotency keys, signature state) is
+// durable, like the ledger's; snapshots carry it whole.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -29,9 +30,17 @@
 #include <utility>
 #include <vector>
 
+#include "apply/governance.h"
+#include "apply/idempotency.h"
+#include "apply/signer.h"
+#include "apply/state_machine.h"
 #include "cairn/consensus/memory_storage.h"
 #include "cairn/consensus/raw_node.h"
 #include "checker.h"
+#include "observe/metrics.h"
+#include "raft/index_waiters.h"
+#include "raft/raft_loop.h"
+#include "raft/seams.h"
 #include "rng.h"
 
 namespace cairn::sim {
@@ -44,9 +53,12 @@ struct SimOptions {
   int steps = 10000;  // events before the network heals
   int nodes = 0;      // 3..7; 0 picks one per seed
   consensus::InjectedBug bug = consensus::InjectedBug::kNone;
+  // The loop's test-only switch that puts back the lost acknowledged write
+  // of a retry joining a replaced entry (RaftLoopOptions).
+  bool inject_stale_idempotency_join = false;
   bool trace = false;
   // Check the lemmas too, not only the outcomes: one vote per server and
-  // term, and that every Ready that must be synced says so (must_sync).
+  // term, and that every write that must be synced says so (must_sync).
   bool check_lemmas = true;
   // Test hook for raft_sim's abort handling: a CAIRN_CHECK fails mid-run.
   bool abort_midway = false;
@@ -60,6 +72,7 @@ struct SimStats {
   Index max_commit = 0;
   size_t acked = 0;
   int crashes = 0;
+  int pauses = 0;
   int partitions = 0;
   int snapshots_installed = 0;
   int conf_changes_applied = 0;
@@ -67,6 +80,9 @@ struct SimStats {
   int reads_answered = 0;
   int compactions = 0;
   int backpressure = 0;
+  int retries = 0;           // appends sent again with their idempotency key
+  int retries_joined = 0;    // ... answered as duplicates of the first attempt
+  int signatures = 0;        // signature entries applied (on the first node to apply)
   int removed_running = 0;   // removed servers left running
   int removed_unaware = 0;   // ... that never learned of their removal
   uint64_t liveness_ms = 0;  // time from healing to a committed proposal
@@ -80,21 +96,77 @@ struct SimResult {
 
 SimResult RunSimulation(const SimOptions& options);
 
-// --- internals shared by world.cc and actions.cc ---
+// --- internals shared by world.cc, sim_node.cc and actions.cc ---
 
 inline constexpr uint64_t kTickMs = 10;
 
+// The loop's clock at virtual time `ms`.
+inline node::RaftLoop::Clock::time_point TimeAt(uint64_t ms) {
+  return node::RaftLoop::Clock::time_point(std::chrono::milliseconds(ms));
+}
+
+// The durable state machine of a simulated node: what the ledger keeps.
+struct MachineState {
+  Index applied = 0;
+  uint64_t digest = 0;  // ChainDigest over the applied entries
+  Term applied_term = 0;
+  uint64_t signed_size = 0;
+  Index last_signable = 0;
+  uint64_t unsigned_since_ms = 0;
+  // Idempotency keys of applied appends: the entry holding each, and its
+  // contents digest (apply/idempotency.h).
+  std::map<std::string, std::pair<ledger::TxId, ledger::Hash>> keys;
+};
+
+// What a power failure in the middle of a write rolls a node back to.
+struct DurableState {
+  consensus::MemoryStorage disk;
+  consensus::HardState synced_hard;
+  consensus::ConfState synced_conf;
+  std::vector<std::pair<std::optional<consensus::HardState>, std::optional<consensus::ConfState>>>
+      unsynced;
+  MachineState machine;
+  Index snap_index = 0;
+  MachineState snap_state;
+};
+
+class World;
 struct SimNode;
 
-// Input to a node's core, queued while the node waits for its disk: the I/O
-// loop takes network messages, timer ticks, transport reports and client
-// calls one at a time between Readies.
-struct Input {
-  enum class Kind : uint8_t { kTick, kMessage, kSnapshotReport, kUnreachable, kCall };
-  Kind kind = Kind::kTick;
-  Message message;                     // kMessage; for reports, `to` names the peer
-  bool ok = false;                     // kSnapshotReport
-  std::function<void(SimNode&)> call;  // kCall: a client request
+// The seams of one node's loop (raft/seams.h, apply/state_machine.h,
+// apply/signer.h), each handing the call to the world.
+class SimSeams final : public node::DurableLog,
+                       public node::StateMachine,
+                       public node::PeerTransport,
+                       public node::SnapshotTransfers,
+                       public node::CheckpointSigner {
+ public:
+  SimSeams(World* world, SimNode* node) : world_(world), node_(node) {}
+
+  // DurableLog.
+  consensus::LogStorage* reader() override;
+  absl::Status Save(const node::DurableLog::Write& write) override;
+  absl::Status Compact(Index index, std::optional<consensus::ConfState> conf_state) override;
+  // StateMachine.
+  absl::Status Load() override { return absl::OkStatus(); }  // durable all along
+  std::vector<node::ApplyResult> Apply(const std::vector<Entry>& entries) override;
+  uint64_t applied_index() const override;
+  uint64_t signed_tree_size() const override;
+  node::SignState sign_state() const override;
+  // PeerTransport: every node is reachable by id.
+  void SetPeer(NodeId, const std::string&) override {}
+  void RemovePeer(NodeId) override {}
+  std::vector<NodeId> PeerIds() override { return {}; }
+  void Send(std::vector<Message> messages) override;
+  // SnapshotTransfers.
+  void Send(Message message) override;
+  // CheckpointSigner: a stand-in checkpoint (tree size, root), no signature.
+  absl::StatusOr<std::string> SignatureCommand(uint64_t tree_size, const ledger::Hash& root,
+                                               uint64_t last_term) override;
+
+ private:
+  World* const world_;
+  SimNode* const node_;
 };
 
 struct SimNode {
@@ -106,26 +178,28 @@ struct SimNode {
   Index removal_index = 0;  // where its removal is in the log
   bool decommissioned = false;
   uint64_t incarnation = 0;
-  consensus::Config config;
-  std::unique_ptr<consensus::MemoryStorage> disk;
-  std::unique_ptr<consensus::RawNode> raw;
-  std::deque<Input> inbox;
-  std::optional<consensus::Ready> in_flight;  // a disk write in progress
-  // The disk as a power failure leaves it: hard state and membership as of
-  // the last synced write, and the unsynced writes since, oldest first.
-  // Entries and snapshots are always synced (the checker insists).
-  consensus::HardState synced_hard;
-  consensus::ConfState synced_conf;
-  std::vector<std::pair<std::optional<consensus::HardState>, std::optional<consensus::ConfState>>>
-      unsynced;
-  // Durable state machine.
-  Index applied = 0;
-  uint64_t digest = 0;
-  // This node's latest snapshot (taken or installed): the payload it streams.
-  Index snap_index = 0;
-  uint64_t snap_digest = 0;
-  // Payloads that arrived with kSnapshot messages, by snapshot index.
-  std::map<Index, uint64_t> received_snapshots;
+  // Durable: survives crashes (but see DurableState for power failures).
+  DurableState durable;
+  // The process (rebuilt by every boot).
+  std::unique_ptr<SimSeams> seams;
+  std::unique_ptr<node::Governance> governance;
+  std::unique_ptr<node::IndexWaiters> applied_waiters;
+  std::unique_ptr<node::IndexWaiters> signed_waiters;
+  std::unique_ptr<node::RaftLoop> loop;
+  // Driving: the loop waits for its disk until busy_until, or is paused
+  // (SIGSTOP) until paused_until; a tick that fell due meanwhile is owed.
+  uint64_t busy_until = 0;
+  uint64_t paused_until = 0;
+  bool tick_owed = false;
+  bool drive_owed = false;
+  bool driving = false;
+  // Within one drive: time the writes so far take, and whether power failed
+  // during one of them (then the node crashes when the drive returns, and
+  // nothing it did from that write on happened).
+  uint64_t write_delay = 0;
+  bool wrote = false;
+  bool voted = false;
+  std::optional<DurableState> doomed;
   // What the checker last saw of this incarnation.
   Index seen_commit = 0;
   consensus::Role seen_role = consensus::Role::kFollower;
@@ -136,8 +210,10 @@ struct Event {
   enum class Kind : uint8_t {
     kTick,
     kDeliver,
-    kDiskDone,
+    kWake,  // a node's disk write completed, or its pause ended
     kSnapshotReport,
+    kRetry,  // a client sends an unanswered append again
+    kUnreachable,
     kAction,
     kRestart,
     kCrash,
@@ -149,46 +225,50 @@ struct Event {
   NodeId node = 0;
   uint64_t incarnation = 0;
   Message message;
-  uint64_t payload = 0;  // snapshot digest (kDeliver of kSnapshot)
-  bool ok = false;       // kSnapshotReport
+  std::shared_ptr<const MachineState> snapshot;  // kDeliver of kSnapshot: its payload
+  bool ok = false;                               // kSnapshotReport; kWake: after a vote
+  size_t append = 0;                             // kRetry: index into World::appends_
 
   bool operator>(const Event& o) const { return time != o.time ? time > o.time : seq > o.seq; }
 };
 
-struct Proposal {
-  NodeId node = 0;
-  uint64_t incarnation = 0;
-  Term term = 0;
-  std::string data;
+// An append a client sent, and sends again (with its key) until answered.
+struct ClientAppend {
+  std::string command;  // a serialized LogCommand
+  node::AppendIdentity identity;
+  NodeId first_node = 0;
+  bool acked = false;
 };
 
 class World {
  public:
   explicit World(const SimOptions& options);
+  // Stops every loop first: what they answer on the way out reaches nobody.
+  ~World();
   SimResult Run();
 
  private:
-  // world.cc: nodes, network, disk.
+  friend class SimSeams;
+
+  // world.cc: nodes, network, disk, driving the loops.
   void Schedule(Event e, uint64_t delay);
   void Dispatch(Event& e);
-  // A disk write completes, or power fails just before or after it.
-  void DiskDone(Event& e);
   SimNode& AddNode(NodeId id, const consensus::ConfState& bootstrap);
   void Boot(SimNode& n);
   void Crash(SimNode& n);
   // Crashes `n` and restarts it a moment later, while its messages fly on.
   void Bounce(SimNode& n);
-  void Send(SimNode& from, Message m);
-  void Deliver(Event& e);
-  void Feed(SimNode& n, Input in);
-  void AfterInput(SimNode& n);
-  void Drive(SimNode& n);
-  void Complete(SimNode& n);
-  void Persist(SimNode& n, consensus::Ready& rd);
+  // Runs one iteration of `n`'s loop now, or as soon as it is neither
+  // waiting for its disk nor paused.
+  void Drive(SimNode& n, bool tick);
+  void Wake(SimNode& n);
+  // Checks that can be made after any iteration of a node's loop.
+  void AfterDrive(SimNode& n);
+  // The commit checks of AfterDrive; also made before a node applies.
+  void CheckCommit(SimNode& n, const consensus::NodeStatus& s);
   // Power fails: what was written without fsync may be lost.
   void LoseUnsyncedWrites(SimNode& n);
-  void ApplyReady(SimNode& n, consensus::Ready& rd);
-  void Apply(SimNode& n, const Entry& e);
+  void Deliver(Event& e);
   bool Cut(NodeId from, NodeId to) const { return cut_.count({from, to}) > 0; }
   SimNode* Leader();
   std::string DumpState();
@@ -197,17 +277,35 @@ class World {
   uint64_t LivenessBoundMs();
   int CountRemovedUnaware();
 
-  // actions.cc: faults and client actions. Client calls are queued to the
-  // node like any input and run when its I/O loop takes them.
+  // sim_node.cc: what the seams of a node's loop do.
+  absl::Status Persist(SimNode& n, const node::DurableLog::Write& write);
+  absl::Status CompactLog(SimNode& n, Index index, std::optional<consensus::ConfState> conf);
+  std::vector<node::ApplyResult> ApplyEntries(SimNode& n, const std::vector<Entry>& entries);
+  void ApplyOne(SimNode& n, const Entry& e, node::ApplyResult* result);
+  void SendMessage(SimNode& from, Message m);
+  void SendSnapshot(SimNode& from, Message m);
+  void InstallSnapshot(SimNode& n, const consensus::SnapshotMeta& meta,
+                       const MachineState& payload);
+  // True when what `n` does now reaches nobody: it is down, or power failed
+  // earlier in this drive.
+  bool Silenced(const SimNode& n) const { return !n.up || n.doomed.has_value(); }
+
+  // actions.cc: faults and client actions; client calls go to a node's
+  // loop like a client's RPC does.
   void RandomAction();
   void ClientAction(SimNode* leader, const std::vector<SimNode*>& live,
                     const std::vector<SimNode*>& leaders);
-  void Call(SimNode& n, std::function<void(SimNode&)> call);
-  void Propose(SimNode& n, const std::string& data);
+  void Propose(SimNode& n, size_t append);
+  // A new append of `contents` (with an idempotency key when `keyed`).
+  void NewAppend(SimNode& target, const std::string& contents, bool keyed);
+  void RetryAppend(const std::vector<SimNode*>& live);
+  void OnAppendAnswer(NodeId id, uint64_t incarnation, size_t append,
+                      const absl::StatusOr<node::CommitResult>& result);
   void ReadIndex(SimNode& n);
   void ChangeMembership(SimNode& leader);
   void Transfer(SimNode& leader);
   void Compact(SimNode& n);
+  void Pause(SimNode& n);
   void PartitionRandomly(bool symmetric);
   void Heal();
   std::vector<SimNode*> Live();
@@ -218,6 +316,10 @@ class World {
   Checker checker_;
   SimStats stats_;
   consensus::Config base_config_;
+  uint64_t signature_interval_txs_ = 0;
+  uint64_t signature_interval_ms_ = 0;
+  uint64_t snapshot_interval_entries_ = 0;
+  node::NodeMetrics metrics_;  // shared: nothing reads it
   uint64_t now_ = 0;
   uint64_t seq_ = 0;
   std::priority_queue<Event, std::vector<Event>, std::greater<Event>> events_;
@@ -235,12 +337,15 @@ class World {
   // Runs alternate between storms (every kind of fault) and calm spells
   // (client traffic only; partitions heal and crashed nodes come back).
   bool storm_ = true;
-  // Proposals awaiting their proposer's apply, by (node, index).
-  std::map<std::pair<NodeId, Index>, Proposal> proposals_;
-  uint64_t proposal_count_ = 0;
+  // Every append a client sent, in order; unanswered ones may be retried.
+  std::vector<ClientAppend> appends_;
+  std::vector<size_t> unacked_;  // indexes into appends_, oldest first
+  // The first applied (term, data) at each index: what an answer points at.
+  std::map<Index, std::pair<Term, std::string>> applied_data_;
   uint64_t read_count_ = 0;
-  // Liveness probe: the proposal made after healing, once acknowledged.
-  std::string live_data_;
+  uint64_t conf_count_ = 0;
+  // Liveness probe: the append made after healing, once acknowledged.
+  std::optional<size_t> live_append_;
   bool live_acked_ = false;
   Index live_index_ = 0;
   uint64_t liveness_bound_ms_ = 0;

@@ -214,4 +214,15 @@ void Applier::VerifySignature(const consensus::Entry& entry, const v1::Signature
   }
 }
 
+SignState Applier::sign_state() const {
+  SignState s;
+  s.applied_index = applied_index();
+  s.applied_term = applied_term_;
+  s.root = tree_.Root();
+  s.signed_tree_size = signed_tree_size();
+  s.last_signable_index = last_signable_index_;
+  s.unsigned_since = unsigned_since_;
+  return s;
+}
+
 }  // namespace cairn::node

@@ -25,6 +25,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "apply/governance.h"
+#include "apply/state_machine.h"
 #include "cairn/consensus/types.h"
 #include "cairn/ledger/identity.h"
 #include "cairn/ledger/merkle_tree.h"
@@ -32,20 +33,6 @@
 #include "cairn/storage/database.h"
 
 namespace cairn::node {
-
-struct ApplyResult {
-  ledger::TxId txid;
-  // Set for a user append whose (user, idempotency key) an earlier entry with
-  // the same contents holds: a retry.
-  std::optional<ledger::TxId> duplicate_of;
-  // Set for a user append whose key an earlier entry of OTHER contents holds:
-  // the key was reused; the entry is a leaf but not a collection entry, and
-  // its caller is refused (IDEMPOTENCY_KEY_REUSED).
-  std::optional<ledger::TxId> key_held_by;
-  // The applied entry's idempotency identity key (user + key; empty: none),
-  // so a waiter can check it is answered for the entry it proposed.
-  std::string key;
-};
 
 // Forwards Merkle node reads to the batch being applied (which reads through
 // to the database), or to the database between batches.
@@ -62,24 +49,30 @@ class ApplyNodeReader final : public ledger::MerkleNodeReader {
   const ledger::MerkleNodeReader* batch_ = nullptr;
 };
 
-class Applier {
+class Applier final : public StateMachine {
  public:
   Applier(storage::Database* db, Governance* governance, ledger::Certificate service_cert);
 
   // Loads the tree and the signature state from the database (at start and
   // after a snapshot is installed).
-  absl::Status Load();
+  absl::Status Load() override;
 
   // Applies `entries` (consecutive, from applied_index() + 1) in one atomic
   // write. A storage failure or a bad signature transaction halts the process.
-  std::vector<ApplyResult> Apply(const std::vector<consensus::Entry>& entries);
+  std::vector<ApplyResult> Apply(const std::vector<consensus::Entry>& entries) override;
 
   // Thread-safe.
-  uint64_t applied_index() const { return applied_index_.load(std::memory_order_acquire); }
+  uint64_t applied_index() const override { return applied_index_.load(std::memory_order_acquire); }
   // Thread-safe: leaves covered by the latest applied signature.
-  uint64_t signed_tree_size() const { return signed_tree_size_.load(std::memory_order_acquire); }
+  uint64_t signed_tree_size() const override {
+    return signed_tree_size_.load(std::memory_order_acquire);
+  }
+  SignState sign_state() const override;
 
-  // Raft-loop thread: what the leader needs to decide when to sign.
+  // Apply-stage thread only (Apply's caller): what the leader needs to decide
+  // when to sign. The stage reads these after each batch and publishes a
+  // copy (SignState, apply_stage.h) that the Raft loop reads; the loop never
+  // calls them.
   const ledger::MerkleTree& tree() const { return tree_; }
   // Highest applied index of a user or governance entry (the entries a
   // signature must eventually cover; signatures and internal entries need none).

@@ -11,16 +11,17 @@ constexpr size_t kEntriesPerApplyMax = 4096;
 
 }  // namespace
 
-ApplyStage::ApplyStage(Applier* applier, size_t queued_entries_max, OnApplied on_applied)
-    : applier_(applier),
+ApplyStage::ApplyStage(StateMachine* machine, size_t queued_entries_max, OnApplied on_applied)
+    : machine_(machine),
       queued_entries_max_(queued_entries_max),
       on_applied_(std::move(on_applied)) {}
 
 ApplyStage::~ApplyStage() { Stop(); }
 
-void ApplyStage::Start() {
+void ApplyStage::Start(bool own_thread) {
+  inline_ = !own_thread;
   Publish();
-  thread_ = std::thread([this] { Run(); });
+  if (own_thread) thread_ = std::thread([this] { Run(); });
 }
 
 void ApplyStage::Stop() {
@@ -33,6 +34,10 @@ void ApplyStage::Stop() {
 
 void ApplyStage::Submit(std::vector<consensus::Entry> entries) {
   if (entries.empty()) return;
+  if (inline_) {
+    ApplyBatch(entries);
+    return;
+  }
   absl::MutexLock lock(&mu_);
   // Backpressure: wait for room (one batch larger than the bound still goes).
   mu_.Await(absl::Condition(
@@ -45,6 +50,11 @@ void ApplyStage::Submit(std::vector<consensus::Entry> entries) {
 }
 
 void ApplyStage::RunExclusive(absl::AnyInvocable<void() &&> work) {
+  if (inline_) {
+    std::move(work)();
+    Publish();
+    return;
+  }
   bool done = false;
   absl::MutexLock lock(&mu_);
   queue_.push_back(Work{{}, std::move(work), &done});
@@ -62,15 +72,16 @@ bool ApplyStage::idle() const {
 }
 
 void ApplyStage::Publish() {
-  SignState s;
-  s.applied_index = applier_->applied_index();
-  s.applied_term = applier_->applied_term();
-  s.root = applier_->tree().Root();
-  s.signed_tree_size = applier_->signed_tree_size();
-  s.last_signable_index = applier_->last_signable_index();
-  s.unsigned_since = applier_->unsigned_since();
+  const SignState s = machine_->sign_state();
   absl::MutexLock lock(&mu_);
   sign_ = s;
+}
+
+void ApplyStage::ApplyBatch(const std::vector<consensus::Entry>& entries) {
+  const std::vector<ApplyResult> results = machine_->Apply(entries);
+  // Published first: whoever hears of the batch sees its tree.
+  Publish();
+  on_applied_(entries, results);
 }
 
 void ApplyStage::Run() {
@@ -111,10 +122,7 @@ void ApplyStage::Run() {
       std::move(exclusive)();
       Publish();
     } else {
-      const std::vector<ApplyResult> results = applier_->Apply(entries);
-      // Published first: whoever hears of the batch sees its tree.
-      Publish();
-      on_applied_(entries, results);
+      ApplyBatch(entries);
     }
     absl::MutexLock lock(&mu_);
     busy_ = false;

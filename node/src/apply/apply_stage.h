@@ -13,8 +13,13 @@
 // (installing a snapshot) once everything handed over before is applied,
 // with nothing applying beside it.
 //
-// The Applier and its Merkle tree belong to the stage's thread while it runs;
-// what the leader needs to sign is published after every batch (SignState).
+// The state machine (a node's Applier and its Merkle tree) belongs to the
+// stage's thread while it runs; what the leader needs to sign is published
+// after every batch (SignState).
+//
+// Started inline (Start(false)), the stage has no thread: Submit and
+// RunExclusive do their work on the caller's thread before they return. The
+// simulator runs it so, to replay a seed exactly.
 #pragma once
 
 #include <chrono>
@@ -27,34 +32,25 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/functional/any_invocable.h"
 #include "absl/synchronization/mutex.h"
-#include "apply/applier.h"
+#include "apply/state_machine.h"
 #include "cairn/consensus/types.h"
 #include "cairn/ledger/hash.h"
 
 namespace cairn::node {
-
-// The applied ledger as the leader's signer needs it.
-struct SignState {
-  uint64_t applied_index = 0;  // = tree size
-  uint64_t applied_term = 0;
-  ledger::Hash root{};  // over the first applied_index leaves
-  uint64_t signed_tree_size = 0;
-  uint64_t last_signable_index = 0;
-  std::chrono::steady_clock::time_point unsigned_since;
-};
 
 class ApplyStage {
  public:
   using OnApplied =
       std::function<void(const std::vector<consensus::Entry>&, const std::vector<ApplyResult>&)>;
 
-  ApplyStage(Applier* applier, size_t queued_entries_max, OnApplied on_applied);
+  ApplyStage(StateMachine* machine, size_t queued_entries_max, OnApplied on_applied);
   ~ApplyStage();
   ApplyStage(const ApplyStage&) = delete;
   ApplyStage& operator=(const ApplyStage&) = delete;
 
-  // Publishes the applier's loaded state and starts the thread.
-  void Start();
+  // Publishes the state machine's loaded state and starts the thread (or,
+  // with `own_thread` false, runs every call inline).
+  void Start(bool own_thread = true);
   // Applies what was handed over, then ends the thread.
   void Stop() ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -76,9 +72,11 @@ class ApplyStage {
   };
 
   void Run();
+  // Applies `entries` and tells on_applied_ (the stage's thread, or inline).
+  void ApplyBatch(const std::vector<consensus::Entry>& entries);
   void Publish() ABSL_LOCKS_EXCLUDED(mu_);
 
-  Applier* const applier_;
+  StateMachine* const machine_;
   const size_t queued_entries_max_;
   const OnApplied on_applied_;
 
@@ -88,6 +86,7 @@ class ApplyStage {
   bool busy_ ABSL_GUARDED_BY(mu_) = false;  // the thread is applying
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   SignState sign_ ABSL_GUARDED_BY(mu_);
+  bool inline_ = false;  // set by Start, before any other call
   std::thread thread_;
 };
 

@@ -1,6 +1,7 @@
 // Building signed checkpoints (see signer.h).
 #include "apply/signer.h"
 
+#include "absl/time/clock.h"
 #include "cairn/ledger/checkpoint.h"
 #include "cairn/ledger/txid.h"
 
@@ -21,6 +22,13 @@ absl::StatusOr<std::string> MakeSignatureCommand(const SignerIdentity& identity,
   if (!signed_checkpoint.ok()) return signed_checkpoint.status();
   return ledger::MakeSignatureCommand(*signed_checkpoint, *identity.node_certificate)
       .SerializeAsString();
+}
+
+absl::StatusOr<std::string> NodeSigner::SignatureCommand(uint64_t tree_size,
+                                                         const ledger::Hash& root,
+                                                         uint64_t last_term) {
+  return MakeSignatureCommand(identity_, tree_size, root, last_term,
+                              absl::ToUnixMillis(absl::Now()));
 }
 
 }  // namespace cairn::node

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "cairn/ledger/identity.h"
@@ -27,5 +28,28 @@ absl::StatusOr<std::string> MakeSignatureCommand(const SignerIdentity& identity,
 absl::StatusOr<std::string> MakeSignatureCommand(const SignerIdentity& identity, uint64_t tree_size,
                                                  const ledger::Hash& root, uint64_t last_term,
                                                  int64_t now_unix_ms);
+
+// What the leader's Raft loop signs checkpoints with: a node's signs with
+// its key (NodeSigner); the simulator's writes a stand-in with the same
+// tree size and root, deterministic, so a seed replays exactly.
+class CheckpointSigner {
+ public:
+  virtual ~CheckpointSigner() = default;
+  // A serialized LogCommand carrying a signature over the first `tree_size`
+  // leaves, of root `root`, the last of which has term `last_term`.
+  virtual absl::StatusOr<std::string> SignatureCommand(uint64_t tree_size, const ledger::Hash& root,
+                                                       uint64_t last_term) = 0;
+};
+
+// Signs with the node's key, timestamped by the wall clock.
+class NodeSigner final : public CheckpointSigner {
+ public:
+  explicit NodeSigner(SignerIdentity identity) : identity_(std::move(identity)) {}
+  absl::StatusOr<std::string> SignatureCommand(uint64_t tree_size, const ledger::Hash& root,
+                                               uint64_t last_term) override;
+
+ private:
+  const SignerIdentity identity_;
+};
 
 }  // namespace cairn::node

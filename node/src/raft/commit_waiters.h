@@ -19,7 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "apply/applier.h"
+#include "apply/state_machine.h"
 #include "cairn/ledger/txid.h"
 #include "cairn/v1/ledger.pb.h"
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "errors/status.h"
 
 namespace cairn::node {
 
@@ -12,8 +13,11 @@ absl::Status IndexWaiters::Wait(uint64_t index, Clock::time_point deadline, Call
     absl::MutexLock lock(&mu_);
     if (index > reached_) {
       if (waiting_.size() >= waiters_max_) {
-        return absl::ResourceExhaustedError(
-            absl::StrCat("too many waiting requests (", waiters_max_, "); back off"));
+        return WithReason(
+            absl::ResourceExhaustedError(absl::StrCat("node is busy: ", waiters_max_,
+                                                      " requests waiting (waiting_requests_max); "
+                                                      "back off")),
+            v1::ERROR_REASON_BACKPRESSURE, {{"limit", "waiting_requests_max"}});
       }
       waiting_.emplace(index, Waiter{deadline, std::move(callback)});
       return absl::OkStatus();
@@ -69,20 +73,25 @@ uint64_t IndexWaiters::reached() const {
   return reached_;
 }
 
-void WaiterPump::Start() {
+void WaiterPump::Start(bool own_thread) {
   {
     absl::MutexLock lock(&mu_);
     posted_applied_ = delivered_applied_ = applied_->reached();
     posted_signed_ = delivered_signed_ = signed_->reached();
     stopping_ = false;
+    inline_ = !own_thread;
   }
-  thread_ = std::thread([this] { Run(); });
+  if (own_thread) thread_ = std::thread([this] { Run(); });
 }
 
 void WaiterPump::Post(uint64_t applied_index, uint64_t signed_size) {
-  absl::MutexLock lock(&mu_);
-  posted_applied_ = std::max(posted_applied_, applied_index);
-  posted_signed_ = std::max(posted_signed_, signed_size);
+  {
+    absl::MutexLock lock(&mu_);
+    posted_applied_ = std::max(posted_applied_, applied_index);
+    posted_signed_ = std::max(posted_signed_, signed_size);
+    if (!inline_) return;
+  }
+  Deliver();
 }
 
 void WaiterPump::Stop() {
@@ -95,9 +104,6 @@ void WaiterPump::Stop() {
 
 void WaiterPump::Run() {
   for (;;) {
-    uint64_t applied = 0;
-    uint64_t signed_size = 0;
-    bool signed_moved = false;
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
@@ -107,14 +113,24 @@ void WaiterPump::Run() {
           },
           this));
       if (posted_applied_ == delivered_applied_ && posted_signed_ == delivered_signed_) return;
-      applied = delivered_applied_ = posted_applied_;
-      signed_moved = posted_signed_ > delivered_signed_;
-      signed_size = delivered_signed_ = posted_signed_;
     }
-    applied_->Advance(applied);
-    signed_->Advance(signed_size);
-    if (signed_moved && on_signed_) on_signed_();
+    Deliver();
   }
+}
+
+void WaiterPump::Deliver() {
+  uint64_t applied = 0;
+  uint64_t signed_size = 0;
+  bool signed_moved = false;
+  {
+    absl::MutexLock lock(&mu_);
+    applied = delivered_applied_ = posted_applied_;
+    signed_moved = posted_signed_ > delivered_signed_;
+    signed_size = delivered_signed_ = posted_signed_;
+  }
+  applied_->Advance(applied);
+  signed_->Advance(signed_size);
+  if (signed_moved && on_signed_) on_signed_();
 }
 
 }  // namespace cairn::node

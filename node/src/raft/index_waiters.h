@@ -70,7 +70,9 @@ class WaiterPump {
   WaiterPump(const WaiterPump&) = delete;
   WaiterPump& operator=(const WaiterPump&) = delete;
 
-  void Start();
+  // Starts the pump's thread; with `own_thread` false, Post delivers inline
+  // (on the caller's thread, before it returns), for a simulator.
+  void Start(bool own_thread = true);
   // Records the latest applied index and signed tree size (never backwards).
   void Post(uint64_t applied_index, uint64_t signed_size) ABSL_LOCKS_EXCLUDED(mu_);
   // Delivers what was posted, then joins the thread. Idempotent.
@@ -78,6 +80,8 @@ class WaiterPump {
 
  private:
   void Run() ABSL_LOCKS_EXCLUDED(mu_);
+  // Advances the waiters to what was posted.
+  void Deliver() ABSL_LOCKS_EXCLUDED(mu_);
 
   IndexWaiters* const applied_;
   IndexWaiters* const signed_;
@@ -88,6 +92,7 @@ class WaiterPump {
   uint64_t delivered_applied_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t delivered_signed_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool inline_ ABSL_GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

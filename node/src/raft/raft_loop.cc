@@ -11,35 +11,26 @@
 #include "cairn/storage/snapshot.h"
 #include "errors/status.h"
 #include "observe/log.h"
+#include "raft/stored_log.h"
 
 namespace cairn::node {
-namespace {
-
-int64_t NowUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
-
-RaftLoop::RaftLoop(RaftLoopOptions options, storage::Database* db, Applier* applier,
+RaftLoop::RaftLoop(RaftLoopOptions options, DurableLog* log, StateMachine* machine,
                    PeerTransport* transport, SnapshotTransfers* snapshots, Governance* governance,
-                   SignerIdentity signer, NodeMetrics* metrics, IndexWaiters* applied_waiters,
+                   CheckpointSigner* signer, NodeMetrics* metrics, IndexWaiters* applied_waiters,
                    IndexWaiters* signed_waiters)
     : options_(std::move(options)),
-      db_(db),
-      applier_(applier),
+      log_(log),
+      machine_(machine),
       transport_(transport),
       snapshots_(snapshots),
       governance_(governance),
-      signer_(std::move(signer)),
+      signer_(signer),
       metrics_(metrics),
       applied_waiters_(applied_waiters),
       signed_waiters_(signed_waiters),
       commit_waiters_(metrics),
       pump_(applied_waiters, signed_waiters, options_.on_signature_applied),
-      stage_(applier, options_.apply_queue_entries_max,
+      stage_(machine, options_.apply_queue_entries_max,
              [this](const std::vector<consensus::Entry>& entries,
                     const std::vector<ApplyResult>& results) { OnApplied(entries, results); }) {}
 
@@ -51,16 +42,17 @@ absl::Status RaftLoop::Start() {
   config.election_tick = options_.election_ticks;
   config.heartbeat_tick = options_.heartbeat_ticks;
   config.uncommitted_bytes_max = options_.uncommitted_bytes_max;
-  config.applied = applier_->applied_index();
+  config.applied = machine_->applied_index();
   config.random_seed = options_.random_seed != 0 ? options_.random_seed : std::random_device()();
-  auto raw = consensus::RawNode::Create(config, &db_->raft_log());
+  if (options_.tune_core) options_.tune_core(&config);
+  auto raw = consensus::RawNode::Create(config, log_->reader());
   if (!raw.ok()) return raw.status();
   raw_ = *std::move(raw);
-  applied_waiters_->Advance(applier_->applied_index());
-  signed_waiters_->Advance(applier_->signed_tree_size());
+  applied_waiters_->Advance(machine_->applied_index());
+  signed_waiters_->Advance(machine_->signed_tree_size());
   PublishStatus();
-  pump_.Start();
-  stage_.Start();
+  pump_.Start(options_.own_thread);
+  stage_.Start(options_.own_thread);
   started_ = true;
   if (options_.own_thread) thread_ = std::thread([this] { Run(); });
   return absl::OkStatus();
@@ -79,7 +71,7 @@ void RaftLoop::Stop() {
   }
 }
 
-void RaftLoop::DriveOnce(bool tick) {
+void RaftLoop::DriveOnce(bool tick, Clock::time_point now) {
   CAIRN_CHECK(!options_.own_thread) << "DriveOnce on a loop that runs its own thread";
   std::deque<Op> ops;
   {
@@ -87,7 +79,17 @@ void RaftLoop::DriveOnce(bool tick) {
     if (stopping_) return;
     ops.swap(inbox_);
   }
-  Iterate(std::move(ops), tick, Clock::now());
+  Iterate(std::move(ops), tick, now);
+}
+
+size_t RaftLoop::queued_ops() const {
+  absl::MutexLock lock(&inbox_mu_);
+  return inbox_.size();
+}
+
+consensus::RawNode& RaftLoop::core() {
+  CAIRN_CHECK(!options_.own_thread) << "core() on a loop that runs its own thread";
+  return *raw_;
 }
 
 bool RaftLoop::Enqueue(Op op, bool bounded) {
@@ -97,22 +99,29 @@ bool RaftLoop::Enqueue(Op op, bool bounded) {
   return true;
 }
 
+absl::Status RaftLoop::BusyError() const {
+  return WithReason(
+      absl::ResourceExhaustedError(absl::StrCat("node is busy: ", options_.inbox_ops_max,
+                                                " operations queued (inbox_ops_max); back off")),
+      v1::ERROR_REASON_BACKPRESSURE, {{"limit", "inbox_ops_max"}});
+}
+
+template <typename Done, typename Work>
+void RaftLoop::EnqueueCall(Done done, Work work) {
+  // Shared, so that `done` is still here to answer when the inbox refuses.
+  auto shared = std::make_shared<Done>(std::move(done));
+  const bool queued =
+      Enqueue([shared, work = std::move(work)]() mutable { std::move(work)(std::move(*shared)); },
+              /*bounded=*/true);
+  if (!queued) std::move (*shared)(BusyError());
+}
+
 void RaftLoop::Propose(std::string command, AppendIdentity identity, bool wait_commit,
                        Clock::time_point deadline, ProposeDone done) {
-  auto shared = std::make_shared<ProposeDone>(std::move(done));
-  const bool queued = Enqueue(
-      [this, command = std::move(command), identity = std::move(identity), wait_commit, deadline,
-       shared]() mutable {
-        DoPropose(std::move(command), std::move(identity), wait_commit, deadline,
-                  std::move(*shared));
-      },
-      /*bounded=*/true);
-  if (!queued) {
-    std::move (*shared)(WithReason(
-        absl::ResourceExhaustedError(absl::StrCat("node is busy: ", options_.inbox_ops_max,
-                                                  " operations queued (inbox_ops_max); back off")),
-        v1::ERROR_REASON_BACKPRESSURE, {{"limit", "inbox_ops_max"}}));
-  }
+  EnqueueCall(std::move(done), [this, command = std::move(command), identity = std::move(identity),
+                                wait_commit, deadline](ProposeDone done) mutable {
+    DoPropose(std::move(command), std::move(identity), wait_commit, deadline, std::move(done));
+  });
 }
 
 void RaftLoop::DoPropose(std::string command, AppendIdentity identity, bool wait_commit,
@@ -120,8 +129,7 @@ void RaftLoop::DoPropose(std::string command, AppendIdentity identity, bool wait
   if (identity.has_key() && JoinInflight(identity, wait_commit, deadline, done)) return;
   auto position = raw_->Propose(std::move(command));
   if (!position.ok()) {
-    std::move(done)(absl::IsUnavailable(position.status()) ? NotLeaderError(position.status())
-                                                           : position.status());
+    std::move(done)(ProposeError(position.status()));
     return;
   }
   const ledger::TxId txid{position->term, position->last_index};
@@ -180,6 +188,15 @@ bool RaftLoop::JoinInflight(const AppendIdentity& identity, bool wait_commit,
   return false;
 }
 
+absl::Status RaftLoop::ProposeError(const absl::Status& core_error) const {
+  if (absl::IsUnavailable(core_error)) return NotLeaderError(core_error);
+  if (absl::IsResourceExhausted(core_error)) {  // the core names uncommitted_bytes_max
+    return WithReason(core_error, v1::ERROR_REASON_BACKPRESSURE,
+                      {{"limit", "uncommitted_bytes_max"}});
+  }
+  return core_error;
+}
+
 absl::Status RaftLoop::NotLeaderError(const absl::Status& core_error) const {
   const consensus::NodeStatus st = raw_->Status();
   if (st.role == consensus::Role::kLeader) {
@@ -196,24 +213,18 @@ absl::Status RaftLoop::NotLeaderError(const absl::Status& core_error) const {
 
 void RaftLoop::ProposeConfChange(consensus::ConfChange change, std::string command,
                                  Clock::time_point deadline, ProposeDone done) {
-  auto shared = std::make_shared<ProposeDone>(std::move(done));
-  const bool queued = Enqueue(
-      [this, change, command = std::move(command), deadline, shared]() mutable {
-        auto position = raw_->ProposeConfChange(change, std::move(command));
-        if (!position.ok()) {
-          std::move (*shared)(position.status());
-          return;
-        }
-        ProposeDone rejected;
-        const bool added = commit_waiters_.Add(position->last_index, position->term, "", deadline,
-                                               false, std::move(*shared), &rejected);
-        CAIRN_CHECK(added) << "index " << position->last_index << " answered before proposed";
-      },
-      true);
-  if (!queued) {
-    std::move (*shared)(WithReason(absl::ResourceExhaustedError("node is busy; back off"),
-                                   v1::ERROR_REASON_BACKPRESSURE));
-  }
+  EnqueueCall(std::move(done), [this, change, command = std::move(command),
+                                deadline](ProposeDone done) mutable {
+    auto position = raw_->ProposeConfChange(change, std::move(command));
+    if (!position.ok()) {
+      std::move(done)(ProposeError(position.status()));
+      return;
+    }
+    ProposeDone rejected;
+    const bool added = commit_waiters_.Add(position->last_index, position->term, "", deadline,
+                                           false, std::move(done), &rejected);
+    CAIRN_CHECK(added) << "index " << position->last_index << " answered before proposed";
+  });
 }
 
 void RaftLoop::Step(std::vector<consensus::Message> messages) {
@@ -228,85 +239,67 @@ void RaftLoop::Step(std::vector<consensus::Message> messages) {
 }
 
 void RaftLoop::ReadIndex(Clock::time_point deadline, IndexDone done) {
-  auto shared = std::make_shared<IndexDone>(std::move(done));
-  const bool queued = Enqueue(
-      [this, deadline, shared]() mutable {
-        std::string context = absl::StrCat(options_.node_id, "/", next_read_context_++);
-        const absl::Status st = raw_->ReadIndex(context);
-        if (!st.ok()) {
-          std::move (*shared)(st);
-          return;
-        }
-        reads_[context] = PendingRead{deadline, std::move(*shared)};
-      },
-      true);
-  if (!queued) {
-    std::move (*shared)(WithReason(absl::ResourceExhaustedError("node is busy; back off"),
-                                   v1::ERROR_REASON_BACKPRESSURE));
-  }
+  EnqueueCall(std::move(done), [this, deadline](IndexDone done) mutable {
+    std::string context = absl::StrCat(options_.node_id, "/", next_read_context_++);
+    const absl::Status st = raw_->ReadIndex(context);
+    if (!st.ok()) {
+      std::move(done)(st);
+      return;
+    }
+    reads_[context] = PendingRead{deadline, std::move(done)};
+  });
 }
 
 void RaftLoop::TransferLeadership(consensus::NodeId target, Clock::time_point deadline,
                                   IndexDone done) {
-  auto shared = std::make_shared<IndexDone>(std::move(done));
-  const bool queued = Enqueue(
-      [this, target, deadline, shared]() mutable {
-        consensus::NodeId to = target;
-        if (to == 0) {  // the most caught-up other voter
-          uint64_t best = 0;
-          for (const auto& p : raw_->Progress()) {
-            if (!p.is_learner && p.match >= best) {
-              best = p.match;
-              to = p.id;
-            }
-          }
+  EnqueueCall(std::move(done), [this, target, deadline](IndexDone done) mutable {
+    consensus::NodeId to = target;
+    if (to == 0) {  // the most caught-up other voter
+      uint64_t best = 0;
+      for (const auto& p : raw_->Progress()) {
+        if (!p.is_learner && p.match >= best) {
+          best = p.match;
+          to = p.id;
         }
-        if (transfer_) {
-          std::move (*shared)(
-              absl::FailedPreconditionError("a leadership transfer is in progress"));
-          return;
-        }
-        if (to == 0 || to == options_.node_id) {
-          std::move (*shared)(
-              absl::FailedPreconditionError("no other voter to transfer leadership to"));
-          return;
-        }
-        const absl::Status st = raw_->TransferLeadership(to);
-        if (!st.ok()) {
-          std::move (*shared)(st);
-          return;
-        }
-        transfer_ = PendingTransfer{to, deadline, std::move(*shared)};
-      },
-      true);
-  if (!queued) {
-    std::move (*shared)(WithReason(absl::ResourceExhaustedError("node is busy; back off"),
-                                   v1::ERROR_REASON_BACKPRESSURE));
-  }
+      }
+    }
+    if (transfer_) {
+      std::move(done)(absl::FailedPreconditionError("a leadership transfer is in progress"));
+      return;
+    }
+    if (to == 0 || to == options_.node_id) {
+      std::move(done)(absl::FailedPreconditionError("no other voter to transfer leadership to"));
+      return;
+    }
+    const absl::Status st = raw_->TransferLeadership(to);
+    if (!st.ok()) {
+      std::move(done)(st);
+      return;
+    }
+    transfer_ = PendingTransfer{to, deadline, std::move(done)};
+  });
 }
 
 void RaftLoop::Compact(IndexDone done) {
-  auto shared = std::make_shared<IndexDone>(std::move(done));
-  const bool queued = Enqueue(
-      [this, shared]() mutable {
-        MaybeCompact(/*force=*/true);
-        std::move (*shared)(db_->raft_log().Snapshot().index);
-      },
-      true);
-  if (!queued) {
-    std::move (*shared)(WithReason(absl::ResourceExhaustedError("node is busy; back off"),
-                                   v1::ERROR_REASON_BACKPRESSURE));
-  }
+  EnqueueCall(std::move(done), [this](IndexDone done) mutable {
+    MaybeCompact(/*force=*/true);
+    std::move(done)(log_->reader()->Snapshot().index);
+  });
 }
 
 void RaftLoop::ReceiveSnapshot(consensus::Message message,
                                std::unique_ptr<storage::SnapshotSink> sink,
                                std::string payload_sha256) {
-  auto shared = std::make_shared<std::unique_ptr<storage::SnapshotSink>>(std::move(sink));
+  ReceiveSnapshot(std::move(message),
+                  std::make_unique<StoredSnapshot>(std::move(sink), std::move(payload_sha256)));
+}
+
+void RaftLoop::ReceiveSnapshot(consensus::Message message,
+                               std::unique_ptr<IncomingSnapshot> snapshot) {
+  auto shared = std::make_shared<std::unique_ptr<IncomingSnapshot>>(std::move(snapshot));
   Enqueue(
-      [this, message = std::move(message), shared, sha = std::move(payload_sha256)]() mutable {
+      [this, message = std::move(message), shared]() mutable {
         incoming_snapshot_ = std::move(*shared);
-        incoming_snapshot_sha256_ = std::move(sha);
         const absl::Status st = raw_->Step(message);
         if (!st.ok()) spdlog::warn("snapshot message refused: {}", st.message());
         // HandleReady consumes incoming_snapshot_ if the core accepted it.
@@ -393,41 +386,47 @@ void RaftLoop::Shutdown() {
 }
 
 void RaftLoop::HandleReady(consensus::Ready rd) {
-  // 0. Who leads changes routing, dedup state and waiting transfers.
+  // Who leads changes routing, dedup state and waiting transfers.
   if (rd.soft_state) OnSoftState(*rd.soft_state);
-  // 1. The leader's appends may go out while it persists them (thesis §10.2.1).
+  // The leader's appends may go out while it persists them (thesis §10.2.1).
   SendMessages(std::move(rd.messages_now));
-  // 2. Snapshot, entries and hard state become durable together, in that order.
-  if (rd.snapshot) InstallSnapshot(*rd.snapshot);
-  // 4a. Committed entries are already durable here (Ready rule 4), so they
-  // go to the apply stage, which applies them and answers their callers
-  // while this Ready's own fsync runs, rather than after it: otherwise every
-  // append waits for the fsync of the batch behind it. After a snapshot the
-  // old order holds (it replaces the state).
-  const bool apply_first = !rd.snapshot.has_value();
-  if (apply_first) ApplyCommitted(rd);
-  if (!rd.entries.empty() || rd.hard_state || rd.conf_state) {
-    const auto started = Clock::now();
-    storage::RaftLogStore::Write write;
-    write.hard_state = rd.hard_state;
-    write.entries = rd.entries;
-    write.conf_state = rd.conf_state;
-    write.must_sync = rd.must_sync;
-    const absl::Status st = db_->raft_log().Save(write);
-    // A failed fsync (any failed disk write) never returns here: storage
-    // stops the process on the failing I/O with its own message
-    // (storage::WriteFailure::kAbortProcess, STYLE.md §6). What can still
-    // fail is a write RocksDB refuses by itself; it must not be acknowledged
-    // either.
-    CAIRN_CHECK_OK(st) << "persisting the Raft log";
-    metrics_->fsync_latency_seconds.Observe(
-        std::chrono::duration<double>(Clock::now() - started).count());
+  if (rd.snapshot) {
+    // A snapshot replaces the state: install it, make the log durable,
+    // send, and only then apply what the Ready commits after it.
+    InstallSnapshot(*rd.snapshot);
+    Persist(rd);
+    SendMessages(std::move(rd.messages_after_persist));
+    ApplyCommitted(rd);
+    return;
   }
-  // 3. Votes and acknowledgements promise durable state: only now.
+  // Committed entries are durable already (Ready rule 4), so the apply
+  // stage applies them and answers their callers while this Ready's own
+  // fsync runs; otherwise every append would wait for the fsync of the batch
+  // behind it.
+  ApplyCommitted(rd);
+  Persist(rd);
+  // Votes and acknowledgements promise durable state: only now.
   SendMessages(std::move(rd.messages_after_persist));
-  // 4. Apply committed entries; answer reads whose index is applied.
-  if (!apply_first) ApplyCommitted(rd);
-  // 5. The caller calls Advance().
+  // The caller calls Advance().
+}
+
+// Entries, hard state and membership become durable together, in one write.
+void RaftLoop::Persist(const consensus::Ready& rd) {
+  if (rd.entries.empty() && !rd.hard_state && !rd.conf_state) return;
+  const auto started = Clock::now();
+  DurableLog::Write write;
+  write.hard_state = rd.hard_state;
+  write.entries = rd.entries;
+  write.conf_state = rd.conf_state;
+  write.must_sync = rd.must_sync;
+  const absl::Status st = log_->Save(write);
+  // A failed fsync (any failed disk write) never returns here: storage
+  // stops the process on the failing I/O with its own message
+  // (storage::WriteFailure::kAbortProcess, STYLE.md §6). What can still fail
+  // is a write RocksDB refuses by itself; it must not be acknowledged either.
+  CAIRN_CHECK_OK(st) << "persisting the Raft log";
+  metrics_->fsync_latency_seconds.Observe(
+      std::chrono::duration<double>(Clock::now() - started).count());
 }
 
 void RaftLoop::ApplyCommitted(consensus::Ready& rd) {
@@ -440,13 +439,12 @@ void RaftLoop::InstallSnapshot(const consensus::SnapshotMeta& meta) {
       << "the core accepted snapshot " << meta.index << " that no stream delivered";
   // The stage applies what it holds, then the state is replaced beside nothing.
   stage_.RunExclusive([&] {
-    auto installed = incoming_snapshot_->Install(incoming_snapshot_sha256_, &meta);
-    CAIRN_CHECK_OK(installed.status()) << "installing snapshot at " << meta.index;
-    CAIRN_CHECK_OK(applier_->Load()) << "reloading state after snapshot";
+    CAIRN_CHECK_OK(incoming_snapshot_->Install(meta)) << "installing snapshot at " << meta.index;
+    CAIRN_CHECK_OK(machine_->Load()) << "reloading state after snapshot";
   });
   incoming_snapshot_.reset();
   RefreshPeers();
-  pump_.Post(applier_->applied_index(), applier_->signed_tree_size());
+  pump_.Post(machine_->applied_index(), machine_->signed_tree_size());
   spdlog::info("installed snapshot at index {} term {}", meta.index, meta.term);
 }
 
@@ -488,11 +486,14 @@ void RaftLoop::OnSoftState(const consensus::SoftState& soft) {
 void RaftLoop::RebuildInflightKeys() {
   inflight_keys_.clear();
   inflight_key_of_index_.clear();
-  const uint64_t first = applier_->applied_index() + 1;
-  const uint64_t last = db_->raft_log().LastIndex();
+  const uint64_t first = machine_->applied_index() + 1;
+  const uint64_t last = log_->reader()->LastIndex();
   if (first > last) return;
-  auto entries = db_->raft_log().Entries(first, last + 1, SIZE_MAX);
-  if (!entries.ok()) return;
+  // Without these keys a retry would write its append twice: a log this node
+  // cannot read stops it, as a failed write does.
+  auto entries = log_->reader()->Entries(first, last + 1, SIZE_MAX);
+  CAIRN_CHECK_OK(entries.status()) << "reading the uncommitted log [" << first << ", " << last
+                                   << "] to rebuild idempotency keys";
   for (const auto& e : *entries) {
     AppendIdentity id = IdentityOfEntry(e.data);
     if (!id.has_key()) continue;
@@ -530,7 +531,7 @@ void RaftLoop::OnApplied(const std::vector<consensus::Entry>& entries,
                          const std::vector<ApplyResult>& results) {
   // Reads and receipts waiting for these entries are answered on the pump's
   // thread, not this one (it applies the next batch meanwhile).
-  pump_.Post(applier_->applied_index(), applier_->signed_tree_size());
+  pump_.Post(machine_->applied_index(), machine_->signed_tree_size());
   commit_waiters_.Answer(results);
   bool membership_changed = false;
   for (const auto& e : entries) membership_changed |= e.conf_change.has_value();
@@ -651,8 +652,7 @@ void RaftLoop::MaybeSign(Clock::time_point now) {
       now - st.unsigned_since < std::chrono::milliseconds(options_.signature_interval_ms)) {
     return;
   }
-  auto command =
-      MakeSignatureCommand(signer_, st.applied_index, st.root, st.applied_term, NowUnixMs());
+  auto command = signer_->SignatureCommand(st.applied_index, st.root, st.applied_term);
   CAIRN_CHECK_OK(command.status()) << "signing a checkpoint";
   auto position = raw_->Propose(*std::move(command));
   if (position.ok()) {
@@ -666,8 +666,8 @@ void RaftLoop::MaybeSign(Clock::time_point now) {
 // Compacts the log once it holds snapshot_interval_entries applied entries
 // beyond the retained tail, or (force) up to the applied index now.
 void RaftLoop::MaybeCompact(bool force) {
-  const uint64_t applied = applier_->applied_index();
-  const uint64_t first = db_->raft_log().FirstIndex();
+  const uint64_t applied = machine_->applied_index();
+  const uint64_t first = log_->reader()->FirstIndex();
   if (applied < first) return;
   const uint64_t keep = force ? 0 : options_.snapshot_retain_entries;
   if (!force && applied - first + 1 < options_.snapshot_interval_entries + keep) return;
@@ -675,8 +675,8 @@ void RaftLoop::MaybeCompact(bool force) {
   if (upto < first) return;
   // The core's applied membership is the stage's only when the stage holds
   // nothing; otherwise storage computes it from its conf-change records.
-  const bool exact = upto == applied && stage_.idle() && applier_->applied_index() == applied;
-  const absl::Status st = db_->raft_log().Compact(
+  const bool exact = upto == applied && stage_.idle() && machine_->applied_index() == applied;
+  const absl::Status st = log_->Compact(
       upto, exact ? std::optional<consensus::ConfState>(raw_->AppliedConfState()) : std::nullopt);
   CAIRN_CHECK_OK(st) << "compacting the log to " << upto;
   spdlog::info("compacted the log up to index {}", upto);
@@ -686,16 +686,20 @@ void RaftLoop::PublishStatus() {
   LoopStatus s{raw_->Status(), raw_->Progress()};
   metrics_->term.Set(static_cast<double>(s.node.term));
   metrics_->commit_index.Set(static_cast<double>(s.node.commit));
-  metrics_->applied_index.Set(static_cast<double>(applier_->applied_index()));
+  metrics_->applied_index.Set(static_cast<double>(machine_->applied_index()));
   metrics_->leader_id.Set(static_cast<double>(s.node.leader));
   metrics_->is_leader.Set(s.node.role == consensus::Role::kLeader ? 1 : 0);
   // Read signed first: the stage may apply (and sign) between the two reads.
-  const uint64_t signed_size = applier_->signed_tree_size();
-  const uint64_t applied = applier_->applied_index();
+  const uint64_t signed_size = machine_->signed_tree_size();
+  const uint64_t applied = machine_->applied_index();
   metrics_->signature_lag_entries.Set(
       static_cast<double>(applied > signed_size ? applied - signed_size : 0));
   for (const auto& p : s.progress) {
-    metrics_->FollowerLag(p.id).Set(
+    // Found once per follower: the family's lookup takes a lock and builds
+    // the label set, too much for every wake of this loop.
+    auto [gauge, added] = follower_lag_.try_emplace(p.id, nullptr);
+    if (added) gauge->second = &metrics_->FollowerLag(p.id);
+    gauge->second->Set(
         static_cast<double>(s.node.last_index > p.match ? s.node.last_index - p.match : 0));
   }
   absl::MutexLock lock(&status_mu_);

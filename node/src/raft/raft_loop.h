@@ -35,13 +35,13 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "apply/applier.h"
 #include "apply/apply_stage.h"
+#include "apply/governance.h"
 #include "apply/idempotency.h"
 #include "apply/signer.h"
 #include "cairn/consensus/raw_node.h"
 #include "cairn/ledger/txid.h"
-#include "cairn/storage/database.h"
+#include "cairn/storage/snapshot.h"
 #include "cairn/v1/ledger.pb.h"
 #include "cairn/v1/log.pb.h"
 #include "observe/metrics.h"
@@ -73,9 +73,14 @@ struct RaftLoopOptions {
   size_t apply_queue_entries_max = 16384;
   // The core's randomness (election timeouts); 0: from std::random_device.
   uint64_t random_seed = 0;
-  // False: Start() starts no thread; the caller drives the loop with
-  // DriveOnce (a test that must order events exactly).
+  // False: Start() starts no thread, and the apply stage and the waiter
+  // pump run inline; the caller drives the loop with DriveOnce (a test or
+  // the simulator, which must order events exactly and replay them).
   bool own_thread = true;
+  // Adjusts the core's configuration after the loop filled it in (the
+  // simulator varies what a node never does: pre-vote, pipeline bounds, an
+  // injected core bug). Unset in a node.
+  std::function<void(consensus::Config*)> tune_core;
   // TEST ONLY (--test-inject-bug stale-idempotency-join): puts back the
   // lost-write bug fixed in JoinInflight, so tests can show they catch it: a
   // retry joins whatever entry is now at its key's index, in whatever term,
@@ -95,9 +100,9 @@ class RaftLoop {
   using ProposeDone = CommitWaiters::Done;
   using IndexDone = absl::AnyInvocable<void(absl::StatusOr<uint64_t>) &&>;
 
-  RaftLoop(RaftLoopOptions options, storage::Database* db, Applier* applier,
+  RaftLoop(RaftLoopOptions options, DurableLog* log, StateMachine* machine,
            PeerTransport* transport, SnapshotTransfers* snapshots, Governance* governance,
-           SignerIdentity signer, NodeMetrics* metrics, IndexWaiters* applied_waiters,
+           CheckpointSigner* signer, NodeMetrics* metrics, IndexWaiters* applied_waiters,
            IndexWaiters* signed_waiters);
   ~RaftLoop();
 
@@ -133,6 +138,8 @@ class RaftLoop {
   void Compact(IndexDone done);
   // A snapshot payload arrived, checksummed, in `sink`: step its message and
   // install it if the core accepts it.
+  void ReceiveSnapshot(consensus::Message message, std::unique_ptr<IncomingSnapshot> snapshot);
+  // The same for a payload staged in a sink of the node's database.
   void ReceiveSnapshot(consensus::Message message, std::unique_ptr<storage::SnapshotSink> sink,
                        std::string payload_sha256);
   void ReportUnreachable(consensus::NodeId id);
@@ -142,8 +149,15 @@ class RaftLoop {
 
   // Only with options.own_thread false, on the driving thread: runs the
   // operations queued so far, a tick when `tick`, and every Ready that
-  // follows, exactly as one iteration of the loop thread does.
-  void DriveOnce(bool tick);
+  // follows, exactly as one iteration of the loop thread does, at time `now`
+  // (the driver's clock: deadlines, signature intervals).
+  void DriveOnce(bool tick, Clock::time_point now);
+  // Operations queued for the loop and not yet run (a driver's question:
+  // is another iteration due?).
+  size_t queued_ops() const ABSL_LOCKS_EXCLUDED(inbox_mu_);
+  // Only with options.own_thread false, between DriveOnce calls: the core,
+  // for a driver to inspect (or to force an election, as a timer would).
+  consensus::RawNode& core();
 
  private:
   using Op = absl::AnyInvocable<void() &&>;
@@ -159,6 +173,12 @@ class RaftLoop {
 
   // Queues `op` for the loop thread. False when the inbox is full.
   bool Enqueue(Op op, bool bounded) ABSL_LOCKS_EXCLUDED(inbox_mu_);
+  // Queues a caller's request: `work(done)` runs on the loop thread, or
+  // `done` gets BusyError() at once when the inbox is full.
+  template <typename Done, typename Work>
+  void EnqueueCall(Done done, Work work);
+  // RESOURCE_EXHAUSTED, reason BACKPRESSURE, naming inbox_ops_max.
+  absl::Status BusyError() const;
   void Run();
   // One iteration: `ops` in order, then a tick, periodic work and Readys.
   void Iterate(std::deque<Op> ops, bool tick, Clock::time_point now);
@@ -166,8 +186,9 @@ class RaftLoop {
   void Shutdown();
   // THE ordering rule of consensus::Ready, enforced here and nowhere else.
   void HandleReady(consensus::Ready ready);
-  // Step 4 of the rule: hand committed entries to the apply stage, answer
-  // read states.
+  // The Ready's entries, hard state and membership, in one durable write.
+  void Persist(const consensus::Ready& ready);
+  // Hands committed entries to the apply stage; answers read states.
   void ApplyCommitted(consensus::Ready& ready);
   // Installs the Ready's snapshot (the apply stage drained, nothing beside it).
   void InstallSnapshot(const consensus::SnapshotMeta& meta);
@@ -185,6 +206,8 @@ class RaftLoop {
   // returns true, or returns false when it must be proposed afresh.
   bool JoinInflight(const AppendIdentity& identity, bool wait_commit, Clock::time_point deadline,
                     ProposeDone& done);
+  // The error for a proposal the core refused, with its reason.
+  absl::Status ProposeError(const absl::Status& core_error) const;
   // The error for a proposal this node cannot take (not leader, no leader).
   absl::Status NotLeaderError(const absl::Status& core_error) const;
   void Periodic(Clock::time_point now);
@@ -205,17 +228,17 @@ class RaftLoop {
   void PublishStatus() ABSL_LOCKS_EXCLUDED(status_mu_);
 
   const RaftLoopOptions options_;
-  storage::Database* const db_;
-  Applier* const applier_;
+  DurableLog* const log_;
+  StateMachine* const machine_;
   PeerTransport* const transport_;
   SnapshotTransfers* const snapshots_;
   Governance* const governance_;
-  const SignerIdentity signer_;
+  CheckpointSigner* const signer_;
   NodeMetrics* const metrics_;
   IndexWaiters* const applied_waiters_;
   IndexWaiters* const signed_waiters_;
 
-  absl::Mutex inbox_mu_;
+  mutable absl::Mutex inbox_mu_;
   std::deque<Op> inbox_ ABSL_GUARDED_BY(inbox_mu_);
   bool stopping_ ABSL_GUARDED_BY(inbox_mu_) = false;
 
@@ -250,8 +273,10 @@ class RaftLoop {
   // A removed server still has a transport peer until it learns of its removal.
   bool peers_leaving_ = false;
   // A received snapshot waiting for the core to accept it (one iteration).
-  std::unique_ptr<storage::SnapshotSink> incoming_snapshot_;
-  std::string incoming_snapshot_sha256_;
+  std::unique_ptr<IncomingSnapshot> incoming_snapshot_;
+
+  // Follower lag gauges, by follower (PublishStatus).
+  absl::flat_hash_map<consensus::NodeId, prometheus::Gauge*> follower_lag_;
 
   mutable absl::Mutex status_mu_;
   LoopStatus status_ ABSL_GUARDED_BY(status_mu_);

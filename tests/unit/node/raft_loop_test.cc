@@ -19,6 +19,7 @@
 #include "cairn/storage/raft_log_store.h"
 #include "errors/status.h"
 #include "ledger_fixture.h"
+#include "raft/stored_log.h"
 
 namespace cairn::node {
 namespace {
@@ -96,10 +97,11 @@ class RaftLoopTest : public LedgerFixture {
     o.signature_interval_txs = 1'000'000;  // no signature gets in the way
     o.signature_interval_ms = 3'600'000;
     o.inject_stale_idempotency_join = inject_bug;
-    signer_ =
-        SignerIdentity{1, pki_.service_cert->Fingerprint(), &*pki_.node_cert, &*pki_.node_key};
-    loop_ = std::make_unique<RaftLoop>(o, db_.get(), applier_.get(), &peers_, &peers_, &governance_,
-                                       signer_, &metrics_, &applied_, &signed_);
+    signer_ = std::make_unique<NodeSigner>(
+        SignerIdentity{1, pki_.service_cert->Fingerprint(), &*pki_.node_cert, &*pki_.node_key});
+    raft_log_ = std::make_unique<StoredRaftLog>(&db_->raft_log());
+    loop_ = std::make_unique<RaftLoop>(o, raft_log_.get(), applier_.get(), &peers_, &peers_,
+                                       &governance_, signer_.get(), &metrics_, &applied_, &signed_);
     ASSERT_TRUE(loop_->Start().ok());
   }
   void TearDown() override {
@@ -110,19 +112,19 @@ class RaftLoopTest : public LedgerFixture {
   Message TickUntilSent(MessageType type) {
     for (int i = 0; i < 1000; ++i) {
       if (auto m = peers_.Take(type)) return *m;
-      loop_->DriveOnce(/*tick=*/true);
+      Drive(/*tick=*/true);
     }
     ADD_FAILURE() << "the loop never sent message type " << static_cast<int>(type);
     return {};
   }
-  // Drives (without ticks) until `done` holds, or fails after 10 s: the
-  // apply stage answers on its own thread.
+  void Drive(bool tick) { loop_->DriveOnce(tick, RaftLoop::Clock::now()); }
+  // Drives (without ticks) until `done` holds, or fails after 10 s.
   template <typename Pred>
   void DriveUntil(Pred done, const char* what) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (!done()) {
       ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "timed out waiting for " << what;
-      loop_->DriveOnce(/*tick=*/false);
+      Drive(/*tick=*/false);
       std::this_thread::yield();
     }
   }
@@ -158,7 +160,7 @@ class RaftLoopTest : public LedgerFixture {
     // Append A is proposed at 1.2 and sent, but no follower acknowledges it.
     const std::string a = UserCommand("A");
     loop_->Propose(a, IdentityFor(a), true, Later(), first.Callback());
-    loop_->DriveOnce(false);
+    Drive(false);
     ASSERT_TRUE(peers_.Take(MessageType::kAppend).has_value());
     ASSERT_FALSE(first.has_value());
     // Node 2 won term 2 without node 1 and committed its empty entry at
@@ -177,7 +179,7 @@ class RaftLoopTest : public LedgerFixture {
     loop_->Step({new_leader});
     const std::string a_retry = UserCommand("A");
     loop_->Propose(a_retry, IdentityFor(a_retry), true, Later(), retry.Callback());
-    loop_->DriveOnce(false);
+    Drive(false);
     DriveUntil([&] { return first.has_value() && retry.has_value(); }, "both attempts' answers");
   }
 
@@ -185,7 +187,8 @@ class RaftLoopTest : public LedgerFixture {
   IndexWaiters applied_{1000};
   IndexWaiters signed_{1000};
   RecordingPeers peers_;
-  SignerIdentity signer_;
+  std::unique_ptr<NodeSigner> signer_;
+  std::unique_ptr<StoredRaftLog> raft_log_;
   std::unique_ptr<RaftLoop> loop_;
 };
 
@@ -232,7 +235,7 @@ TEST_F(RaftLoopTest, RetryInFlightJoinsOnlyTheSameContents) {
   loop_->Propose(b, IdentityFor(b), true, Later(), other.Callback());
   const std::string a2 = UserCommand("A");
   loop_->Propose(a2, IdentityFor(a2), true, Later(), same.Callback());
-  loop_->DriveOnce(false);
+  Drive(false);
   ASSERT_TRUE(other.has_value());
   EXPECT_EQ(ReasonOf(other.get().status()), "IDEMPOTENCY_KEY_REUSED");
   EXPECT_THAT(other.get().status().message(), HasSubstr("1.2"));
