@@ -32,6 +32,19 @@ absl::Status ValidateUserTransaction(const v1::UserTransaction& tx) {
 
 absl::StatusOr<v1::LeafComponents> LeafComponentsFor(uint64_t term, uint64_t index,
                                                      absl::string_view log_command_bytes) {
+  v1::LogCommand command;
+  if (!log_command_bytes.empty() &&
+      !command.ParseFromArray(log_command_bytes.data(),
+                              static_cast<int>(log_command_bytes.size()))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("entry ", term, ".", index, ": data is not a cairn.v1.LogCommand"));
+  }
+  return LeafComponentsFor(term, index, command, log_command_bytes);
+}
+
+absl::StatusOr<v1::LeafComponents> LeafComponentsFor(uint64_t term, uint64_t index,
+                                                     const v1::LogCommand& command,
+                                                     absl::string_view log_command_bytes) {
   const std::string where = absl::StrCat("entry ", term, ".", index);
   if (term == 0 || index == 0) {
     return absl::InvalidArgumentError(absl::StrCat(where, ": term and index must be >= 1"));
@@ -40,11 +53,6 @@ absl::StatusOr<v1::LeafComponents> LeafComponentsFor(uint64_t term, uint64_t ind
     v1::LeafComponents leaf = Base(term, index, v1::ENTRY_KIND_INTERNAL, kInternalCollection);
     leaf.set_contents_digest(HashToString(Sha256("")));
     return leaf;
-  }
-  v1::LogCommand command;
-  if (!command.ParseFromArray(log_command_bytes.data(),
-                              static_cast<int>(log_command_bytes.size()))) {
-    return absl::InvalidArgumentError(absl::StrCat(where, ": data is not a cairn.v1.LogCommand"));
   }
   v1::LeafComponents leaf;
   switch (command.command_case()) {
@@ -87,6 +95,14 @@ absl::StatusOr<v1::LeafComponents> LeafComponentsFor(uint64_t term, uint64_t ind
 absl::StatusOr<Hash> LeafHashFor(uint64_t term, uint64_t index,
                                  absl::string_view log_command_bytes) {
   absl::StatusOr<v1::LeafComponents> leaf = LeafComponentsFor(term, index, log_command_bytes);
+  if (!leaf.ok()) return leaf.status();
+  return LeafHashOf(*leaf);
+}
+
+absl::StatusOr<Hash> LeafHashFor(uint64_t term, uint64_t index, const v1::LogCommand& command,
+                                 absl::string_view log_command_bytes) {
+  absl::StatusOr<v1::LeafComponents> leaf =
+      LeafComponentsFor(term, index, command, log_command_bytes);
   if (!leaf.ok()) return leaf.status();
   return LeafHashOf(*leaf);
 }

@@ -120,7 +120,7 @@ std::vector<ApplyResult> Applier::Apply(const std::vector<consensus::Entry>& ent
     } else {
       Halt(absl::StrCat("committed entry ", result.txid.ToString(), " holds no command"));
     }
-    auto leaf = ledger::LeafHashFor(e.term, e.index, e.data);
+    auto leaf = ledger::LeafHashFor(e.term, e.index, command, e.data);  // parsed once, above
     if (!leaf.ok()) Halt(std::string(leaf.status().message()));
     CAIRN_CHECK_OK(batch->AddEntry(se)) << "at " << result.txid.ToString();
     tree_.Append(*leaf, *batch);

@@ -34,8 +34,18 @@ namespace cairn::ledger {
 absl::StatusOr<v1::LeafComponents> LeafComponentsFor(uint64_t term, uint64_t index,
                                                      absl::string_view log_command_bytes);
 
+// The same for a caller that has parsed the data already (the applier, the
+// read handlers), so it is parsed once: `command` must be what non-empty
+// `log_command_bytes` parse to (the bytes are still needed: a service entry's
+// contents digest is over them). Ignored when the bytes are empty.
+absl::StatusOr<v1::LeafComponents> LeafComponentsFor(uint64_t term, uint64_t index,
+                                                     const v1::LogCommand& command,
+                                                     absl::string_view log_command_bytes);
+
 // RFC 9162 leaf hash of that entry: LeafHashOf(LeafComponentsFor(...)).
 absl::StatusOr<Hash> LeafHashFor(uint64_t term, uint64_t index,
+                                 absl::string_view log_command_bytes);
+absl::StatusOr<Hash> LeafHashFor(uint64_t term, uint64_t index, const v1::LogCommand& command,
                                  absl::string_view log_command_bytes);
 
 // OK when `tx` can become a leaf: what the node checks before proposing an
