@@ -366,7 +366,17 @@ void NodeImpl::Shutdown() {
   transport_.reset();
   loop_.reset();
   segments_.reset();
-  if (db_) (void)db_->Sync();
+  // Ledger writes are not synced one by one (the Raft log is); this makes
+  // them durable so the next start need not replay them. If it fails, nothing
+  // acknowledged is lost: the next start replays those entries from the log.
+  if (db_) {
+    if (absl::Status st = db_->Sync(); !st.ok()) {
+      spdlog::error(
+          "could not sync the database on shutdown ({}); the next start replays the "
+          "unsynced entries from the Raft log",
+          st.message());
+    }
+  }
   db_.reset();
   dir_.reset();
   spdlog::info("stopped");
