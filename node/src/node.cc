@@ -8,7 +8,6 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
-#include <atomic>
 #include <future>
 
 #include "absl/strings/str_cat.h"
@@ -29,9 +28,10 @@
 #include "security/auth.h"
 #include "security/tls.h"
 #include "service/admin_service.h"
+#include "service/call.h"
+#include "service/leader_router.h"
 #include "service/ledger_service.h"
 #include "service/node_cache.h"
-#include "service/service_context.h"
 #include "setup/bootstrap.h"
 #include "setup/port_check.h"
 
@@ -76,14 +76,15 @@ class NodeImpl final : public Node {
   IndexWaiters applied_waiters_{config_.waiting_requests_max};
   IndexWaiters signed_waiters_{config_.waiting_requests_max};
   CallerIdentifier identifier_;
-  std::atomic<RaftLoop*> loop_ptr_{nullptr};  // for transport callbacks
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<SnapshotSender> snapshots_;
   std::unique_ptr<SegmentExporter> segments_;
   std::unique_ptr<RaftLoop> loop_;
   PeerChannels channels_{&tls_};
   std::unique_ptr<CachedNodeReader> proof_nodes_;
-  ServiceContext ctx_;
+  ServiceIdentity identity_;
+  std::unique_ptr<Authorizer> authorizer_;
+  std::unique_ptr<LeaderRouter> router_;
   std::unique_ptr<LedgerServiceImpl> ledger_service_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<RaftServiceImpl> raft_service_;
@@ -178,19 +179,13 @@ absl::Status NodeImpl::StartLoop() {
     const auto eq = route.find('=');
     topts.routes[std::stoull(route.substr(0, eq))] = route.substr(eq + 1);
   }
-  transport_ = std::make_unique<Transport>(topts, tls_, [this](consensus::NodeId id) {
-    if (RaftLoop* loop = loop_ptr_.load()) loop->ReportUnreachable(id);
-  });
+  transport_ = std::make_unique<Transport>(topts, tls_);
   const auto members = governance_.created() ? governance_.Members() : initial_members_;
   for (const auto& m : members) {
     if (m.node_id() != config_.node_id) transport_->SetPeer(m.node_id(), m.peer_address());
   }
   snapshots_ = std::make_unique<SnapshotSender>(db_.get(), transport_.get(), service_id,
-                                                config_.snapshot_chunk_bytes_max,
-                                                [this](consensus::NodeId id, bool ok) {
-                                                  if (RaftLoop* loop = loop_ptr_.load())
-                                                    loop->ReportSnapshot(id, ok);
-                                                });
+                                                config_.snapshot_chunk_bytes_max);
   RaftLoopOptions o;
   o.node_id = config_.node_id;
   o.tick_ms = static_cast<int64_t>(config_.tick_ms);
@@ -215,32 +210,39 @@ absl::Status NodeImpl::StartLoop() {
   loop_ = std::make_unique<RaftLoop>(o, raft_log_.get(), applier_.get(), transport_.get(),
                                      snapshots_.get(), &governance_, signer_.get(), &metrics_,
                                      &applied_waiters_, &signed_waiters_);
-  if (absl::Status st = loop_->Start(); !st.ok()) return st;
-  loop_ptr_ = loop_.get();
-  ctx_.config = &config_;
-  ctx_.db = db_.get();
-  proof_nodes_ = std::make_unique<CachedNodeReader>(
-      &db_->ledger(), kProofCacheLevelsMin, static_cast<size_t>(config_.proof_cache_nodes_max));
-  ctx_.proof_nodes = proof_nodes_.get();
-  ctx_.governance = &governance_;
-  ctx_.loop = loop_.get();
-  ctx_.applied = &applied_waiters_;
-  ctx_.signed_ = &signed_waiters_;
-  ctx_.identifier = &identifier_;
-  ctx_.metrics = &metrics_;
-  ctx_.channels = &channels_;
-  ctx_.tls = tls_;
-  ctx_.service_id = service_id;
-  ctx_.service_cert_pem = tls_.service_cert_pem;
-  return absl::OkStatus();
+  // The transport and the snapshot sender report to the loop, which sends
+  // through them: it is built after them, and they learn where to report
+  // now, before the loop starts and so before anything is sent. The loop
+  // outlives both (Shutdown stops it first, destroys it last), so a report
+  // never reaches a destroyed loop; one after Stop is dropped by the loop.
+  RaftLoop* loop = loop_.get();
+  transport_->SetUnreachableSink([loop](consensus::NodeId id) { loop->ReportUnreachable(id); });
+  snapshots_->SetReportSink(
+      [loop](consensus::NodeId id, bool ok) { loop->ReportSnapshot(id, ok); });
+  return loop_->Start();
 }
 
 absl::Status NodeImpl::StartServers() {
-  ledger_service_ = std::make_unique<LedgerServiceImpl>(&ctx_);
-  admin_service_ = std::make_unique<AdminServiceImpl>(&ctx_);
+  // What the handlers use, each given only its part: identity, the rules
+  // every call passes first, leader routing, and read-only committed state.
+  identity_ = ServiceIdentity{config_.node_id, service_cert_->Fingerprint(), tls_.service_cert_pem,
+                              tls_.cert_pem};
+  authorizer_ = std::make_unique<Authorizer>(&identifier_, &governance_);
+  router_ = std::make_unique<LeaderRouter>(loop_.get(), &governance_, &channels_);
+  proof_nodes_ = std::make_unique<CachedNodeReader>(
+      &db_->ledger(), kProofCacheLevelsMin, static_cast<size_t>(config_.proof_cache_nodes_max));
+  const storage::LedgerStore* ledger = &db_->ledger();
+  ledger_service_ = std::make_unique<LedgerServiceImpl>(
+      &config_, &identity_, authorizer_.get(), router_.get(), loop_.get(), &governance_,
+      CommittedReads{ledger, &db_->raft_log(), proof_nodes_.get(), &applied_waiters_,
+                     &signed_waiters_},
+      &metrics_);
+  admin_service_ =
+      std::make_unique<AdminServiceImpl>(&identity_, authorizer_.get(), router_.get(), loop_.get(),
+                                         &governance_, ledger, &applied_waiters_, &channels_);
   raft_service_ =
-      std::make_unique<RaftServiceImpl>(config_.node_id, ctx_.service_id, loop_.get(), db_.get(),
-                                        &identifier_, config_.snapshot_chunk_bytes_max);
+      std::make_unique<RaftServiceImpl>(config_.node_id, identity_.service_id, loop_.get(),
+                                        db_.get(), &identifier_, config_.snapshot_chunk_bytes_max);
   // The peer port serves RaftService alone. gRPC's health service and the
   // reflection plugin are process-wide switches read when a server is
   // built, so the peer server is built before they are turned on.
@@ -324,7 +326,7 @@ absl::Status NodeImpl::Init() {
   if (absl::Status st = StartServers(); !st.ok()) return st;
   if (absl::Status st = StartHttp(); !st.ok()) return st;
   spdlog::info("node {} serving clients on {} and peers on {} (mTLS); service {}; applied index {}",
-               config_.node_id, config_.client_address, config_.peer_address, ctx_.service_id,
+               config_.node_id, config_.client_address, config_.peer_address, identity_.service_id,
                applier_->applied_index());
   return absl::OkStatus();
 }
@@ -355,7 +357,6 @@ void NodeImpl::Shutdown() {
   // Peers' message streams never finish on their own; end them now (client
   // calls above had their chance to complete, with the peers still heard).
   if (peer_server_) peer_server_->Shutdown(std::chrono::system_clock::now());
-  loop_ptr_ = nullptr;
   if (loop_) loop_->Stop();
   if (segments_) segments_->Stop();
   applied_waiters_.FailAll(absl::UnavailableError("node is shutting down"));

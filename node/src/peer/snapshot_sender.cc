@@ -3,6 +3,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "cairn/base/check.h"
 #include "cairn/storage/snapshot.h"
 #include "cairn/v1/raft.grpc.pb.h"
 #include "observe/log.h"
@@ -11,13 +12,17 @@
 namespace cairn::node {
 
 SnapshotSender::SnapshotSender(storage::Database* db, Transport* transport, std::string service_id,
-                               size_t chunk_bytes_max,
-                               std::function<void(consensus::NodeId, bool)> report)
+                               size_t chunk_bytes_max)
     : db_(db),
       transport_(transport),
       service_id_(std::move(service_id)),
-      chunk_bytes_max_(chunk_bytes_max),
-      report_(std::move(report)) {}
+      chunk_bytes_max_(chunk_bytes_max) {}
+
+void SnapshotSender::SetReportSink(std::function<void(consensus::NodeId, bool)> report) {
+  absl::MutexLock lock(&mu_);
+  CAIRN_CHECK(!sent_ && !report_) << "SnapshotSender: the report sink is set once, before Send";
+  report_ = std::move(report);
+}
 
 SnapshotSender::~SnapshotSender() {
   std::map<consensus::NodeId, std::thread> running;
@@ -31,6 +36,8 @@ SnapshotSender::~SnapshotSender() {
 void SnapshotSender::Send(consensus::Message message) {
   const consensus::NodeId to = message.to;
   absl::MutexLock lock(&mu_);
+  CAIRN_CHECK(report_) << "SnapshotSender::Send before SetReportSink";
+  sent_ = true;
   if (auto f = finished_.find(to); f != finished_.end()) {
     running_[to].join();
     running_.erase(to);

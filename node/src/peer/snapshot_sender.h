@@ -22,11 +22,16 @@ namespace cairn::node {
 
 class SnapshotSender final : public SnapshotTransfers {
  public:
-  // `report(id, ok)` runs on the transfer's thread when it ends.
   SnapshotSender(storage::Database* db, Transport* transport, std::string service_id,
-                 size_t chunk_bytes_max, std::function<void(consensus::NodeId, bool)> report);
+                 size_t chunk_bytes_max);
   // Waits for transfers in progress to end.
   ~SnapshotSender();
+
+  // Where outcomes go: `report(id, ok)` runs on the transfer's thread when a
+  // transfer to `id` ends. Set once, before the first Send (checked), by the
+  // node once the Raft loop that hears the reports exists (as
+  // Transport::SetUnreachableSink).
+  void SetReportSink(std::function<void(consensus::NodeId, bool)> report) ABSL_LOCKS_EXCLUDED(mu_);
 
   // Starts a transfer to message.to unless one to that node is running.
   void Send(consensus::Message message) override ABSL_LOCKS_EXCLUDED(mu_);
@@ -38,9 +43,11 @@ class SnapshotSender final : public SnapshotTransfers {
   Transport* const transport_;
   const std::string service_id_;
   const size_t chunk_bytes_max_;
-  const std::function<void(consensus::NodeId, bool)> report_;
+  // Set once before the first Send (written under mu_, read-only after).
+  std::function<void(consensus::NodeId, bool)> report_;
 
   absl::Mutex mu_;
+  bool sent_ ABSL_GUARDED_BY(mu_) = false;  // Send has been called
   std::map<consensus::NodeId, std::thread> running_ ABSL_GUARDED_BY(mu_);
   std::map<consensus::NodeId, bool> finished_ ABSL_GUARDED_BY(mu_);  // threads to join
 };

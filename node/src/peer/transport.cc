@@ -6,6 +6,7 @@
 
 #include <chrono>
 
+#include "cairn/base/check.h"
 #include "cairn/v1/raft.grpc.pb.h"
 #include "observe/log.h"
 #include "peer/raft_codec.h"
@@ -154,9 +155,15 @@ class Transport::PeerSender {
   std::thread thread_;  // started last
 };
 
-Transport::Transport(TransportOptions options, TlsFiles tls,
-                     std::function<void(consensus::NodeId)> unreachable)
-    : options_(std::move(options)), tls_(std::move(tls)), unreachable_(std::move(unreachable)) {}
+Transport::Transport(TransportOptions options, TlsFiles tls)
+    : options_(std::move(options)), tls_(std::move(tls)) {}
+
+void Transport::SetUnreachableSink(std::function<void(consensus::NodeId)> unreachable) {
+  absl::MutexLock lock(&mu_);
+  CAIRN_CHECK(!sent_ && !unreachable_)
+      << "Transport: the unreachable sink is set once, before Send";
+  unreachable_ = std::move(unreachable);
+}
 
 Transport::~Transport() {
   std::map<consensus::NodeId, std::unique_ptr<PeerSender>> peers;
@@ -207,6 +214,8 @@ void Transport::Send(std::vector<consensus::Message> messages) {
   std::vector<consensus::NodeId> dropped;
   {
     absl::MutexLock lock(&mu_);
+    CAIRN_CHECK(unreachable_) << "Transport::Send before SetUnreachableSink";
+    sent_ = true;
     for (auto& m : messages) {
       auto it = peers_.find(m.to);
       const consensus::NodeId to = m.to;

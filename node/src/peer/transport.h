@@ -56,13 +56,20 @@ std::shared_ptr<grpc::Channel> OpenPeerChannel(const TlsFiles& tls, uint64_t nod
 
 class Transport final : public PeerTransport {
  public:
-  // `unreachable` is called (from a sender thread, no locks held) when a
-  // message to a peer was dropped or a call failed.
-  Transport(TransportOptions options, TlsFiles tls,
-            std::function<void(consensus::NodeId)> unreachable);
+  Transport(TransportOptions options, TlsFiles tls);
   ~Transport();
   Transport(const Transport&) = delete;
   Transport& operator=(const Transport&) = delete;
+
+  // Where failed deliveries go: `unreachable(id)` is called (on a sender
+  // thread or Send's caller, no locks held) when a message to peer `id` was
+  // dropped or its stream broke. The Raft loop that hears these reports is
+  // built after its transport (it sends through it), so the node sets the
+  // sink once the loop exists and before starting it. Once, and before the
+  // first Send (checked): every report follows a Send, so the sink never
+  // changes while a sender thread may read it.
+  void SetUnreachableSink(std::function<void(consensus::NodeId)> unreachable)
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   // Adds a peer or changes its address (a route in the options wins).
   void SetPeer(consensus::NodeId id, const std::string& address) override ABSL_LOCKS_EXCLUDED(mu_);
@@ -81,9 +88,11 @@ class Transport final : public PeerTransport {
 
   const TransportOptions options_;
   const TlsFiles tls_;
-  const std::function<void(consensus::NodeId)> unreachable_;
+  // Set once before the first Send (written under mu_, read-only after).
+  std::function<void(consensus::NodeId)> unreachable_;
 
   absl::Mutex mu_;
+  bool sent_ ABSL_GUARDED_BY(mu_) = false;  // Send has been called
   std::map<consensus::NodeId, std::unique_ptr<PeerSender>> peers_ ABSL_GUARDED_BY(mu_);
 };
 

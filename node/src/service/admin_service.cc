@@ -2,9 +2,9 @@
 #include "service/admin_service.h"
 
 #include "absl/strings/str_cat.h"
+#include "cairn/base/clock.h"
 #include "cairn/ledger/identity.h"
 #include "cairn/storage/ledger_store.h"
-#include "cairn/storage/raft_log_store.h"
 #include "errors/status.h"
 #include "observe/log.h"
 #include "peer/transport.h"
@@ -12,26 +12,15 @@
 namespace cairn::node {
 namespace {
 
-int64_t NowUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-grpc::ServerUnaryReactor* Finish(grpc::ServerUnaryReactor* reactor, const absl::Status& st) {
-  reactor->Finish(ToGrpcStatus(st));
-  return reactor;
-}
-
 // A certificate issued by the service identity, valid now.
-absl::StatusOr<ledger::Certificate> IssuedCertificate(const ServiceContext& ctx,
+absl::StatusOr<ledger::Certificate> IssuedCertificate(const ServiceIdentity& identity,
                                                       const std::string& pem,
                                                       absl::string_view field) {
   auto cert = ledger::Certificate::FromPem(pem);
   if (!cert.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(field, ": ", cert.status().message()));
   }
-  auto service = ledger::Certificate::FromPem(ctx.service_cert_pem);
+  auto service = ledger::Certificate::FromPem(identity.service_cert_pem);
   if (!service.ok()) return service.status();
   if (absl::Status st = cert->VerifyIssuedBy(*service, absl::Now()); !st.ok()) {
     return absl::InvalidArgumentError(
@@ -56,30 +45,21 @@ v1::RaftRole ToRaftRole(consensus::Role role) {
 
 }  // namespace
 
-template <typename Request, typename Forward>
-grpc::ServerUnaryReactor* AdminServiceImpl::Govern(Ctx* call, const Request* req,
-                                                   v1::GovernanceResponse* resp,
+template <typename Forward>
+grpc::ServerUnaryReactor* AdminServiceImpl::Govern(Ctx* call, v1::GovernanceResponse* resp,
                                                    v1::GovernanceTransaction tx,
                                                    std::optional<consensus::ConfChange> change,
                                                    Forward forward) {
   auto* reactor = call->DefaultReactor();
-  auto principal = Authorize(*ctx_, *call, v1::ROLE_ADMINISTRATOR);
+  auto principal = authorizer_->Authorize(*call, v1::ROLE_ADMINISTRATOR);
   if (!principal.ok()) return Finish(reactor, principal.status());
-  if (absl::Status st = ctx_->governance->Validate(tx); !st.ok()) return Finish(reactor, st);
-  if (!router_.IsLeader()) {
-    auto stub = principal->forwarded ? nullptr : router_.AdminStub();
-    if (!stub) {
-      reactor->Finish(router_.NotLeader(call));
-      return reactor;
-    }
-    auto client = std::make_shared<grpc::ClientContext>();
-    LeaderRouter::PrepareForward(*call, *principal, client.get());
-    forward(stub.get(), client.get(), req, resp,
-            [reactor, client, stub](grpc::Status s) { reactor->Finish(s); });
+  if (absl::Status st = governance_->Validate(tx); !st.ok()) return Finish(reactor, st);
+  if (!router_->IsLeader()) {
+    router_->Forward<v1::AdminService>(call, reactor, *principal, std::move(forward));
     return reactor;
   }
   tx.set_user_id(principal->user_id);
-  tx.set_timestamp_unix_ms(NowUnixMs());
+  tx.set_timestamp_unix_ms(base::NowUnixMs());
   v1::LogCommand command;
   *command.mutable_governance() = std::move(tx);
   auto done = [reactor, resp](absl::StatusOr<CommitResult> r) {
@@ -91,11 +71,11 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Govern(Ctx* call, const Request* req
     Finish(reactor, absl::OkStatus());
   };
   if (change) {
-    ctx_->loop->ProposeConfChange(*change, command.SerializeAsString(), DeadlineOf(*call),
-                                  std::move(done));
+    loop_->ProposeConfChange(*change, command.SerializeAsString(), DeadlineOf(*call),
+                             std::move(done));
   } else {
-    ctx_->loop->Propose(command.SerializeAsString(), AppendIdentity{}, true, DeadlineOf(*call),
-                        std::move(done));
+    loop_->Propose(command.SerializeAsString(), AppendIdentity{}, true, DeadlineOf(*call),
+                   std::move(done));
   }
   return reactor;
 }
@@ -106,7 +86,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::PutUser(Ctx* call, const v1::PutUser
   v1::User* user = tx.mutable_put_user();
   *user = req->user();
   if (!req->certificate_pem().empty()) {
-    auto cert = IssuedCertificate(*ctx_, req->certificate_pem(), "certificate_pem");
+    auto cert = IssuedCertificate(*identity_, req->certificate_pem(), "certificate_pem");
     if (!cert.ok()) return Finish(call->DefaultReactor(), cert.status());
     if (!user->user_id().empty() && user->user_id() != cert->Fingerprint()) {
       return Finish(call->DefaultReactor(),
@@ -115,9 +95,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::PutUser(Ctx* call, const v1::PutUser
     }
     user->set_user_id(cert->Fingerprint());
   }
-  return Govern(call, req, resp, std::move(tx), std::nullopt,
-                [](auto* stub, auto* client, auto* rq, auto* rs, auto cb) {
-                  stub->async()->PutUser(client, rq, rs, std::move(cb));
+  return Govern(call, resp, std::move(tx), std::nullopt,
+                [req, resp](auto* leader, auto* client, auto done) {
+                  leader->PutUser(client, req, resp, std::move(done));
                 });
 }
 
@@ -125,18 +105,18 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RemoveUser(Ctx* call, const v1::Remo
                                                        v1::GovernanceResponse* resp) {
   v1::GovernanceTransaction tx;
   tx.set_remove_user_id(req->user_id());
-  return Govern(call, req, resp, std::move(tx), std::nullopt,
-                [](auto* stub, auto* client, auto* rq, auto* rs, auto cb) {
-                  stub->async()->RemoveUser(client, rq, rs, std::move(cb));
+  return Govern(call, resp, std::move(tx), std::nullopt,
+                [req, resp](auto* leader, auto* client, auto done) {
+                  leader->RemoveUser(client, req, resp, std::move(done));
                 });
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::GetUser(Ctx* call, const v1::GetUserRequest* req,
                                                     v1::User* resp) {
   auto* reactor = call->DefaultReactor();
-  auto principal = Authorize(*ctx_, *call, v1::ROLE_ADMINISTRATOR);
+  auto principal = authorizer_->Authorize(*call, v1::ROLE_ADMINISTRATOR);
   if (!principal.ok()) return Finish(reactor, principal.status());
-  auto user = ctx_->governance->User(req->user_id());
+  auto user = governance_->User(req->user_id());
   if (!user) return Finish(reactor, absl::NotFoundError(absl::StrCat("no user ", req->user_id())));
   *resp = *user;
   return Finish(reactor, absl::OkStatus());
@@ -145,16 +125,16 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetUser(Ctx* call, const v1::GetUser
 grpc::ServerUnaryReactor* AdminServiceImpl::ListUsers(Ctx* call, const v1::ListUsersRequest* req,
                                                       v1::ListUsersResponse* resp) {
   auto* reactor = call->DefaultReactor();
-  auto principal = Authorize(*ctx_, *call, v1::ROLE_ADMINISTRATOR);
+  auto principal = authorizer_->Authorize(*call, v1::ROLE_ADMINISTRATOR);
   if (!principal.ok()) return Finish(reactor, principal.status());
-  for (auto& u : ctx_->governance->Users()) *resp->add_users() = std::move(u);
+  for (auto& u : governance_->Users()) *resp->add_users() = std::move(u);
   return Finish(reactor, absl::OkStatus());
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::AddLearner(Ctx* call, const v1::AddLearnerRequest* req,
                                                        v1::GovernanceResponse* resp) {
   const v1::NodeInfo& node = req->node();
-  auto cert = IssuedCertificate(*ctx_, node.certificate_pem(), "node.certificate_pem");
+  auto cert = IssuedCertificate(*identity_, node.certificate_pem(), "node.certificate_pem");
   if (!cert.ok()) return Finish(call->DefaultReactor(), cert.status());
   if (cert->CommonName() != absl::StrCat("node-", node.node_id())) {
     return Finish(call->DefaultReactor(), absl::InvalidArgumentError(absl::StrCat(
@@ -164,10 +144,10 @@ grpc::ServerUnaryReactor* AdminServiceImpl::AddLearner(Ctx* call, const v1::AddL
   v1::GovernanceTransaction tx;
   *tx.mutable_add_learner() = node;
   tx.mutable_add_learner()->set_membership(v1::MEMBERSHIP_LEARNER);
-  return Govern(call, req, resp, std::move(tx),
+  return Govern(call, resp, std::move(tx),
                 consensus::ConfChange{consensus::ConfChange::Kind::kAddLearner, node.node_id()},
-                [](auto* stub, auto* client, auto* rq, auto* rs, auto cb) {
-                  stub->async()->AddLearner(client, rq, rs, std::move(cb));
+                [req, resp](auto* leader, auto* client, auto done) {
+                  leader->AddLearner(client, req, resp, std::move(done));
                 });
 }
 
@@ -176,10 +156,10 @@ grpc::ServerUnaryReactor* AdminServiceImpl::PromoteLearner(Ctx* call,
                                                            v1::GovernanceResponse* resp) {
   v1::GovernanceTransaction tx;
   tx.set_promote_learner_node_id(req->node_id());
-  return Govern(call, req, resp, std::move(tx),
+  return Govern(call, resp, std::move(tx),
                 consensus::ConfChange{consensus::ConfChange::Kind::kPromoteLearner, req->node_id()},
-                [](auto* stub, auto* client, auto* rq, auto* rs, auto cb) {
-                  stub->async()->PromoteLearner(client, rq, rs, std::move(cb));
+                [req, resp](auto* leader, auto* client, auto done) {
+                  leader->PromoteLearner(client, req, resp, std::move(done));
                 });
 }
 
@@ -187,40 +167,35 @@ grpc::ServerUnaryReactor* AdminServiceImpl::RemoveNode(Ctx* call, const v1::Remo
                                                        v1::GovernanceResponse* resp) {
   v1::GovernanceTransaction tx;
   tx.set_remove_node_id(req->node_id());
-  return Govern(call, req, resp, std::move(tx),
+  return Govern(call, resp, std::move(tx),
                 consensus::ConfChange{consensus::ConfChange::Kind::kRemoveNode, req->node_id()},
-                [](auto* stub, auto* client, auto* rq, auto* rs, auto cb) {
-                  stub->async()->RemoveNode(client, rq, rs, std::move(cb));
+                [req, resp](auto* leader, auto* client, auto done) {
+                  leader->RemoveNode(client, req, resp, std::move(done));
                 });
 }
 
 grpc::ServerUnaryReactor* AdminServiceImpl::TransferLeadership(
     Ctx* call, const v1::TransferLeadershipRequest* req, v1::TransferLeadershipResponse* resp) {
   auto* reactor = call->DefaultReactor();
-  auto principal = Authorize(*ctx_, *call, v1::ROLE_ADMINISTRATOR);
+  auto principal = authorizer_->Authorize(*call, v1::ROLE_ADMINISTRATOR);
   if (!principal.ok()) return Finish(reactor, principal.status());
-  if (!router_.IsLeader()) {
-    auto stub = principal->forwarded ? nullptr : router_.AdminStub();
-    if (!stub) {
-      reactor->Finish(router_.NotLeader(call));
-      return reactor;
-    }
-    auto client = std::make_shared<grpc::ClientContext>();
-    LeaderRouter::PrepareForward(*call, *principal, client.get());
-    stub->async()->TransferLeadership(
-        client.get(), req, resp, [reactor, client, stub](grpc::Status s) { reactor->Finish(s); });
+  if (!router_->IsLeader()) {
+    router_->Forward<v1::AdminService>(
+        call, reactor, *principal, [req, resp](auto* leader, auto* client, auto done) {
+          leader->TransferLeadership(client, req, resp, std::move(done));
+        });
     return reactor;
   }
-  ctx_->loop->TransferLeadership(req->target_node_id(), DeadlineOf(*call),
-                                 [this, reactor, resp](absl::StatusOr<uint64_t> leader) {
-                                   if (!leader.ok()) {
-                                     Finish(reactor, leader.status());
-                                     return;
-                                   }
-                                   resp->set_new_leader_id(*leader);
-                                   resp->set_term(ctx_->loop->status().node.term);
-                                   Finish(reactor, absl::OkStatus());
-                                 });
+  loop_->TransferLeadership(req->target_node_id(), DeadlineOf(*call),
+                            [this, reactor, resp](absl::StatusOr<uint64_t> leader) {
+                              if (!leader.ok()) {
+                                Finish(reactor, leader.status());
+                                return;
+                              }
+                              resp->set_new_leader_id(*leader);
+                              resp->set_term(loop_->status().node.term);
+                              Finish(reactor, absl::OkStatus());
+                            });
   return reactor;
 }
 
@@ -228,9 +203,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::TriggerSnapshot(Ctx* call,
                                                             const v1::TriggerSnapshotRequest* req,
                                                             v1::TriggerSnapshotResponse* resp) {
   auto* reactor = call->DefaultReactor();
-  auto principal = Authorize(*ctx_, *call, v1::ROLE_ADMINISTRATOR);
+  auto principal = authorizer_->Authorize(*call, v1::ROLE_ADMINISTRATOR);
   if (!principal.ok()) return Finish(reactor, principal.status());
-  ctx_->loop->Compact([reactor, resp](absl::StatusOr<uint64_t> index) {
+  loop_->Compact([reactor, resp](absl::StatusOr<uint64_t> index) {
     if (!index.ok()) {
       Finish(reactor, index.status());
       return;
@@ -242,13 +217,13 @@ grpc::ServerUnaryReactor* AdminServiceImpl::TriggerSnapshot(Ctx* call,
 }
 
 void AdminServiceImpl::FillOwnStatus(v1::NodeStatus* out) const {
-  const LoopStatus s = ctx_->loop->status();
-  if (auto me = ctx_->governance->Member(ctx_->config->node_id)) *out->mutable_node() = *me;
-  out->mutable_node()->set_node_id(ctx_->config->node_id);
+  const LoopStatus s = loop_->status();
+  if (auto me = governance_->Member(identity_->node_id)) *out->mutable_node() = *me;
+  out->mutable_node()->set_node_id(identity_->node_id);
   out->set_role(ToRaftRole(s.node.role));
   out->set_term(s.node.term);
   out->set_commit_index(s.node.commit);
-  out->set_applied_index(ctx_->applied->reached());
+  out->set_applied_index(applied_->reached());
   out->set_last_log_index(s.node.last_index);
   out->set_match_index(s.node.last_index);
   out->set_reachable(true);
@@ -258,29 +233,24 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetClusterStatus(Ctx* call,
                                                              const v1::GetClusterStatusRequest* req,
                                                              v1::ClusterStatus* resp) {
   auto* reactor = call->DefaultReactor();
-  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  auto principal = authorizer_->Authorize(*call, v1::ROLE_READER);
   if (!principal.ok()) return Finish(reactor, principal.status());
-  const LoopStatus s = ctx_->loop->status();
-  resp->set_service_id(ctx_->service_id);
+  const LoopStatus s = loop_->status();
+  resp->set_service_id(identity_->service_id);
   resp->set_leader_id(s.node.leader);
   resp->set_term(s.node.term);
-  if (auto latest = ctx_->db->ledger().LatestCheckpoint(); latest.ok()) {
+  if (auto latest = ledger_->LatestCheckpoint(); latest.ok()) {
     resp->set_last_signed_index(latest->signature.index);
   }
   if (req->local_only()) {
     FillOwnStatus(resp->add_nodes());
     return Finish(reactor, absl::OkStatus());
   }
-  if (!router_.IsLeader()) {
-    auto stub = principal->forwarded ? nullptr : router_.AdminStub();
-    if (!stub) {
-      reactor->Finish(router_.NotLeader(call));
-      return reactor;
-    }
-    auto client = std::make_shared<grpc::ClientContext>();
-    LeaderRouter::PrepareForward(*call, *principal, client.get());
-    stub->async()->GetClusterStatus(
-        client.get(), req, resp, [reactor, client, stub](grpc::Status st) { reactor->Finish(st); });
+  if (!router_->IsLeader()) {
+    router_->Forward<v1::AdminService>(
+        call, reactor, *principal, [req, resp](auto* leader, auto* client, auto done) {
+          leader->GetClusterStatus(client, req, resp, std::move(done));
+        });
     return reactor;
   }
   GatherClusterStatus(call, reactor, resp);
@@ -290,8 +260,8 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetClusterStatus(Ctx* call,
 // The leader's view: its own status, its replication progress for each
 // member, and each member's own report (asked with a one-second deadline).
 void AdminServiceImpl::GatherClusterStatus(Ctx* call, Reactor* reactor, v1::ClusterStatus* resp) {
-  const LoopStatus s = ctx_->loop->status();
-  const auto members = ctx_->governance->Members();
+  const LoopStatus s = loop_->status();
+  const auto members = governance_->Members();
   struct Gather {
     absl::Mutex mu;
     size_t pending ABSL_GUARDED_BY(mu) = 0;
@@ -300,7 +270,7 @@ void AdminServiceImpl::GatherClusterStatus(Ctx* call, Reactor* reactor, v1::Clus
   std::vector<std::pair<v1::NodeStatus*, v1::NodeInfo>> others;
   for (const auto& m : members) {
     v1::NodeStatus* out = resp->add_nodes();
-    if (m.node_id() == ctx_->config->node_id) {
+    if (m.node_id() == identity_->node_id) {
       FillOwnStatus(out);
       continue;
     }
@@ -325,7 +295,7 @@ void AdminServiceImpl::GatherClusterStatus(Ctx* call, Reactor* reactor, v1::Clus
     if (last) reactor->Finish(grpc::Status::OK);
   };
   for (auto& [out, m] : others) {
-    auto channel = ctx_->channels->Get(m.node_id(), m.client_address());
+    auto channel = channels_->Get(m.node_id(), m.client_address());
     auto stub = std::shared_ptr<v1::AdminService::Stub>(v1::AdminService::NewStub(channel));
     auto client = std::make_shared<grpc::ClientContext>();
     client->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(1));

@@ -4,14 +4,36 @@
 // applied.
 #pragma once
 
+#include <optional>
+
+#include "apply/governance.h"
+#include "cairn/storage/ledger_store.h"
 #include "cairn/v1/admin.grpc.pb.h"
-#include "service/service_context.h"
+#include "raft/index_waiters.h"
+#include "raft/raft_loop.h"
+#include "service/call.h"
+#include "service/leader_router.h"
 
 namespace cairn::node {
 
 class AdminServiceImpl final : public v1::AdminService::CallbackService {
  public:
-  explicit AdminServiceImpl(const ServiceContext* ctx) : ctx_(ctx), router_(ctx) {}
+  // Everything passed must outlive the service. `loop` takes governance
+  // proposals, transfers and compactions; `ledger` is read for the latest
+  // checkpoint, `applied` for the applied index; `channels` reach the other
+  // members for their status.
+  AdminServiceImpl(const ServiceIdentity* identity, const Authorizer* authorizer,
+                   const LeaderRouter* router, RaftLoop* loop, const Governance* governance,
+                   const storage::LedgerStore* ledger, const IndexWaiters* applied,
+                   PeerChannels* channels)
+      : identity_(identity),
+        authorizer_(authorizer),
+        router_(router),
+        loop_(loop),
+        governance_(governance),
+        ledger_(ledger),
+        applied_(applied),
+        channels_(channels) {}
 
   using Ctx = grpc::CallbackServerContext;
   using Reactor = grpc::ServerUnaryReactor;
@@ -36,16 +58,23 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
 
  private:
   // Authorizes as Administrator, validates `tx`, then proposes it (with the
-  // membership change when given) on the leader or forwards `forward` to it.
-  template <typename Request, typename Forward>
-  Reactor* Govern(Ctx* call, const Request* req, v1::GovernanceResponse* resp,
-                  v1::GovernanceTransaction tx, std::optional<consensus::ConfChange> change,
-                  Forward forward);
+  // membership change when given) on the leader, or on a follower forwards
+  // the call to the leader (`forward` starts it, as LeaderRouter::Forward's
+  // `start`).
+  template <typename Forward>
+  Reactor* Govern(Ctx* call, v1::GovernanceResponse* resp, v1::GovernanceTransaction tx,
+                  std::optional<consensus::ConfChange> change, Forward forward);
   void FillOwnStatus(v1::NodeStatus* out) const;
   void GatherClusterStatus(Ctx* call, Reactor* reactor, v1::ClusterStatus* resp);
 
-  const ServiceContext* ctx_;
-  LeaderRouter router_;
+  const ServiceIdentity* const identity_;
+  const Authorizer* const authorizer_;
+  const LeaderRouter* const router_;
+  RaftLoop* const loop_;
+  const Governance* const governance_;
+  const storage::LedgerStore* const ledger_;
+  const IndexWaiters* const applied_;
+  PeerChannels* const channels_;
 };
 
 }  // namespace cairn::node

@@ -6,10 +6,10 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "apply/idempotency.h"
+#include "cairn/base/clock.h"
 #include "cairn/ledger/encoding.h"
 #include "cairn/ledger/entry.h"
 #include "cairn/storage/ledger_store.h"
-#include "cairn/storage/raft_log_store.h"
 #include "errors/status.h"
 #include "observe/log.h"
 #include "service/proofs.h"
@@ -17,17 +17,6 @@
 
 namespace cairn::node {
 namespace {
-
-int64_t NowUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-grpc::ServerUnaryReactor* Finish(grpc::ServerUnaryReactor* reactor, const absl::Status& st) {
-  reactor->Finish(ToGrpcStatus(st));
-  return reactor;
-}
 
 // A stored entry as the API shows it. User entries carry their contents;
 // service entries (governance, signatures, internal) carry their whole entry
@@ -47,7 +36,7 @@ absl::Status ToEntry(const storage::StoredEntry& stored, bool include_contents, 
     out->set_timestamp_unix_ms(tx.timestamp_unix_ms());
     return absl::OkStatus();
   }
-  auto leaf = ledger::LeafComponentsFor(stored.term, stored.index, stored.data);
+  auto leaf = ledger::LeafComponentsFor(stored.term, stored.index, command, stored.data);
   if (!leaf.ok()) return leaf.status();
   out->set_collection_id(leaf->collection_id());
   if (include_contents) out->set_contents(stored.data);
@@ -93,42 +82,29 @@ absl::StatusOr<uint64_t> IndexBound(const std::string& txid, absl::string_view f
 grpc::ServerUnaryReactor* LedgerServiceImpl::Append(Ctx* call, const v1::AppendRequest* req,
                                                     v1::AppendResponse* resp) {
   auto* reactor = call->DefaultReactor();
-  auto principal = Authorize(*ctx_, *call, v1::ROLE_CONTRIBUTOR);
+  auto principal = authorizer_->Authorize(*call, v1::ROLE_CONTRIBUTOR);
   absl::Status st = principal.status();
-  if (st.ok()) st = ValidateAppend(*req, *ctx_->config);
+  if (st.ok()) st = ValidateAppend(*req, *config_);
   if (!st.ok()) {
-    ctx_->metrics->appends_rejected_total.Increment();
+    metrics_->appends_rejected_total.Increment();
     return Finish(reactor, st);
   }
-  if (!router_.IsLeader()) {
-    if (principal->forwarded) {  // never forward twice
-      reactor->Finish(router_.NotLeader(call));
-      return reactor;
-    }
-    ForwardAppend(call, reactor, *principal, req, resp);
+  if (!router_->IsLeader()) {
+    router_->Forward<v1::LedgerService>(
+        call, reactor, *principal,
+        [req, resp](auto* leader, auto* client, auto done) {
+          leader->Append(client, req, resp, std::move(done));
+        },
+        &ForwardedAppendStatus);
     return reactor;
   }
   ProposeAppend(call, reactor, *principal, req, resp);
   return reactor;
 }
 
-void LedgerServiceImpl::ForwardAppend(Ctx* call, Reactor* reactor, const Principal& principal,
-                                      const v1::AppendRequest* req, v1::AppendResponse* resp) {
-  auto stub = router_.LedgerStub();
-  if (!stub) {
-    reactor->Finish(router_.NotLeader(call));
-    return;
-  }
-  auto client = std::make_shared<grpc::ClientContext>();
-  LeaderRouter::PrepareForward(*call, principal, client.get());
-  stub->async()->Append(client.get(), req, resp, [reactor, client, stub](grpc::Status status) {
-    reactor->Finish(ToGrpcStatus(ForwardedAppendOutcome(status)));
-  });
-}
-
 void LedgerServiceImpl::ProposeAppend(Ctx* call, Reactor* reactor, const Principal& principal,
                                       const v1::AppendRequest* req, v1::AppendResponse* resp) {
-  const int64_t now_ms = NowUnixMs();
+  const int64_t now_ms = base::NowUnixMs();
   v1::LogCommand command;
   v1::UserTransaction* tx = command.mutable_user();
   tx->set_collection_id(req->collection_id());
@@ -146,10 +122,10 @@ void LedgerServiceImpl::ProposeAppend(Ctx* call, Reactor* reactor, const Princip
     // A retry of an append already applied: answered from the ledger, but
     // only with the entry that holds this key AND these contents.
     auto held =
-        ctx_->db->ledger().LookupIdempotencyKey(principal.user_id, req->idempotency_key(), now_ms);
+        reads_.ledger->LookupIdempotencyKey(principal.user_id, req->idempotency_key(), now_ms);
     if (held.ok()) {
       const ledger::TxId holder{held->term, held->index};
-      auto stored = ctx_->db->ledger().Get(held->index);
+      auto stored = reads_.ledger->Get(held->index);
       if (!stored.ok()) {
         Finish(reactor, stored.status());
         return;
@@ -166,18 +142,18 @@ void LedgerServiceImpl::ProposeAppend(Ctx* call, Reactor* reactor, const Princip
     }
   }
   const auto started = std::chrono::steady_clock::now();
-  ctx_->loop->Propose(
+  loop_->Propose(
       command.SerializeAsString(), std::move(identity), req->wait() == v1::APPEND_WAIT_COMMITTED,
       DeadlineOf(*call), [this, reactor, resp, started](absl::StatusOr<CommitResult> r) {
         if (!r.ok()) {
-          ctx_->metrics->appends_rejected_total.Increment();
+          metrics_->appends_rejected_total.Increment();
           Finish(reactor, r.status());
           return;
         }
         resp->set_txid(r->txid.ToString());
         resp->set_status(r->status);
         resp->set_duplicate(r->duplicate_of.has_value());
-        ctx_->metrics->append_latency_seconds.Observe(
+        metrics_->append_latency_seconds.Observe(
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
         Finish(reactor, absl::OkStatus());
       });
@@ -188,7 +164,7 @@ void LedgerServiceImpl::ProposeAppend(Ctx* call, Reactor* reactor, const Princip
 void LedgerServiceImpl::WhenApplied(Ctx* call, Reactor* reactor, uint64_t index, bool no_wait,
                                     absl::AnyInvocable<grpc::Status() &&> read) {
   // Applied already (the waiters may not have heard yet): read at once.
-  const uint64_t applied = ctx_->db->ledger().applied_index();
+  const uint64_t applied = reads_.ledger->applied_index();
   if (index <= applied) {
     reactor->Finish(std::move(read)());
     return;
@@ -203,7 +179,7 @@ void LedgerServiceImpl::WhenApplied(Ctx* call, Reactor* reactor, uint64_t index,
   }
   auto shared = std::make_shared<absl::AnyInvocable<grpc::Status() &&>>(std::move(read));
   const absl::Status st =
-      ctx_->applied->Wait(index, DeadlineOf(*call), [reactor, shared](absl::Status s) {
+      reads_.applied->Wait(index, DeadlineOf(*call), [reactor, shared](absl::Status s) {
         if (!s.ok()) {
           reactor->Finish(ToGrpcStatus(
               WithReason(absl::DeadlineExceededError(
@@ -219,24 +195,23 @@ void LedgerServiceImpl::WhenApplied(Ctx* call, Reactor* reactor, uint64_t index,
 grpc::ServerUnaryReactor* LedgerServiceImpl::GetEntry(Ctx* call, const v1::GetEntryRequest* req,
                                                       v1::GetEntryResponse* resp) {
   auto* reactor = call->DefaultReactor();
-  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  auto principal = authorizer_->Authorize(*call, v1::ROLE_READER);
   if (!principal.ok()) return Finish(reactor, principal.status());
   auto txid = ledger::TxId::Parse(req->txid(), "txid");
   if (!txid.ok()) return Finish(reactor, txid.status());
   // Answer NOT_FOUND at once when this node knows the txid will never be
   // applied: it is INVALID, or this is the leader and its log ends before it.
   // Otherwise an index not applied here yet may still come: wait for it.
-  if (txid->index > ctx_->applied->reached()) {
+  if (txid->index > reads_.applied->reached()) {
     const v1::TransactionStatus status = StatusOf(*txid);
-    const bool beyond_leader_log =
-        router_.IsLeader() && txid->index > ctx_->db->raft_log().LastIndex();
+    const bool beyond_leader_log = router_->IsLeader() && txid->index > reads_.log->LastIndex();
     if (status == v1::TRANSACTION_STATUS_INVALID || beyond_leader_log) {
       return Finish(reactor, absl::NotFoundError(
                                  absl::StrCat("txid ", req->txid(), " is not in the ledger")));
     }
   }
   WhenApplied(call, reactor, txid->index, req->no_wait(), [this, txid = *txid, resp]() {
-    auto stored = ctx_->db->ledger().Get(txid.index);
+    auto stored = reads_.ledger->Get(txid.index);
     if (!stored.ok() || stored->term != txid.term) {
       return ToGrpcStatus(
           absl::NotFoundError(absl::StrCat("txid ", txid.ToString(), " is not in the ledger")));
@@ -250,13 +225,13 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetCurrentEntry(Ctx* call,
                                                              const v1::GetCurrentEntryRequest* req,
                                                              v1::GetCurrentEntryResponse* resp) {
   auto* reactor = call->DefaultReactor();
-  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  auto principal = authorizer_->Authorize(*call, v1::ROLE_READER);
   if (!principal.ok()) return Finish(reactor, principal.status());
   if (req->collection_id().empty()) {
     return Finish(reactor, absl::InvalidArgumentError("collection_id is empty"));
   }
   auto read = [this, id = req->collection_id(), resp]() {
-    auto stored = ctx_->db->ledger().CurrentEntry(id);
+    auto stored = reads_.ledger->CurrentEntry(id);
     if (!stored.ok()) {
       return ToGrpcStatus(
           absl::IsNotFound(stored.status())
@@ -269,14 +244,14 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetCurrentEntry(Ctx* call,
     reactor->Finish(read());
     return reactor;
   }
-  ctx_->loop->ReadIndex(DeadlineOf(*call),
-                        [reactor, read = std::move(read)](absl::StatusOr<uint64_t> index) mutable {
-                          if (!index.ok()) {
-                            reactor->Finish(ToGrpcStatus(index.status()));
-                          } else {
-                            reactor->Finish(read());
-                          }
-                        });
+  loop_->ReadIndex(DeadlineOf(*call),
+                   [reactor, read = std::move(read)](absl::StatusOr<uint64_t> index) mutable {
+                     if (!index.ok()) {
+                       reactor->Finish(ToGrpcStatus(index.status()));
+                     } else {
+                       reactor->Finish(read());
+                     }
+                   });
   return reactor;
 }
 
@@ -284,12 +259,12 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::ListEntries(Ctx* call,
                                                          const v1::ListEntriesRequest* req,
                                                          v1::ListEntriesResponse* resp) {
   auto* reactor = call->DefaultReactor();
-  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  auto principal = authorizer_->Authorize(*call, v1::ROLE_READER);
   if (!principal.ok()) return Finish(reactor, principal.status());
   if (req->collection_id().empty()) {
     return Finish(reactor, absl::InvalidArgumentError("collection_id is empty"));
   }
-  absl::Status st = ValidatePageSize(req->page_size(), *ctx_->config);
+  absl::Status st = ValidatePageSize(req->page_size(), *config_);
   if (st.ok()) st = IndexBound(req->from_txid(), "from_txid").status();
   if (st.ok()) st = IndexBound(req->to_txid(), "to_txid").status();
   auto token = ParseListToken(req->page_token());
@@ -311,7 +286,7 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::ListEntries(Ctx* call,
                 [this, req, resp, index]() { return ListPage(*req, index, resp); });
     return reactor;
   }
-  ctx_->loop->ReadIndex(
+  loop_->ReadIndex(
       DeadlineOf(*call), [this, reactor, req, resp](absl::StatusOr<uint64_t> index) mutable {
         reactor->Finish(index.ok() ? ListPage(*req, *index, resp) : ToGrpcStatus(index.status()));
       });
@@ -327,7 +302,7 @@ grpc::Status LedgerServiceImpl::ListPage(const v1::ListEntriesRequest& req, uint
   options.page_size = req.page_size() == 0 ? 100 : req.page_size();
   options.include_data = req.include_contents();
   options.page_token = ParseListToken(req.page_token())->storage_token;
-  auto page = ctx_->db->ledger().ListEntries(req.collection_id(), options);
+  auto page = reads_.ledger->ListEntries(req.collection_id(), options);
   if (!page.ok()) return ToGrpcStatus(page.status());
   for (const auto& e : page->entries) {
     absl::Status st = ToEntry(e, req.include_contents(), resp->add_entries());
@@ -343,13 +318,13 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::ListCollections(Ctx* call,
                                                              const v1::ListCollectionsRequest* req,
                                                              v1::ListCollectionsResponse* resp) {
   auto* reactor = call->DefaultReactor();
-  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  auto principal = authorizer_->Authorize(*call, v1::ROLE_READER);
   if (!principal.ok()) return Finish(reactor, principal.status());
-  if (absl::Status st = ValidatePageSize(req->page_size(), *ctx_->config); !st.ok()) {
+  if (absl::Status st = ValidatePageSize(req->page_size(), *config_); !st.ok()) {
     return Finish(reactor, st);
   }
-  auto page = ctx_->db->ledger().ListCollections(req->page_size() == 0 ? 100 : req->page_size(),
-                                                 req->page_token());
+  auto page = reads_.ledger->ListCollections(req->page_size() == 0 ? 100 : req->page_size(),
+                                             req->page_token());
   if (!page.ok()) return Finish(reactor, page.status());
   for (const auto& c : page->collections) {
     auto* out = resp->add_collections();
@@ -363,11 +338,11 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::ListCollections(Ctx* call,
 }
 
 v1::TransactionStatus LedgerServiceImpl::StatusOf(const ledger::TxId& txid) const {
-  const storage::RaftLogStore& log = ctx_->db->raft_log();
-  const uint64_t commit = ctx_->loop->status().node.commit;
+  const consensus::LogStorage& log = *reads_.log;
+  const uint64_t commit = loop_->status().node.commit;
   uint64_t term = 0;
-  if (txid.index <= ctx_->applied->reached()) {
-    auto stored = ctx_->db->ledger().Get(txid.index);
+  if (txid.index <= reads_.applied->reached()) {
+    auto stored = reads_.ledger->Get(txid.index);
     if (!stored.ok()) return v1::TRANSACTION_STATUS_UNKNOWN;
     term = stored->term;
   } else {
@@ -387,12 +362,12 @@ v1::TransactionStatus LedgerServiceImpl::StatusOf(const ledger::TxId& txid) cons
 grpc::ServerUnaryReactor* LedgerServiceImpl::GetTransactionStatus(
     Ctx* call, const v1::GetTransactionStatusRequest* req, v1::GetTransactionStatusResponse* resp) {
   auto* reactor = call->DefaultReactor();
-  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  auto principal = authorizer_->Authorize(*call, v1::ROLE_READER);
   if (!principal.ok()) return Finish(reactor, principal.status());
   auto txid = ledger::TxId::Parse(req->txid(), "txid");
   if (!txid.ok()) return Finish(reactor, txid.status());
   resp->set_status(StatusOf(*txid));
-  resp->set_commit_index(ctx_->loop->status().node.commit);
+  resp->set_commit_index(loop_->status().node.commit);
   return Finish(reactor, absl::OkStatus());
 }
 
@@ -401,27 +376,27 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetTransactionStatus(
 grpc::ServerUnaryReactor* LedgerServiceImpl::GetReceipt(Ctx* call, const v1::GetReceiptRequest* req,
                                                         v1::GetReceiptResponse* resp) {
   auto* reactor = call->DefaultReactor();
-  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  auto principal = authorizer_->Authorize(*call, v1::ROLE_READER);
   if (!principal.ok()) return Finish(reactor, principal.status());
   auto txid = ledger::TxId::Parse(req->txid(), "txid");
   if (!txid.ok()) return Finish(reactor, txid.status());
   auto build = [this, txid = *txid, resp]() {
-    auto receipt = BuildReceipt(ctx_->db->ledger(), *ctx_->proof_nodes, txid.index, txid.term);
+    auto receipt = BuildReceipt(*reads_.ledger, *reads_.proof_nodes, txid.index, txid.term);
     if (!receipt.ok()) return receipt.status();
     *resp->mutable_receipt() = *std::move(receipt);
     return absl::OkStatus();
   };
   if (!req->wait()) {
-    if (txid->index > ctx_->signed_->reached()) {
+    if (txid->index > reads_.signed_->reached()) {
       return Finish(reactor, absl::NotFoundError(absl::StrCat(
                                  "no signature covers ", req->txid(), " yet (signed up to index ",
-                                 ctx_->signed_->reached(), "); retry shortly or set wait")));
+                                 reads_.signed_->reached(), "); retry shortly or set wait")));
     }
     return Finish(reactor, build());
   }
   auto shared = std::make_shared<decltype(build)>(std::move(build));
   const absl::Status st =
-      ctx_->signed_->Wait(txid->index, DeadlineOf(*call), [reactor, shared](absl::Status s) {
+      reads_.signed_->Wait(txid->index, DeadlineOf(*call), [reactor, shared](absl::Status s) {
         if (!s.ok()) {
           reactor->Finish(ToGrpcStatus(absl::DeadlineExceededError(
               "no signature covered the transaction before the deadline")));
@@ -436,9 +411,9 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetReceipt(Ctx* call, const v1::Get
 grpc::ServerUnaryReactor* LedgerServiceImpl::GetConsistencyProof(
     Ctx* call, const v1::GetConsistencyProofRequest* req, v1::GetConsistencyProofResponse* resp) {
   auto* reactor = call->DefaultReactor();
-  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  auto principal = authorizer_->Authorize(*call, v1::ROLE_READER);
   if (!principal.ok()) return Finish(reactor, principal.status());
-  auto proof = BuildConsistencyProof(ctx_->db->ledger(), *ctx_->proof_nodes, req->from_tree_size(),
+  auto proof = BuildConsistencyProof(*reads_.ledger, *reads_.proof_nodes, req->from_tree_size(),
                                      req->to_tree_size());
   if (!proof.ok()) return Finish(reactor, proof.status());
   *resp->mutable_proof() = *std::move(proof);
@@ -448,9 +423,9 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetConsistencyProof(
 grpc::ServerUnaryReactor* LedgerServiceImpl::GetLatestCheckpoint(
     Ctx* call, const v1::GetLatestCheckpointRequest* req, v1::GetLatestCheckpointResponse* resp) {
   auto* reactor = call->DefaultReactor();
-  auto principal = Authorize(*ctx_, *call, v1::ROLE_READER);
+  auto principal = authorizer_->Authorize(*call, v1::ROLE_READER);
   if (!principal.ok()) return Finish(reactor, principal.status());
-  auto sig = LatestSignature(ctx_->db->ledger());
+  auto sig = LatestSignature(*reads_.ledger);
   if (!sig.ok()) {
     return Finish(reactor, absl::IsNotFound(sig.status())
                                ? absl::NotFoundError("nothing is signed yet")
@@ -464,17 +439,17 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetLatestCheckpoint(
 grpc::ServerUnaryReactor* LedgerServiceImpl::GetServiceIdentity(
     Ctx* call, const v1::GetServiceIdentityRequest* req, v1::GetServiceIdentityResponse* resp) {
   auto* reactor = call->DefaultReactor();
-  auto principal = Authorize(*ctx_, *call, v1::ROLE_UNSPECIFIED);
+  auto principal = authorizer_->Authorize(*call, v1::ROLE_UNSPECIFIED);
   if (!principal.ok()) return Finish(reactor, principal.status());
-  resp->set_service_certificate_pem(ctx_->service_cert_pem);
-  resp->set_service_id(ctx_->service_id);
-  resp->set_node_id(ctx_->config->node_id);
-  for (const auto& m : ctx_->governance->Members()) {
-    if (m.certificate_pem().empty() && m.node_id() != ctx_->config->node_id) continue;
+  resp->set_service_certificate_pem(identity_->service_cert_pem);
+  resp->set_service_id(identity_->service_id);
+  resp->set_node_id(identity_->node_id);
+  for (const auto& m : governance_->Members()) {
+    if (m.certificate_pem().empty() && m.node_id() != identity_->node_id) continue;
     auto* n = resp->add_nodes();
     n->set_node_id(m.node_id());
-    n->set_certificate_pem(m.node_id() == ctx_->config->node_id ? ctx_->tls.cert_pem
-                                                                : m.certificate_pem());
+    n->set_certificate_pem(m.node_id() == identity_->node_id ? identity_->node_cert_pem
+                                                             : m.certificate_pem());
   }
   return Finish(reactor, absl::OkStatus());
 }

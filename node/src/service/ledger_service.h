@@ -3,14 +3,46 @@
 // a read index) parks a callback that the apply loop runs.
 #pragma once
 
+#include "apply/governance.h"
+#include "cairn/consensus/storage.h"
+#include "cairn/ledger/merkle_store.h"
+#include "cairn/node/config.h"
+#include "cairn/storage/ledger_store.h"
 #include "cairn/v1/ledger.grpc.pb.h"
-#include "service/service_context.h"
+#include "observe/metrics.h"
+#include "raft/index_waiters.h"
+#include "raft/raft_loop.h"
+#include "service/call.h"
+#include "service/leader_router.h"
 
 namespace cairn::node {
 
+// What this node has committed and applied, read only, for the read
+// handlers. Everything here must outlive the service.
+struct CommittedReads {
+  const storage::LedgerStore* ledger = nullptr;  // entries, collections, checkpoints
+  const consensus::LogStorage* log = nullptr;    // terms of entries not applied yet
+  // Committed Merkle nodes for proofs, through a bounded cache (node_cache.h).
+  const ledger::MerkleNodeReader* proof_nodes = nullptr;
+  IndexWaiters* applied = nullptr;  // reached: applied index
+  IndexWaiters* signed_ = nullptr;  // reached: leaves covered by a signature
+};
+
 class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
  public:
-  explicit LedgerServiceImpl(const ServiceContext* ctx) : ctx_(ctx), router_(ctx) {}
+  // Everything passed must outlive the service. `loop` takes proposals and
+  // read-index rounds; `config` gives the request limits.
+  LedgerServiceImpl(const NodeConfig* config, const ServiceIdentity* identity,
+                    const Authorizer* authorizer, const LeaderRouter* router, RaftLoop* loop,
+                    const Governance* governance, CommittedReads reads, NodeMetrics* metrics)
+      : config_(config),
+        identity_(identity),
+        authorizer_(authorizer),
+        router_(router),
+        loop_(loop),
+        governance_(governance),
+        reads_(reads),
+        metrics_(metrics) {}
 
   using Ctx = grpc::CallbackServerContext;
   using Reactor = grpc::ServerUnaryReactor;
@@ -34,8 +66,6 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
                               v1::GetServiceIdentityResponse* resp) override;
 
  private:
-  void ForwardAppend(Ctx* call, Reactor* reactor, const Principal& principal,
-                     const v1::AppendRequest* req, v1::AppendResponse* resp);
   void ProposeAppend(Ctx* call, Reactor* reactor, const Principal& principal,
                      const v1::AppendRequest* req, v1::AppendResponse* resp);
   // Status of `txid` on this node.
@@ -48,8 +78,14 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
   void WhenApplied(Ctx* call, Reactor* reactor, uint64_t index, bool no_wait,
                    absl::AnyInvocable<grpc::Status() &&> read);
 
-  const ServiceContext* ctx_;
-  LeaderRouter router_;
+  const NodeConfig* const config_;
+  const ServiceIdentity* const identity_;
+  const Authorizer* const authorizer_;
+  const LeaderRouter* const router_;
+  RaftLoop* const loop_;
+  const Governance* const governance_;
+  const CommittedReads reads_;
+  NodeMetrics* const metrics_;
 };
 
 }  // namespace cairn::node

@@ -397,7 +397,7 @@ grpc::Status FakeServer::Intercept(grpc::ServerContext* context, const std::stri
     return ToGrpc(s);
   }
   if (is_write && !follower_of_.empty()) {
-    // As node/src/service/service_context.cc (LeaderRouter::NotLeader) answers.
+    // As node/src/service/leader_router.cc (LeaderRouter::NotLeader) answers.
     context->AddTrailingMetadata("cairn-leader", follower_of_);
     return ToGrpc(node::WithReason(
         absl::UnavailableError(
