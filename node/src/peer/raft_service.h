@@ -2,6 +2,15 @@
 // caller must present a node certificate (issued by the service identity,
 // naming "node-<id>"), every message must come from that id and be addressed
 // to this node, and the batch must name this service's id.
+//
+// Why the synchronous API, when the client port uses callbacks (STYLE 14):
+// every call here is a long-lived client stream read in a loop, one per peer
+// (Stream) or per snapshot transfer (InstallSnapshot), so there are a few
+// threads, a bounded number, not one per request. Stream only hands each batch
+// to the loop's inbox, which never blocks; InstallSnapshot writes every chunk
+// to the staging file before reading the next, blocking disk I/O that must
+// not run on gRPC's callback threads, and that gives the sender flow control
+// for free. A reactor per stream would add state machines and buy nothing.
 #pragma once
 
 #include "cairn/storage/database.h"
@@ -22,6 +31,10 @@ class RaftServiceImpl final : public v1::RaftService::Service {
         identifier_(identifier),
         chunk_bytes_max_(chunk_bytes_max) {}
 
+  // Nodes never call Send (the transport writes to Stream); it stays as the
+  // one-batch form of Stream for tools and tests (tests/integration
+  // security_test probes the peer port's checks with it), and shares
+  // Deliver with Stream, so the checks exist once.
   grpc::Status Send(grpc::ServerContext* context, const v1::RaftMessageBatch* batch,
                     v1::SendResponse* response) override;
   grpc::Status Stream(grpc::ServerContext* context,
