@@ -56,17 +56,7 @@ uint64_t OrderedFromSigned(int64_t v) { return static_cast<uint64_t>(v) ^ (uint6
 int64_t SignedFromOrdered(uint64_t v) { return static_cast<int64_t>(v ^ (uint64_t{1} << 63)); }
 
 bool Decoder::GetVarint(uint64_t* v) {
-  uint64_t out = 0;
-  for (int shift = 0; shift <= 63; shift += 7) {
-    uint8_t byte = 0;
-    if (!GetU8(&byte)) return false;
-    out |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) {
-      *v = out;
-      return true;
-    }
-  }
-  return false;  // more than 10 bytes: not a varint we wrote
+  return GetVarintFrom([this](uint8_t* byte) { return GetU8(byte); }, v);
 }
 
 bool Decoder::GetLengthPrefixed(absl::string_view* v) {

@@ -31,6 +31,24 @@ std::string U64Key(uint64_t v);
 uint64_t OrderedFromSigned(int64_t v);
 int64_t SignedFromOrdered(uint64_t v);
 
+// Reads a varint (7 bits a byte, least significant first, high bit set on
+// every byte but the last) a byte at a time through `get_u8` (bool(uint8_t*)).
+// False when a byte is missing or after 10 bytes (not a varint we wrote).
+template <typename GetU8>
+bool GetVarintFrom(GetU8 get_u8, uint64_t* v) {
+  uint64_t out = 0;
+  for (int shift = 0; shift <= 63; shift += 7) {
+    uint8_t byte = 0;
+    if (!get_u8(&byte)) return false;
+    out |= static_cast<uint64_t>(byte & 0x7f) << shift;
+    if ((byte & 0x80) == 0) {
+      *v = out;
+      return true;
+    }
+  }
+  return false;
+}
+
 // base::ByteReader with the varint and length-prefixed forms of storage.
 class Decoder {
  public:

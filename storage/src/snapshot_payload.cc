@@ -163,17 +163,7 @@ bool PayloadReader::GetU64(uint64_t* v) {
 }
 
 bool PayloadReader::GetVarint(uint64_t* v) {
-  uint64_t out = 0;
-  for (int shift = 0; shift <= 63; shift += 7) {
-    uint8_t byte = 0;
-    if (!GetU8(&byte)) return false;
-    out |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0) {
-      *v = out;
-      return true;
-    }
-  }
-  return false;
+  return GetVarintFrom([this](uint8_t* byte) { return GetU8(byte); }, v);
 }
 
 bool PayloadReader::GetBytes(uint64_t n, std::string* out) {
