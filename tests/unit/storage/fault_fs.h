@@ -10,9 +10,10 @@
 #include <atomic>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "rocksdb/env.h"
 #include "rocksdb/file_system.h"
 
@@ -51,7 +52,7 @@ class FaultFs : public rocksdb::FileSystemWrapper {
   // power loss would leave of data that only reached the page cache. Call
   // only while no database is open on the files.
   void DropUnsyncedWalData() {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     for (const auto& [name, synced] : synced_bytes_) {
       if (name.size() < 4 || name.compare(name.size() - 4, 4, ".log") != 0) continue;
       if (::truncate(name.c_str(), static_cast<off_t>(synced)) != 0) {
@@ -100,7 +101,7 @@ class FaultFs : public rocksdb::FileSystemWrapper {
       }
       if (s.ok()) {
         ++fs_->syncs;
-        std::lock_guard<std::mutex> lock(fs_->mu_);
+        absl::MutexLock lock(&fs_->mu_);
         fs_->synced_bytes_[name_] = size_;
       }
       return s;
@@ -113,15 +114,15 @@ class FaultFs : public rocksdb::FileSystemWrapper {
 
   void Wrap(const std::string& name, std::unique_ptr<rocksdb::FSWritableFile>* r, uint64_t size) {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       auto it = synced_bytes_.find(name);
       if (it == synced_bytes_.end() || size == 0) synced_bytes_[name] = size;
     }
     r->reset(new File(this, name, std::move(*r), size));
   }
 
-  std::mutex mu_;
-  std::map<std::string, uint64_t> synced_bytes_;  // by file name
+  absl::Mutex mu_;
+  std::map<std::string, uint64_t> synced_bytes_ ABSL_GUARDED_BY(mu_);  // by file name
 };
 
 // An Env that runs RocksDB on a FaultFs.
