@@ -37,7 +37,16 @@ if(CAIRN_TSAN)
     message(FATAL_ERROR "No instrumented Abseil in ${CAIRN_TSAN_DEPS_PREFIX}: run "
                         "scripts/build-tsan-deps.sh first")
   endif()
-  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer)
+  # -fvisibility-inlines-hidden: under C++20 libstdc++ declares no extern
+  # templates for std::string, so each binary instantiates its own
+  # (instrumented) copies of members such as _M_append/_M_mutate, which are
+  # constexpr and so inline. Exported, they would interpose on libstdc++.so's:
+  # uninstrumented RocksDB would run our instrumented copies on the buffers its
+  # write-group leader takes over through its own (invisible) atomics, and TSan
+  # would report those hand-offs as races in Cairn's frames. Hidden, every
+  # third-party library keeps calling libstdc++.so's copies. Check with
+  # `nm -D --defined-only build/tsan/node/cairn-node | c++filt | grep basic_string`.
+  add_compile_options(-fsanitize=thread -fno-omit-frame-pointer -fvisibility-inlines-hidden)
   # Programs link against Debian's libabsl as usual; the instrumented copies
   # have the same SONAMEs and come first at run time. DT_RPATH rather than
   # DT_RUNPATH: the loader searches an executable's RPATH for the
