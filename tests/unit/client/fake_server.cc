@@ -524,12 +524,20 @@ bool FakeServer::corrupt_proofs() const {
 
 void FakeServer::set_ledger(FakeLedger* ledger) {
   absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(
+      +[](int* uses) { return *uses == 0; }, &ledger_uses_));
   ledger_ = ledger;
 }
 
-FakeLedger* FakeServer::ledger() const {
+FakeServer::LedgerUse FakeServer::ledger() const {
   absl::MutexLock lock(&mu_);
-  return ledger_;
+  ++ledger_uses_;
+  return LedgerUse(this, ledger_);
+}
+
+FakeServer::LedgerUse::~LedgerUse() {
+  absl::MutexLock lock(&server_->mu_);
+  --server_->ledger_uses_;
 }
 
 int FakeServer::calls(const std::string& method) const {

@@ -44,7 +44,8 @@ struct Fault {
 
 class FakeServer {
  public:
-  // Serves `ledger` (not owned, must outlive the server) presenting the TLS
+  // Serves `ledger` (not owned; it must outlive the server or, if replaced,
+  // the set_ledger call that replaces it) presenting the TLS
   // certificate and key in the given files; clients must present a
   // certificate issued by `service_cert_file`.
   FakeServer(FakeLedger* ledger, std::string tls_cert_file, std::string tls_key_file,
@@ -83,7 +84,12 @@ class FakeServer {
   void set_receipt_size(uint64_t size);
   // Every consistency proof has one byte flipped.
   void set_corrupt_proofs(bool corrupt);
-  // Serve another ledger from now on (e.g. a fork).
+  // Serve another ledger from now on (e.g. a fork). Returns once no call
+  // uses the ledger it replaces, so the caller may then destroy it. Without
+  // the wait, a test that destroys it after its client has the answer is
+  // ordered after the call's use only through gRPC's threads, the network and
+  // perhaps a cairnctl process: nothing that says so, nothing TSan can see,
+  // and no help against a call still running (a held append, a retry).
   void set_ledger(FakeLedger* ledger);
 
   // Held appends that have reached the ledger since the server started.
@@ -93,7 +99,21 @@ class FakeServer {
 
   // What the services call; public for them, not for tests.
   grpc::Status Intercept(grpc::ServerContext* context, const std::string& method, bool is_write);
-  FakeLedger* ledger() const;
+  // The served ledger, pinned while the returned use lives (use it within
+  // one expression: `server_->ledger()->Append(...)`).
+  class LedgerUse {
+   public:
+    LedgerUse(const FakeServer* server, FakeLedger* ledger) : server_(server), ledger_(ledger) {}
+    ~LedgerUse();
+    LedgerUse(const LedgerUse&) = delete;
+    LedgerUse& operator=(const LedgerUse&) = delete;
+    FakeLedger* operator->() const { return ledger_; }
+
+   private:
+    const FakeServer* server_;
+    FakeLedger* ledger_;
+  };
+  LedgerUse ledger() const;
   std::string CallerId(grpc::ServerContext* context) const;
   absl::Status RequireRole(grpc::ServerContext* context, v1::Role role) const;
   bool TakeLostAnswer();
@@ -122,6 +142,8 @@ class FakeServer {
 
   mutable absl::Mutex mu_;
   FakeLedger* ledger_ ABSL_GUARDED_BY(mu_);
+  // Live LedgerUses. Invariant: a ledger set_ledger has replaced has none.
+  mutable int ledger_uses_ ABSL_GUARDED_BY(mu_) = 0;
   std::string follower_of_ ABSL_GUARDED_BY(mu_);
   Failure failure_ ABSL_GUARDED_BY(mu_);
   int lost_answers_ ABSL_GUARDED_BY(mu_) = 0;
