@@ -244,4 +244,10 @@ std::string ReadFileOrEmpty(const std::string& path) {
   return buf.str();
 }
 
+int ScaledMs(int ms) {
+  const char* scale = std::getenv("CAIRN_TEST_TIME_SCALE");
+  const int factor = scale != nullptr ? std::atoi(scale) : 1;
+  return ms * (factor > 0 ? factor : 1);
+}
+
 }  // namespace cairn::testing

@@ -65,4 +65,11 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
 // Reads a whole file ("" if it cannot be read).
 std::string ReadFileOrEmpty(const std::string& path);
 
+// A short deadline a test gives a command or call ("--timeout-ms=300"),
+// scaled by CAIRN_TEST_TIME_SCALE (default 1). The tsan test preset sets 10:
+// under ThreadSanitizer a cairnctl process's start-up and first TLS
+// handshake alone can take longer than such a deadline, and the test then
+// sees DEADLINE_EXCEEDED instead of the error it is about.
+int ScaledMs(int ms);
+
 }  // namespace cairn::testing

@@ -75,7 +75,7 @@ TEST(CairnctlErrorsTest, EveryReasonIsPrintedWithItsExitCode) {
                               : 1;
 
     std::vector<std::string> args = command;
-    args.push_back("--timeout-ms=300");
+    args.push_back("--timeout-ms=" + std::to_string(testing::ScaledMs(300)));
     CommandResult r = Cairnctl(cluster, args, "writer");
     EXPECT_EQ(r.exit_code, exit_code) << r.err;
     EXPECT_THAT(r.err,
@@ -104,8 +104,10 @@ TEST(CairnctlErrorsTest, EveryReasonIsPrintedWithItsExitCode) {
 TEST(CairnctlErrorsTest, AnErrorWithoutAReason) {
   testing::FakeCluster cluster;
   const std::string dead = "127.0.0.1:" + std::to_string(testing::PickFreePort());
-  CommandResult r = Cairnctl(cluster, {"append", "orders", "x", "--timeout-ms=300", "--json"},
-                             "writer", "", {dead});
+  CommandResult r = Cairnctl(
+      cluster,
+      {"append", "orders", "x", "--timeout-ms=" + std::to_string(testing::ScaledMs(300)), "--json"},
+      "writer", "", {dead});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.err, StartsWith("cairnctl: UNAVAILABLE: Append: gave up after"));
   const nlohmann::json j = nlohmann::json::parse(r.out);
@@ -132,7 +134,8 @@ TEST(CairnctlErrorsTest, AnAppendLargerThanTheNodeAcceptsIsRefusedAtOnce) {
 // final yet: exit 1 (not 3), with the reason.
 TEST(CairnctlErrorsTest, StatusWaitThatRunsOutSaysNotYetAvailable) {
   testing::FakeCluster cluster;
-  CommandResult r = Cairnctl(cluster, {"status", "1.99", "--wait", "--wait-timeout-ms", "200"});
+  CommandResult r = Cairnctl(cluster, {"status", "1.99", "--wait", "--wait-timeout-ms",
+                                       std::to_string(testing::ScaledMs(200))});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, StartsWith("cairnctl: DEADLINE_EXCEEDED: NOT_YET_AVAILABLE: WaitForCommit: "
                                 "txid 1.99 is still TRANSACTION_STATUS_UNKNOWN"));

@@ -90,7 +90,9 @@ TEST_F(CairnctlTest, AppendErrorsHaveTheirExitCodes) {
   EXPECT_EQ(cluster_.server(0).calls("Append"), 3);
   // Unreachable: exit 3, quickly.
   const std::string dead = "127.0.0.1:" + std::to_string(testing::PickFreePort());
-  r = Cairnctl(cluster_, {"append", "orders", "x", "--timeout-ms=500"}, "writer", "", {dead});
+  r = Cairnctl(cluster_,
+               {"append", "orders", "x", "--timeout-ms=" + std::to_string(testing::ScaledMs(500))},
+               "writer", "", {dead});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_THAT(r.err, HasSubstr("UNAVAILABLE"));
   // Credentials that cannot be read: usage error.
@@ -130,7 +132,8 @@ TEST_F(CairnctlTest, ReadCommands) {
   r = Run({"status", "2.3", "--wait"});
   EXPECT_EQ(r.exit_code, 1);  // INVALID: it will never commit
   EXPECT_EQ(r.out, "INVALID\n");
-  r = Run({"status", "1.99", "--wait", "--wait-timeout-ms", "200"});
+  r = Run(
+      {"status", "1.99", "--wait", "--wait-timeout-ms", std::to_string(testing::ScaledMs(200))});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_THAT(r.err, HasSubstr("still TRANSACTION_STATUS_UNKNOWN"));
   EXPECT_EQ(Run({"status", "garbage"}).exit_code, 1);

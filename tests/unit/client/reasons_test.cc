@@ -275,9 +275,11 @@ TEST(ReasonsTest, ARetryLoopReturnsByItsDeadline) {
   for (const bool bare : {false, true}) {
     SCOPED_TRACE(bare ? "UNAVAILABLE without details" : "NO_LEADER");
     client::ClientOptions options = cluster.Options("writer");
-    options.retry.total_timeout_ms = 500;
-    options.retry.initial_backoff_ms = 20;
-    options.retry.max_backoff_ms = 400;  // a whole backoff could end past the deadline
+    // Scaled under TSan (testing::ScaledMs), where one attempt can take most of 500 ms.
+    options.retry.total_timeout_ms = testing::ScaledMs(500);
+    options.retry.initial_backoff_ms = testing::ScaledMs(20);
+    // A whole backoff could end past the deadline.
+    options.retry.max_backoff_ms = testing::ScaledMs(400);
     auto c = MakeClient(options);
     testing::Fault fault;
     fault.bare = bare;
@@ -287,7 +289,7 @@ TEST(ReasonsTest, ARetryLoopReturnsByItsDeadline) {
     const absl::Time start = absl::Now();
     absl::Status s = c->Append("c", "x").status();
     const int64_t elapsed = MsSince(start);
-    EXPECT_LT(elapsed, 500 + 150);
+    EXPECT_LT(elapsed, testing::ScaledMs(500 + 150));
     EXPECT_GE(cluster.server(0).calls("Append"), 3);
     if (bare) {
       // The connection broke after the node may have had the append.
