@@ -192,6 +192,7 @@ absl::Status NodeImpl::StartLoop() {
   o.election_ticks = static_cast<int>(config_.election_ticks);
   o.heartbeat_ticks = static_cast<int>(config_.heartbeat_ticks);
   o.uncommitted_bytes_max = config_.uncommitted_bytes_max;
+  o.inbox_ops_max = config_.inbox_ops_max;
   o.signature_interval_txs = config_.signature_interval_txs;
   o.signature_interval_ms = static_cast<int64_t>(config_.signature_interval_ms);
   o.snapshot_interval_entries = config_.snapshot_interval_entries;

@@ -1,7 +1,7 @@
 // Building signed checkpoints (see signer.h).
 #include "apply/signer.h"
 
-#include "absl/time/clock.h"
+#include "cairn/base/clock.h"
 #include "cairn/ledger/checkpoint.h"
 #include "cairn/ledger/txid.h"
 
@@ -27,8 +27,7 @@ absl::StatusOr<std::string> MakeSignatureCommand(const SignerIdentity& identity,
 absl::StatusOr<std::string> NodeSigner::SignatureCommand(uint64_t tree_size,
                                                          const ledger::Hash& root,
                                                          uint64_t last_term) {
-  return MakeSignatureCommand(identity_, tree_size, root, last_term,
-                              absl::ToUnixMillis(absl::Now()));
+  return MakeSignatureCommand(identity_, tree_size, root, last_term, base::NowUnixMs());
 }
 
 }  // namespace cairn::node

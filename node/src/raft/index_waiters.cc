@@ -15,7 +15,7 @@ absl::Status IndexWaiters::Wait(uint64_t index, Clock::time_point deadline, Call
       if (waiting_.size() >= waiters_max_) {
         return WithReason(
             absl::ResourceExhaustedError(absl::StrCat("node is busy: ", waiters_max_,
-                                                      " requests waiting (waiting_requests_max); "
+                                                      " requests waiting (--waiting-requests-max); "
                                                       "back off")),
             v1::ERROR_REASON_BACKPRESSURE, {{"limit", "waiting_requests_max"}});
       }

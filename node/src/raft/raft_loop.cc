@@ -102,7 +102,8 @@ bool RaftLoop::Enqueue(Op op, bool bounded) {
 absl::Status RaftLoop::BusyError() const {
   return WithReason(
       absl::ResourceExhaustedError(absl::StrCat("node is busy: ", options_.inbox_ops_max,
-                                                " operations queued (inbox_ops_max); back off")),
+                                                " requests queued for the Raft loop "
+                                                "(--inbox-ops-max); back off")),
       v1::ERROR_REASON_BACKPRESSURE, {{"limit", "inbox_ops_max"}});
 }
 
@@ -190,9 +191,11 @@ bool RaftLoop::JoinInflight(const AppendIdentity& identity, bool wait_commit,
 
 absl::Status RaftLoop::ProposeError(const absl::Status& core_error) const {
   if (absl::IsUnavailable(core_error)) return NotLeaderError(core_error);
-  if (absl::IsResourceExhausted(core_error)) {  // the core names uncommitted_bytes_max
-    return WithReason(core_error, v1::ERROR_REASON_BACKPRESSURE,
-                      {{"limit", "uncommitted_bytes_max"}});
+  if (absl::IsResourceExhausted(core_error)) {  // the uncommitted-bytes bound
+    return WithReason(
+        absl::ResourceExhaustedError(absl::StrCat("node is busy: ", core_error.message(),
+                                                  " (--uncommitted-bytes-max); back off")),
+        v1::ERROR_REASON_BACKPRESSURE, {{"limit", "uncommitted_bytes_max"}});
   }
   return core_error;
 }

@@ -190,6 +190,11 @@ void AddOptions(CLI::App& app, NodeConfig& c) {
                  "Requests that may wait at once for an entry to commit, apply or be signed")
       ->check(CLI::Range(uint64_t{16}, uint64_t{10000000}))
       ->capture_default_str();
+  app.add_option("--inbox-ops-max", c.inbox_ops_max,
+                 "Requests (appends, reads, transfers) that may queue for the Raft loop at "
+                 "once; beyond, they are refused with BACKPRESSURE")
+      ->check(CLI::Range(uint64_t{1024}, uint64_t{10000000}))
+      ->capture_default_str();
   app.add_option("--idempotency-window-s", c.idempotency_window_s,
                  "Seconds during which a retried append (same user and idempotency key) returns "
                  "the original txid; must be equal on every node")

@@ -85,6 +85,7 @@ struct NodeConfig {
   uint64_t page_size_max = 1000;              // entries or collections per list page
   uint64_t uncommitted_bytes_max = 64 << 20;  // leader backpressure beyond this
   uint64_t waiting_requests_max = 100000;     // requests parked waiting for an index
+  uint64_t inbox_ops_max = 65536;             // requests queued for the Raft loop
   uint64_t idempotency_window_s = 24 * 3600;  // how long a retried append is recognized
 
   // --- logging ---
