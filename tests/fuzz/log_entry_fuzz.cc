@@ -7,8 +7,8 @@
 #include "cairn/base/check.h"
 #include "cairn/ledger/encoding.h"
 #include "cairn/ledger/entry.h"
-#include "fuzz_service_cert.h"
 #include "fuzz_protobuf_quiet.h"
+#include "fuzz_service_cert.h"
 #include "fuzz_target.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -5,8 +5,8 @@
 #include "absl/strings/string_view.h"
 #include "cairn/ledger/receipt.h"
 #include "cairn/ledger/receipt_json.h"
-#include "fuzz_service_cert.h"
 #include "fuzz_protobuf_quiet.h"
+#include "fuzz_service_cert.h"
 #include "fuzz_target.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -17,8 +17,8 @@
 #include "cairn/ledger/entry.h"
 #include "cairn/ledger/hash.h"
 #include "cairn/ledger/segment.h"
-#include "fuzz_service_cert.h"
 #include "fuzz_protobuf_quiet.h"
+#include "fuzz_service_cert.h"
 #include "fuzz_target.h"
 #ifdef CAIRN_FUZZ_SEGMENT_RESUM
 #include "ledger/src/crc32c.h"  // the reader's own CRC-32C
@@ -28,9 +28,9 @@
 namespace {
 
 // Layout from docs/formats.md, "Ledger segment v1" (big-endian fields).
-constexpr size_t kHeaderBytes = 36;     // ..., first 8 at 16, last 8 at 24, crc 4 at 32
+constexpr size_t kHeaderBytes = 36;       // ..., first 8 at 16, last 8 at 24, crc 4 at 32
 constexpr size_t kRecordFixedBytes = 16;  // term + index, counted by the length field
-constexpr size_t kTrailerBytes = 48;    // magic 8, count 8, sha-256 32
+constexpr size_t kTrailerBytes = 48;      // magic 8, count 8, sha-256 32
 
 uint64_t GetBig(const std::string& b, size_t at, int width) {
   uint64_t v = 0;

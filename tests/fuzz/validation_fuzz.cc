@@ -97,7 +97,8 @@ std::vector<std::pair<std::string, std::string>> Seeds() {
       {"append-full.bin", seed(100, "orders/eu", "contents of an entry", std::string(32, '\x22'),
                                "key-1", v1::APPEND_WAIT_NONE)},
       {"append-utf8.bin", seed(1000, "r\xc3\xa9sum\xc3\xa9", "y", "", "k", v1::APPEND_WAIT_NONE)},
-      {"append-reserved.bin", seed(1001, "cairn.governance", "z", "", "", v1::APPEND_WAIT_COMMITTED)},
+      {"append-reserved.bin",
+       seed(1001, "cairn.governance", "z", "", "", v1::APPEND_WAIT_COMMITTED)},
   };
 }
 
