@@ -51,78 +51,76 @@ IOStatus CheckWrite(IOStatus s, absl::string_view file, absl::string_view op) {
   return s;
 }
 
-class FatalWritableFile final : public rocksdb::FSWritableFileOwnerWrapper {
+// The four calls every writable kind of file has (flush, sync, fsync,
+// close), checked once for both wrappers below; `Wrapper` is one of
+// RocksDB's owner wrappers, which forward everything else to target().
+template <typename Wrapper>
+class FatalFileCalls : public Wrapper {
  public:
-  FatalWritableFile(std::string name, std::unique_ptr<rocksdb::FSWritableFile> file)
-      : FSWritableFileOwnerWrapper(std::move(file)), name_(std::move(name)) {}
+  template <typename File>
+  FatalFileCalls(std::string name, std::unique_ptr<File> file)
+      : Wrapper(std::move(file)), name_(std::move(name)) {}
 
-  IOStatus Append(const rocksdb::Slice& data, const IOOptions& o, IODebugContext* dbg) override {
-    return CheckWrite(target()->Append(data, o, dbg), name_, "Append");
-  }
-  IOStatus Append(const rocksdb::Slice& data, const IOOptions& o,
-                  const rocksdb::DataVerificationInfo& info, IODebugContext* dbg) override {
-    return CheckWrite(target()->Append(data, o, info, dbg), name_, "Append");
-  }
-  IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset, const IOOptions& o,
-                            IODebugContext* dbg) override {
-    return CheckWrite(target()->PositionedAppend(data, offset, o, dbg), name_, "PositionedAppend");
-  }
-  IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset, const IOOptions& o,
-                            const rocksdb::DataVerificationInfo& info,
-                            IODebugContext* dbg) override {
-    return CheckWrite(target()->PositionedAppend(data, offset, o, info, dbg), name_,
-                      "PositionedAppend");
-  }
-  IOStatus Truncate(uint64_t size, const IOOptions& o, IODebugContext* dbg) override {
-    return CheckWrite(target()->Truncate(size, o, dbg), name_, "Truncate");
-  }
-  IOStatus Close(const IOOptions& o, IODebugContext* dbg) override {
-    return CheckWrite(target()->Close(o, dbg), name_, "Close");
-  }
   IOStatus Flush(const IOOptions& o, IODebugContext* dbg) override {
-    return CheckWrite(target()->Flush(o, dbg), name_, "Flush");
+    return CheckWrite(this->target()->Flush(o, dbg), name_, "Flush");
   }
   IOStatus Sync(const IOOptions& o, IODebugContext* dbg) override {
-    return CheckWrite(target()->Sync(o, dbg), name_, "Sync");
+    return CheckWrite(this->target()->Sync(o, dbg), name_, "Sync");
   }
   IOStatus Fsync(const IOOptions& o, IODebugContext* dbg) override {
-    return CheckWrite(target()->Fsync(o, dbg), name_, "Fsync");
+    return CheckWrite(this->target()->Fsync(o, dbg), name_, "Fsync");
   }
-  IOStatus RangeSync(uint64_t offset, uint64_t nbytes, const IOOptions& o,
-                     IODebugContext* dbg) override {
-    return CheckWrite(target()->RangeSync(offset, nbytes, o, dbg), name_, "RangeSync");
+  IOStatus Close(const IOOptions& o, IODebugContext* dbg) override {
+    return CheckWrite(this->target()->Close(o, dbg), name_, "Close");
   }
+
+ protected:
+  const std::string& name() const { return name_; }
 
  private:
   const std::string name_;
 };
 
+class FatalWritableFile final : public FatalFileCalls<rocksdb::FSWritableFileOwnerWrapper> {
+ public:
+  using FatalFileCalls::FatalFileCalls;
+
+  IOStatus Append(const rocksdb::Slice& data, const IOOptions& o, IODebugContext* dbg) override {
+    return CheckWrite(target()->Append(data, o, dbg), name(), "Append");
+  }
+  IOStatus Append(const rocksdb::Slice& data, const IOOptions& o,
+                  const rocksdb::DataVerificationInfo& info, IODebugContext* dbg) override {
+    return CheckWrite(target()->Append(data, o, info, dbg), name(), "Append");
+  }
+  IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset, const IOOptions& o,
+                            IODebugContext* dbg) override {
+    return CheckWrite(target()->PositionedAppend(data, offset, o, dbg), name(), "PositionedAppend");
+  }
+  IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset, const IOOptions& o,
+                            const rocksdb::DataVerificationInfo& info,
+                            IODebugContext* dbg) override {
+    return CheckWrite(target()->PositionedAppend(data, offset, o, info, dbg), name(),
+                      "PositionedAppend");
+  }
+  IOStatus Truncate(uint64_t size, const IOOptions& o, IODebugContext* dbg) override {
+    return CheckWrite(target()->Truncate(size, o, dbg), name(), "Truncate");
+  }
+  IOStatus RangeSync(uint64_t offset, uint64_t nbytes, const IOOptions& o,
+                     IODebugContext* dbg) override {
+    return CheckWrite(target()->RangeSync(offset, nbytes, o, dbg), name(), "RangeSync");
+  }
+};
+
 // A file RocksDB writes in place (e.g. an ingested file's global sequence
 // number).
-class FatalRandomRWFile final : public rocksdb::FSRandomRWFileOwnerWrapper {
+class FatalRandomRWFile final : public FatalFileCalls<rocksdb::FSRandomRWFileOwnerWrapper> {
  public:
-  FatalRandomRWFile(std::string name, std::unique_ptr<rocksdb::FSRandomRWFile> file)
-      : FSRandomRWFileOwnerWrapper(std::move(file)), name_(std::move(name)) {}
+  using FatalFileCalls::FatalFileCalls;
 
   IOStatus Write(uint64_t offset, const rocksdb::Slice& data, const IOOptions& o,
                  IODebugContext* dbg) override {
-    return CheckWrite(target()->Write(offset, data, o, dbg), name_, "Write");
+    return CheckWrite(target()->Write(offset, data, o, dbg), name(), "Write");
   }
-  IOStatus Flush(const IOOptions& o, IODebugContext* dbg) override {
-    return CheckWrite(target()->Flush(o, dbg), name_, "Flush");
-  }
-  IOStatus Sync(const IOOptions& o, IODebugContext* dbg) override {
-    return CheckWrite(target()->Sync(o, dbg), name_, "Sync");
-  }
-  IOStatus Fsync(const IOOptions& o, IODebugContext* dbg) override {
-    return CheckWrite(target()->Fsync(o, dbg), name_, "Fsync");
-  }
-  IOStatus Close(const IOOptions& o, IODebugContext* dbg) override {
-    return CheckWrite(target()->Close(o, dbg), name_, "Close");
-  }
-
- private:
-  const std::string name_;
 };
 
 // A directory's fsync is what makes a new file's name (a new WAL, SST or

@@ -152,7 +152,7 @@ TEST(ReasonsTest, RetriedReasonsThatPersistReachTheCaller) {
     const absl::Time start = absl::Now();
     const absl::Status s = read ? c->GetEntry("1.1").status()
                                 : c->Append("c", "x", WithKey("key-" + rc.name())).status();
-    EXPECT_LT(MsSince(start), 300 + 250);
+    EXPECT_LT(MsSince(start), 300 + testing::ScaledMs(250));
     EXPECT_THAT(std::string(s.message()), HasSubstr("gave up after"));
     EXPECT_THAT(std::string(s.message()), HasSubstr("limit 300 ms"));
     if (rc.reason == ErrorReason::kOutcomeUnknown) {
@@ -316,7 +316,7 @@ TEST(ReasonsTest, NoAttemptOutlivesTheCallsDeadline) {
   cluster.server(0).HoldNextAppends(1);
   const absl::Time start = absl::Now();
   absl::Status s = c->Append("c", "x", WithKey("held-1")).status();
-  EXPECT_LT(MsSince(start), 600 + 150);
+  EXPECT_LT(MsSince(start), 600 + testing::ScaledMs(150));
   EXPECT_EQ(s.code(), absl::StatusCode::kDeadlineExceeded) << s;
   EXPECT_EQ(client::ReasonOf(s), ErrorReason::kOutcomeUnknown) << s;
   EXPECT_EQ(client::ErrorMetadata(s, client::kIdempotencyKeyKey), "held-1");
@@ -374,7 +374,7 @@ TEST(ReasonsTest, NeverReachedIsUnavailableWithoutAReason) {
   auto c = MakeClient(options);
   const absl::Time start = absl::Now();
   absl::Status s = c->Append("c", "x").status();
-  EXPECT_LT(MsSince(start), 400 + 150);
+  EXPECT_LT(MsSince(start), 400 + testing::ScaledMs(150));
   EXPECT_EQ(s.code(), absl::StatusCode::kUnavailable) << s;
   EXPECT_EQ(client::ReasonOf(s), ErrorReason::kUnknown) << s;
   EXPECT_THAT(std::string(s.message()), Not(HasSubstr("outcome is unknown")));
