@@ -16,6 +16,8 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # storage, crypto, base library
   librocksdb-dev libssl-dev libabsl-dev
+  # the s3:// archive store (libcurl with CURLOPT_AWS_SIGV4)
+  libcurl4-openssl-dev
   # config, CLI, logging, HTTP metrics endpoint, JSON forms
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev nlohmann-json3-dev
   prometheus-cpp-dev
@@ -51,23 +53,40 @@ for p in "${packages[@]}"; do
   fi
 done
 
+SUDO=""
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO=sudo; fi
+
 if [ ${#missing[@]} -eq 0 ] && [ "$need_update" -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages already installed"
-  exit 0
-fi
-
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then SUDO=sudo; else
+else
+  if [ "$(id -u)" -ne 0 ] && [ -z "$SUDO" ]; then
     echo "install-deps: need root (or sudo) to install: ${missing[*]}" >&2
     exit 1
   fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "install-deps: installing ${missing[*]}"
+    $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
 fi
 
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "install-deps: installing ${missing[*]}"
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The S3-compatible server the dr tests start on loopback: versitygw
+# (Apache-2.0, maintained), built once from the Go module proxy into
+# build/tools/ and kept there (about a minute with an empty Go cache). Go is
+# for this third-party tool only; the product is C++.
+versitygw_version=v1.8.0
+tools_dir="$(cd "$(dirname "$0")/.." && pwd)/build/tools/versitygw-$versitygw_version"
+if [ ! -x "$tools_dir/versitygw" ]; then
+  go_bin=$(command -v go || true)
+  [ -z "$go_bin" ] && [ -x /usr/local/go/bin/go ] && go_bin=/usr/local/go/bin/go
+  if [ -z "$go_bin" ]; then
+    echo "install-deps: Go is needed once to build versitygw (the dr tests' S3 server); install Go and run again" >&2
+    exit 1
+  fi
+  echo "install-deps: building versitygw $versitygw_version from the Go module proxy"
+  mkdir -p "$tools_dir"
+  GOBIN="$tools_dir" GOFLAGS=-mod=mod "$go_bin" install \
+    "github.com/versity/versitygw/cmd/versitygw@$versitygw_version"
 fi
 echo "install-deps: done"

@@ -31,6 +31,8 @@
 #include "cairn/ledger/merkle_tree.h"
 #include "cairn/ledger/receipt.h"
 #include "cairn/ledger/receipt_json.h"
+#include "cairn/storage/archive_layout.h"
+#include "cairn/storage/archive_store.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "global_options.h"
@@ -391,6 +393,95 @@ void RegisterReceiptCommands(CLI::App& app, const GlobalOptions& options, Action
   cmd->callback([action, args, &options] {
     *action = [args, &options] { return VerifyReceiptCmd(*args, options); };
   });
+}
+
+namespace {
+
+struct DrVerifyArgs {
+  std::string archive_url;
+  std::string service_cert;
+  storage::S3StoreOptions s3;
+  bool quiet = false;
+};
+
+int DrVerifyCmd(const DrVerifyArgs& a, const GlobalOptions& options) {
+  const Reporter out(options.json);
+  absl::StatusOr<ledger::Certificate> service = ServiceCert(a.service_cert, options);
+  if (!service.ok()) return out.Usage(service.status().message());
+  absl::StatusOr<std::unique_ptr<storage::ArchiveStore>> store =
+      storage::OpenArchiveStore(a.archive_url, a.s3);
+  if (!store.ok()) return out.Usage(store.status().message());
+  auto progress = [&](uint64_t seq, uint64_t of) {
+    if (!a.quiet && !options.json && (seq % 100 == 0 || seq == of)) {
+      std::cerr << "dr verify: " << seq << " of " << of << " segments\n";
+    }
+  };
+  absl::StatusOr<storage::ArchiveVerifyReport> report =
+      storage::VerifyArchive(**store, *service, progress);
+  if (!report.ok()) {
+    // Nothing to judge (no archive there, or the store cannot be reached or
+    // read with these credentials) is a usage error; a damaged or foreign
+    // archive is invalid.
+    const absl::StatusCode code = report.status().code();
+    if (code == absl::StatusCode::kNotFound || code == absl::StatusCode::kUnavailable ||
+        code == absl::StatusCode::kPermissionDenied ||
+        (code == absl::StatusCode::kFailedPrecondition &&
+         report.status().message().find("does not exist") != std::string::npos)) {
+      return out.Usage(report.status().message());
+    }
+    return out.Invalid(report.status().message());
+  }
+  const storage::ArchiveLatest& l = report->latest;
+  std::string beyond;
+  if (report->segments_beyond_latest > 0) {
+    beyond = absl::StrCat("; ", report->segments_beyond_latest,
+                          " segments past latest.json (an interrupted upload, not recoverable)");
+  }
+  return out.Valid(
+      absl::StrCat(": ", l.segments, " segments, ", report->audit.entries, " entries, ",
+                   report->audit.signatures, " signatures, region ", l.region,
+                   "; latest recoverable checkpoint: tree size ", l.tree_size, ", root ",
+                   l.root_hex, ", last txid ", l.last_txid, beyond),
+      {{"archive_url", a.archive_url},
+       {"segments", l.segments},
+       {"entries", report->audit.entries},
+       {"signatures", report->audit.signatures},
+       {"region", l.region},
+       {"last_txid", l.last_txid},
+       {"tree_size", l.tree_size},
+       {"root", l.root_hex},
+       {"written_unix_ms", l.written_unix_ms},
+       {"segments_beyond_latest", report->segments_beyond_latest}});
+}
+
+}  // namespace
+
+void RegisterDrVerifyCommand(CLI::App& app, const GlobalOptions& options, Action* action) {
+  CLI::App* dr = FindOrAddSubcommand(app, "dr", "Disaster recovery: the paired region's archive");
+  dr->require_subcommand(1);
+  auto a = std::make_shared<DrVerifyArgs>();
+  CLI::App* cmd = dr->add_subcommand(
+      "verify",
+      "Audit an archive offline: every object's digest, contiguous segments, every signature, "
+      "the root recomputed from the leaves; prints the latest recoverable checkpoint");
+  cmd->add_option("--archive-url", a->archive_url, "file:///PATH or s3://BUCKET[/PREFIX]")
+      ->required();
+  cmd->add_option("--service-cert", a->service_cert, kServiceCertHelp);
+  cmd->add_option("--s3-endpoint", a->s3.endpoint,
+                  "s3://: endpoint URL (default AWS: https://s3.REGION.amazonaws.com)");
+  cmd->add_option("--s3-region", a->s3.region, "s3://: region (default AWS_REGION, us-east-1)");
+  cmd->add_flag("--s3-path-style", a->s3.path_style,
+                "s3://: bucket in the path, not the host name (most self-hosted stores)");
+  cmd->add_option("--s3-ca-file", a->s3.ca_file, "s3://: CA certificates (PEM) of the endpoint")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--credentials-file", a->s3.credentials_file,
+                  "s3://: AWS credentials file (default AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+                  "else ~/.aws/credentials); read-only credentials are enough")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--profile", a->s3.profile, "s3://: profile in the credentials file");
+  cmd->add_flag("--quiet", a->quiet, "No progress lines on stderr");
+  cmd->callback(
+      [action, a, &options] { *action = [a, &options] { return DrVerifyCmd(*a, options); }; });
 }
 
 void RegisterAuditCommand(CLI::App& app, const GlobalOptions& options, Action* action) {

@@ -29,5 +29,7 @@ void RegisterProofCommands(CLI::App& app, const GlobalOptions& options, Action* 
 void RegisterReceiptCommands(CLI::App& app, const GlobalOptions& options, Action* action);
 // audit
 void RegisterAuditCommand(CLI::App& app, const GlobalOptions& options, Action* action);
+// dr verify: audits a paired-region archive offline (storage/archive_layout.h).
+void RegisterDrVerifyCommand(CLI::App& app, const GlobalOptions& options, Action* action);
 
 }  // namespace cairn::cli

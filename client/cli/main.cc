@@ -1,6 +1,8 @@
 // cairnctl: the command-line client for operators and auditors. Commands
 // that talk to a node use the SDK (data_commands.h); the offline ones
 // (certificates, proofs, receipt verification, audit) are in commands.h.
+#include <openssl/crypto.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdlib>
@@ -68,6 +70,7 @@ int Main(int argc, char** argv) {
   RegisterCertsCommands(app, options, &action);
   RegisterProofCommands(app, options, &action);
   RegisterAuditCommand(app, options, &action);
+  RegisterDrVerifyCommand(app, options, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -83,4 +86,10 @@ int Main(int argc, char** argv) {
 
 }  // namespace cairn::cli
 
-int main(int argc, char** argv) { return cairn::cli::Main(argc, argv); }
+int main(int argc, char** argv) {
+  // gRPC's own threads (a TLS handshake still finishing on a closed channel)
+  // can outlive main; OpenSSL's exit-time cleanup would free what they are
+  // using. The process is ending either way, so OpenSSL skips that cleanup.
+  OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, nullptr);
+  return cairn::cli::Main(argc, argv);
+}

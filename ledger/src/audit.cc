@@ -20,13 +20,12 @@
 #include "cairn/v1/log.pb.h"
 
 namespace cairn::ledger {
-namespace {
 
-class Auditor {
+class SegmentAuditor::Impl {
  public:
-  explicit Auditor(const Certificate& service_cert) : service_cert_(service_cert) {}
+  explicit Impl(const Certificate& service_cert) : service_cert_(service_cert) {}
 
-  absl::Status Replay(const std::string& file, const Segment& segment) {
+  absl::Status Replay(absl::string_view file, const Segment& segment) {
     for (const SegmentRecord& record : segment.records) {
       if (absl::Status s = ReplayEntry(record); !s.ok()) {
         return absl::Status(s.code(), absl::StrCat(file, ": txid ", record.term, ".", record.index,
@@ -142,6 +141,8 @@ class Auditor {
   AuditReport report_;
 };
 
+namespace {
+
 struct SegmentFile {
   std::string path;
   uint64_t first = 0;
@@ -188,7 +189,7 @@ absl::StatusOr<AuditReport> Audit(const std::string& segments_dir,
                                   const Certificate& service_cert) {
   absl::StatusOr<std::vector<SegmentFile>> files = ListSegments(segments_dir);
   if (!files.ok()) return files.status();
-  Auditor auditor(service_cert);
+  SegmentAuditor auditor(service_cert);
   for (const SegmentFile& file : *files) {
     absl::StatusOr<Segment> segment = ReadSegmentFile(file.path);
     if (!segment.ok()) return segment.status();
@@ -199,5 +200,13 @@ absl::StatusOr<AuditReport> Audit(const std::string& segments_dir,
   }
   return auditor.report();
 }
+
+SegmentAuditor::SegmentAuditor(const Certificate& service_cert)
+    : impl_(std::make_unique<Impl>(service_cert)) {}
+SegmentAuditor::~SegmentAuditor() = default;
+absl::Status SegmentAuditor::Replay(absl::string_view name, const Segment& segment) {
+  return impl_->Replay(name, segment);
+}
+AuditReport SegmentAuditor::report() const { return impl_->report(); }
 
 }  // namespace cairn::ledger

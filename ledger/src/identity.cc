@@ -19,9 +19,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "cairn/base/check.h"
+#include "cairn/base/files.h"
 #include "cairn/base/hex.h"
 #include "cairn/ledger/hash.h"
-#include "file_util.h"
 #include "openssl_util.h"
 
 namespace cairn::ledger {
@@ -272,7 +272,7 @@ absl::Status Certificate::VerifyIssuedBy(const Certificate& issuer, absl::Time a
 // ---- Files -----------------------------------------------------------------
 
 absl::StatusOr<PrivateKey> ReadPrivateKeyFile(const std::string& path) {
-  absl::StatusOr<std::string> pem = internal::ReadFileToString(path, kPemBytesMax);
+  absl::StatusOr<std::string> pem = base::ReadFileToString(path, kPemBytesMax);
   if (!pem.ok()) return pem.status();
   absl::StatusOr<PrivateKey> key = PrivateKey::FromPem(*pem);
   if (!key.ok())
@@ -281,7 +281,7 @@ absl::StatusOr<PrivateKey> ReadPrivateKeyFile(const std::string& path) {
 }
 
 absl::StatusOr<Certificate> ReadCertificateFile(const std::string& path) {
-  absl::StatusOr<std::string> pem = internal::ReadFileToString(path, kPemBytesMax);
+  absl::StatusOr<std::string> pem = base::ReadFileToString(path, kPemBytesMax);
   if (!pem.ok()) return pem.status();
   absl::StatusOr<Certificate> cert = Certificate::FromPem(*pem);
   if (!cert.ok()) {
@@ -296,7 +296,7 @@ absl::Status WriteKeyAndCertificate(const std::string& dir, absl::string_view na
     return absl::InvalidArgumentError(absl::StrCat("file name '", name, "' is not a plain name"));
   }
   const std::string base = absl::StrCat(dir, "/", name);
-  return internal::CreateNewFiles({
+  return base::CreateNewFiles({
       {absl::StrCat(base, ".key"), key.ToPem(), 0600},
       {absl::StrCat(base, ".pem"), cert.ToPem(), 0644},
   });

@@ -10,10 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "cairn/base/big_endian.h"
+#include "cairn/base/files.h"
 #include "cairn/ledger/hash.h"
 #include "cairn/v1/log.pb.h"
 #include "crc32c.h"
-#include "file_util.h"
 
 namespace cairn::ledger {
 namespace {
@@ -187,7 +187,7 @@ absl::StatusOr<std::string> SegmentWriter::FinishToFile(const std::string& dir) 
   if (!bytes.ok()) return bytes.status();
   const std::string path =
       absl::StrCat(dir, "/", SegmentFileName(first_index_, records_.back().index));
-  if (absl::Status s = internal::CreateNewFiles({{path, *std::move(bytes), 0444}}); !s.ok()) {
+  if (absl::Status s = base::CreateNewFiles({{path, *std::move(bytes), 0444}}); !s.ok()) {
     return s;
   }
   return path;
@@ -228,7 +228,7 @@ absl::StatusOr<Segment> DecodeSegment(absl::string_view bytes) {
 }
 
 absl::StatusOr<Segment> ReadSegmentFile(const std::string& path) {
-  absl::StatusOr<std::string> bytes = internal::ReadFileToString(path, kSegmentFileBytesMax);
+  absl::StatusOr<std::string> bytes = base::ReadFileToString(path, kSegmentFileBytesMax);
   if (!bytes.ok()) return bytes.status();
   absl::StatusOr<Segment> segment = DecodeSegment(*bytes);
   if (!segment.ok()) {

@@ -17,6 +17,7 @@
 #include "cairn/storage/database.h"
 #include "cairn/storage/raft_log_store.h"
 #include "export/segment_exporter.h"
+#include "georeplica/archive_uploader.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
 #include "peer/raft_service.h"
@@ -79,6 +80,7 @@ class NodeImpl final : public Node {
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<SnapshotSender> snapshots_;
   std::unique_ptr<SegmentExporter> segments_;
+  std::unique_ptr<ArchiveUploader> archive_;  // geo-replica only
   std::unique_ptr<RaftLoop> loop_;
   PeerChannels channels_{&tls_};
   std::unique_ptr<CachedNodeReader> proof_nodes_;
@@ -171,8 +173,35 @@ absl::Status NodeImpl::StartLoop() {
   segment_options.entries_target = config_.segment_entries_target;
   segment_options.bytes_target = config_.segment_bytes_target;
   segment_options.max_age = absl::Seconds(static_cast<int64_t>(config_.segment_max_age_s));
+  const bool geo_replica = config_.role == "geo-replica";
+  if (geo_replica) {
+    // The archive gets a segment at least this often: its lag.
+    segment_options.max_age = absl::Milliseconds(static_cast<int64_t>(config_.archive_max_lag_ms));
+    segment_options.poll_interval = absl::Milliseconds(100);
+  }
   segments_ = std::make_unique<SegmentExporter>(&db_->ledger(), segment_options, &metrics_);
   segments_->Start();
+  if (geo_replica) {
+    storage::S3StoreOptions s3;
+    s3.endpoint = config_.archive_s3_endpoint;
+    s3.region = config_.archive_s3_region;
+    s3.path_style = config_.archive_s3_path_style;
+    s3.ca_file = config_.archive_s3_ca_file;
+    s3.credentials_file = config_.archive_credentials_file;
+    s3.profile = config_.archive_profile;
+    absl::StatusOr<std::unique_ptr<storage::ArchiveStore>> store =
+        storage::OpenArchiveStore(config_.archive_url, s3);
+    if (!store.ok()) return store.status();
+    ArchiveUploaderOptions uploader;
+    uploader.segments_dir = segment_options.dir;
+    uploader.service_cert_pem = service_cert_->ToPem();
+    uploader.region = config_.region;
+    uploader.poll_interval = absl::Milliseconds(100);
+    archive_ = std::make_unique<ArchiveUploader>(
+        *std::move(store), uploader, [this] { return applier_->applied_index(); }, &metrics_);
+    archive_->Start();
+    spdlog::info("geo-replica in region {}: archiving to {}", config_.region, config_.archive_url);
+  }
   TransportOptions topts;
   topts.service_id = service_id;
   for (const std::string& route : config_.peer_routes) {  // ID=HOST:PORT, validated
@@ -359,6 +388,7 @@ void NodeImpl::Shutdown() {
   // calls above had their chance to complete, with the peers still heard).
   if (peer_server_) peer_server_->Shutdown(std::chrono::system_clock::now());
   if (loop_) loop_->Stop();
+  if (archive_) archive_->Stop();
   if (segments_) segments_->Stop();
   applied_waiters_.FailAll(absl::UnavailableError("node is shutting down"));
   signed_waiters_.FailAll(absl::UnavailableError("node is shutting down"));
@@ -367,6 +397,7 @@ void NodeImpl::Shutdown() {
   snapshots_.reset();
   transport_.reset();
   loop_.reset();
+  archive_.reset();
   segments_.reset();
   // Ledger writes are not synced one by one (the Raft log is); this makes
   // them durable so the next start need not replay them. If it fails, nothing

@@ -56,6 +56,22 @@ NodeMetrics::NodeMetrics()
                                       .Help("Failed segment exports (retried after a pause)")
                                       .Register(*registry_)
                                       .Add({})),
+      archive_archived_index(MakeGauge(*registry_, "cairn_archive_archived_index",
+                                       "Last log index the geo-replica archived")),
+      archive_tree_size(MakeGauge(*registry_, "cairn_archive_tree_size",
+                                  "Tree size of the newest archived signed checkpoint")),
+      archive_lag_entries(MakeGauge(*registry_, "cairn_archive_lag_entries",
+                                    "Entries applied on the geo-replica but not archived yet")),
+      archive_upload_errors_total(prometheus::BuildCounter()
+                                      .Name("cairn_archive_upload_errors_total")
+                                      .Help("Failed archive uploads (retried with backoff)")
+                                      .Register(*registry_)
+                                      .Add({})),
+      archive_uploaded_bytes_total(prometheus::BuildCounter()
+                                       .Name("cairn_archive_uploaded_bytes_total")
+                                       .Help("Bytes of segments uploaded to the archive")
+                                       .Register(*registry_)
+                                       .Add({})),
       follower_lag_family_(&prometheus::BuildGauge()
                                 .Name("cairn_follower_lag_entries")
                                 .Help("Leader's last index minus the follower's match index")

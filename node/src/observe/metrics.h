@@ -49,6 +49,14 @@ class NodeMetrics {
   // segment file, and failed export attempts (each retried after a pause).
   prometheus::Gauge& segments_exported_index;
   prometheus::Counter& segment_export_errors_total;
+  // The geo-replica's archive (georeplica/archive_uploader.h): last log
+  // index and tree size archived, entries applied here but not archived
+  // yet, failed uploads (each retried with backoff), bytes uploaded.
+  prometheus::Gauge& archive_archived_index;
+  prometheus::Gauge& archive_tree_size;
+  prometheus::Gauge& archive_lag_entries;
+  prometheus::Counter& archive_upload_errors_total;
+  prometheus::Counter& archive_uploaded_bytes_total;
 
   // Follower lag as the leader sees it, one gauge per peer.
   prometheus::Gauge& FollowerLag(uint64_t peer_id);

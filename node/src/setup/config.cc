@@ -2,6 +2,7 @@
 #include "cairn/node/config.h"
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <ostream>
 
 #include "cairn/base/yaml_config.h"
@@ -87,6 +88,47 @@ void AddSegmentOptions(CLI::App& app, NodeConfig& c) {
                  "Bytes per segment file, about (at most 1 GiB, what `cairnctl audit` reads)")
       ->check(CLI::Range(uint64_t{1} << 16, uint64_t{512} << 20))
       ->capture_default_str();
+}
+
+void AddGeoReplicaOptions(CLI::App& app, NodeConfig& c) {
+  app.add_option("--region", c.region, "Region this node runs in (letters, digits, '-', '_')")
+      ->check([](const std::string& v) -> std::string {
+        if (v.empty() || v.size() > 64) return "a region is 1 to 64 characters";
+        for (const char ch : v) {
+          if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_') {
+            return "a region holds only letters, digits, '-' and '_': '" + v + "'";
+          }
+        }
+        return "";
+      })
+      ->capture_default_str();
+  app.add_option("--role", c.role,
+                 "member, or geo-replica: a learner in the paired region that archives the "
+                 "ledger to --archive-url (start it with --join after cairnctl nodes add-learner)")
+      ->check(CLI::IsMember({"member", "geo-replica"}))
+      ->capture_default_str();
+  app.add_option("--archive-url", c.archive_url,
+                 "Geo-replica: archive store, file:///PATH or s3://BUCKET[/PREFIX]");
+  app.add_option("--archive-max-lag-ms", c.archive_max_lag_ms,
+                 "Geo-replica: archive an entry at most about this long after it is applied")
+      ->check(CLI::Range(uint64_t{10}, uint64_t{3600000}))
+      ->capture_default_str();
+  app.add_option("--archive-s3-endpoint", c.archive_s3_endpoint,
+                 "s3:// archive: endpoint URL (default AWS: https://s3.REGION.amazonaws.com)");
+  app.add_option("--archive-s3-region", c.archive_s3_region,
+                 "s3:// archive: signing region (default AWS_REGION, else us-east-1)");
+  app.add_flag("--archive-s3-path-style", c.archive_s3_path_style,
+               "s3:// archive: bucket in the path, not the host name (most self-hosted stores)");
+  app.add_option("--archive-s3-ca-file", c.archive_s3_ca_file,
+                 "s3:// archive: CA certificates (PEM) for the endpoint's TLS certificate")
+      ->check(CLI::ExistingFile);
+  app.add_option("--archive-credentials-file", c.archive_credentials_file,
+                 "s3:// archive: AWS shared credentials file (default: AWS_ACCESS_KEY_ID and "
+                 "AWS_SECRET_ACCESS_KEY, else ~/.aws/credentials)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--archive-profile", c.archive_profile,
+                 "s3:// archive: profile in the credentials file (default AWS_PROFILE, else "
+                 "default)");
 }
 
 void AddClusterOptions(CLI::App& app, NodeConfig& c) {
@@ -202,6 +244,7 @@ void AddOptions(CLI::App& app, NodeConfig& c) {
       ->capture_default_str();
   AddClusterOptions(app, c);
   AddSegmentOptions(app, c);
+  AddGeoReplicaOptions(app, c);
   app.add_option("--log-level", c.log_level, "Least severe log level written")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
@@ -223,6 +266,12 @@ std::string MissingRequired(const NodeConfig& c) {
   if (c.data_dir.empty()) return "--data-dir (data_dir) must not be empty";
   if (c.heartbeat_ticks >= c.election_ticks) {
     return "--heartbeat-ticks must be less than --election-ticks";
+  }
+  if (c.role == "geo-replica" && c.archive_url.empty()) {
+    return "--role geo-replica needs --archive-url (archive_url): where to archive the ledger";
+  }
+  if (c.role != "geo-replica" && !c.archive_url.empty()) {
+    return "--archive-url is for --role geo-replica only";
   }
   if (c.initial_cluster.empty()) {
     return "--initial-cluster (initial_cluster) is required: the members of the service, e.g. "

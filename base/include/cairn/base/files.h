@@ -5,7 +5,9 @@
 // modules never include it.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -34,5 +36,23 @@ absl::Status SyncDirectory(const std::string& dir);
 absl::StatusOr<std::string> WriteSyncedTempFile(const std::string& dir,
                                                 absl::string_view name_pattern,
                                                 absl::string_view data, int mode);
+
+// The whole file at `path`. NotFound if it does not exist; InvalidArgument
+// naming the limit if it is larger than `size_bytes_max`.
+absl::StatusOr<std::string> ReadFileToString(const std::string& path, uint64_t size_bytes_max);
+
+struct NewFile {
+  std::string path;
+  std::string contents;
+  int mode = 0644;  // permission bits the file is created with
+};
+
+// Creates every file in `files` with its contents and mode. Each is written
+// to a temporary name in the same directory, synced, then linked into place,
+// so a file is either absent or complete. AlreadyExists if any target exists
+// (nothing is overwritten). On any error the files this call created are
+// removed again: either all files exist afterwards or none does (a crash in
+// the middle can leave the first ones).
+absl::Status CreateNewFiles(const std::vector<NewFile>& files);
 
 }  // namespace cairn::base

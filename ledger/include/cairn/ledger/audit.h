@@ -5,11 +5,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "cairn/ledger/hash.h"
 #include "cairn/ledger/identity.h"
+#include "cairn/ledger/segment.h"
 #include "cairn/ledger/txid.h"
 
 namespace cairn::ledger {
@@ -39,5 +41,25 @@ struct AuditReport {
 // changed entry lies between the previous signed tree size and this one; the
 // message gives that txid range.
 absl::StatusOr<AuditReport> Audit(const std::string& segments_dir, const Certificate& service_cert);
+
+// The same checks over segments fed one at a time, in log order, from
+// anywhere (the archive verifier reads them from an archive store). Each
+// Replay checks that the segment continues the previous one exactly.
+class SegmentAuditor {
+ public:
+  explicit SegmentAuditor(const Certificate& service_cert);
+  ~SegmentAuditor();
+  SegmentAuditor(const SegmentAuditor&) = delete;
+  SegmentAuditor& operator=(const SegmentAuditor&) = delete;
+
+  // Replays `segment`; errors as Audit's, naming `name` and the txid.
+  absl::Status Replay(absl::string_view name, const Segment& segment);
+  // What was replayed so far.
+  AuditReport report() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace cairn::ledger

@@ -73,6 +73,28 @@ struct NodeConfig {
   // has waited this long, so exported history lags by at most this much.
   uint64_t segment_max_age_s = 60;
 
+  // --- region and the geo-replica (disaster recovery) ---
+  // The region this node runs in (shown by `cairnctl dr status`, recorded
+  // in the archive a geo-replica writes).
+  std::string region = "local";
+  // "member" (a voter or learner of the service) or "geo-replica": a
+  // learner in the paired region that mirrors the ledger to --archive-url.
+  std::string role = "member";
+  // Where a geo-replica archives: file:///PATH or s3://BUCKET[/PREFIX]
+  // (storage/archive_store.h); required for, and only for, a geo-replica.
+  std::string archive_url;
+  // A geo-replica cuts a segment once its oldest entry waited this long, so
+  // the archive lags the ledger by about this much plus one upload.
+  uint64_t archive_max_lag_ms = 500;
+  // s3:// settings (storage::S3StoreOptions): endpoint, region, path-style
+  // addressing, CA file, AWS credentials file and profile.
+  std::string archive_s3_endpoint;
+  std::string archive_s3_region;
+  bool archive_s3_path_style = false;
+  std::string archive_s3_ca_file;
+  std::string archive_credentials_file;
+  std::string archive_profile;
+
   // Merkle nodes (subtrees of 64 leaves or more) kept in memory for proofs,
   // at most; about 100 bytes each (the default: about 26 MiB, every such
   // node of an 8M-entry ledger, the upper levels of any larger one).

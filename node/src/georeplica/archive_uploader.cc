@@ -1,0 +1,206 @@
+// The geo-replica's uploader (see archive_uploader.h).
+#include "georeplica/archive_uploader.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <system_error>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "cairn/base/clock.h"
+#include "cairn/base/files.h"
+#include "cairn/ledger/segment.h"
+#include "observe/metrics.h"
+
+namespace cairn::node {
+namespace {
+
+// The local segment file whose first index is `first`, or "" if none yet.
+// Names are "segment-<first>-<last>.cseg" (ledger/segment.h).
+absl::StatusOr<std::string> LocalSegmentStartingAt(const std::string& dir, uint64_t first) {
+  const std::string prefix = absl::StrFormat("segment-%020d-", first);
+  std::error_code ec;
+  std::filesystem::directory_iterator it(dir, ec);
+  if (ec) {
+    if (ec == std::errc::no_such_file_or_directory) return std::string();
+    return absl::InternalError(absl::StrCat("segments directory ", dir, ": ", ec.message()));
+  }
+  for (const auto& entry : it) {
+    const std::string name = entry.path().filename().string();
+    if (absl::StartsWith(name, prefix) && absl::EndsWith(name, ledger::kSegmentFileSuffix)) {
+      return entry.path().string();
+    }
+  }
+  return std::string();
+}
+
+}  // namespace
+
+ArchiveUploader::ArchiveUploader(std::unique_ptr<storage::ArchiveStore> store,
+                                 ArchiveUploaderOptions options,
+                                 std::function<uint64_t()> applied_index, NodeMetrics* metrics)
+    : store_(std::move(store)),
+      options_(std::move(options)),
+      applied_index_(std::move(applied_index)),
+      metrics_(metrics) {
+  status_.archive_url = store_->url();
+  status_.region = options_.region;
+}
+
+ArchiveUploader::~ArchiveUploader() { Stop(); }
+
+void ArchiveUploader::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void ArchiveUploader::Notify() {
+  absl::MutexLock lock(&mu_);
+  notified_ = true;
+}
+
+void ArchiveUploader::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+ArchiveStatus ArchiveUploader::status() const {
+  absl::MutexLock lock(&mu_);
+  return status_;
+}
+
+void ArchiveUploader::Run() {
+  absl::Duration backoff = options_.backoff_min;
+  while (true) {
+    const absl::Status s = UploadAvailable();
+    absl::Duration wait = options_.poll_interval;
+    if (!s.ok()) {
+      RecordError(s);
+      wait = backoff;
+      backoff = std::min(backoff * 2, options_.backoff_max);
+    } else {
+      backoff = options_.backoff_min;
+    }
+    absl::MutexLock lock(&mu_);
+    // A notification ends a poll wait early; a backoff wait ends only for
+    // Stop, so an outage is not hammered at every signature.
+    if (s.ok()) {
+      mu_.AwaitWithTimeout(absl::Condition(
+                               +[](ArchiveUploader* self) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                 return self->stopping_ || self->notified_;
+                               },
+                               this),
+                           wait);
+    } else {
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_), wait);
+    }
+    notified_ = false;
+    if (stopping_) return;
+  }
+}
+
+void ArchiveUploader::RecordError(const absl::Status& s) {
+  if (metrics_ != nullptr) metrics_->archive_upload_errors_total.Increment();
+  absl::MutexLock lock(&mu_);
+  // Each new kind of failure is logged at once; a repeat only every 100th
+  // time, so an outage of hours does not flood the log.
+  if (status_.last_error != s.ToString() || status_.upload_errors % 100 == 0) {
+    spdlog::error("geo-replica: archive upload failed (retrying with backoff): {}", s.ToString());
+  }
+  status_.last_error = s.ToString();
+  status_.last_error_unix_ms = base::NowUnixMs();
+  ++status_.upload_errors;
+}
+
+absl::Status ArchiveUploader::Initialize() {
+  if (absl::Status s = store_->Check(); !s.ok()) return s;
+  absl::Status s = store_->Put(storage::kArchiveIdentityName,
+                               storage::EncodeArchiveIdentity(options_.service_cert_pem));
+  if (absl::IsAlreadyExists(s)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the archive at ", store_->url(), " belongs to another service (its ",
+        storage::kArchiveIdentityName,
+        " names another service certificate); give this geo-replica an archive of its own"));
+  }
+  if (!s.ok()) return s;
+  absl::StatusOr<std::string> latest = store_->Get(storage::kArchiveLatestName);
+  if (absl::IsNotFound(latest.status())) {
+    latest_ = storage::ArchiveLatest{};
+  } else if (!latest.ok()) {
+    return latest.status();
+  } else {
+    absl::StatusOr<storage::ArchiveLatest> decoded = storage::DecodeArchiveLatest(*latest);
+    if (!decoded.ok()) return decoded.status();
+    latest_ = *decoded;
+    spdlog::info("geo-replica: archive {} holds {} segments up to {} (tree size {})", store_->url(),
+                 latest_.segments, latest_.last_txid, latest_.tree_size);
+  }
+  initialized_ = true;
+  return absl::OkStatus();
+}
+
+absl::Status ArchiveUploader::UploadAvailable() {
+  if (!initialized_) {
+    if (absl::Status s = Initialize(); !s.ok()) return s;
+  }
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (stopping_) return absl::OkStatus();
+    }
+    absl::StatusOr<bool> uploaded = UploadNext();
+    if (!uploaded.ok()) return uploaded.status();
+    if (metrics_ != nullptr) {
+      const uint64_t applied = applied_index_ ? applied_index_() : 0;
+      metrics_->archive_lag_entries.Set(
+          static_cast<double>(applied > latest_.last_index ? applied - latest_.last_index : 0));
+    }
+    if (!*uploaded) return absl::OkStatus();
+  }
+}
+
+absl::StatusOr<bool> ArchiveUploader::UploadNext() {
+  absl::StatusOr<std::string> path =
+      LocalSegmentStartingAt(options_.segments_dir, latest_.last_index + 1);
+  if (!path.ok()) return path.status();
+  if (path->empty()) return false;
+  absl::StatusOr<std::string> bytes = base::ReadFileToString(*path, ledger::kSegmentFileBytesMax);
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<ledger::Segment> segment = ledger::DecodeSegment(*bytes);
+  if (!segment.ok()) {
+    return absl::DataLossError(
+        absl::StrCat("local segment ", *path, " does not decode: ", segment.status().message()));
+  }
+  const uint64_t seq = latest_.segments + 1;
+  absl::StatusOr<storage::ArchiveLatest> next = storage::LatestAfter(*segment, seq);
+  if (!next.ok()) return next.status();
+  next->region = options_.region;
+  next->written_unix_ms = base::NowUnixMs();
+  if (absl::Status s = store_->Put(storage::ArchiveSegmentName(seq), *bytes); !s.ok()) return s;
+  if (absl::Status s =
+          store_->Replace(storage::kArchiveLatestName, storage::EncodeArchiveLatest(*next));
+      !s.ok()) {
+    return s;
+  }
+  latest_ = *next;
+  if (metrics_ != nullptr) {
+    metrics_->archive_archived_index.Set(static_cast<double>(latest_.last_index));
+    metrics_->archive_tree_size.Set(static_cast<double>(latest_.tree_size));
+    metrics_->archive_uploaded_bytes_total.Increment(static_cast<double>(bytes->size()));
+  }
+  absl::MutexLock lock(&mu_);
+  if (!status_.last_error.empty()) {
+    spdlog::info("geo-replica: archive uploads resumed ({} archived)", latest_.last_txid);
+  }
+  status_.latest = latest_;
+  status_.last_error.clear();
+  return true;
+}
+
+}  // namespace cairn::node

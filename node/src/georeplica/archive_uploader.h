@@ -1,0 +1,104 @@
+// The geo-replica's uploader: copies the ledger segments this node writes
+// (export/segment_exporter.h) into the paired region's archive store, in
+// log order, in archive layout v1 (storage/archive_layout.h): the identity
+// object once, then each segment as the next segments/<seq>.cseg, and after
+// each one latest.json naming the signed checkpoint it ends on. The archive
+// is therefore never ahead of what it holds.
+//
+// The segments were written by this node from entries it applied, and a
+// replica checks every signature transaction (root recomputed, signature
+// and certificate chain checked) as it applies it and halts on a mismatch:
+// nothing unverified reaches the archive. Each segment is decoded again
+// (checksums, order) before it is uploaded.
+//
+// A thread of its own, so a slow or unreachable store never slows the node:
+// failures are logged, counted (cairn_archive_upload_errors_total), kept for
+// status, and retried with backoff (0.1 s doubling to 5 s); once the store is
+// back the uploader catches up from where latest.json says it stopped.
+// Uploads are idempotent, so a crash between a segment and latest.json
+// re-uploads the same bytes and goes on.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "cairn/storage/archive_layout.h"
+#include "cairn/storage/archive_store.h"
+
+namespace cairn::node {
+
+class NodeMetrics;
+
+struct ArchiveUploaderOptions {
+  std::string segments_dir;      // where the node's segment exporter writes
+  std::string service_cert_pem;  // the archive's identity
+  std::string region;            // this geo-replica's region, recorded in latest.json
+  // How often to look for new segments without being notified.
+  absl::Duration poll_interval = absl::Milliseconds(200);
+  absl::Duration backoff_min = absl::Milliseconds(100);
+  absl::Duration backoff_max = absl::Seconds(5);
+};
+
+// What `cairnctl dr status` shows of a geo-replica.
+struct ArchiveStatus {
+  std::string archive_url;
+  std::string region;
+  storage::ArchiveLatest latest;  // segments == 0: nothing archived yet
+  std::string last_error;         // empty while uploads succeed
+  int64_t last_error_unix_ms = 0;
+  uint64_t upload_errors = 0;
+};
+
+class ArchiveUploader {
+ public:
+  // `applied_index` gives the node's applied index (for the lag gauge);
+  // `metrics` may be null.
+  ArchiveUploader(std::unique_ptr<storage::ArchiveStore> store, ArchiveUploaderOptions options,
+                  std::function<uint64_t()> applied_index, NodeMetrics* metrics);
+  ~ArchiveUploader();
+  ArchiveUploader(const ArchiveUploader&) = delete;
+  ArchiveUploader& operator=(const ArchiveUploader&) = delete;
+
+  void Start();
+  // Wakes the thread: a segment may have been written.
+  void Notify() ABSL_LOCKS_EXCLUDED(mu_);
+  void Stop() ABSL_LOCKS_EXCLUDED(mu_);
+
+  // Uploads every segment that is ready, on the calling thread (the
+  // thread's body; tests call it directly). Not concurrent with itself.
+  absl::Status UploadAvailable();
+
+  ArchiveStatus status() const ABSL_LOCKS_EXCLUDED(mu_);
+
+ private:
+  void Run();
+  absl::Status Initialize();
+  // Uploads the local segment that starts after the archived index, if
+  // there is one; false when there is none yet.
+  absl::StatusOr<bool> UploadNext();
+  void RecordError(const absl::Status& s) ABSL_LOCKS_EXCLUDED(mu_);
+
+  const std::unique_ptr<storage::ArchiveStore> store_;
+  const ArchiveUploaderOptions options_;
+  const std::function<uint64_t()> applied_index_;
+  NodeMetrics* const metrics_;
+
+  // Touched only by the uploading thread.
+  bool initialized_ = false;
+  storage::ArchiveLatest latest_;
+
+  mutable absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool notified_ ABSL_GUARDED_BY(mu_) = false;
+  ArchiveStatus status_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+}  // namespace cairn::node
