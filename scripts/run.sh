@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds Cairn and runs a local three-node Cairn
 # service on 127.0.0.1 in the foreground (Ctrl-C stops it; a leader hands off
-# before it exits). On first use it creates, under ./local-cluster/: a service
-# identity, three node certificates and an admin user certificate; later runs
-# reuse them and the data.
+# before it exits), in region "primary", plus a geo-replica (node 4) in region
+# "paired" that archives the ledger to ./local-cluster/paired-archive
+# (file://), so `cairnctl dr status` and `cairnctl dr verify` work at once.
+# On first use it creates, under ./local-cluster/: a service identity, four
+# node certificates and an admin user certificate; later runs reuse them and
+# the data.
 #
 # Environment: CAIRN_LOCAL_DIR (default ./local-cluster), CAIRN_PRESET (release),
-# CAIRN_BASE_PORT (7100: client ports 7101-7103, peer 7201-7203, http 7301-7303).
+# CAIRN_BASE_PORT (7100: client ports 7101-7104, peer 7201-7204, http 7301-7304),
+# CAIRN_GEO_REPLICA (1; 0 runs the three nodes only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +21,8 @@ cmake --build --preset "$preset" --target cairn-node cairnctl
 bin="build/$preset"
 ctl="$bin/client/cairnctl"
 dir=${CAIRN_LOCAL_DIR:-local-cluster}
+mkdir -p "$dir"
+dir=$(cd "$dir" && pwd)  # absolute: the archive URL needs it
 certs="$dir/certs"
 base=${CAIRN_BASE_PORT:-7100}
 nodes=(1 2 3)
@@ -28,6 +34,9 @@ if [ ! -f "$certs/service.pem" ]; then
     "$ctl" certs create-node --service-dir "$certs" --node-id "$i" --out-dir "$certs" >/dev/null
   done
   "$ctl" certs create-user --service-dir "$certs" --name admin --out-dir "$certs" >/dev/null
+fi
+if [ ! -f "$certs/node-4.pem" ]; then  # a directory made before the geo-replica
+  "$ctl" certs create-node --service-dir "$certs" --node-id 4 --out-dir "$certs" >/dev/null
 fi
 
 members=()
@@ -51,12 +60,38 @@ for i in "${nodes[@]}"; do
     --http-address "127.0.0.1:$((base + 200 + i))" \
     --tls-cert-file "$certs/node-$i.pem" --tls-key-file "$certs/node-$i.key" \
     --service-cert-file "$certs/service.pem" --initial-cluster "$initial_cluster" \
-    --initial-admin-cert-file "$certs/admin.pem" --log-format text \
+    --initial-admin-cert-file "$certs/admin.pem" --log-format text --region primary \
     > >(sed -u "s/^/[node$i] /") 2>&1 &
   pids+=($!)  # the node itself (its output goes through sed to tag each line)
 done
 
 endpoints="127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2)),127.0.0.1:$((base + 3))"
+export CAIRN_ENDPOINT=$endpoints CAIRN_CERT=$certs/admin.pem CAIRN_KEY=$certs/admin.key
+export CAIRN_SERVICE_CERT=$certs/service.pem
+
+# The geo-replica: added once as a learner in region "paired" (when the
+# service first answers), then started on every run.
+archive="file://$dir/paired-archive"
+if [ "${CAIRN_GEO_REPLICA:-1}" = 1 ]; then
+  if [ ! -f "$dir/geo-replica-added" ]; then
+    for _ in $(seq 1 300); do
+      "$ctl" cluster status >/dev/null 2>&1 && break
+      sleep 0.2
+    done
+    "$ctl" nodes add-learner --node-id 4 --peer-address "127.0.0.1:$((base + 104))" \
+      --client-address "127.0.0.1:$((base + 4))" --cert-file "$certs/node-4.pem" \
+      --region paired >/dev/null
+    touch "$dir/geo-replica-added"
+  fi
+  "$bin/node/cairn-node" --node-id 4 --data-dir "$dir/node4" \
+    --client-address "127.0.0.1:$((base + 4))" --peer-address "127.0.0.1:$((base + 104))" \
+    --http-address "127.0.0.1:$((base + 204))" \
+    --tls-cert-file "$certs/node-4.pem" --tls-key-file "$certs/node-4.key" \
+    --service-cert-file "$certs/service.pem" --initial-cluster "$initial_cluster" --join \
+    --role geo-replica --region paired --archive-url "$archive" --log-format text \
+    > >(sed -u "s/^/[geo4] /") 2>&1 &
+  pids+=($!)
+fi
 cat <<MSG
 
 Cairn is starting: three nodes on 127.0.0.1 (clients: $endpoints;
@@ -67,6 +102,9 @@ metrics: http://127.0.0.1:$((base + 201))/metrics). In another terminal:
   export CAIRN_SERVICE_CERT=$certs/service.pem
   $ctl append releases "v1.4.2 approved by alice"     # prints the txid
   $ctl get <txid>
+  $ctl append releases "audited" --wait geo-durable   # answered once archived
+  $ctl dr status                                       # where the copies are
+  $ctl dr verify --archive-url $archive                # audit the archive
 
 Ctrl-C stops the cluster; data stays in $dir/.
 

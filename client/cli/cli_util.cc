@@ -79,6 +79,10 @@ std::string OutcomeAdvice(const absl::Status& status) {
       if (txid.empty() && key.empty()) absl::StrAppend(&advice, "check before repeating it");
       return advice;
     }
+    case client::ErrorReason::kNotGeoDurable:
+      return absl::StrCat("txid ", txid.empty() ? "?" : txid,
+                          " is committed but not yet archived in the paired region: do not "
+                          "append it again; 'cairnctl dr status' shows the archive's lag");
     case client::ErrorReason::kLostToLeaderChange:
       return absl::StrCat("txid ", txid.empty() ? "?" : txid,
                           " was lost to a leader change and will never commit: nothing was "

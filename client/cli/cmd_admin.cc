@@ -3,9 +3,13 @@
 // transaction that recorded them. The cluster status is also `nodes status`
 // and plain `status` (cmd_data.cc).
 #include <iostream>
+#include <optional>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "cairn/base/hex.h"
+#include "cairn/ledger/cosignature.h"
+#include "cairn/ledger/identity.h"
 #include "cli_util.h"
 #include "data_commands.h"
 
@@ -166,6 +170,79 @@ int RunClusterStatus(const GlobalOptions& options) {
   });
 }
 
+int RunDrStatus(const GlobalOptions& options) {
+  return WithClient(options, [&](client::Client& c) {
+    auto s = c.GetDrStatus();
+    if (!s.ok()) return ReportFailure(s.status(), options);
+    std::optional<ledger::Certificate> service;
+    if (!options.credentials.service_cert_file.empty()) {
+      auto cert = ledger::ReadCertificateFile(options.credentials.service_cert_file);
+      if (cert.ok()) service = *std::move(cert);
+    }
+    nlohmann::ordered_json replicas = nlohmann::ordered_json::array();
+    for (const v1::GeoReplicaStatus& g : s->geo_replicas()) {
+      nlohmann::ordered_json j = {{"node_id", g.node_id()},
+                                  {"region", g.region()},
+                                  {"archive_url", g.archive_url()},
+                                  {"lag_entries", g.lag_entries()},
+                                  {"lag_seconds", g.lag_seconds()},
+                                  {"upload_errors", g.upload_errors()},
+                                  {"last_error", g.last_error()},
+                                  {"last_error_unix_ms", g.last_error_unix_ms()},
+                                  {"last_report_unix_ms", g.last_report_unix_ms()}};
+      if (g.has_cosignature()) {
+        const v1::ArchiveCosignature& cs = g.cosignature();
+        std::string verified = "not checked (no service certificate)";
+        if (service) {
+          const absl::Status v = ledger::VerifyCosignature(cs, *service);
+          verified = v.ok() ? "verified" : std::string(v.message());
+        }
+        j["archived"] = {{"signature_txid", cs.signature_txid()},
+                         {"tree_size", cs.checkpoint().tree_size()},
+                         {"root", base::HexEncode(cs.checkpoint().root_hash())},
+                         {"checkpoint_unix_ms", cs.checkpoint().timestamp_unix_ms()},
+                         {"cosigned_unix_ms", cs.timestamp_unix_ms()},
+                         {"cosignature", verified}};
+      }
+      replicas.push_back(j);
+    }
+    if (options.json) {
+      PrintJson({{"service_id", s->service_id()},
+                 {"leader_id", s->leader_id()},
+                 {"leader_region", s->leader_region()},
+                 {"geo_durable_index", s->geo_durable_index()},
+                 {"geo_replicas", replicas}});
+      return kExitOk;
+    }
+    std::cout << "primary: leader node " << s->leader_id() << " in region " << s->leader_region()
+              << "; geo-durable up to log index " << s->geo_durable_index() << "\n";
+    if (replicas.empty()) {
+      std::cout << "no geo-replica has reported: no copy of the ledger outside the primary's "
+                   "nodes\n";
+    }
+    for (const auto& g : replicas) {
+      std::cout << "geo-replica node " << g["node_id"].get<uint64_t>() << " in region "
+                << g["region"].get<std::string>() << " -> " << g["archive_url"].get<std::string>()
+                << "\n";
+      if (g.contains("archived")) {
+        const auto& a = g["archived"];
+        std::cout << "  archived through " << a["signature_txid"].get<std::string>()
+                  << " (tree size " << a["tree_size"].get<uint64_t>() << "), cosignature "
+                  << a["cosignature"].get<std::string>() << "\n";
+      } else {
+        std::cout << "  nothing archived yet\n";
+      }
+      std::cout << "  lag " << g["lag_entries"].get<uint64_t>() << " entries, at most "
+                << g["lag_seconds"].get<double>() << " s; upload errors "
+                << g["upload_errors"].get<uint64_t>() << "\n";
+      if (!g["last_error"].get<std::string>().empty()) {
+        std::cout << "  last error: " << g["last_error"].get<std::string>() << "\n";
+      }
+    }
+    return kExitOk;
+  });
+}
+
 namespace {
 
 struct LearnerArgs {
@@ -202,6 +279,8 @@ void RegisterNodes(CLI::App& app, GlobalOptions& options, Action* action) {
                   "Its client host:port")
       ->required();
   cmd->add_option("--cert-file", learner->cert_file, "Its node certificate (PEM)")->required();
+  cmd->add_option("--region", *learner->node.mutable_region(),
+                  "The region it runs in (shown by dr status; a geo-replica's paired region)");
 
   auto promote = std::make_shared<uint64_t>(0);
   cmd = Command(nodes, "promote", "Make a caught-up learner a voter; prints the txid", action,
@@ -268,6 +347,13 @@ void RegisterLeadershipAndSnapshot(CLI::App& app, GlobalOptions& options, Action
   cluster->require_subcommand(1);
   Command(cluster, "status", "Role, term, indexes and lag of every member", action,
           [&options] { return RunClusterStatus(options); });
+
+  CLI::App* dr = FindOrAddSubcommand(app, "dr", "Disaster recovery: the paired region's archive");
+  dr->require_subcommand(1);
+  Command(dr, "status",
+          "Where copies of the ledger are: each geo-replica's region, archive, last archived and "
+          "cosigned checkpoint (its cosignature checked), lag and last error",
+          action, [&options] { return RunDrStatus(options); });
 }
 
 }  // namespace

@@ -20,6 +20,7 @@ struct AppendArgs {
   std::string claims_file;
   std::string idempotency_key;
   bool no_wait = false;
+  std::string wait = "committed";
 };
 
 // The append's contents and claims digest from the arguments; a usage error
@@ -53,7 +54,8 @@ absl::Status PrepareAppend(const AppendArgs& args, std::string* contents,
     options->claims_digest = client::ClaimsDigest(*claims);
   }
   options->idempotency_key = args.idempotency_key;
-  options->wait_for_commit = !args.no_wait;
+  options->wait_for_commit = !args.no_wait && args.wait != "none";
+  options->geo_durable = args.wait == "geo-durable";
   return absl::OkStatus();
 }
 
@@ -117,7 +119,13 @@ void RegisterAppend(CLI::App& app, GlobalOptions& options, Action* action) {
                   "Retrying with the same key returns the first txid instead of writing twice "
                   "(default: a random key, reused by the automatic retries)");
   cmd->add_flag("--no-wait", args->no_wait,
-                "Answer once the leader accepted the entry (PENDING), not once committed");
+                "Answer once the leader accepted the entry (PENDING), not once committed "
+                "(= --wait none)");
+  cmd->add_option("--wait", args->wait,
+                  "committed; none (PENDING, as --no-wait); or geo-durable: once a geo-replica "
+                  "archived it in the paired region (RPO 0 for this write)")
+      ->check(CLI::IsMember({"committed", "none", "geo-durable"}))
+      ->capture_default_str();
   cmd->callback([args, &options, action, cmd] {
     if (args->file.empty() && cmd->count("contents") == 0) {
       throw CLI::ValidationError("contents", "give the contents, '-' for stdin, or --file");

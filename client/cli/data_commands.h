@@ -18,5 +18,7 @@ void RegisterAdminCommands(CLI::App& app, GlobalOptions& options, Action* action
 // Prints every node's role, term, indexes and lag; the exit code. The action
 // of `cluster status`, `nodes status` and `status` without a TXID.
 int RunClusterStatus(const GlobalOptions& options);
+// cairnctl dr status (cmd_admin.cc).
+int RunDrStatus(const GlobalOptions& options);
 
 }  // namespace cairn::cli

@@ -43,7 +43,9 @@ void Client::AppendAsync(absl::string_view collection_id, absl::string_view cont
   std::string key =
       options.idempotency_key.empty() ? core_->NewIdempotencyKey() : options.idempotency_key;
   request.set_idempotency_key(key);
-  request.set_wait(options.wait_for_commit ? v1::APPEND_WAIT_COMMITTED : v1::APPEND_WAIT_NONE);
+  request.set_wait(options.geo_durable       ? v1::APPEND_WAIT_GEO_DURABLE
+                   : options.wait_for_commit ? v1::APPEND_WAIT_COMMITTED
+                                             : v1::APPEND_WAIT_NONE);
   CallSpec spec;
   spec.method = "Append";
   spec.write = true;

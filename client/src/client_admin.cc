@@ -114,4 +114,9 @@ absl::StatusOr<v1::ClusterStatus> Client::GetClusterStatus() {
                                      CAIRN_RPC(admin, GetClusterStatus));
 }
 
+absl::StatusOr<v1::DrStatus> Client::GetDrStatus() {
+  return CallSync<v1::DrStatus>(core_, Read("GetDrStatus"), v1::GetDrStatusRequest(),
+                                CAIRN_RPC(admin, GetDrStatus));
+}
+
 }  // namespace cairn::client

@@ -16,7 +16,7 @@ struct NamedReason {
 
 // Every reason but kUnknown, with its wire name (the proto enum value's name
 // without "ERROR_REASON_"); a test checks it against the proto enum.
-constexpr std::array<NamedReason, 15> kReasons = {{
+constexpr std::array<NamedReason, 16> kReasons = {{
     {ErrorReason::kNotLeader, "NOT_LEADER"},
     {ErrorReason::kNoLeader, "NO_LEADER"},
     {ErrorReason::kLostToLeaderChange, "LOST_TO_LEADER_CHANGE"},
@@ -30,6 +30,7 @@ constexpr std::array<NamedReason, 15> kReasons = {{
     {ErrorReason::kNotFound, "NOT_FOUND"},
     {ErrorReason::kFailedPrecondition, "FAILED_PRECONDITION"},
     {ErrorReason::kOutcomeUnknown, "OUTCOME_UNKNOWN"},
+    {ErrorReason::kNotGeoDurable, "NOT_GEO_DURABLE"},
     {ErrorReason::kNotYetAvailable, "NOT_YET_AVAILABLE"},
     {ErrorReason::kInternal, "INTERNAL"},
 }};
@@ -91,6 +92,7 @@ bool DefinitelyNotWritten(const absl::Status& status) {
       return true;
     case ErrorReason::kUnknown:
     case ErrorReason::kOutcomeUnknown:
+    case ErrorReason::kNotGeoDurable:
     case ErrorReason::kNotYetAvailable:
     case ErrorReason::kInternal:
       return false;

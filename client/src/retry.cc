@@ -82,6 +82,7 @@ RetryVerdict Classify(const absl::Status& status, Repeatable repeatable, bool hi
       return RetryVerdict::kBackOffHere;
     case ErrorReason::kOutcomeUnknown:
       return repeatable == Repeatable::kYes ? RetryVerdict::kBackOff : RetryVerdict::kGiveUp;
+    case ErrorReason::kNotGeoDurable:  // written: repeating it would not make it archived sooner
     case ErrorReason::kInvalidRequest:
     case ErrorReason::kLimitExceeded:
     case ErrorReason::kIdempotencyKeyReused:

@@ -13,9 +13,11 @@
 #include "absl/strings/str_cat.h"
 #include "apply/applier.h"
 #include "apply/governance.h"
+#include "cairn/ledger/cosignature.h"
 #include "cairn/storage/data_dir.h"
 #include "cairn/storage/database.h"
 #include "cairn/storage/raft_log_store.h"
+#include "errors/status.h"
 #include "export/segment_exporter.h"
 #include "georeplica/archive_uploader.h"
 #include "observe/log.h"
@@ -30,6 +32,7 @@
 #include "security/tls.h"
 #include "service/admin_service.h"
 #include "service/call.h"
+#include "service/geo_replicas.h"
 #include "service/leader_router.h"
 #include "service/ledger_service.h"
 #include "service/node_cache.h"
@@ -56,6 +59,7 @@ class NodeImpl final : public Node {
   absl::Status OpenStorage();
   absl::Status StartLoop();
   absl::Status StartServers();
+  absl::Status ReportToLeader(const v1::ReportArchivedRequest& report);
   absl::Status StartHttp();
   void HandOffLeadership();
 
@@ -80,7 +84,8 @@ class NodeImpl final : public Node {
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<SnapshotSender> snapshots_;
   std::unique_ptr<SegmentExporter> segments_;
-  std::unique_ptr<ArchiveUploader> archive_;  // geo-replica only
+  std::unique_ptr<ArchiveUploader> archive_;       // geo-replica only
+  GeoReplicas geo_{config_.waiting_requests_max};  // the leader's view of them
   std::unique_ptr<RaftLoop> loop_;
   PeerChannels channels_{&tls_};
   std::unique_ptr<CachedNodeReader> proof_nodes_;
@@ -197,10 +202,15 @@ absl::Status NodeImpl::StartLoop() {
     uploader.service_cert_pem = service_cert_->ToPem();
     uploader.region = config_.region;
     uploader.poll_interval = absl::Milliseconds(100);
+    uploader.cosign = [this](v1::ArchiveCosignature* c) {
+      return ledger::Cosign(c, config_.node_id, *node_key_, tls_.cert_pem);
+    };
+    // Started by StartServers, once the router to the leader exists.
+    uploader.report = [this](const v1::ReportArchivedRequest& report) {
+      return ReportToLeader(report);
+    };
     archive_ = std::make_unique<ArchiveUploader>(
         *std::move(store), uploader, [this] { return applier_->applied_index(); }, &metrics_);
-    archive_->Start();
-    spdlog::info("geo-replica in region {}: archiving to {}", config_.region, config_.archive_url);
   }
   TransportOptions topts;
   topts.service_id = service_id;
@@ -252,11 +262,23 @@ absl::Status NodeImpl::StartLoop() {
   return loop_->Start();
 }
 
+// A geo-replica's report to the leader's AdminService (archive_uploader.h),
+// on the uploader's thread, as this node (its certificate).
+absl::Status NodeImpl::ReportToLeader(const v1::ReportArchivedRequest& report) {
+  std::shared_ptr<grpc::Channel> channel = router_->LeaderChannel();
+  if (!channel) return absl::UnavailableError("no leader known");
+  auto stub = v1::AdminService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  v1::ReportArchivedResponse response;
+  return FromGrpcStatus(stub->ReportArchived(&context, report, &response));
+}
+
 absl::Status NodeImpl::StartServers() {
   // What the handlers use, each given only its part: identity, the rules
   // every call passes first, leader routing, and read-only committed state.
   identity_ = ServiceIdentity{config_.node_id, service_cert_->Fingerprint(), tls_.service_cert_pem,
-                              tls_.cert_pem};
+                              tls_.cert_pem, config_.region};
   authorizer_ = std::make_unique<Authorizer>(&identifier_, &governance_);
   router_ = std::make_unique<LeaderRouter>(loop_.get(), &governance_, &channels_);
   proof_nodes_ = std::make_unique<CachedNodeReader>(
@@ -266,10 +288,15 @@ absl::Status NodeImpl::StartServers() {
       &config_, &identity_, authorizer_.get(), router_.get(), loop_.get(), &governance_,
       CommittedReads{ledger, &db_->raft_log(), proof_nodes_.get(), &applied_waiters_,
                      &signed_waiters_},
-      &metrics_);
-  admin_service_ =
-      std::make_unique<AdminServiceImpl>(&identity_, authorizer_.get(), router_.get(), loop_.get(),
-                                         &governance_, ledger, &applied_waiters_, &channels_);
+      &geo_, &metrics_);
+  admin_service_ = std::make_unique<AdminServiceImpl>(
+      &identity_, authorizer_.get(), router_.get(), loop_.get(), &governance_, ledger,
+      &applied_waiters_, &channels_, &geo_, &*service_cert_);
+  geo_.Start();
+  if (archive_) {
+    archive_->Start();
+    spdlog::info("geo-replica in region {}: archiving to {}", config_.region, config_.archive_url);
+  }
   raft_service_ =
       std::make_unique<RaftServiceImpl>(config_.node_id, identity_.service_id, loop_.get(),
                                         db_.get(), &identifier_, config_.snapshot_chunk_bytes_max);
@@ -389,6 +416,7 @@ void NodeImpl::Shutdown() {
   if (peer_server_) peer_server_->Shutdown(std::chrono::system_clock::now());
   if (loop_) loop_->Stop();
   if (archive_) archive_->Stop();
+  geo_.Stop();
   if (segments_) segments_->Stop();
   applied_waiters_.FailAll(absl::UnavailableError("node is shutting down"));
   signed_waiters_.FailAll(absl::UnavailableError("node is shutting down"));

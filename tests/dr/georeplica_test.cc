@@ -223,6 +223,58 @@ TEST_P(GeoReplicaTest, DrVerifyRefusesDamagedIncompleteAndForeignArchives) {
   EXPECT_THAT(r.err, HasSubstr("no archive"));
 }
 
+// GEO_DURABLE: answered only once a cosigned archive covers the entry; with
+// no geo-replica (or it down) the append is committed but reported
+// NOT_GEO_DURABLE with its txid. dr status shows the archive and its
+// cosignature, verified with the service certificate.
+TEST_P(GeoReplicaTest, GeoDurableWritesWaitForACosignedArchive) {
+  client::ClientOptions o = Options();
+  o.call_timeout_ms = 1500;
+  o.retry.total_timeout_ms = 1500;
+  auto c = MakeClient(o);
+  client::AppendOptions geo;
+  geo.geo_durable = true;
+
+  absl::StatusOr<client::AppendResult> early = c->Append("dr", "no archive yet", geo);
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.status().code(), absl::StatusCode::kDeadlineExceeded) << early.status();
+  EXPECT_EQ(client::ReasonOf(early.status()), client::ErrorReason::kNotGeoDurable);
+  const std::string early_txid =
+      client::ErrorMetadata(early.status(), client::kTxidKey).value_or("");
+  ASSERT_FALSE(early_txid.empty()) << early.status();
+  EXPECT_FALSE(client::DefinitelyNotWritten(early.status()));
+  // It is committed all the same.
+  auto status = client_->GetTransactionStatus(early_txid);
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->status(), v1::TRANSACTION_STATUS_COMMITTED);
+
+  StartGeoReplica();
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<client::AppendResult> r =
+        MakeClient(Options())->Append("dr", absl::StrCat("geo-", i), geo);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->status, v1::TRANSACTION_STATUS_COMMITTED);
+    // Answered, so some archive cosigned a checkpoint covering it.
+    auto dr = client_->GetDrStatus();
+    ASSERT_TRUE(dr.ok()) << dr.status();
+    EXPECT_GE(dr->geo_durable_index(), IndexOf(r->txid));
+  }
+  CommandResult r = Cairnctl({"dr", "status", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  nlohmann::json dr = nlohmann::json::parse(r.out);
+  ASSERT_EQ(dr["geo_replicas"].size(), 1u) << r.out;
+  EXPECT_EQ(dr["geo_replicas"][0]["region"], "paired");
+  EXPECT_EQ(dr["geo_replicas"][0]["archive_url"], url_);
+  EXPECT_EQ(dr["geo_replicas"][0]["archived"]["cosignature"], "verified") << r.out;
+  EXPECT_THAT(Cairnctl({"dr", "status"}).out, HasSubstr("in region paired"));
+
+  // The geo-replica down: GEO_DURABLE appends time out again, committed.
+  cluster_->node(kGeoId).Kill();
+  absl::StatusOr<client::AppendResult> late = c->Append("dr", "archive down", geo);
+  ASSERT_FALSE(late.ok());
+  EXPECT_EQ(client::ReasonOf(late.status()), client::ErrorReason::kNotGeoDurable) << late.status();
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, GeoReplicaTest, ::testing::Values(Backend::kFile, Backend::kS3),
                          Name);
 

@@ -14,6 +14,7 @@
 #include "cairn/base/clock.h"
 #include "cairn/base/files.h"
 #include "cairn/ledger/segment.h"
+#include "cairn/v1/log.pb.h"
 #include "observe/metrics.h"
 
 namespace cairn::node {
@@ -36,6 +37,14 @@ absl::StatusOr<std::string> LocalSegmentStartingAt(const std::string& dir, uint6
     }
   }
   return std::string();
+}
+
+// The checkpoint in the signature transaction a segment ends on (LatestAfter
+// has checked that it ends on one).
+v1::Checkpoint CheckpointOf(const ledger::Segment& segment) {
+  v1::LogCommand last;
+  last.ParseFromString(segment.records.back().data);
+  return last.signature().checkpoint().checkpoint();
 }
 
 }  // namespace
@@ -79,6 +88,7 @@ void ArchiveUploader::Run() {
   absl::Duration backoff = options_.backoff_min;
   while (true) {
     const absl::Status s = UploadAvailable();
+    CosignAndReport();
     absl::Duration wait = options_.poll_interval;
     if (!s.ok()) {
       RecordError(s);
@@ -118,6 +128,42 @@ void ArchiveUploader::RecordError(const absl::Status& s) {
   ++status_.upload_errors;
 }
 
+void ArchiveUploader::CosignAndReport() {
+  bool changed = false;
+  if (checkpoint_.has_value() && options_.cosign &&
+      (!cosigned_.has_value() || cosigned_->signature_txid() != latest_.last_txid)) {
+    v1::ArchiveCosignature c;
+    *c.mutable_checkpoint() = *checkpoint_;
+    c.set_signature_txid(latest_.last_txid);
+    c.set_region(options_.region);
+    c.set_timestamp_unix_ms(base::NowUnixMs());
+    if (absl::Status s = options_.cosign(&c); !s.ok()) {
+      RecordError(absl::Status(s.code(), absl::StrCat("cosigning: ", s.message())));
+      return;
+    }
+    cosigned_ = std::move(c);
+    changed = true;
+    absl::MutexLock lock(&mu_);
+    status_.cosignature = cosigned_;
+  }
+  const absl::Time now = absl::Now();
+  if (!options_.report || (!changed && now - last_report_ < options_.report_interval)) return;
+  v1::ReportArchivedRequest report;
+  if (cosigned_.has_value()) *report.mutable_cosignature() = *cosigned_;
+  report.set_archive_url(store_->url());
+  {
+    absl::MutexLock lock(&mu_);
+    report.set_upload_errors(status_.upload_errors);
+    report.set_last_error(status_.last_error);
+    report.set_last_error_unix_ms(status_.last_error_unix_ms);
+  }
+  last_report_ = now;
+  if (absl::Status s = options_.report(report); !s.ok()) {
+    // The leader is away or changing; the next report tries again.
+    spdlog::debug("geo-replica: report to the leader failed: {}", s.ToString());
+  }
+}
+
 absl::Status ArchiveUploader::Initialize() {
   if (absl::Status s = store_->Check(); !s.ok()) return s;
   absl::Status s = store_->Put(storage::kArchiveIdentityName,
@@ -138,6 +184,15 @@ absl::Status ArchiveUploader::Initialize() {
     absl::StatusOr<storage::ArchiveLatest> decoded = storage::DecodeArchiveLatest(*latest);
     if (!decoded.ok()) return decoded.status();
     latest_ = *decoded;
+    // The checkpoint the archive ends on, to cosign again after a restart.
+    absl::StatusOr<std::string> last = store_->Get(storage::ArchiveSegmentName(latest_.segments));
+    if (!last.ok()) return last.status();
+    absl::StatusOr<ledger::Segment> segment = ledger::DecodeSegment(*last);
+    if (!segment.ok()) {
+      return absl::DataLossError(absl::StrCat("archive ", store_->url(),
+                                              ": the last segment: ", segment.status().message()));
+    }
+    checkpoint_ = CheckpointOf(*segment);
     spdlog::info("geo-replica: archive {} holds {} segments up to {} (tree size {})", store_->url(),
                  latest_.segments, latest_.last_txid, latest_.tree_size);
   }
@@ -189,6 +244,7 @@ absl::StatusOr<bool> ArchiveUploader::UploadNext() {
     return s;
   }
   latest_ = *next;
+  checkpoint_ = CheckpointOf(*segment);
   if (metrics_ != nullptr) {
     metrics_->archive_archived_index.Set(static_cast<double>(latest_.last_index));
     metrics_->archive_tree_size.Set(static_cast<double>(latest_.tree_size));

@@ -17,11 +17,17 @@
 // back the uploader catches up from where latest.json says it stopped.
 // Uploads are idempotent, so a crash between a segment and latest.json
 // re-uploads the same bytes and goes on.
+//
+// After latest.json, and only then, the geo-replica cosigns the checkpoint
+// the archive now ends on (ledger/cosignature.h) and reports it to the
+// leader, which answers the GEO_DURABLE appends it covers. It reports again
+// at least every second (a new leader learns it; errors reach dr status).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -31,6 +37,8 @@
 #include "absl/time/time.h"
 #include "cairn/storage/archive_layout.h"
 #include "cairn/storage/archive_store.h"
+#include "cairn/v1/admin.pb.h"
+#include "cairn/v1/receipt.pb.h"
 
 namespace cairn::node {
 
@@ -44,14 +52,21 @@ struct ArchiveUploaderOptions {
   absl::Duration poll_interval = absl::Milliseconds(200);
   absl::Duration backoff_min = absl::Milliseconds(100);
   absl::Duration backoff_max = absl::Seconds(5);
+  absl::Duration report_interval = absl::Seconds(1);
+  // Signs a cosignature whose checkpoint, signature_txid, region and
+  // timestamp are set (the node's key); empty: nothing is cosigned.
+  std::function<absl::Status(v1::ArchiveCosignature*)> cosign;
+  // Sends a report to the leader; empty: nothing is reported.
+  std::function<absl::Status(const v1::ReportArchivedRequest&)> report;
 };
 
 // What `cairnctl dr status` shows of a geo-replica.
 struct ArchiveStatus {
   std::string archive_url;
   std::string region;
-  storage::ArchiveLatest latest;  // segments == 0: nothing archived yet
-  std::string last_error;         // empty while uploads succeed
+  storage::ArchiveLatest latest;                      // segments == 0: nothing archived yet
+  std::optional<v1::ArchiveCosignature> cosignature;  // the newest one made
+  std::string last_error;                             // empty while uploads succeed
   int64_t last_error_unix_ms = 0;
   uint64_t upload_errors = 0;
 };
@@ -84,6 +99,9 @@ class ArchiveUploader {
   // there is one; false when there is none yet.
   absl::StatusOr<bool> UploadNext();
   void RecordError(const absl::Status& s) ABSL_LOCKS_EXCLUDED(mu_);
+  // Cosigns the archive's newest checkpoint if not done yet, then reports
+  // to the leader when something changed or report_interval passed.
+  void CosignAndReport() ABSL_LOCKS_EXCLUDED(mu_);
 
   const std::unique_ptr<storage::ArchiveStore> store_;
   const ArchiveUploaderOptions options_;
@@ -93,6 +111,9 @@ class ArchiveUploader {
   // Touched only by the uploading thread.
   bool initialized_ = false;
   storage::ArchiveLatest latest_;
+  std::optional<v1::Checkpoint> checkpoint_;  // the one latest_ ends on
+  std::optional<v1::ArchiveCosignature> cosigned_;
+  absl::Time last_report_ = absl::InfinitePast();
 
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -7,11 +7,13 @@
 #include <optional>
 
 #include "apply/governance.h"
+#include "cairn/ledger/identity.h"
 #include "cairn/storage/ledger_store.h"
 #include "cairn/v1/admin.grpc.pb.h"
 #include "raft/index_waiters.h"
 #include "raft/raft_loop.h"
 #include "service/call.h"
+#include "service/geo_replicas.h"
 #include "service/leader_router.h"
 
 namespace cairn::node {
@@ -25,7 +27,8 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   AdminServiceImpl(const ServiceIdentity* identity, const Authorizer* authorizer,
                    const LeaderRouter* router, RaftLoop* loop, const Governance* governance,
                    const storage::LedgerStore* ledger, const IndexWaiters* applied,
-                   PeerChannels* channels)
+                   PeerChannels* channels, GeoReplicas* geo,
+                   const ledger::Certificate* service_cert)
       : identity_(identity),
         authorizer_(authorizer),
         router_(router),
@@ -33,7 +36,9 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
         governance_(governance),
         ledger_(ledger),
         applied_(applied),
-        channels_(channels) {}
+        channels_(channels),
+        geo_(geo),
+        service_cert_(service_cert) {}
 
   using Ctx = grpc::CallbackServerContext;
   using Reactor = grpc::ServerUnaryReactor;
@@ -55,6 +60,10 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                            v1::TriggerSnapshotResponse* resp) override;
   Reactor* GetClusterStatus(Ctx* call, const v1::GetClusterStatusRequest* req,
                             v1::ClusterStatus* resp) override;
+  // Disaster recovery (admin_dr.cc).
+  Reactor* GetDrStatus(Ctx* call, const v1::GetDrStatusRequest* req, v1::DrStatus* resp) override;
+  Reactor* ReportArchived(Ctx* call, const v1::ReportArchivedRequest* req,
+                          v1::ReportArchivedResponse* resp) override;
 
  private:
   // Authorizes as Administrator, validates `tx`, then proposes it (with the
@@ -75,6 +84,8 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   const storage::LedgerStore* const ledger_;
   const IndexWaiters* const applied_;
   PeerChannels* const channels_;
+  GeoReplicas* const geo_;
+  const ledger::Certificate* const service_cert_;
 };
 
 }  // namespace cairn::node

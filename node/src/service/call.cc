@@ -24,6 +24,22 @@ const char* RoleName(v1::Role role) {
 
 }  // namespace
 
+absl::StatusOr<v1::NodeInfo> Authorizer::AuthorizeMemberNode(
+    const grpc::CallbackServerContext& call) const {
+  auto caller = identifier_->Identify(call);
+  if (!caller.ok()) return caller.status();
+  if (caller->node_id == 0) {
+    return absl::PermissionDeniedError(
+        "only a member node may call this, with its node certificate");
+  }
+  std::optional<v1::NodeInfo> member = governance_->Member(caller->node_id);
+  if (!member) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("node ", caller->node_id, " is not a member of this service"));
+  }
+  return *member;
+}
+
 absl::StatusOr<Principal> Authorizer::Authorize(const grpc::CallbackServerContext& call,
                                                 v1::Role role) const {
   auto caller = identifier_->Identify(call);

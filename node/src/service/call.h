@@ -35,6 +35,7 @@ struct ServiceIdentity {
   std::string service_id;        // fingerprint of the service certificate
   std::string service_cert_pem;  // the service identity, issuer of every node and user
   std::string node_cert_pem;     // this node's certificate
+  std::string region;            // where this node runs (--region)
 };
 
 // Identifies callers by certificate and checks their role against the
@@ -50,6 +51,9 @@ class Authorizer {
   // client certificate, PERMISSION_DENIED for an unknown user or too low a
   // role, UNAVAILABLE while the service has no genesis yet.
   absl::StatusOr<Principal> Authorize(const grpc::CallbackServerContext& call, v1::Role role) const;
+  // A call a member node makes for itself, with its node certificate: the
+  // member. PERMISSION_DENIED for anyone else.
+  absl::StatusOr<v1::NodeInfo> AuthorizeMemberNode(const grpc::CallbackServerContext& call) const;
 
  private:
   CallerIdentifier* const identifier_;

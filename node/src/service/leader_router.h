@@ -53,6 +53,9 @@ class LeaderRouter {
   // The leader's client address, or "" when no leader is known.
   std::string LeaderAddress() const;
   bool IsLeader() const;
+  // A channel to the leader's client port as this node; null when no leader
+  // is known (or this node leads).
+  std::shared_ptr<grpc::Channel> LeaderChannel() const;
   // UNAVAILABLE with reason NOT_LEADER (and the leader trailer) or NO_LEADER.
   grpc::Status NotLeader(grpc::CallbackServerContext* call) const;
 
@@ -86,7 +89,6 @@ class LeaderRouter {
   // deadline of `call`.
   static void PrepareForward(const grpc::CallbackServerContext& call, const Principal& principal,
                              grpc::ClientContext* client);
-  std::shared_ptr<grpc::Channel> LeaderChannel() const;
 
   const RaftLoop* const loop_;
   const Governance* const governance_;

@@ -117,6 +117,9 @@ void LedgerServiceImpl::ProposeAppend(Ctx* call, Reactor* reactor, const Princip
     Finish(reactor, st);
     return;
   }
+  const bool geo_durable =
+      req->wait() == v1::APPEND_WAIT_GEO_DURABLE ||
+      (req->wait() == v1::APPEND_WAIT_COMMITTED && config_->geo_durable_by_default);
   AppendIdentity identity = IdentityOf(*tx);
   if (identity.has_key()) {
     // A retry of an append already applied: answered from the ledger, but
@@ -137,14 +140,19 @@ void LedgerServiceImpl::ProposeAppend(Ctx* call, Reactor* reactor, const Princip
       resp->set_txid(holder.ToString());
       resp->set_status(v1::TRANSACTION_STATUS_COMMITTED);
       resp->set_duplicate(true);
-      Finish(reactor, absl::OkStatus());
+      if (geo_durable) {
+        FinishWhenGeoDurable(call, reactor, holder);
+      } else {
+        Finish(reactor, absl::OkStatus());
+      }
       return;
     }
   }
   const auto started = std::chrono::steady_clock::now();
   loop_->Propose(
-      command.SerializeAsString(), std::move(identity), req->wait() == v1::APPEND_WAIT_COMMITTED,
-      DeadlineOf(*call), [this, reactor, resp, started](absl::StatusOr<CommitResult> r) {
+      command.SerializeAsString(), std::move(identity), req->wait() != v1::APPEND_WAIT_NONE,
+      DeadlineOf(*call),
+      [this, call, reactor, resp, started, geo_durable](absl::StatusOr<CommitResult> r) {
         if (!r.ok()) {
           metrics_->appends_rejected_total.Increment();
           Finish(reactor, r.status());
@@ -155,8 +163,29 @@ void LedgerServiceImpl::ProposeAppend(Ctx* call, Reactor* reactor, const Princip
         resp->set_duplicate(r->duplicate_of.has_value());
         metrics_->append_latency_seconds.Observe(
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-        Finish(reactor, absl::OkStatus());
+        if (geo_durable) {
+          FinishWhenGeoDurable(call, reactor, r->txid);
+        } else {
+          Finish(reactor, absl::OkStatus());
+        }
       });
+}
+
+void LedgerServiceImpl::FinishWhenGeoDurable(Ctx* call, Reactor* reactor,
+                                             const ledger::TxId& txid) {
+  auto not_yet = [txid](const absl::Status& why) {
+    return WithReason(
+        absl::DeadlineExceededError(absl::StrCat(
+            "entry ", txid.ToString(), " is committed, but no geo-replica archived it in time (",
+            why.message(),
+            "): it is in the ledger, not yet safe from the loss of this region; do not append "
+            "it again (see cairnctl dr status)")),
+        v1::ERROR_REASON_NOT_GEO_DURABLE, {{"txid", txid.ToString()}});
+  };
+  const absl::Status waiting = geo_->waiters().Wait(
+      txid.index, DeadlineOf(*call),
+      [reactor, not_yet](absl::Status s) { Finish(reactor, s.ok() ? s : not_yet(s)); });
+  if (!waiting.ok()) Finish(reactor, not_yet(waiting));
 }
 
 // ---------------------------------------------------------------- reads

@@ -13,6 +13,7 @@
 #include "raft/index_waiters.h"
 #include "raft/raft_loop.h"
 #include "service/call.h"
+#include "service/geo_replicas.h"
 #include "service/leader_router.h"
 
 namespace cairn::node {
@@ -34,7 +35,8 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
   // read-index rounds; `config` gives the request limits.
   LedgerServiceImpl(const NodeConfig* config, const ServiceIdentity* identity,
                     const Authorizer* authorizer, const LeaderRouter* router, RaftLoop* loop,
-                    const Governance* governance, CommittedReads reads, NodeMetrics* metrics)
+                    const Governance* governance, CommittedReads reads, GeoReplicas* geo,
+                    NodeMetrics* metrics)
       : config_(config),
         identity_(identity),
         authorizer_(authorizer),
@@ -42,6 +44,7 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
         loop_(loop),
         governance_(governance),
         reads_(reads),
+        geo_(geo),
         metrics_(metrics) {}
 
   using Ctx = grpc::CallbackServerContext;
@@ -68,6 +71,9 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
  private:
   void ProposeAppend(Ctx* call, Reactor* reactor, const Principal& principal,
                      const v1::AppendRequest* req, v1::AppendResponse* resp);
+  // Finishes a committed append (`txid`) once a geo-replica's archive
+  // covers it, or with NOT_GEO_DURABLE at the deadline.
+  void FinishWhenGeoDurable(Ctx* call, Reactor* reactor, const ledger::TxId& txid);
   // Status of `txid` on this node.
   v1::TransactionStatus StatusOf(const ledger::TxId& txid) const;
   // One page of `req`'s listing; `read_index` > 0 bounds it to the
@@ -85,6 +91,7 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
   RaftLoop* const loop_;
   const Governance* const governance_;
   const CommittedReads reads_;
+  GeoReplicas* const geo_;  // GEO_DURABLE appends wait on it
   NodeMetrics* const metrics_;
 };
 

@@ -47,7 +47,7 @@ absl::Status ValidateAppend(const v1::AppendRequest& request, const NodeConfig& 
     return OverLimit("idempotency_key", request.idempotency_key().size(),
                      "idempotency_key_bytes_max", config.idempotency_key_bytes_max);
   }
-  if (request.wait() != v1::APPEND_WAIT_COMMITTED && request.wait() != v1::APPEND_WAIT_NONE) {
+  if (!v1::AppendWait_IsValid(request.wait())) {
     return Invalid(
         absl::InvalidArgumentError(absl::StrCat("wait has unknown value ", request.wait())),
         "wait");

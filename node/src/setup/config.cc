@@ -113,6 +113,9 @@ void AddGeoReplicaOptions(CLI::App& app, NodeConfig& c) {
                  "Geo-replica: archive an entry at most about this long after it is applied")
       ->check(CLI::Range(uint64_t{10}, uint64_t{3600000}))
       ->capture_default_str();
+  app.add_flag("--geo-durable-by-default", c.geo_durable_by_default,
+               "Answer every append (unless it asks for --wait none) only once a geo-replica "
+               "archived it: RPO 0 for every write, at the cost of the archive's lag");
   app.add_option("--archive-s3-endpoint", c.archive_s3_endpoint,
                  "s3:// archive: endpoint URL (default AWS: https://s3.REGION.amazonaws.com)");
   app.add_option("--archive-s3-region", c.archive_s3_region,

@@ -46,7 +46,7 @@ TEST(ErrorsTest, EveryProtoReasonHasAnSdkReasonOfTheSameName) {
     EXPECT_EQ(ReasonName(reason), name);
     EXPECT_TRUE(seen.insert(reason).second) << name;
   }
-  EXPECT_EQ(seen.size(), 15u);
+  EXPECT_EQ(seen.size(), 16u);
   EXPECT_EQ(ReasonName(ErrorReason::kUnknown), "UNKNOWN");
   EXPECT_EQ(ReasonFromName("SOMETHING_NEW"), ErrorReason::kUnknown);
 }
@@ -54,8 +54,8 @@ TEST(ErrorsTest, EveryProtoReasonHasAnSdkReasonOfTheSameName) {
 // Each reason a node attaches reaches the caller with its metadata, and is
 // classified "not written" or "may have been written" as errors.proto says.
 TEST(ErrorsTest, EveryReasonSurvivesTheWireAndIsClassified) {
-  const std::set<std::string> may_have_been_written = {"OUTCOME_UNKNOWN", "NOT_YET_AVAILABLE",
-                                                       "INTERNAL"};
+  const std::set<std::string> may_have_been_written = {"OUTCOME_UNKNOWN", "NOT_GEO_DURABLE",
+                                                       "NOT_YET_AVAILABLE", "INTERNAL"};
   for (const auto& [proto, name] : ProtoReasons()) {
     SCOPED_TRACE(name);
     const absl::Status at_node = node::WithReason(absl::UnavailableError("refused: " + name), proto,

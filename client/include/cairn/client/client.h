@@ -63,6 +63,10 @@ struct AppendOptions {
   // True: answer once the entry is committed. False: once the leader has it
   // in its log (status PENDING); follow up with WaitForCommit.
   bool wait_for_commit = true;
+  // True: answer only once a geo-replica's archive in the paired region
+  // covers the entry (RPO 0 for it; APPEND_WAIT_GEO_DURABLE). A time-out
+  // then is NOT_GEO_DURABLE with the txid: written, not yet archived.
+  bool geo_durable = false;
 };
 
 struct AppendResult {
@@ -168,6 +172,10 @@ class Client {
   // endpoint). Retried only against that node.
   absl::StatusOr<v1::TriggerSnapshotResponse> TriggerSnapshot(absl::string_view endpoint = "");
   absl::StatusOr<v1::ClusterStatus> GetClusterStatus();
+  // Disaster recovery as the leader sees it: each geo-replica's region,
+  // archive, latest cosignature (verify it with ledger::VerifyCosignature),
+  // lag and last error. Requires Reader.
+  absl::StatusOr<v1::DrStatus> GetDrStatus();
 
  private:
   explicit Client(std::shared_ptr<internal::Core> core);

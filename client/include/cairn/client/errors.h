@@ -45,6 +45,9 @@ enum class ErrorReason {
   kFailedPrecondition,
   // May have been written.
   kOutcomeUnknown,  // metadata txid when a log position was assigned
+  // Written (committed, metadata txid), but not yet archived by a
+  // geo-replica before the deadline (an append with geo_durable).
+  kNotGeoDurable,
   // Reads.
   kNotYetAvailable,
   kInternal,

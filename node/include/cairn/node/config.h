@@ -86,6 +86,9 @@ struct NodeConfig {
   // A geo-replica cuts a segment once its oldest entry waited this long, so
   // the archive lags the ledger by about this much plus one upload.
   uint64_t archive_max_lag_ms = 500;
+  // Appends that ask only for COMMITTED wait for GEO_DURABLE instead: every
+  // write is answered once a geo-replica's archive covers it (RPO 0).
+  bool geo_durable_by_default = false;
   // s3:// settings (storage::S3StoreOptions): endpoint, region, path-style
   // addressing, CA file, AWS credentials file and profile.
   std::string archive_s3_endpoint;

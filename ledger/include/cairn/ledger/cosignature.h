@@ -1,0 +1,37 @@
+// Archive cosignatures (docs/formats.md, "Archive cosignature v1"): a
+// geo-replica's signed statement that the paired region's archive holds the
+// ledger up to a checkpoint the leader signed. Like a C2SP tlog-mirror
+// cosignature: the mirror verifies, persists, and only then signs. Anyone
+// with the service certificate checks one offline.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "cairn/ledger/identity.h"
+#include "cairn/v1/receipt.pb.h"
+
+namespace cairn::ledger {
+
+// The bytes a cosignature signs: "cairn-archive-cosignature-v1\n", then the
+// canonical checkpoint encoding, signature_txid and region, each after its
+// length as 4 bytes big-endian, then timestamp_unix_ms as 8 bytes
+// big-endian. InvalidArgument if the checkpoint is malformed.
+absl::StatusOr<std::string> CosignatureStatement(const v1::ArchiveCosignature& cosignature);
+
+// Fills in signer, certificate and signature of `cosignature` (checkpoint,
+// signature_txid, region and timestamp already set) with the node's key.
+absl::Status Cosign(v1::ArchiveCosignature* cosignature, uint64_t node_id,
+                    const PrivateKey& node_key, absl::string_view node_cert_pem);
+
+// Checks, in order: the node certificate is issued by `service_cert` and
+// valid at the cosignature's timestamp, and is the node certificate of
+// signer_node_id; the checkpoint names this service; the signature verifies.
+// InvalidArgument naming the failed check.
+absl::Status VerifyCosignature(const v1::ArchiveCosignature& cosignature,
+                               const Certificate& service_cert);
+
+}  // namespace cairn::ledger
