@@ -8,7 +8,10 @@
 
 #include <functional>
 
+#include "cairn/base/check.h"
 #include "cairn/ledger/checkpoint.h"
+#include "cairn/ledger/cosignature.h"
+#include "cairn/ledger/encoding.h"
 #include "cairn/ledger/hash.h"
 #include "cairn/ledger/merkle.h"
 #include "test_ledger.h"
@@ -377,6 +380,86 @@ TEST(CheckpointConsistencyTest, LaterCheckpointsExtendEarlierOnes) {
   other_service.set_service_id(other.service_cert().Fingerprint());
   EXPECT_THAT(VerifyCheckpointExtends(first, other_service, proof).message(),
               HasSubstr("different services"));
+}
+
+}  // namespace
+}  // namespace cairn::ledger
+
+// ---- Archive cosignatures (docs/formats.md "Archive cosignature v1") -------
+
+namespace cairn::ledger {
+namespace {
+
+v1::ArchiveCosignature Cosigned(TestLedger& ledger) {
+  ledger.AppendUser("c", "x");
+  ledger.AppendSignature();
+  v1::ArchiveCosignature c;
+  *c.mutable_checkpoint() = ledger.last_signed().checkpoint();
+  c.set_signature_txid("1.3");
+  c.set_region("paired");
+  c.set_timestamp_unix_ms(ledger.last_signed().checkpoint().timestamp_unix_ms() + 5);
+  CAIRN_CHECK_OK(Cosign(&c, ledger.node_cert().NodeId(), ledger.node_key(),
+                        ledger.node_cert().ToPem()));
+  return c;
+}
+
+TEST(CosignatureTest, VerifiesWithTheServiceCertificateOnly) {
+  TestLedger ledger;
+  const v1::ArchiveCosignature c = Cosigned(ledger);
+  EXPECT_TRUE(VerifyCosignature(c, ledger.service_cert()).ok())
+      << VerifyCosignature(c, ledger.service_cert());
+  TestLedger other;
+  EXPECT_THAT(std::string(VerifyCosignature(c, other.service_cert()).message()),
+              HasSubstr("node certificate"));
+}
+
+TEST(CosignatureTest, EveryStatementFieldIsSigned) {
+  TestLedger ledger;
+  const v1::ArchiveCosignature genuine = Cosigned(ledger);
+  std::vector<std::function<void(v1::ArchiveCosignature*)>> tampers = {
+      [](auto* c) { c->mutable_checkpoint()->set_tree_size(c->checkpoint().tree_size() + 1); },
+      [](auto* c) { c->mutable_checkpoint()->set_timestamp_unix_ms(7); },
+      [](auto* c) { c->set_signature_txid("1.4"); },
+      [](auto* c) { c->set_region("elsewhere"); },
+      [](auto* c) { c->set_timestamp_unix_ms(c->timestamp_unix_ms() + 1); },
+      [](auto* c) {
+        std::string sig = c->signature();
+        sig[sig.size() / 2] ^= 1;
+        c->set_signature(sig);
+      },
+  };
+  for (size_t i = 0; i < tampers.size(); ++i) {
+    v1::ArchiveCosignature c = genuine;
+    tampers[i](&c);
+    const absl::Status s = VerifyCosignature(c, ledger.service_cert());
+    EXPECT_FALSE(s.ok()) << "tamper " << i;
+    EXPECT_THAT(std::string(s.message()), HasSubstr("signature")) << "tamper " << i << ": " << s;
+  }
+  // A signer id that is not the certificate's.
+  v1::ArchiveCosignature c = genuine;
+  c.set_signer_node_id(c.signer_node_id() + 1);
+  EXPECT_THAT(std::string(VerifyCosignature(c, ledger.service_cert()).message()),
+              HasSubstr("not the node certificate of signer"));
+}
+
+// The statement's bytes are fixed by docs/formats.md: magic, then
+// length-prefixed checkpoint encoding, txid and region, then the time.
+TEST(CosignatureTest, StatementLayout) {
+  TestLedger ledger;
+  const v1::ArchiveCosignature c = Cosigned(ledger);
+  absl::StatusOr<std::string> st = CosignatureStatement(c);
+  ASSERT_TRUE(st.ok());
+  absl::StatusOr<std::string> cp = EncodeCheckpoint(c.checkpoint());
+  ASSERT_TRUE(cp.ok());
+  std::string expected = "cairn-archive-cosignature-v1\n";
+  expected += std::string("\0\0\0\x73", 4) + *cp;
+  expected += std::string("\0\0\0\x03", 4) + "1.3";
+  expected += std::string("\0\0\0\x06", 4) + "paired";
+  for (int shift = 56; shift >= 0; shift -= 8) {
+    expected.push_back(static_cast<char>((c.timestamp_unix_ms() >> shift) & 0xff));
+  }
+  EXPECT_EQ(*st, expected);
+  EXPECT_EQ(cp->size(), 115u);
 }
 
 }  // namespace
