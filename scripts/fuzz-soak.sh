@@ -9,6 +9,7 @@
 # the input is in build/fuzz/tests/fuzz/artifacts/<target>/.
 #
 #   ./scripts/fuzz-soak.sh [SECONDS_PER_TARGET]
+#   CAIRN_FUZZ_RUNS=10000000 ./scripts/fuzz-soak.sh   # stop each at 10^7 executions
 #   CAIRN_FUZZ_TARGETS="fuzz_segment_resum fuzz_validation" ./scripts/fuzz-soak.sh 600
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,10 +34,12 @@ for t in $targets; do
   mkdir -p "$work/$t" "$bin/artifacts/$t"
   env_vars=()
   [ -f "$corpus/service.pem" ] && env_vars=(CAIRN_FUZZ_SERVICE_CERT="$corpus/service.pem")
-  echo "fuzz-soak: $t for ${seconds}s (corpus $corpus, new inputs in $work/$t)"
+  echo "fuzz-soak: $t for ${CAIRN_FUZZ_RUNS:-${seconds}s} (corpus $corpus, new inputs in $work/$t)"
   log=$work/$t.log
   set +e
-  env "${env_vars[@]}" "$bin/$t" -max_total_time="$seconds" -timeout=25 -print_final_stats=1 \
+  limit=(-max_total_time="$seconds")
+  [ -n "${CAIRN_FUZZ_RUNS:-}" ] && limit=(-runs="$CAIRN_FUZZ_RUNS")
+  env "${env_vars[@]}" "$bin/$t" "${limit[@]}" -timeout=25 -print_final_stats=1 \
     -artifact_prefix="$bin/artifacts/$t/" "$work/$t" "$corpus" >"$log" 2>&1
   rc=$?
   set -e

@@ -22,7 +22,7 @@ packages=(
   libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev libcpp-httplib-dev nlohmann-json3-dev
   prometheus-cpp-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev openssl procps
+  libgtest-dev libgmock-dev libbenchmark-dev openssl procps curl
   # the side-by-side comparison peer (bench/compare-etcd.sh)
   etcd-server etcd-client
   # the compose drill (deploy/compose-drill.sh: a base image where no registry is reachable)

@@ -84,6 +84,7 @@ cairn_start() {
   done
   local initial
   initial=$(IFS=,; echo "${members[*]}")
+  CAIRN_INITIAL_CLUSTER=$initial
   CAIRN_PIDS=()
   CAIRN_DATA_DIRS=()
   for i in 1 2 3; do
@@ -118,6 +119,44 @@ cairn_start() {
       return 1
     fi
   done
+}
+
+# cairn_add_geo_replica DIR ARCHIVE_URL [extra cairn-node flags...]
+# Adds node 4 to the cluster cairn_start made in DIR as a learner in region
+# "paired" and starts it as a geo-replica archiving to ARCHIVE_URL; waits
+# until it serves. Sets CAIRN_GEO_PID and CAIRN_GEO_HTTP.
+cairn_add_geo_replica() {
+  local dir=$1 archive=$2
+  shift 2
+  local ctl="$BENCH_BIN/client/cairnctl" node_bin="${CAIRN_NODE_BIN:-$BENCH_BIN/node/cairn-node}"
+  "$ctl" certs create-node --service-dir "$dir/certs" --node-id 4 --out-dir "$dir/certs" \
+    >/dev/null 2>&1
+  local peer client
+  peer="127.0.0.1:$(bench_free_port)"
+  client="127.0.0.1:$(bench_free_port)"
+  CAIRN_GEO_HTTP="127.0.0.1:$(bench_free_port)"
+  "$ctl" nodes add-learner --node-id 4 --peer-address "$peer" --client-address "$client" \
+    --cert-file "$dir/certs/node-4.pem" --region paired --endpoint "$CAIRN_ENDPOINTS" \
+    "${CAIRN_BENCH_TLS[@]}" >/dev/null
+  "$node_bin" --node-id 4 --data-dir "$dir/node4" --client-address "$client" \
+    --peer-address "$peer" --http-address "$CAIRN_GEO_HTTP" \
+    --tls-cert-file "$dir/certs/node-4.pem" --tls-key-file "$dir/certs/node-4.key" \
+    --service-cert-file "$dir/certs/service.pem" --initial-cluster "$CAIRN_INITIAL_CLUSTER" \
+    --join --role geo-replica --region paired --archive-url "$archive" \
+    --log-format text --log-level warn "$@" >"$dir/node4.log" 2>&1 &
+  CAIRN_GEO_PID=$!
+  BENCH_PIDS+=($!)
+  for _ in $(seq 300); do
+    kill -0 "$CAIRN_GEO_PID" 2>/dev/null || break
+    if curl -sf "http://$CAIRN_GEO_HTTP/metrics" 2>/dev/null |
+        grep -q '^cairn_archive_archived_index [1-9]'; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  bench_log "the geo-replica did not archive anything; log:"
+  tail -20 "$dir/node4.log" >&2
+  return 1
 }
 
 # etcd_start DIR [tls]: three etcd members with their default (durable)

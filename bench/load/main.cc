@@ -37,6 +37,7 @@ struct Flags {
   std::string workload = "append";
   std::string mix = "append=80,get=10,receipt=10";
   size_t value_bytes = 256;
+  std::string append_wait = "committed";
   int clients = 0;
   int connections = 1;
   int inflight = 1;
@@ -74,6 +75,11 @@ void AddFlags(CLI::App& app, Flags& f) {
       ->check(CLI::IsMember({"append", "get", "receipt", "append-receipt", "mix", "put"}))
       ->capture_default_str();
   app.add_option("--mix", f.mix, "Weights for --workload=mix, op=weight,...")
+      ->capture_default_str();
+  app.add_option("--append-wait", f.append_wait,
+                 "cairn appends: committed, or geo-durable (answered once a geo-replica "
+                 "archived them: the latency shows the archive's lag)")
+      ->check(CLI::IsMember({"committed", "geo-durable"}))
       ->capture_default_str();
   app.add_option("--value-bytes", f.value_bytes, "Bytes per appended value")
       ->check(CLI::Range(size_t{1}, size_t{64} << 20))
@@ -215,6 +221,7 @@ int Main(int argc, char** argv) {
     options.collection = f.collection;
     options.value_bytes = f.value_bytes;
     options.timeout_ms = f.timeout_ms;
+    options.geo_durable = f.append_wait == "geo-durable";
     if (NeedsTxids(*mix)) {
       auto txids =
           SampleSignedTxids(channels->front(), f.collection, f.pool, f.value_bytes, f.seed);

@@ -114,6 +114,7 @@ class CairnSource : public RequestSource {
     SetDeadline(&call->context, options_.timeout_ms);
     call->request.set_collection_id(options_.collection);
     call->request.set_contents(NextValue(w, options_.value_bytes));
+    if (options_.geo_durable) call->request.set_wait(v1::APPEND_WAIT_GEO_DURABLE);
     stub->async()->Append(&call->context, &call->request, &call->response,
                           [call, then = std::move(then)](grpc::Status s) {
                             if (s.ok() && call->response.txid().empty()) {

@@ -30,6 +30,8 @@ struct CairnSourceOptions {
   std::string collection = "bench";
   size_t value_bytes = 256;
   int64_t timeout_ms = 10000;
+  // Appends answered once a geo-replica archived them (APPEND_WAIT_GEO_DURABLE).
+  bool geo_durable = false;
   // Transaction ids read by get and receipt (signed ones, for receipts).
   std::vector<std::string> txids;
 };

@@ -58,6 +58,7 @@ class NodeImpl final : public Node {
   absl::Status LoadIdentity();
   absl::Status OpenStorage();
   absl::Status StartLoop();
+  absl::Status MakeArchiveUploader(const std::string& segments_dir);
   absl::Status StartServers();
   absl::Status ReportToLeader(const v1::ReportArchivedRequest& report);
   absl::Status StartHttp();
@@ -170,6 +171,35 @@ absl::Status NodeImpl::OpenStorage() {
   return applier_->Load();
 }
 
+// The geo-replica's uploader (started by StartServers, once the router to
+// the leader exists). InvalidArgument for a bad --archive-url or settings.
+absl::Status NodeImpl::MakeArchiveUploader(const std::string& segments_dir) {
+  storage::S3StoreOptions s3;
+  s3.endpoint = config_.archive_s3_endpoint;
+  s3.region = config_.archive_s3_region;
+  s3.path_style = config_.archive_s3_path_style;
+  s3.ca_file = config_.archive_s3_ca_file;
+  s3.credentials_file = config_.archive_credentials_file;
+  s3.profile = config_.archive_profile;
+  absl::StatusOr<std::unique_ptr<storage::ArchiveStore>> store =
+      storage::OpenArchiveStore(config_.archive_url, s3);
+  if (!store.ok()) return store.status();
+  ArchiveUploaderOptions uploader;
+  uploader.segments_dir = segments_dir;
+  uploader.service_cert_pem = service_cert_->ToPem();
+  uploader.region = config_.region;
+  uploader.poll_interval = absl::Milliseconds(100);
+  uploader.cosign = [this](v1::ArchiveCosignature* c) {
+    return ledger::Cosign(c, config_.node_id, *node_key_, tls_.cert_pem);
+  };
+  uploader.report = [this](const v1::ReportArchivedRequest& report) {
+    return ReportToLeader(report);
+  };
+  archive_ = std::make_unique<ArchiveUploader>(
+      *std::move(store), uploader, [this] { return applier_->applied_index(); }, &metrics_);
+  return absl::OkStatus();
+}
+
 absl::Status NodeImpl::StartLoop() {
   const std::string service_id = service_cert_->Fingerprint();
   SegmentExporterOptions segment_options;
@@ -182,36 +212,12 @@ absl::Status NodeImpl::StartLoop() {
   if (geo_replica) {
     // The archive gets a segment at least this often: its lag.
     segment_options.max_age = absl::Milliseconds(static_cast<int64_t>(config_.archive_max_lag_ms));
-    segment_options.poll_interval = absl::Milliseconds(100);
+    segment_options.poll_interval = absl::Milliseconds(50);
+    if (absl::Status st = MakeArchiveUploader(segment_options.dir); !st.ok()) return st;
+    segment_options.on_written = [this] { archive_->Notify(); };
   }
   segments_ = std::make_unique<SegmentExporter>(&db_->ledger(), segment_options, &metrics_);
   segments_->Start();
-  if (geo_replica) {
-    storage::S3StoreOptions s3;
-    s3.endpoint = config_.archive_s3_endpoint;
-    s3.region = config_.archive_s3_region;
-    s3.path_style = config_.archive_s3_path_style;
-    s3.ca_file = config_.archive_s3_ca_file;
-    s3.credentials_file = config_.archive_credentials_file;
-    s3.profile = config_.archive_profile;
-    absl::StatusOr<std::unique_ptr<storage::ArchiveStore>> store =
-        storage::OpenArchiveStore(config_.archive_url, s3);
-    if (!store.ok()) return store.status();
-    ArchiveUploaderOptions uploader;
-    uploader.segments_dir = segment_options.dir;
-    uploader.service_cert_pem = service_cert_->ToPem();
-    uploader.region = config_.region;
-    uploader.poll_interval = absl::Milliseconds(100);
-    uploader.cosign = [this](v1::ArchiveCosignature* c) {
-      return ledger::Cosign(c, config_.node_id, *node_key_, tls_.cert_pem);
-    };
-    // Started by StartServers, once the router to the leader exists.
-    uploader.report = [this](const v1::ReportArchivedRequest& report) {
-      return ReportToLeader(report);
-    };
-    archive_ = std::make_unique<ArchiveUploader>(
-        *std::move(store), uploader, [this] { return applier_->applied_index(); }, &metrics_);
-  }
   TransportOptions topts;
   topts.service_id = service_id;
   for (const std::string& route : config_.peer_routes) {  // ID=HOST:PORT, validated

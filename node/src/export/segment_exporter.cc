@@ -223,6 +223,7 @@ absl::StatusOr<bool> SegmentExporter::WriteSegment(uint64_t from, uint64_t cut) 
     exported_ = last;
   }
   if (metrics_ != nullptr) metrics_->segments_exported_index.Set(static_cast<double>(last));
+  if (options_.on_written) options_.on_written();
   return true;
 }
 

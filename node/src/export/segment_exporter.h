@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
@@ -44,6 +45,9 @@ struct SegmentExporterOptions {
   // restart or a snapshot install), and how long to pause after a failure.
   absl::Duration poll_interval = absl::Seconds(1);
   absl::Duration retry_pause = absl::Seconds(5);
+  // Called on the export thread after each segment file is written (the
+  // geo-replica's uploader listens); must be quick.
+  std::function<void()> on_written;
 };
 
 class SegmentExporter {
