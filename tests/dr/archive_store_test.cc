@@ -249,6 +249,20 @@ TEST_P(ArchiveStoreTest, UnusableStoreIsNamed) {
   EXPECT_EQ(store_->Get("during-outage").value_or(""), "x");
 }
 
+// A directory that vanished (an unmounted volume) is not silently made
+// again: writes fail until it is back.
+TEST_P(ArchiveStoreTest, VanishedDirectoryIsNotRecreated) {
+  if (GetParam() != Backend::kFile) GTEST_SKIP() << "file:// only";
+  ASSERT_TRUE(store_->Put("a", "x").ok());
+  std::filesystem::rename(dir_.path() + "/archive", dir_.path() + "/unmounted");
+  absl::Status s = store_->Put("segments/b", "y");
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition) << s;
+  EXPECT_THAT(std::string(s.message()), HasSubstr("mounted"));
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() + "/archive"));
+  std::filesystem::rename(dir_.path() + "/unmounted", dir_.path() + "/archive");
+  EXPECT_TRUE(store_->Put("segments/b", "y").ok());
+}
+
 // A crash of the file store between its two files leaves the digest file
 // alone; the next Put of that name completes it.
 TEST_P(ArchiveStoreTest, InterruptedPutIsCompletedByTheNext) {

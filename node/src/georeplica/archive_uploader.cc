@@ -232,6 +232,13 @@ absl::StatusOr<bool> ArchiveUploader::UploadNext() {
     return absl::DataLossError(
         absl::StrCat("local segment ", *path, " does not decode: ", segment.status().message()));
   }
+  // The archive must still be the one Initialize found (a volume unmounted
+  // or a bucket emptied under a running geo-replica is not written to).
+  if (absl::Status s = store_->Stat(storage::kArchiveIdentityName).status(); !s.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the archive at ", store_->url(), " lost its ", storage::kArchiveIdentityName, " (",
+        s.message(), "): not writing to it; uploads resume once the archive is back"));
+  }
   const uint64_t seq = latest_.segments + 1;
   absl::StatusOr<storage::ArchiveLatest> next = storage::LatestAfter(*segment, seq);
   if (!next.ok()) return next.status();

@@ -150,8 +150,16 @@ class FileStore final : public ArchiveStore {
     return absl::OkStatus();
   }
 
+  // Creates the directories between the archive's root and `path`; never
+  // the root itself (only Check does): a directory that vanished (an
+  // unmounted volume) is an error, not a new, empty archive.
   absl::Status MakeParent(const std::string& path) const {
     std::error_code ec;
+    if (!std::filesystem::is_directory(root_, ec)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "archive ", url_, ": the directory ", root_,
+          " is gone (is the paired region's volume mounted?); not creating a new archive"));
+    }
     const std::filesystem::path parent = std::filesystem::path(path).parent_path();
     std::filesystem::create_directories(parent, ec);
     if (ec) {

@@ -150,8 +150,7 @@ absl::StatusOr<S3Credentials> LoadS3Credentials(const std::string& credentials_f
   if (file.empty() || !base::ReadFileToString(file, kCredentialsFileBytesMax).ok()) {
     return absl::InvalidArgumentError(
         "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give a "
-        "credentials file (AWS_SHARED_CREDENTIALS_FILE, ~/.aws/credentials or the "
-        "--archive-credentials-file option)");
+        "credentials file (its option, AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials)");
   }
   return ReadCredentialsFile(file, profile);
 }
