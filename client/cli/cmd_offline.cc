@@ -411,10 +411,11 @@ int DrVerifyCmd(const DrVerifyArgs& a, const GlobalOptions& options) {
   absl::StatusOr<std::unique_ptr<storage::ArchiveStore>> store =
       storage::OpenArchiveStore(a.archive_url, a.s3);
   if (!store.ok()) return out.Usage(store.status().message());
-  auto progress = [&](uint64_t seq, uint64_t of) {
+  auto progress = [&](uint64_t seq, uint64_t of, const ledger::Segment&) {
     if (!a.quiet && !options.json && (seq % 100 == 0 || seq == of)) {
       std::cerr << "dr verify: " << seq << " of " << of << " segments\n";
     }
+    return absl::OkStatus();
   };
   absl::StatusOr<storage::ArchiveVerifyReport> report =
       storage::VerifyArchive(**store, *service, progress);

@@ -1,16 +1,23 @@
 // cairn-node: parses the configuration, starts the node and runs until
-// SIGTERM or SIGINT, then shuts down cleanly.
+// SIGTERM or SIGINT, then shuts down cleanly; `cairn-node recover ...`
+// rebuilds a data directory from the archive instead (recover/recover.h).
 #include <signal.h>
 
 #include <iostream>
+#include <string_view>
 
 #include "absl/synchronization/mutex.h"
 #include "cairn/node/config.h"
 #include "cairn/node/node.h"
 #include "observe/log.h"
 #include "observe/logging.h"
+#include "recover/recover.h"
 
 int main(int argc, char** argv) {
+  // `cairn-node recover ...`: rebuild a data directory from the archive.
+  if (argc > 1 && std::string_view(argv[1]) == "recover") {
+    return cairn::node::RecoverMain(argc - 1, argv + 1, std::cout, std::cerr);
+  }
   cairn::node::NodeConfig config;
   if (int rc = cairn::node::ParseNodeCommandLine(argc, argv, &config, std::cout, std::cerr);
       rc >= 0) {

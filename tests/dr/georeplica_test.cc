@@ -15,7 +15,10 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "cairn/ledger/identity.h"
+#include "cairn/ledger/receipt.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/json_util.h"
 #include "gtest/gtest.h"
 #include "integration/client_cluster_fixture.h"
 #include "nlohmann/json.hpp"
@@ -206,6 +209,29 @@ TEST_P(GeoReplicaTest, DrVerifyRefusesDamagedIncompleteAndForeignArchives) {
   r = DrVerify();
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_THAT(r.err, HasSubstr("segments/00000000000000000001.cseg"));
+  // Recovery from it is refused the same way, and leaves nothing behind.
+  const std::string recovered = tmp_.path() + "/recovered";
+  std::vector<std::string> argv = {BinaryPath("node/cairn-node"),
+                                   "recover",
+                                   "--data-dir",
+                                   recovered,
+                                   "--node-id",
+                                   std::to_string(kGeoId),
+                                   "--peer-address",
+                                   "127.0.0.1:1",
+                                   "--client-address",
+                                   "127.0.0.1:2",
+                                   "--service-cert-file",
+                                   cluster_->pki().service_cert(),
+                                   "--tls-cert-file",
+                                   cluster_->pki().Node(kGeoId).cert};
+  const std::vector<std::string> store = StoreArgs("archive");
+  argv.insert(argv.end(), store.begin(), store.end());
+  r = RunCommand(argv);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("segments/00000000000000000001.cseg"));
+  EXPECT_THAT(r.err, HasSubstr("nothing was recovered"));
+  EXPECT_FALSE(std::filesystem::exists(recovered));
   std::ofstream(seg1, std::ios::binary | std::ios::trunc) << bytes;
   ASSERT_EQ(DrVerify().exit_code, 0);
 
@@ -273,6 +299,127 @@ TEST_P(GeoReplicaTest, GeoDurableWritesWaitForACosignedArchive) {
   absl::StatusOr<client::AppendResult> late = c->Append("dr", "archive down", geo);
   ASSERT_FALSE(late.ok());
   EXPECT_EQ(client::ReasonOf(late.status()), client::ErrorReason::kNotGeoDurable) << late.status();
+}
+
+// The primary region is lost (every node killed at once); the service is
+// rebuilt in the paired region from the archive with cairn-node recover,
+// keeping its identity: every GEO_DURABLE write is there, every receipt
+// issued before the disaster still verifies, the first entry after the
+// recovered history records the recovery, and the service takes writes.
+TEST_P(GeoReplicaTest, RegionLossIsRecoveredFromTheArchive) {
+  StartGeoReplica();
+  client::AppendOptions geo;
+  geo.geo_durable = true;
+  std::vector<std::string> durable;
+  std::vector<v1::Receipt> receipts;
+  for (int i = 0; i < 30; ++i) {
+    AppendSome(5, absl::StrCat("async-", i));
+    absl::StatusOr<client::AppendResult> r =
+        client_->Append("dr", absl::StrCat("durable-", i), geo);
+    ASSERT_TRUE(r.ok()) << r.status();
+    durable.push_back(r->txid);
+    if (i % 10 == 0) {
+      absl::StatusOr<v1::Receipt> receipt = client_->GetReceipt(r->txid);
+      ASSERT_TRUE(receipt.ok()) << receipt.status();
+      receipts.push_back(*receipt);
+    }
+  }
+  // A checkpoint the archive surely holds (covered by the last GEO_DURABLE
+  // append), as a client state file keeps it.
+  absl::StatusOr<v1::GetLatestCheckpointResponse> held = client_->GetLatestCheckpoint();
+  ASSERT_TRUE(held.ok());
+  std::string held_json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(*held, &held_json).ok());
+  const std::string held_file = tmp_.path() + "/held-checkpoint.json";
+  std::ofstream(held_file) << held_json;
+  const uint64_t held_size = held->checkpoint().checkpoint().tree_size();
+  ASSERT_LE(held_size, IndexOf(durable.back()) + 1);
+
+  // The geo-replica stops first; what is appended after cannot be archived.
+  cluster_->node(kGeoId).Kill();
+  const std::string lost = AppendSome(10, "lost");
+  client::ReceiptOptions signed_first;
+  signed_first.wait = true;  // signed, so that the latest checkpoint covers it
+  ASSERT_TRUE(client_->GetReceipt(lost, signed_first).ok());
+  absl::StatusOr<v1::GetLatestCheckpointResponse> beyond = client_->GetLatestCheckpoint();
+  ASSERT_TRUE(beyond.ok());
+  std::string beyond_json;
+  ASSERT_TRUE(google::protobuf::util::MessageToJsonString(*beyond, &beyond_json).ok());
+  const std::string beyond_file = tmp_.path() + "/beyond-checkpoint.json";
+  std::ofstream(beyond_file) << beyond_json;
+  // Region loss.
+  for (uint64_t id = 1; id <= 3; ++id) cluster_->node(id).Kill();
+
+  NodeProcess& rebuilt = cluster_->AddNodeObject();  // node 5, in the paired region
+  rebuilt.set_data_dir(tmp_.path() + "/recovered");
+  auto recover = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {BinaryPath("node/cairn-node"),
+                                     "recover",
+                                     "--data-dir",
+                                     rebuilt.data_dir(),
+                                     "--node-id",
+                                     std::to_string(rebuilt.node_id()),
+                                     "--peer-address",
+                                     rebuilt.peer_address(),
+                                     "--client-address",
+                                     rebuilt.client_address(),
+                                     "--region",
+                                     "paired",
+                                     "--service-cert-file",
+                                     cluster_->pki().service_cert(),
+                                     "--tls-cert-file",
+                                     cluster_->pki().Node(rebuilt.node_id()).cert};
+    const std::vector<std::string> store = StoreArgs("archive");
+    argv.insert(argv.end(), store.begin(), store.end());
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return RunCommand(argv, "", std::chrono::seconds(120));
+  };
+  // A checkpoint beyond the archive: refused, naming what would be lost;
+  // nothing is left in the data directory.
+  CommandResult r = recover({"--trusted-checkpoint", beyond_file});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("would be lost"));
+  EXPECT_THAT(r.err, HasSubstr(beyond->checkpoint().checkpoint().last_txid()));
+  EXPECT_FALSE(std::filesystem::exists(rebuilt.data_dir()) &&
+               !std::filesystem::is_empty(rebuilt.data_dir()));
+  // Another service's checkpoint is not one to trust: a usage error.
+  std::filesystem::create_directories(tmp_.path() + "/other-pki");
+  TestPki other(tmp_.path() + "/other-pki");
+  r = RunCommand({BinaryPath("node/cairn-node"), "recover", "--archive-url", url_, "--data-dir",
+                  rebuilt.data_dir(), "--node-id", "5", "--peer-address", rebuilt.peer_address(),
+                  "--client-address", rebuilt.client_address(), "--service-cert-file",
+                  other.service_cert(), "--tls-cert-file", other.Node(5).cert});
+  EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+  // The checkpoint the archive holds: recovered.
+  r = recover({"--trusted-checkpoint", held_file});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("recovery 1 recorded as txid"));
+  // A second recovery into the same directory is refused.
+  EXPECT_EQ(recover({}).exit_code, 2);
+
+  rebuilt.set_initial_cluster(rebuilt.MemberSpec());
+  ASSERT_TRUE(rebuilt.Start({"--region", "paired"}).ok());
+  ASSERT_TRUE(rebuilt.WaitReady(std::chrono::seconds(60)).ok()) << rebuilt.Log();
+  client::ClientOptions o = Options();
+  o.endpoints = {rebuilt.client_address()};
+  auto after = MakeClient(o);
+  for (const std::string& txid : durable) {
+    absl::StatusOr<v1::Entry> e = after->GetEntry(txid);
+    ASSERT_TRUE(e.ok()) << txid << ": " << e.status();
+  }
+  for (const v1::Receipt& receipt : receipts) {
+    EXPECT_TRUE(
+        ledger::VerifyReceipt(receipt, *ledger::ReadCertificateFile(cluster_->pki().service_cert()))
+            .ok());
+  }
+  absl::StatusOr<client::AppendResult> next = after->Append("dr", "after the recovery");
+  ASSERT_TRUE(next.ok()) << next.status() << "\n" << rebuilt.Log();
+  absl::StatusOr<v1::Receipt> fresh = after->GetReceipt(next->txid, signed_first);
+  ASSERT_TRUE(fresh.ok()) << fresh.status();
+  // The old receipts' checkpoints are prefixes of the recovered ledger.
+  absl::StatusOr<v1::ConsistencyProof> proof =
+      after->GetConsistencyProof(receipts.front().checkpoint().checkpoint().tree_size());
+  EXPECT_TRUE(proof.ok()) << proof.status();
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, GeoReplicaTest, ::testing::Values(Backend::kFile, Backend::kS3),

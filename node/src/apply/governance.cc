@@ -1,6 +1,7 @@
 // Governance state: load, apply, validate, query (see governance.h).
 #include "apply/governance.h"
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cairn/base/check.h"
 #include "cairn/ledger/encoding.h"
@@ -35,6 +36,8 @@ absl::Status Governance::Load(const storage::LedgerStore& store) {
   if (!members.ok()) return members.status();
   auto cert = store.GetServiceValue(kServiceCertificateValue);
   if (!cert.ok() && !absl::IsNotFound(cert.status())) return cert.status();
+  auto recoveries = store.GetServiceValue(kRecoveryCountValue);
+  if (!recoveries.ok() && !absl::IsNotFound(recoveries.status())) return recoveries.status();
   absl::MutexLock lock(&mu_);
   users_.clear();
   members_.clear();
@@ -49,6 +52,11 @@ absl::Status Governance::Load(const storage::LedgerStore& store) {
     members_[id] = std::move(n);
   }
   created_ = cert.ok();
+  recovery_count_ = 0;
+  if (recoveries.ok()) {
+    CAIRN_CHECK(absl::SimpleAtoi(*recoveries, &recovery_count_))
+        << "stored recovery count does not parse: " << *recoveries;
+  }
   return absl::OkStatus();
 }
 
@@ -89,6 +97,16 @@ void Governance::Apply(const v1::GovernanceTransaction& tx, storage::ApplyBatch*
       batch->RemoveMember(tx.remove_node_id());
       members_.erase(tx.remove_node_id());
       return;
+    case v1::GovernanceTransaction::kRecoverService: {
+      const v1::RecoverService& r = tx.recover_service();
+      if (r.recovery_count() <= recovery_count_) return;  // recorded already
+      for (const auto& [id, info] : members_) batch->RemoveMember(id);
+      members_.clear();
+      for (const auto& m : r.members()) PutMember(m, batch, &members_);
+      recovery_count_ = r.recovery_count();
+      batch->PutServiceValue(kRecoveryCountValue, absl::StrCat(recovery_count_));
+      return;
+    }
     case v1::GovernanceTransaction::CHANGE_NOT_SET:
       return;
   }
@@ -150,10 +168,18 @@ absl::Status Governance::Validate(const v1::GovernanceTransaction& tx) const {
     case v1::GovernanceTransaction::kCreateService:
       return created_ ? absl::FailedPreconditionError("the service already exists")
                       : absl::OkStatus();
+    case v1::GovernanceTransaction::kRecoverService:
+      return absl::InvalidArgumentError(
+          "a recovery is recorded by cairn-node recover, not proposed to a running service");
     case v1::GovernanceTransaction::CHANGE_NOT_SET:
       return absl::InvalidArgumentError("governance transaction has no change");
   }
   return absl::OkStatus();
+}
+
+uint64_t Governance::recovery_count() const {
+  absl::MutexLock lock(&mu_);
+  return recovery_count_;
 }
 
 bool Governance::created() const {

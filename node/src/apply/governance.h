@@ -24,6 +24,8 @@ namespace cairn::node {
 
 // Names of the service values the governance state keeps in the ledger.
 inline constexpr char kServiceCertificateValue[] = "service_certificate_pem";
+// Decimal count of RecoverService transactions applied.
+inline constexpr char kRecoveryCountValue[] = "recovery_count";
 
 class Governance {
  public:
@@ -42,6 +44,8 @@ class Governance {
 
   // True once the genesis transaction (CreateService) is applied.
   bool created() const ABSL_LOCKS_EXCLUDED(mu_);
+  // How many recoveries from the archive the ledger records (RecoverService).
+  uint64_t recovery_count() const ABSL_LOCKS_EXCLUDED(mu_);
   std::optional<v1::Role> RoleOf(const std::string& user_id) const ABSL_LOCKS_EXCLUDED(mu_);
   std::optional<v1::User> User(const std::string& user_id) const ABSL_LOCKS_EXCLUDED(mu_);
   std::vector<v1::User> Users() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -51,6 +55,7 @@ class Governance {
  private:
   mutable absl::Mutex mu_;
   bool created_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t recovery_count_ ABSL_GUARDED_BY(mu_) = 0;
   std::map<std::string, v1::User> users_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, v1::NodeInfo> members_ ABSL_GUARDED_BY(mu_);
 };

@@ -108,9 +108,9 @@ absl::StatusOr<ArchiveLatest> LatestAfter(const ledger::Segment& segment, uint64
   return l;
 }
 
-absl::StatusOr<ArchiveVerifyReport> VerifyArchive(
-    ArchiveStore& store, const ledger::Certificate& service_cert,
-    const std::function<void(uint64_t, uint64_t)>& progress) {
+absl::StatusOr<ArchiveVerifyReport> VerifyArchive(ArchiveStore& store,
+                                                  const ledger::Certificate& service_cert,
+                                                  const ArchiveSegmentVisitor& visit) {
   absl::StatusOr<std::string> identity = store.Get(kArchiveIdentityName);
   if (absl::IsNotFound(identity.status())) {
     return absl::NotFoundError(
@@ -158,8 +158,10 @@ absl::StatusOr<ArchiveVerifyReport> VerifyArchive(
     if (absl::Status s = auditor.Replay(absl::StrCat("archive object ", name), *segment); !s.ok()) {
       return s;
     }
+    if (visit) {
+      if (absl::Status s = visit(seq, latest->segments, *segment); !s.ok()) return s;
+    }
     if (seq == latest->segments) last = *std::move(segment);
-    if (progress) progress(seq, latest->segments);
   }
   report.audit = auditor.report();
   absl::StatusOr<ArchiveLatest> ends_on = LatestAfter(last, latest->segments);

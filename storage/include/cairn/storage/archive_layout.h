@@ -73,13 +73,17 @@ struct ArchiveVerifyReport {
 // digest checked by the store), decoded and replayed from genesis with
 // ledger::SegmentAuditor (contiguous ranges, every signature transaction,
 // the root recomputed from the leaves); the last segment ends on exactly
-// the checkpoint latest.json names. `progress`, when given, is called after
-// each segment. The first failure is returned naming the object: DataLoss
+// the checkpoint latest.json names. `visit`, when given, is called with each
+// segment once it passed the audit, in order (recovery applies it there);
+// an error it returns stops the verification and is returned. The first
+// failure is returned naming the object: DataLoss
 // (damaged, truncated or missing object, a gap), FailedPrecondition (another
 // service's archive, history that does not match what was signed),
 // NotFound (no archive at all).
-absl::StatusOr<ArchiveVerifyReport> VerifyArchive(
-    ArchiveStore& store, const ledger::Certificate& service_cert,
-    const std::function<void(uint64_t seq, uint64_t of)>& progress = nullptr);
+using ArchiveSegmentVisitor =
+    std::function<absl::Status(uint64_t seq, uint64_t of, const ledger::Segment& segment)>;
+absl::StatusOr<ArchiveVerifyReport> VerifyArchive(ArchiveStore& store,
+                                                  const ledger::Certificate& service_cert,
+                                                  const ArchiveSegmentVisitor& visit = nullptr);
 
 }  // namespace cairn::storage

@@ -1,0 +1,336 @@
+// `cairn-node recover` (see recover.h).
+#include "recover/recover.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "apply/applier.h"
+#include "apply/governance.h"
+#include "cairn/base/clock.h"
+#include "cairn/base/files.h"
+#include "cairn/base/hex.h"
+#include "cairn/ledger/checkpoint.h"
+#include "cairn/ledger/identity.h"
+#include "cairn/ledger/txid.h"
+#include "cairn/storage/archive_layout.h"
+#include "cairn/storage/archive_store.h"
+#include "cairn/storage/data_dir.h"
+#include "cairn/storage/database.h"
+#include "cairn/storage/raft_log_store.h"
+#include "cairn/v1/ledger.pb.h"
+#include "cairn/v1/log.pb.h"
+
+namespace cairn::node {
+namespace {
+
+constexpr int kRecovered = 0;
+constexpr int kRefused = 1;
+constexpr int kUsage = 2;
+
+struct RecoverArgs {
+  std::string archive_url;
+  storage::S3StoreOptions s3;
+  std::string data_dir;
+  uint64_t node_id = 0;
+  std::string peer_address;
+  std::string client_address;
+  std::string region = "local";
+  std::string service_cert_file;
+  std::string tls_cert_file;
+  std::string trusted_checkpoint_file;
+  bool accept_loss = false;
+};
+
+// A checkpoint the operator trusts: verified against the service
+// certificate before it is used.
+absl::StatusOr<v1::GetLatestCheckpointResponse> ReadTrustedCheckpoint(
+    const std::string& path, const ledger::Certificate& service_cert) {
+  absl::StatusOr<std::string> text = base::ReadFileToString(path, 1 << 20);
+  if (!text.ok()) return text.status();
+  v1::GetLatestCheckpointResponse trusted;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  if (!google::protobuf::util::JsonStringToMessage(*text, &trusted, options).ok() ||
+      !trusted.has_checkpoint()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        path,
+        ": not a checkpoint (protobuf JSON of GetLatestCheckpointResponse, as a client "
+        "state file holds)"));
+  }
+  absl::StatusOr<ledger::Certificate> node =
+      ledger::Certificate::FromPem(trusted.node_certificate_pem());
+  if (!node.ok()) return node.status();
+  if (absl::Status s = ledger::VerifySignedCheckpoint(trusted.checkpoint(), *node, service_cert);
+      !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(path, ": ", s.message()));
+  }
+  return trusted;
+}
+
+// Writes the recovered ledger into a new data directory as it is verified.
+class Rebuilder {
+ public:
+  Rebuilder(std::unique_ptr<storage::DataDir> dir, std::unique_ptr<storage::Database> db,
+            ledger::Certificate service_cert)
+      : dir_(std::move(dir)),
+        db_(std::move(db)),
+        applier_(db_.get(), &governance_, std::move(service_cert)) {}
+
+  absl::Status Start(uint64_t node_id) {
+    if (absl::Status s = applier_.Load(); !s.ok()) return s;
+    return db_->raft_log().Bootstrap(consensus::ConfState{{node_id}, {}});
+  }
+
+  // Applies one verified segment and keeps its entries in the Raft log (the
+  // log is compacted over them at the end).
+  absl::Status Add(const ledger::Segment& segment) {
+    std::vector<consensus::Entry> entries;
+    entries.reserve(segment.records.size());
+    for (const ledger::SegmentRecord& r : segment.records) {
+      entries.push_back(consensus::Entry{r.term, r.index, r.data, std::nullopt});
+      // Signed checkpoints seen, for the trusted-checkpoint check.
+      v1::LogCommand command;
+      if (!r.data.empty() && command.ParseFromString(r.data) && command.has_signature()) {
+        const v1::Checkpoint& cp = command.signature().checkpoint().checkpoint();
+        signed_roots_[cp.tree_size()] = cp.root_hash();
+        last_checkpoint_ = cp;
+      }
+    }
+    return Append(entries);
+  }
+
+  // Appends the RecoverService transaction after the history and commits
+  // it, then compacts the log over everything: the node starts as the one
+  // voter, with nothing to replay.
+  absl::StatusOr<ledger::TxId> Finish(v1::GovernanceTransaction recovery, uint64_t node_id) {
+    const uint64_t index = applier_.applied_index() + 1;
+    const uint64_t term = last_term_ + 1;
+    v1::LogCommand command;
+    *command.mutable_governance() = std::move(recovery);
+    if (absl::Status s =
+            Append({consensus::Entry{term, index, command.SerializeAsString(), std::nullopt}});
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = db_->raft_log().Compact(index, consensus::ConfState{{node_id}, {}});
+        !s.ok()) {
+      return s;
+    }
+    if (absl::Status s = db_->Sync(); !s.ok()) return s;
+    return ledger::TxId{term, index};
+  }
+
+  uint64_t recovery_count() const { return governance_.recovery_count(); }
+  const std::map<uint64_t, std::string>& signed_roots() const { return signed_roots_; }
+  // The checkpoint of the last signature transaction added.
+  const v1::Checkpoint& last_checkpoint() const { return last_checkpoint_; }
+
+ private:
+  absl::Status Append(const std::vector<consensus::Entry>& entries) {
+    last_term_ = entries.back().term;
+    const consensus::HardState hs{last_term_, consensus::kNoNode, entries.back().index};
+    if (absl::Status s = db_->raft_log().Save(hs, entries); !s.ok()) return s;
+    applier_.Apply(entries);  // verified already; a bad signature would halt here
+    return absl::OkStatus();
+  }
+
+  std::unique_ptr<storage::DataDir> dir_;
+  std::unique_ptr<storage::Database> db_;
+  Governance governance_;
+  Applier applier_;
+  uint64_t last_term_ = 0;
+  std::map<uint64_t, std::string> signed_roots_;  // tree size -> root
+  v1::Checkpoint last_checkpoint_;
+};
+
+int Recover(const RecoverArgs& a, std::ostream& out, std::ostream& err) {
+  const auto started = std::chrono::steady_clock::now();
+  auto refuse = [&](absl::string_view why) {
+    err << "cairn-node recover: " << why << "\n";
+    return kRefused;
+  };
+  absl::StatusOr<ledger::Certificate> service = ledger::ReadCertificateFile(a.service_cert_file);
+  if (!service.ok()) {
+    err << "cairn-node recover: --service-cert-file: " << service.status().message() << "\n";
+    return kUsage;
+  }
+  absl::StatusOr<ledger::Certificate> node_cert = ledger::ReadCertificateFile(a.tls_cert_file);
+  if (!node_cert.ok()) {
+    err << "cairn-node recover: --tls-cert-file: " << node_cert.status().message() << "\n";
+    return kUsage;
+  }
+  if (node_cert->NodeId() != a.node_id || !node_cert->VerifyIssuedBy(*service, absl::Now()).ok()) {
+    err << "cairn-node recover: --tls-cert-file is not a node certificate of node " << a.node_id
+        << " issued by the service certificate\n";
+    return kUsage;
+  }
+  std::optional<v1::GetLatestCheckpointResponse> trusted;
+  if (!a.trusted_checkpoint_file.empty()) {
+    auto t = ReadTrustedCheckpoint(a.trusted_checkpoint_file, *service);
+    if (!t.ok()) {
+      err << "cairn-node recover: --trusted-checkpoint: " << t.status().message() << "\n";
+      return kUsage;
+    }
+    trusted = *std::move(t);
+  }
+  std::error_code ec;
+  const bool existed = std::filesystem::exists(a.data_dir, ec);
+  if (existed && !std::filesystem::is_empty(a.data_dir, ec)) {
+    err << "cairn-node recover: --data-dir " << a.data_dir
+        << " is not empty; recovery writes only into a new data directory\n";
+    return kUsage;
+  }
+  absl::StatusOr<std::unique_ptr<storage::ArchiveStore>> store =
+      storage::OpenArchiveStore(a.archive_url, a.s3);
+  if (!store.ok()) {
+    err << "cairn-node recover: " << store.status().message() << "\n";
+    return kUsage;
+  }
+
+  // From here on, whatever is written is removed again on a failure.
+  auto dir = storage::DataDir::Open(a.data_dir, /*create_if_missing=*/true);
+  if (!dir.ok()) return refuse(dir.status().message());
+  auto db = storage::Database::Open((*dir)->db_path(), storage::DatabaseOptions{});
+  if (!db.ok()) return refuse(db.status().message());
+  auto rebuilder = std::make_unique<Rebuilder>(*std::move(dir), *std::move(db), *service);
+  auto discard = [&](absl::string_view why) {
+    rebuilder.reset();
+    if (existed) {
+      for (const auto& e : std::filesystem::directory_iterator(a.data_dir, ec)) {
+        std::filesystem::remove_all(e.path(), ec);
+      }
+    } else {
+      std::filesystem::remove_all(a.data_dir, ec);
+    }
+    return refuse(absl::StrCat(why, " (nothing was recovered; ", a.data_dir, " is empty again)"));
+  };
+  if (absl::Status s = rebuilder->Start(a.node_id); !s.ok()) return discard(s.message());
+  absl::StatusOr<storage::ArchiveVerifyReport> report = storage::VerifyArchive(
+      **store, *service, [&](uint64_t seq, uint64_t of, const ledger::Segment& segment) {
+        if (seq % 100 == 0 || seq == of) {
+          err << "recover: " << seq << " of " << of << " segments verified and applied\n";
+        }
+        return rebuilder->Add(segment);
+      });
+  if (!report.ok()) return discard(report.status().message());
+  const storage::ArchiveLatest& latest = report->latest;
+
+  if (trusted) {
+    const v1::Checkpoint& t = trusted->checkpoint().checkpoint();
+    if (t.tree_size() > latest.tree_size) {
+      const std::string lost = absl::StrCat(
+          "the trusted checkpoint (tree size ", t.tree_size(), ", last txid ", t.last_txid(),
+          ") is beyond the archive's newest (tree size ", latest.tree_size, ", last txid ",
+          latest.last_txid, "): log indexes ", latest.last_index + 1, " to ", t.tree_size(),
+          " (through txid ", t.last_txid(), ") are not in the archive and would be lost");
+      if (!a.accept_loss) return discard(absl::StrCat(lost, "; --accept-loss to recover anyway"));
+      err << "recover: WARNING: " << lost << "\n";
+    } else {
+      const auto it = rebuilder->signed_roots().find(t.tree_size());
+      if (it == rebuilder->signed_roots().end() || it->second != t.root_hash()) {
+        return discard(
+            absl::StrCat("the archive is inconsistent with the trusted checkpoint (tree "
+                         "size ",
+                         t.tree_size(), ", root ", base::HexEncode(t.root_hash()),
+                         "): it does not hold that signed checkpoint"));
+      }
+    }
+  }
+
+  v1::GovernanceTransaction recovery;
+  recovery.set_timestamp_unix_ms(base::NowUnixMs());
+  v1::RecoverService* r = recovery.mutable_recover_service();
+  r->set_archive_url(a.archive_url);
+  r->set_recovered_signature_txid(latest.last_txid);
+  r->set_recovery_count(rebuilder->recovery_count() + 1);
+  r->set_region(a.region);
+  // The recovered checkpoint, exactly as the archive's last signature
+  // carries it (VerifyArchive checked it is the one latest.json names).
+  *r->mutable_recovered_checkpoint() = rebuilder->last_checkpoint();
+  v1::NodeInfo* self = r->add_members();
+  self->set_node_id(a.node_id);
+  self->set_peer_address(a.peer_address);
+  self->set_client_address(a.client_address);
+  self->set_certificate_pem(node_cert->ToPem());
+  self->set_membership(v1::MEMBERSHIP_VOTER);
+  self->set_region(a.region);
+  absl::StatusOr<ledger::TxId> recorded = rebuilder->Finish(recovery, a.node_id);
+  if (!recorded.ok()) return discard(recorded.status().message());
+  rebuilder.reset();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  out << "recovered " << report->audit.entries << " entries (" << latest.segments << " segments, "
+      << report->audit.signatures << " signatures) from " << a.archive_url << " in " << seconds
+      << " s\n"
+      << "recovered checkpoint: tree size " << latest.tree_size << ", root " << latest.root_hex
+      << ", last txid " << latest.last_txid << "\n"
+      << "recovery " << r->recovery_count() << " recorded as txid " << recorded->ToString() << "\n"
+      << "next: start this node with --data-dir " << a.data_dir << " --node-id " << a.node_id
+      << " --initial-cluster " << a.node_id << "@" << a.peer_address << "/" << a.client_address
+      << "; add the other nodes with cairnctl nodes add-learner, start them with --join, and "
+         "promote them\n";
+  return kRecovered;
+}
+
+}  // namespace
+
+int RecoverMain(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+  RecoverArgs a;
+  CLI::App app(
+      "Rebuild a service's data from its paired-region archive into a new data directory: "
+      "verified from genesis while it is applied; then start the node normally.",
+      "cairn-node recover");
+  app.add_option("--archive-url", a.archive_url, "file:///PATH or s3://BUCKET[/PREFIX]")
+      ->required();
+  app.add_option("--data-dir", a.data_dir, "New (absent or empty) data directory")->required();
+  app.add_option("--node-id", a.node_id, "Id of the node that will serve the recovered data")
+      ->required()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--peer-address", a.peer_address, "Its peer host:port")->required();
+  app.add_option("--client-address", a.client_address, "Its client host:port")->required();
+  app.add_option("--region", a.region, "Region the service is recovered in")->capture_default_str();
+  app.add_option("--service-cert-file", a.service_cert_file,
+                 "The service certificate (PEM): the same identity, so old receipts verify")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-cert-file", a.tls_cert_file,
+                 "The node's certificate (PEM), issued by the service identity")
+      ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("--trusted-checkpoint", a.trusted_checkpoint_file,
+                 "A checkpoint the archive must hold (a client state file: protobuf JSON of "
+                 "GetLatestCheckpointResponse)")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--accept-loss", a.accept_loss,
+               "Recover even when --trusted-checkpoint is beyond the archive (entries lost)");
+  app.add_option("--archive-s3-endpoint", a.s3.endpoint, "s3://: endpoint URL");
+  app.add_option("--archive-s3-region", a.s3.region, "s3://: region");
+  app.add_flag("--archive-s3-path-style", a.s3.path_style, "s3://: bucket in the path");
+  app.add_option("--archive-s3-ca-file", a.s3.ca_file, "s3://: CA certificates (PEM)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--archive-credentials-file", a.s3.credentials_file,
+                 "s3://: AWS credentials file (default: AWS_* variables, ~/.aws/credentials)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--archive-profile", a.s3.profile, "s3://: profile in the credentials file");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    out << app.help();
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    err << "cairn-node recover: " << e.what() << "\nRun 'cairn-node recover --help' for usage.\n";
+    return kUsage;
+  }
+  return Recover(a, out, err);
+}
+
+}  // namespace cairn::node
