@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "cairn/base/hex.h"
 #include "cairn/ledger/cosignature.h"
 #include "cairn/ledger/identity.h"
@@ -206,16 +207,22 @@ int RunDrStatus(const GlobalOptions& options) {
       }
       replicas.push_back(j);
     }
+    const std::vector<std::string> allowed(s->allowed_regions().begin(),
+                                           s->allowed_regions().end());
     if (options.json) {
       PrintJson({{"service_id", s->service_id()},
                  {"leader_id", s->leader_id()},
                  {"leader_region", s->leader_region()},
                  {"geo_durable_index", s->geo_durable_index()},
+                 {"allowed_regions", allowed},
                  {"geo_replicas", replicas}});
       return kExitOk;
     }
     std::cout << "primary: leader node " << s->leader_id() << " in region " << s->leader_region()
               << "; geo-durable up to log index " << s->geo_durable_index() << "\n";
+    std::cout << "residency: "
+              << (allowed.empty() ? "no restriction" : "only in " + absl::StrJoin(allowed, ", "))
+              << "\n";
     if (replicas.empty()) {
       std::cout << "no geo-replica has reported: no copy of the ledger outside the primary's "
                    "nodes\n";
@@ -350,6 +357,30 @@ void RegisterLeadershipAndSnapshot(CLI::App& app, GlobalOptions& options, Action
 
   CLI::App* dr = FindOrAddSubcommand(app, "dr", "Disaster recovery: the paired region's archive");
   dr->require_subcommand(1);
+  CLI::App* residency =
+      app.add_subcommand("residency", "Data residency: where copies of the ledger may be");
+  residency->require_subcommand(1);
+  struct ResidencyArgs {
+    std::vector<std::string> allowed;
+    bool single = false;
+  };
+  auto res = std::make_shared<ResidencyArgs>();
+  CLI::App* set = Command(
+      residency, "set",
+      "Set the regions where a node, learner, geo-replica or archive may be; prints the txid",
+      action, [res, &options] {
+        return WithClient(options, [&](client::Client& c) {
+          return PrintTxid(c.SetResidency(res->allowed, res->single), options);
+        });
+      });
+  auto* allowed = set->add_option("--allowed-regions", res->allowed,
+                                  "Allowed regions, comma-separated (\"\" lifts the policy)")
+                      ->delimiter(',');
+  auto* single =
+      set->add_flag("--single-region", res->single, "Only the leader's region: no copy leaves it");
+  allowed->excludes(single);
+  set->require_option(1);
+
   Command(dr, "status",
           "Where copies of the ledger are: each geo-replica's region, archive, last archived and "
           "cosigned checkpoint (its cosignature checked), lag and last error",

@@ -114,6 +114,15 @@ absl::StatusOr<v1::ClusterStatus> Client::GetClusterStatus() {
                                      CAIRN_RPC(admin, GetClusterStatus));
 }
 
+absl::StatusOr<std::string> Client::SetResidency(const std::vector<std::string>& allowed_regions,
+                                                 bool single_region) {
+  v1::SetResidencyRequest request;
+  for (const std::string& r : allowed_regions) request.add_allowed_regions(r);
+  request.set_single_region(single_region);
+  return TxidOf(CallSync<v1::GovernanceResponse>(core_, Governance("SetResidency"), request,
+                                                 CAIRN_RPC(admin, SetResidency)));
+}
+
 absl::StatusOr<v1::DrStatus> Client::GetDrStatus() {
   return CallSync<v1::DrStatus>(core_, Read("GetDrStatus"), v1::GetDrStatusRequest(),
                                 CAIRN_RPC(admin, GetDrStatus));

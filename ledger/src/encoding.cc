@@ -4,6 +4,7 @@
 // encoding is injective.
 #include "cairn/ledger/encoding.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "cairn/base/big_endian.h"
@@ -91,6 +92,20 @@ absl::Status ValidateUserCollectionId(absl::string_view id, absl::string_view wh
   if (absl::StartsWith(id, kReservedCollectionPrefix)) {
     return absl::InvalidArgumentError(
         absl::StrCat(what, ": names starting with \"cairn.\" are reserved"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRegion(absl::string_view region, absl::string_view what) {
+  if (region.empty() || region.size() > 64) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " must be 1 to 64 characters"));
+  }
+  for (const char ch : region) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (!absl::ascii_isalnum(c) && c != '-' && c != '_') {
+      return absl::InvalidArgumentError(
+          absl::StrCat(what, " \"", region, "\" may hold only letters, digits, '-' and '_'"));
+    }
   }
   return absl::OkStatus();
 }

@@ -184,6 +184,11 @@ absl::Status NodeImpl::MakeArchiveUploader(const std::string& segments_dir) {
   absl::StatusOr<std::unique_ptr<storage::ArchiveStore>> store =
       storage::OpenArchiveStore(config_.archive_url, s3);
   if (!store.ok()) return store.status();
+  // A geo-replica outside the residency policy refuses to start (one that
+  // joins knows the policy only once it caught up; its uploader checks).
+  if (absl::Status s = governance_.CheckResidency(config_.region, "this geo-replica"); !s.ok()) {
+    return s;
+  }
   ArchiveUploaderOptions uploader;
   uploader.segments_dir = segments_dir;
   uploader.service_cert_pem = service_cert_->ToPem();
@@ -191,6 +196,15 @@ absl::Status NodeImpl::MakeArchiveUploader(const std::string& segments_dir) {
   uploader.poll_interval = absl::Milliseconds(100);
   uploader.cosign = [this](v1::ArchiveCosignature* c) {
     return ledger::Cosign(c, config_.node_id, *node_key_, tls_.cert_pem);
+  };
+  uploader.residency = [this] {
+    if (absl::Status s = governance_.CheckResidency(config_.region, "this geo-replica"); !s.ok()) {
+      return s;
+    }
+    const std::string& archive_region =
+        config_.archive_region.empty() ? config_.region : config_.archive_region;
+    return governance_.CheckResidency(archive_region,
+                                      absl::StrCat("its archive ", config_.archive_url));
   };
   uploader.report = [this](const v1::ReportArchivedRequest& report) {
     return ReportToLeader(report);

@@ -74,9 +74,10 @@ class GeoReplicaTest : public ClientClusterTest, public ::testing::WithParamInte
     return args;
   }
 
-  void StartGeoReplica() {
+  void StartGeoReplica(const std::vector<std::string>& extra = {}) {
     NodeProcess& geo = cluster_->AddNodeObject();
     v1::NodeInfo info;
+    info.set_region("paired");
     info.set_node_id(kGeoId);
     info.set_peer_address(geo.peer_address());
     info.set_client_address(geo.client_address());
@@ -87,6 +88,7 @@ class GeoReplicaTest : public ClientClusterTest, public ::testing::WithParamInte
         "--join", "--role", "geo-replica", "--region", "paired", "--archive-max-lag-ms", "200"};
     const std::vector<std::string> store = StoreArgs("archive");
     args.insert(args.end(), store.begin(), store.end());
+    args.insert(args.end(), extra.begin(), extra.end());
     cluster_->SetNodeArgs(kGeoId, args);
     ASSERT_TRUE(cluster_->StartNode(kGeoId).ok());
     ASSERT_TRUE(geo.WaitReady().ok()) << geo.Log();
@@ -420,6 +422,50 @@ TEST_P(GeoReplicaTest, RegionLossIsRecoveredFromTheArchive) {
   absl::StatusOr<v1::ConsistencyProof> proof =
       after->GetConsistencyProof(receipts.front().checkpoint().checkpoint().tree_size());
   EXPECT_TRUE(proof.ok()) << proof.status();
+}
+
+// Data residency: a learner outside the policy is refused, naming it; the
+// policy cannot leave out a member's region; a geo-replica whose archive is
+// outside it does not archive; single-region keeps every copy at home.
+TEST_P(GeoReplicaTest, ResidencyPolicyIsEnforced) {
+  CommandResult r = Cairnctl({"residency", "set", "--single-region"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = Cairnctl({"dr", "status"});
+  EXPECT_THAT(r.out, HasSubstr("residency: only in local")) << r.out;
+  v1::NodeInfo info;
+  info.set_node_id(kGeoId);
+  info.set_peer_address("127.0.0.1:1");
+  info.set_client_address("127.0.0.1:2");
+  info.set_region("paired");
+  info.set_certificate_pem(ReadFileOrEmpty(cluster_->pki().Node(kGeoId).cert));
+  absl::StatusOr<std::string> refused = client_->AddLearner(info);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()),
+              HasSubstr("runs in region paired, which the residency policy does not allow"));
+  EXPECT_EQ(Cairnctl({"residency", "set", "--allowed-regions", "bad region"}).exit_code, 1);
+
+  ASSERT_EQ(Cairnctl({"residency", "set", "--allowed-regions", "local,paired"}).exit_code, 0);
+  // The archive is declared in a third region: the geo-replica joins but
+  // does not archive.
+  StartGeoReplica({"--archive-region", "elsewhere"});
+  NodeProcess& geo = cluster_->node(kGeoId);
+  AppendSome(20, "residency");
+  ASSERT_TRUE(PollUntil([&] { return geo.Metric("cairn_archive_upload_errors_total") > 0; },
+                        std::chrono::seconds(30), "the geo-replica to refuse")
+                  .ok());
+  EXPECT_LE(geo.Metric("cairn_archive_archived_index"), 0);
+  EXPECT_THAT(geo.Log(), HasSubstr("its archive"));
+  EXPECT_THAT(geo.Log(), HasSubstr("residency policy does not allow"));
+  // Allowed now: it catches up.
+  ASSERT_EQ(Cairnctl({"residency", "set", "--allowed-regions", "local,paired,elsewhere"}).exit_code,
+            0);
+  const std::string last = AppendSome(5, "allowed");
+  WaitArchived(IndexOf(last));
+  // A policy that leaves out the geo-replica's region is refused.
+  r = Cairnctl({"residency", "set", "--allowed-regions", "local"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_THAT(r.err, HasSubstr("node 4 runs in region paired"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, GeoReplicaTest, ::testing::Values(Backend::kFile, Backend::kS3),

@@ -1,8 +1,11 @@
 // Governance state: load, apply, validate, query (see governance.h).
 #include "apply/governance.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "cairn/base/check.h"
 #include "cairn/ledger/encoding.h"
 
@@ -38,6 +41,8 @@ absl::Status Governance::Load(const storage::LedgerStore& store) {
   if (!cert.ok() && !absl::IsNotFound(cert.status())) return cert.status();
   auto recoveries = store.GetServiceValue(kRecoveryCountValue);
   if (!recoveries.ok() && !absl::IsNotFound(recoveries.status())) return recoveries.status();
+  auto residency = store.GetServiceValue(kResidencyValue);
+  if (!residency.ok() && !absl::IsNotFound(residency.status())) return residency.status();
   absl::MutexLock lock(&mu_);
   users_.clear();
   members_.clear();
@@ -53,6 +58,10 @@ absl::Status Governance::Load(const storage::LedgerStore& store) {
   }
   created_ = cert.ok();
   recovery_count_ = 0;
+  residency_.Clear();
+  if (residency.ok()) {
+    CAIRN_CHECK(residency_.ParseFromString(*residency)) << "stored residency policy does not parse";
+  }
   if (recoveries.ok()) {
     CAIRN_CHECK(absl::SimpleAtoi(*recoveries, &recovery_count_))
         << "stored recovery count does not parse: " << *recoveries;
@@ -107,6 +116,10 @@ void Governance::Apply(const v1::GovernanceTransaction& tx, storage::ApplyBatch*
       batch->PutServiceValue(kRecoveryCountValue, absl::StrCat(recovery_count_));
       return;
     }
+    case v1::GovernanceTransaction::kSetResidency:
+      residency_ = tx.set_residency();
+      batch->PutServiceValue(kResidencyValue, residency_.SerializeAsString());
+      return;
     case v1::GovernanceTransaction::CHANGE_NOT_SET:
       return;
   }
@@ -155,7 +168,11 @@ absl::Status Governance::Validate(const v1::GovernanceTransaction& tx) const {
       if (n.peer_address().empty() || n.client_address().empty()) {
         return absl::InvalidArgumentError("node.peer_address and node.client_address are required");
       }
-      return absl::OkStatus();
+      if (!n.region().empty()) {
+        if (absl::Status st = ledger::ValidateRegion(n.region(), "node.region"); !st.ok())
+          return st;
+      }
+      return CheckResidencyLocked(n.region(), absl::StrCat("node ", n.node_id()));
     }
     case v1::GovernanceTransaction::kPromoteLearnerNodeId:
     case v1::GovernanceTransaction::kRemoveNodeId: {
@@ -168,6 +185,22 @@ absl::Status Governance::Validate(const v1::GovernanceTransaction& tx) const {
     case v1::GovernanceTransaction::kCreateService:
       return created_ ? absl::FailedPreconditionError("the service already exists")
                       : absl::OkStatus();
+    case v1::GovernanceTransaction::kSetResidency: {
+      for (const std::string& r : tx.set_residency().allowed_regions()) {
+        if (absl::Status st = ledger::ValidateRegion(r, "allowed region"); !st.ok()) return st;
+      }
+      if (tx.set_residency().allowed_regions().empty()) return absl::OkStatus();
+      for (const auto& [id, m] : members_) {
+        const auto& allowed = tx.set_residency().allowed_regions();
+        if (!m.region().empty() &&
+            std::find(allowed.begin(), allowed.end(), m.region()) == allowed.end()) {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "node ", id, " runs in region ", m.region(),
+              ", which the new policy leaves out; remove it first (cairnctl nodes remove)"));
+        }
+      }
+      return absl::OkStatus();
+    }
     case v1::GovernanceTransaction::kRecoverService:
       return absl::InvalidArgumentError(
           "a recovery is recorded by cairn-node recover, not proposed to a running service");
@@ -175,6 +208,27 @@ absl::Status Governance::Validate(const v1::GovernanceTransaction& tx) const {
       return absl::InvalidArgumentError("governance transaction has no change");
   }
   return absl::OkStatus();
+}
+
+std::vector<std::string> Governance::allowed_regions() const {
+  absl::MutexLock lock(&mu_);
+  return {residency_.allowed_regions().begin(), residency_.allowed_regions().end()};
+}
+
+absl::Status Governance::CheckResidency(absl::string_view region, absl::string_view who) const {
+  absl::MutexLock lock(&mu_);
+  return CheckResidencyLocked(region, who);
+}
+
+absl::Status Governance::CheckResidencyLocked(absl::string_view region,
+                                              absl::string_view who) const {
+  const auto& allowed = residency_.allowed_regions();
+  if (allowed.empty() || std::find(allowed.begin(), allowed.end(), region) != allowed.end()) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      who, region.empty() ? " names no region" : absl::StrCat(" runs in region ", region),
+      ", which the residency policy does not allow (allowed: ", absl::StrJoin(allowed, ", "), ")"));
 }
 
 uint64_t Governance::recovery_count() const {

@@ -26,6 +26,8 @@ namespace cairn::node {
 inline constexpr char kServiceCertificateValue[] = "service_certificate_pem";
 // Decimal count of RecoverService transactions applied.
 inline constexpr char kRecoveryCountValue[] = "recovery_count";
+// The serialized cairn.v1.ResidencyPolicy (absent: no restriction).
+inline constexpr char kResidencyValue[] = "residency_policy";
 
 class Governance {
  public:
@@ -46,6 +48,12 @@ class Governance {
   bool created() const ABSL_LOCKS_EXCLUDED(mu_);
   // How many recoveries from the archive the ledger records (RecoverService).
   uint64_t recovery_count() const ABSL_LOCKS_EXCLUDED(mu_);
+  // The residency policy's allowed regions (empty: no restriction).
+  std::vector<std::string> allowed_regions() const ABSL_LOCKS_EXCLUDED(mu_);
+  // OK when `region` may hold a copy of the ledger; FailedPrecondition
+  // naming `who`, the region and the policy otherwise.
+  absl::Status CheckResidency(absl::string_view region, absl::string_view who) const
+      ABSL_LOCKS_EXCLUDED(mu_);
   std::optional<v1::Role> RoleOf(const std::string& user_id) const ABSL_LOCKS_EXCLUDED(mu_);
   std::optional<v1::User> User(const std::string& user_id) const ABSL_LOCKS_EXCLUDED(mu_);
   std::vector<v1::User> Users() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -53,9 +61,13 @@ class Governance {
   std::vector<v1::NodeInfo> Members() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  absl::Status CheckResidencyLocked(absl::string_view region, absl::string_view who) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+
   mutable absl::Mutex mu_;
   bool created_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t recovery_count_ ABSL_GUARDED_BY(mu_) = 0;
+  v1::ResidencyPolicy residency_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, v1::User> users_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, v1::NodeInfo> members_ ABSL_GUARDED_BY(mu_);
 };

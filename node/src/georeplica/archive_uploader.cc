@@ -232,6 +232,11 @@ absl::StatusOr<bool> ArchiveUploader::UploadNext() {
     return absl::DataLossError(
         absl::StrCat("local segment ", *path, " does not decode: ", segment.status().message()));
   }
+  if (options_.residency) {
+    if (absl::Status s = options_.residency(); !s.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat("not archiving: ", s.message()));
+    }
+  }
   // The archive must still be the one Initialize found (a volume unmounted
   // or a bucket emptied under a running geo-replica is not written to).
   if (absl::Status s = store_->Stat(storage::kArchiveIdentityName).status(); !s.ok()) {

@@ -56,6 +56,9 @@ struct ArchiveUploaderOptions {
   // Signs a cosignature whose checkpoint, signature_txid, region and
   // timestamp are set (the node's key); empty: nothing is cosigned.
   std::function<absl::Status(v1::ArchiveCosignature*)> cosign;
+  // OK while the residency policy allows this geo-replica and its archive
+  // (checked before each upload; empty: no check).
+  std::function<absl::Status()> residency;
   // Sends a report to the leader; empty: nothing is reported.
   std::function<absl::Status(const v1::ReportArchivedRequest&)> report;
 };

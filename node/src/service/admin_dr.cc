@@ -66,6 +66,13 @@ grpc::ServerUnaryReactor* AdminServiceImpl::ReportArchived(Ctx* call,
     if (absl::Status s = IsOurCheckpoint(*ledger_, c); !s.ok()) return Finish(reactor, s);
     if (region.empty()) region = c.region();
   }
+  // A copy outside the residency policy does not count (its geo-replica
+  // stops archiving too, georeplica/archive_uploader.h).
+  if (absl::Status s =
+          governance_->CheckResidency(region, absl::StrCat("geo-replica node ", member->node_id()));
+      !s.ok()) {
+    return Finish(reactor, s);
+  }
   geo_->Record(member->node_id(), region, *req, base::NowUnixMs());
   return Finish(reactor, absl::OkStatus());
 }
@@ -87,6 +94,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetDrStatus(Ctx* call,
   resp->set_leader_id(identity_->node_id);
   resp->set_leader_region(identity_->region);
   geo_->Fill(resp, ledger_->applied_index(), base::NowUnixMs());
+  for (const std::string& r : governance_->allowed_regions()) resp->add_allowed_regions(r);
   return Finish(reactor, absl::OkStatus());
 }
 

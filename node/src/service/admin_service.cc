@@ -320,4 +320,27 @@ void AdminServiceImpl::GatherClusterStatus(Ctx* call, Reactor* reactor, v1::Clus
   finish_one();
 }
 
+// The residency policy (a governance transaction; Governance::Validate
+// refuses one that leaves out a member's region).
+grpc::ServerUnaryReactor* AdminServiceImpl::SetResidency(Ctx* call,
+                                                         const v1::SetResidencyRequest* req,
+                                                         v1::GovernanceResponse* resp) {
+  v1::GovernanceTransaction tx;
+  v1::ResidencyPolicy* policy = tx.mutable_set_residency();
+  if (req->single_region()) {
+    if (!req->allowed_regions().empty()) {
+      return Finish(call->DefaultReactor(),
+                    absl::InvalidArgumentError("give allowed_regions or single_region, not both"));
+    }
+    // The leader's region (a follower forwards the request, not this).
+    policy->add_allowed_regions(identity_->region);
+  } else {
+    *policy->mutable_allowed_regions() = req->allowed_regions();
+  }
+  return Govern(call, resp, std::move(tx), std::nullopt,
+                [req, resp](auto* leader, auto* client, auto done) {
+                  leader->SetResidency(client, req, resp, std::move(done));
+                });
+}
+
 }  // namespace cairn::node

@@ -64,6 +64,8 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   Reactor* GetDrStatus(Ctx* call, const v1::GetDrStatusRequest* req, v1::DrStatus* resp) override;
   Reactor* ReportArchived(Ctx* call, const v1::ReportArchivedRequest* req,
                           v1::ReportArchivedResponse* resp) override;
+  Reactor* SetResidency(Ctx* call, const v1::SetResidencyRequest* req,
+                        v1::GovernanceResponse* resp) override;
 
  private:
   // Authorizes as Administrator, validates `tx`, then proposes it (with the

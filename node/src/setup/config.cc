@@ -2,10 +2,10 @@
 #include "cairn/node/config.h"
 
 #include <CLI/CLI.hpp>
-#include <cctype>
 #include <ostream>
 
 #include "cairn/base/yaml_config.h"
+#include "cairn/ledger/encoding.h"
 
 namespace cairn::node {
 namespace {
@@ -93,13 +93,8 @@ void AddSegmentOptions(CLI::App& app, NodeConfig& c) {
 void AddGeoReplicaOptions(CLI::App& app, NodeConfig& c) {
   app.add_option("--region", c.region, "Region this node runs in (letters, digits, '-', '_')")
       ->check([](const std::string& v) -> std::string {
-        if (v.empty() || v.size() > 64) return "a region is 1 to 64 characters";
-        for (const char ch : v) {
-          if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '-' && ch != '_') {
-            return "a region holds only letters, digits, '-' and '_': '" + v + "'";
-          }
-        }
-        return "";
+        const absl::Status s = ledger::ValidateRegion(v, "--region");
+        return s.ok() ? "" : std::string(s.message());
       })
       ->capture_default_str();
   app.add_option("--role", c.role,
@@ -109,6 +104,13 @@ void AddGeoReplicaOptions(CLI::App& app, NodeConfig& c) {
       ->capture_default_str();
   app.add_option("--archive-url", c.archive_url,
                  "Geo-replica: archive store, file:///PATH or s3://BUCKET[/PREFIX]");
+  app.add_option("--archive-region", c.archive_region,
+                 "Geo-replica: region of the archive store, for the residency policy (default: "
+                 "--region)")
+      ->check([](const std::string& v) -> std::string {
+        const absl::Status s = ledger::ValidateRegion(v, "--archive-region");
+        return s.ok() ? "" : std::string(s.message());
+      });
   app.add_option("--archive-max-lag-ms", c.archive_max_lag_ms,
                  "Geo-replica: archive an entry at most about this long after it is applied")
       ->check(CLI::Range(uint64_t{10}, uint64_t{3600000}))

@@ -52,6 +52,10 @@ Expected ExpectedFor(const ReasonCase& rc) {
       return {rc.code,
               "cairnctl: the idempotency key is held by txid 1.2, an append of other contents: "
               "nothing was written; use a new key\n"};
+    case client::ErrorReason::kNotGeoDurable:
+      return {rc.code,
+              "cairnctl: txid 1.8 is committed but not yet archived in the paired region: do not "
+              "append it again; 'cairnctl dr status' shows the archive's lag\n"};
     default:
       return {rc.code, ""};
   }

@@ -176,6 +176,12 @@ class Client {
   // archive, latest cosignature (verify it with ledger::VerifyCosignature),
   // lag and last error. Requires Reader.
   absl::StatusOr<v1::DrStatus> GetDrStatus();
+  // Sets the residency policy: the regions where copies of the ledger may
+  // be (empty lifts it); single_region: the leader's region only. Returns
+  // the governance txid. FAILED_PRECONDITION when a member's region is left
+  // out.
+  absl::StatusOr<std::string> SetResidency(const std::vector<std::string>& allowed_regions,
+                                           bool single_region = false);
 
  private:
   explicit Client(std::shared_ptr<internal::Core> core);

@@ -44,6 +44,10 @@ absl::Status ValidateUserCollectionId(absl::string_view id,
 
 // OK when `user_id` is a user id: 64 lowercase hex digits (a certificate
 // fingerprint). With `allow_empty`, "" (written by the service) is accepted too.
+// A region name (a node's --region, a residency policy's entries): 1 to 64
+// of letters, digits, '-' and '_'. InvalidArgument naming `what`.
+absl::Status ValidateRegion(absl::string_view region, absl::string_view what);
+
 absl::Status ValidateUserId(absl::string_view user_id, bool allow_empty,
                             absl::string_view what = "user_id");
 

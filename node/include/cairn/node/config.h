@@ -83,6 +83,9 @@ struct NodeConfig {
   // Where a geo-replica archives: file:///PATH or s3://BUCKET[/PREFIX]
   // (storage/archive_store.h); required for, and only for, a geo-replica.
   std::string archive_url;
+  // Region the archive store is in, for the residency policy; empty: the
+  // geo-replica's own --region.
+  std::string archive_region;
   // A geo-replica cuts a segment once its oldest entry waited this long, so
   // the archive lags the ledger by about this much plus one upload.
   uint64_t archive_max_lag_ms = 500;
