@@ -370,7 +370,12 @@ void RegisterLeadershipAndSnapshot(CLI::App& app, GlobalOptions& options, Action
       "Set the regions where a node, learner, geo-replica or archive may be; prints the txid",
       action, [res, &options] {
         return WithClient(options, [&](client::Client& c) {
-          return PrintTxid(c.SetResidency(res->allowed, res->single), options);
+          // --allowed-regions "" lifts the policy: no regions at all.
+          std::vector<std::string> allowed;
+          for (const std::string& r : res->allowed) {
+            if (!r.empty()) allowed.push_back(r);
+          }
+          return PrintTxid(c.SetResidency(allowed, res->single), options);
         });
       });
   auto* allowed = set->add_option("--allowed-regions", res->allowed,

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "cairn/client/client.h"
 #include "cairn/ledger/receipt.h"
+#include "cairn/ledger/txid.h"
 #include "call.h"
 #include "core.h"
 
@@ -11,6 +12,26 @@ namespace cairn::client {
 using internal::CallSpec;
 using internal::CallSync;
 using internal::VerifiedState;
+
+absl::Status Client::WithLostEntries(
+    const absl::Status& fork, const std::optional<v1::GetLatestCheckpointResponse>& trusted) {
+  if (!trusted.has_value()) return fork;
+  absl::StatusOr<v1::GetServiceIdentityResponse> identity = GetServiceIdentity();
+  if (!identity.ok() || !identity->has_last_recovery()) return fork;
+  const v1::RecoverService& r = identity->last_recovery();
+  const v1::Checkpoint& saw = trusted->checkpoint().checkpoint();
+  // The recovered history ends on the signature transaction at log index
+  // `last`; the trusted checkpoint covers log indexes 1 .. saw.tree_size().
+  absl::StatusOr<ledger::TxId> last = ledger::TxId::Parse(r.recovered_signature_txid());
+  if (!last.ok() || last->index >= saw.tree_size()) return fork;
+  return absl::Status(
+      fork.code(),
+      absl::StrCat(fork.message(), "; the service was recovered from its archive (recovery ",
+                   r.recovery_count(), ", from ", r.archive_url(), ") up to txid ",
+                   r.recovered_signature_txid(), ": this client saw log indexes ", last->index + 1,
+                   " to ", saw.tree_size(), " (through txid ", saw.last_txid(),
+                   "), which the archive did not hold; they are lost"));
+}
 
 absl::Status Client::ObserveCheckpoint(const v1::SignedCheckpoint& checkpoint,
                                        absl::string_view node_certificate_pem, bool is_latest,
@@ -39,9 +60,11 @@ absl::Status Client::ObserveCheckpoint(const v1::SignedCheckpoint& checkpoint,
     if (!response.ok()) return response.status();
     return std::move(*response->mutable_proof());
   };
-  return state->Observe(
+  absl::Status observed = state->Observe(
       checkpoint, node_certificate_pem,
       is_latest ? VerifiedState::Source::kLatest : VerifiedState::Source::kReceipt, fetch);
+  if (observed.code() != absl::StatusCode::kDataLoss) return observed;
+  return WithLostEntries(observed, state->trusted());
 }
 
 absl::StatusOr<v1::GetLatestCheckpointResponse> Client::GetLatestCheckpoint() {

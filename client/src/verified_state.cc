@@ -164,15 +164,8 @@ absl::Status VerifiedState::CheckAgainst(const v1::GetLatestCheckpointResponse& 
                                   Describe(trusted), ", now ", Describe(seen)));
   }
   if (seen.tree_size() < trusted.tree_size() && source == Source::kLatest) {
-    // After a recovery from the paired-region archive this is what a client
-    // that saw later entries meets: name them.
-    return ForkError(absl::StrCat(
-        "rollback: a node's latest checkpoint (", Describe(seen),
-        ") is older than the trusted one (", Describe(trusted), "): log indexes ",
-        seen.tree_size() + 1, " to ", trusted.tree_size(), " (after txid ", seen.last_txid(),
-        ", through txid ", trusted.last_txid(),
-        ") that this client saw are not in this ledger; if the service was recovered from its "
-        "archive (cairnctl dr status), they were lost"));
+    return ForkError(absl::StrCat("rollback: a node's latest checkpoint (", Describe(seen),
+                                  ") is older than the trusted one (", Describe(trusted), ")"));
   }
   const bool newer = seen.tree_size() > trusted.tree_size();
   const v1::Checkpoint& earlier = newer ? trusted : seen;

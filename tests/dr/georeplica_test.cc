@@ -418,6 +418,20 @@ TEST_P(GeoReplicaTest, RegionLossIsRecoveredFromTheArchive) {
   ASSERT_TRUE(next.ok()) << next.status() << "\n" << rebuilt.Log();
   absl::StatusOr<v1::Receipt> fresh = after->GetReceipt(next->txid, signed_first);
   ASSERT_TRUE(fresh.ok()) << fresh.status();
+  // A client that verified a checkpoint beyond the archive (its state file)
+  // is told exactly which entries it saw are lost.
+  const std::string state_file = tmp_.path() + "/client-state.json";
+  std::filesystem::copy_file(beyond_file, state_file);
+  client::ClientOptions stateful = o;
+  stateful.verified_state.state_file = state_file;
+  auto saw_more = MakeClient(stateful);
+  absl::StatusOr<v1::GetLatestCheckpointResponse> rolled = saw_more->GetLatestCheckpoint();
+  ASSERT_FALSE(rolled.ok());
+  EXPECT_EQ(rolled.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(std::string(rolled.status().message()), HasSubstr("recovered from its archive"));
+  EXPECT_THAT(std::string(rolled.status().message()),
+              HasSubstr(absl::StrCat("through txid ", beyond->checkpoint().checkpoint().last_txid(),
+                                     "), which the archive did not hold; they are lost")));
   // The old receipts' checkpoints are prefixes of the recovered ledger.
   absl::StatusOr<v1::ConsistencyProof> proof =
       after->GetConsistencyProof(receipts.front().checkpoint().checkpoint().tree_size());

@@ -43,6 +43,10 @@ absl::Status Governance::Load(const storage::LedgerStore& store) {
   if (!recoveries.ok() && !absl::IsNotFound(recoveries.status())) return recoveries.status();
   auto residency = store.GetServiceValue(kResidencyValue);
   if (!residency.ok() && !absl::IsNotFound(residency.status())) return residency.status();
+  auto last_recovery = store.GetServiceValue(kLastRecoveryValue);
+  if (!last_recovery.ok() && !absl::IsNotFound(last_recovery.status())) {
+    return last_recovery.status();
+  }
   absl::MutexLock lock(&mu_);
   users_.clear();
   members_.clear();
@@ -59,6 +63,12 @@ absl::Status Governance::Load(const storage::LedgerStore& store) {
   created_ = cert.ok();
   recovery_count_ = 0;
   residency_.Clear();
+  last_recovery_.reset();
+  if (last_recovery.ok()) {
+    last_recovery_.emplace();
+    CAIRN_CHECK(last_recovery_->ParseFromString(*last_recovery))
+        << "stored last recovery does not parse";
+  }
   if (residency.ok()) {
     CAIRN_CHECK(residency_.ParseFromString(*residency)) << "stored residency policy does not parse";
   }
@@ -114,6 +124,8 @@ void Governance::Apply(const v1::GovernanceTransaction& tx, storage::ApplyBatch*
       for (const auto& m : r.members()) PutMember(m, batch, &members_);
       recovery_count_ = r.recovery_count();
       batch->PutServiceValue(kRecoveryCountValue, absl::StrCat(recovery_count_));
+      last_recovery_ = r;
+      batch->PutServiceValue(kLastRecoveryValue, r.SerializeAsString());
       return;
     }
     case v1::GovernanceTransaction::kSetResidency:
@@ -229,6 +241,11 @@ absl::Status Governance::CheckResidencyLocked(absl::string_view region,
   return absl::FailedPreconditionError(absl::StrCat(
       who, region.empty() ? " names no region" : absl::StrCat(" runs in region ", region),
       ", which the residency policy does not allow (allowed: ", absl::StrJoin(allowed, ", "), ")"));
+}
+
+std::optional<v1::RecoverService> Governance::last_recovery() const {
+  absl::MutexLock lock(&mu_);
+  return last_recovery_;
 }
 
 uint64_t Governance::recovery_count() const {

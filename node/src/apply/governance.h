@@ -28,6 +28,8 @@ inline constexpr char kServiceCertificateValue[] = "service_certificate_pem";
 inline constexpr char kRecoveryCountValue[] = "recovery_count";
 // The serialized cairn.v1.ResidencyPolicy (absent: no restriction).
 inline constexpr char kResidencyValue[] = "residency_policy";
+// The serialized cairn.v1.RecoverService last applied (absent: none).
+inline constexpr char kLastRecoveryValue[] = "last_recovery";
 
 class Governance {
  public:
@@ -48,6 +50,8 @@ class Governance {
   bool created() const ABSL_LOCKS_EXCLUDED(mu_);
   // How many recoveries from the archive the ledger records (RecoverService).
   uint64_t recovery_count() const ABSL_LOCKS_EXCLUDED(mu_);
+  // The last RecoverService applied, if any.
+  std::optional<v1::RecoverService> last_recovery() const ABSL_LOCKS_EXCLUDED(mu_);
   // The residency policy's allowed regions (empty: no restriction).
   std::vector<std::string> allowed_regions() const ABSL_LOCKS_EXCLUDED(mu_);
   // OK when `region` may hold a copy of the ledger; FailedPrecondition
@@ -67,6 +71,7 @@ class Governance {
   mutable absl::Mutex mu_;
   bool created_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t recovery_count_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<v1::RecoverService> last_recovery_ ABSL_GUARDED_BY(mu_);
   v1::ResidencyPolicy residency_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, v1::User> users_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, v1::NodeInfo> members_ ABSL_GUARDED_BY(mu_);

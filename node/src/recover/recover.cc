@@ -19,6 +19,7 @@
 #include "cairn/base/files.h"
 #include "cairn/base/hex.h"
 #include "cairn/ledger/checkpoint.h"
+#include "cairn/ledger/encoding.h"
 #include "cairn/ledger/identity.h"
 #include "cairn/ledger/txid.h"
 #include "cairn/storage/archive_layout.h"
@@ -76,6 +77,9 @@ absl::StatusOr<v1::GetLatestCheckpointResponse> ReadTrustedCheckpoint(
   return trusted;
 }
 
+// Terms skipped by a recovery (see Rebuilder::Finish).
+constexpr uint64_t kRecoveryTermMargin = 1000;
+
 // Writes the recovered ledger into a new data directory as it is verified.
 class Rebuilder {
  public:
@@ -113,7 +117,11 @@ class Rebuilder {
   // voter, with nothing to replay.
   absl::StatusOr<ledger::TxId> Finish(v1::GovernanceTransaction recovery, uint64_t node_id) {
     const uint64_t index = applier_.applied_index() + 1;
-    const uint64_t term = last_term_ + 1;
+    // Txids are term.index: the old service may have gone on past the
+    // archive, through leader changes, with entries at these indexes. A
+    // margin of terms keeps the recovered service's txids from naming one
+    // of those lost entries.
+    const uint64_t term = last_term_ + kRecoveryTermMargin;
     v1::LogCommand command;
     *command.mutable_governance() = std::move(recovery);
     if (absl::Status s =
@@ -130,6 +138,9 @@ class Rebuilder {
   }
 
   uint64_t recovery_count() const { return governance_.recovery_count(); }
+  absl::Status CheckResidency(const std::string& region) const {
+    return governance_.CheckResidency(region, "the recovering node");
+  }
   const std::map<uint64_t, std::string>& signed_roots() const { return signed_roots_; }
   // The checkpoint of the last signature transaction added.
   const v1::Checkpoint& last_checkpoint() const { return last_checkpoint_; }
@@ -246,6 +257,9 @@ int Recover(const RecoverArgs& a, std::ostream& out, std::ostream& err) {
     }
   }
 
+  // The recovering node must be where the recovered policy allows copies.
+  if (absl::Status s = rebuilder->CheckResidency(a.region); !s.ok()) return discard(s.message());
+
   v1::GovernanceTransaction recovery;
   recovery.set_timestamp_unix_ms(base::NowUnixMs());
   v1::RecoverService* r = recovery.mutable_recover_service();
@@ -297,7 +311,12 @@ int RecoverMain(int argc, const char* const* argv, std::ostream& out, std::ostre
       ->check(CLI::PositiveNumber);
   app.add_option("--peer-address", a.peer_address, "Its peer host:port")->required();
   app.add_option("--client-address", a.client_address, "Its client host:port")->required();
-  app.add_option("--region", a.region, "Region the service is recovered in")->capture_default_str();
+  app.add_option("--region", a.region, "Region the service is recovered in")
+      ->check([](const std::string& v) -> std::string {
+        const absl::Status s = ledger::ValidateRegion(v, "--region");
+        return s.ok() ? "" : std::string(s.message());
+      })
+      ->capture_default_str();
   app.add_option("--service-cert-file", a.service_cert_file,
                  "The service certificate (PEM): the same identity, so old receipts verify")
       ->required()

@@ -480,6 +480,7 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetServiceIdentity(
     n->set_certificate_pem(m.node_id() == identity_->node_id ? identity_->node_cert_pem
                                                              : m.certificate_pem());
   }
+  if (auto recovery = governance_->last_recovery()) *resp->mutable_last_recovery() = *recovery;
   return Finish(reactor, absl::OkStatus());
 }
 

@@ -188,6 +188,10 @@ class Client {
 
   // Checks a checkpoint served by the node at `endpoint` against the
   // verified state, fetching consistency proofs from that node.
+  // A fork or rollback error, with the entries this client saw that the
+  // ledger lost when the service reports a recovery from its archive.
+  absl::Status WithLostEntries(const absl::Status& fork,
+                               const std::optional<v1::GetLatestCheckpointResponse>& trusted);
   absl::Status ObserveCheckpoint(const v1::SignedCheckpoint& checkpoint,
                                  absl::string_view node_certificate_pem, bool is_latest,
                                  const std::string& endpoint);
