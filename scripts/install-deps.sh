@@ -75,9 +75,11 @@ fi
 # (Apache-2.0, maintained), built once from the Go module proxy into
 # build/tools/ and kept there (about a minute with an empty Go cache). Go is
 # for this third-party tool only; the product is C++.
+# CAIRN_NO_TEST_TOOLS=1 skips it (the container image builds the programs
+# only, and has no Go).
 versitygw_version=v1.8.0
 tools_dir="$(cd "$(dirname "$0")/.." && pwd)/build/tools/versitygw-$versitygw_version"
-if [ ! -x "$tools_dir/versitygw" ]; then
+if [ "${CAIRN_NO_TEST_TOOLS:-0}" != 1 ] && [ ! -x "$tools_dir/versitygw" ]; then
   go_bin=$(command -v go || true)
   [ -z "$go_bin" ] && [ -x /usr/local/go/bin/go ] && go_bin=/usr/local/go/bin/go
   if [ -z "$go_bin" ]; then
