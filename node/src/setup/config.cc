@@ -35,6 +35,14 @@ const CLI::Validator kHostPortOrEmpty(
     "HOST:PORT or empty");
 
 // ID=HOST:PORT
+// A region name (ledger::ValidateRegion).
+const CLI::Validator kRegion(
+    [](std::string& value) -> std::string {
+      const absl::Status s = ledger::ValidateRegion(value, "a region");
+      return s.ok() ? "" : std::string(s.message());
+    },
+    "REGION");
+
 const CLI::Validator kPeerRoute(
     [](std::string& value) -> std::string {
       const auto eq = value.find('=');
@@ -92,10 +100,7 @@ void AddSegmentOptions(CLI::App& app, NodeConfig& c) {
 
 void AddGeoReplicaOptions(CLI::App& app, NodeConfig& c) {
   app.add_option("--region", c.region, "Region this node runs in (letters, digits, '-', '_')")
-      ->check([](const std::string& v) -> std::string {
-        const absl::Status s = ledger::ValidateRegion(v, "--region");
-        return s.ok() ? "" : std::string(s.message());
-      })
+      ->check(kRegion)
       ->capture_default_str();
   app.add_option("--role", c.role,
                  "member, or geo-replica: a learner in the paired region that archives the "
@@ -107,10 +112,7 @@ void AddGeoReplicaOptions(CLI::App& app, NodeConfig& c) {
   app.add_option("--archive-region", c.archive_region,
                  "Geo-replica: region of the archive store, for the residency policy (default: "
                  "--region)")
-      ->check([](const std::string& v) -> std::string {
-        const absl::Status s = ledger::ValidateRegion(v, "--archive-region");
-        return s.ok() ? "" : std::string(s.message());
-      });
+      ->check(kRegion);
   app.add_option("--archive-max-lag-ms", c.archive_max_lag_ms,
                  "Geo-replica: archive an entry at most about this long after it is applied")
       ->check(CLI::Range(uint64_t{10}, uint64_t{3600000}))
