@@ -287,6 +287,10 @@ TEST_P(GeoReplicaTest, GeoDurableWritesWaitForACosignedArchive) {
     ASSERT_TRUE(dr.ok()) << dr.status();
     EXPECT_GE(dr->geo_durable_index(), IndexOf(r->txid));
   }
+  // A geo-replica is never promoted to voter.
+  CommandResult promote = Cairnctl({"nodes", "promote", std::to_string(kGeoId)});
+  EXPECT_EQ(promote.exit_code, 1) << promote.out << promote.err;
+  EXPECT_THAT(promote.err, HasSubstr("is a geo-replica"));
   CommandResult r = Cairnctl({"dr", "status", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   nlohmann::json dr = nlohmann::json::parse(r.out);

@@ -154,6 +154,16 @@ grpc::ServerUnaryReactor* AdminServiceImpl::AddLearner(Ctx* call, const v1::AddL
 grpc::ServerUnaryReactor* AdminServiceImpl::PromoteLearner(Ctx* call,
                                                            const v1::PromoteLearnerRequest* req,
                                                            v1::GovernanceResponse* resp) {
+  // A geo-replica stays a learner: a voter in the paired region would put
+  // the primary's quorum across regions. (Known once it reported to this
+  // leader, within a second of archiving; a follower forwards the call.)
+  if (geo_->IsGeoReplica(req->node_id())) {
+    return Finish(call->DefaultReactor(),
+                  absl::FailedPreconditionError(absl::StrCat(
+                      "node ", req->node_id(),
+                      " is a geo-replica; it stays a learner (start a member in its place to "
+                      "add a voter)")));
+  }
   v1::GovernanceTransaction tx;
   tx.set_promote_learner_node_id(req->node_id());
   return Govern(call, resp, std::move(tx),

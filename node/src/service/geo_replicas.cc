@@ -52,6 +52,11 @@ void GeoReplicas::Record(uint64_t node_id, const std::string& region,
   if (archived > 0) waiters_.Advance(archived);
 }
 
+bool GeoReplicas::IsGeoReplica(uint64_t node_id) const {
+  absl::MutexLock lock(&mu_);
+  return replicas_.count(node_id) > 0;
+}
+
 void GeoReplicas::Fill(v1::DrStatus* out, uint64_t applied_index, int64_t now_unix_ms) const {
   out->set_geo_durable_index(waiters_.reached());
   absl::MutexLock lock(&mu_);

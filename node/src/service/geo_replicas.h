@@ -37,6 +37,9 @@ class GeoReplicas {
   void Record(uint64_t node_id, const std::string& region, const v1::ReportArchivedRequest& report,
               int64_t now_unix_ms) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // True once `node_id` reported as a geo-replica to this leader.
+  bool IsGeoReplica(uint64_t node_id) const ABSL_LOCKS_EXCLUDED(mu_);
+
   // Highest log index a geo-replica reported archived and cosigned.
   uint64_t geo_durable_index() const { return waiters_.reached(); }
   // Waits for the geo-durable index to reach `index` (IndexWaiters::Wait).
