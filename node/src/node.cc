@@ -174,15 +174,8 @@ absl::Status NodeImpl::OpenStorage() {
 // The geo-replica's uploader (started by StartServers, once the router to
 // the leader exists). InvalidArgument for a bad --archive-url or settings.
 absl::Status NodeImpl::MakeArchiveUploader(const std::string& segments_dir) {
-  storage::S3StoreOptions s3;
-  s3.endpoint = config_.archive_s3_endpoint;
-  s3.region = config_.archive_s3_region;
-  s3.path_style = config_.archive_s3_path_style;
-  s3.ca_file = config_.archive_s3_ca_file;
-  s3.credentials_file = config_.archive_credentials_file;
-  s3.profile = config_.archive_profile;
   absl::StatusOr<std::unique_ptr<storage::ArchiveStore>> store =
-      storage::OpenArchiveStore(config_.archive_url, s3);
+      storage::OpenArchiveStore(config_.archive_url, config_.archive_store);
   if (!store.ok()) return store.status();
   // A geo-replica outside the residency policy refuses to start (one that
   // joins knows the policy only once it caught up; its uploader checks).

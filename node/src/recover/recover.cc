@@ -29,6 +29,7 @@
 #include "cairn/storage/raft_log_store.h"
 #include "cairn/v1/ledger.pb.h"
 #include "cairn/v1/log.pb.h"
+#include "setup/archive_flags.h"
 
 namespace cairn::node {
 namespace {
@@ -331,15 +332,7 @@ int RecoverMain(int argc, const char* const* argv, std::ostream& out, std::ostre
       ->check(CLI::ExistingFile);
   app.add_flag("--accept-loss", a.accept_loss,
                "Recover even when --trusted-checkpoint is beyond the archive (entries lost)");
-  app.add_option("--archive-s3-endpoint", a.s3.endpoint, "s3://: endpoint URL");
-  app.add_option("--archive-s3-region", a.s3.region, "s3://: region");
-  app.add_flag("--archive-s3-path-style", a.s3.path_style, "s3://: bucket in the path");
-  app.add_option("--archive-s3-ca-file", a.s3.ca_file, "s3://: CA certificates (PEM)")
-      ->check(CLI::ExistingFile);
-  app.add_option("--archive-credentials-file", a.s3.credentials_file,
-                 "s3://: AWS credentials file (default: AWS_* variables, ~/.aws/credentials)")
-      ->check(CLI::ExistingFile);
-  app.add_option("--archive-profile", a.s3.profile, "s3://: profile in the credentials file");
+  AddArchiveStoreFlags(app, &a.s3);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -6,6 +6,7 @@
 
 #include "cairn/base/yaml_config.h"
 #include "cairn/ledger/encoding.h"
+#include "setup/archive_flags.h"
 
 namespace cairn::node {
 namespace {
@@ -120,22 +121,7 @@ void AddGeoReplicaOptions(CLI::App& app, NodeConfig& c) {
   app.add_flag("--geo-durable-by-default", c.geo_durable_by_default,
                "Answer every append (unless it asks for --wait none) only once a geo-replica "
                "archived it: RPO 0 for every write, at the cost of the archive's lag");
-  app.add_option("--archive-s3-endpoint", c.archive_s3_endpoint,
-                 "s3:// archive: endpoint URL (default AWS: https://s3.REGION.amazonaws.com)");
-  app.add_option("--archive-s3-region", c.archive_s3_region,
-                 "s3:// archive: signing region (default AWS_REGION, else us-east-1)");
-  app.add_flag("--archive-s3-path-style", c.archive_s3_path_style,
-               "s3:// archive: bucket in the path, not the host name (most self-hosted stores)");
-  app.add_option("--archive-s3-ca-file", c.archive_s3_ca_file,
-                 "s3:// archive: CA certificates (PEM) for the endpoint's TLS certificate")
-      ->check(CLI::ExistingFile);
-  app.add_option("--archive-credentials-file", c.archive_credentials_file,
-                 "s3:// archive: AWS shared credentials file (default: AWS_ACCESS_KEY_ID and "
-                 "AWS_SECRET_ACCESS_KEY, else ~/.aws/credentials)")
-      ->check(CLI::ExistingFile);
-  app.add_option("--archive-profile", c.archive_profile,
-                 "s3:// archive: profile in the credentials file (default AWS_PROFILE, else "
-                 "default)");
+  AddArchiveStoreFlags(app, &c.archive_store);
 }
 
 void AddClusterOptions(CLI::App& app, NodeConfig& c) {
@@ -288,6 +274,25 @@ std::string MissingRequired(const NodeConfig& c) {
 }
 
 }  // namespace
+
+void AddArchiveStoreFlags(CLI::App& app, storage::S3StoreOptions* s3) {
+  app.add_option("--archive-s3-endpoint", s3->endpoint,
+                 "s3:// archive: endpoint URL (default AWS: https://s3.REGION.amazonaws.com)");
+  app.add_option("--archive-s3-region", s3->region,
+                 "s3:// archive: signing region (default AWS_REGION, else us-east-1)");
+  app.add_flag("--archive-s3-path-style", s3->path_style,
+               "s3:// archive: bucket in the path, not the host name (most self-hosted stores)");
+  app.add_option("--archive-s3-ca-file", s3->ca_file,
+                 "s3:// archive: CA certificates (PEM) for the endpoint's TLS certificate")
+      ->check(CLI::ExistingFile);
+  app.add_option("--archive-credentials-file", s3->credentials_file,
+                 "s3:// archive: AWS shared credentials file (default: AWS_ACCESS_KEY_ID and "
+                 "AWS_SECRET_ACCESS_KEY, else ~/.aws/credentials)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--archive-profile", s3->profile,
+                 "s3:// archive: profile in the credentials file (default AWS_PROFILE, else "
+                 "default)");
+}
 
 int ParseNodeCommandLine(int argc, const char* const* argv, NodeConfig* config, std::ostream& out,
                          std::ostream& err) {

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "cairn/storage/archive_store.h"
+
 namespace cairn::node {
 
 struct NodeConfig {
@@ -92,14 +94,10 @@ struct NodeConfig {
   // Appends that ask only for COMMITTED wait for GEO_DURABLE instead: every
   // write is answered once a geo-replica's archive covers it (RPO 0).
   bool geo_durable_by_default = false;
-  // s3:// settings (storage::S3StoreOptions): endpoint, region, path-style
-  // addressing, CA file, AWS credentials file and profile.
-  std::string archive_s3_endpoint;
-  std::string archive_s3_region;
-  bool archive_s3_path_style = false;
-  std::string archive_s3_ca_file;
-  std::string archive_credentials_file;
-  std::string archive_profile;
+  // s3:// settings: endpoint, region, path-style addressing, CA file, AWS
+  // credentials file and profile (--archive-s3-*, --archive-credentials-file,
+  // --archive-profile).
+  storage::S3StoreOptions archive_store;
 
   // Merkle nodes (subtrees of 64 leaves or more) kept in memory for proofs,
   // at most; about 100 bytes each (the default: about 26 MiB, every such
