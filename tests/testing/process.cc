@@ -122,7 +122,7 @@ absl::Status PollUntil(const std::function<bool()>& ready, std::chrono::millisec
 }
 
 Subprocess::~Subprocess() {
-  if (pid_ > 0 && Running()) {
+  if (Running()) {
     Signal(SIGKILL);
     Wait(std::chrono::seconds(10));
   }
@@ -130,7 +130,7 @@ Subprocess::~Subprocess() {
 
 absl::Status Subprocess::Start(const std::vector<std::string>& argv, const std::string& log_path,
                                const std::string* stdin_data) {
-  CAIRN_CHECK(pid_ < 0 || !Running()) << "process already running";
+  CAIRN_CHECK(!Running()) << "process already running";
   int in_pipe[2] = {-1, -1};
   if (stdin_data != nullptr && ::pipe2(in_pipe, O_CLOEXEC) != 0) {
     return absl::InternalError("pipe");
@@ -163,16 +163,19 @@ absl::Status Subprocess::Start(const std::vector<std::string>& argv, const std::
     }
     ::close(in_pipe[1]);
   }
+  std::lock_guard<std::mutex> lock(mu_);
   pid_ = pid;
   exit_code_ = -1;
   return absl::OkStatus();
 }
 
 void Subprocess::Signal(int signal) {
-  if (pid_ > 0) ::kill(pid_, signal);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (pid_ > 0 && exit_code_ < 0) ::kill(pid_, signal);
 }
 
 bool Subprocess::Running() {
+  std::lock_guard<std::mutex> lock(mu_);
   if (pid_ <= 0 || exit_code_ >= 0) return false;
   int status = 0;
   const pid_t r = ::waitpid(pid_, &status, WNOHANG);
@@ -185,6 +188,7 @@ bool Subprocess::Running() {
 
 int Subprocess::Wait(std::chrono::milliseconds timeout) {
   const absl::Status st = PollUntil([this] { return !Running(); }, timeout, "process exit");
+  std::lock_guard<std::mutex> lock(mu_);
   return st.ok() ? exit_code_ : -1;
 }
 

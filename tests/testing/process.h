@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -46,9 +47,15 @@ class Subprocess {
   // (128 + signal when killed), or -1 on timeout.
   int Wait(std::chrono::milliseconds timeout);
   bool Running();
-  pid_t pid() const { return pid_; }
+  pid_t pid() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return pid_;
+  }
 
  private:
+  // A test may ask whether a node runs from one thread while another kills
+  // it and waits: Running() reaps, so the state is shared.
+  mutable std::mutex mu_;
   pid_t pid_ = -1;
   int exit_code_ = -1;
 };
