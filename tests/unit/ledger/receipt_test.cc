@@ -269,11 +269,10 @@ TEST(CheckpointTest, UserCertificatesOfTheServiceCannotSignCheckpoints) {
               HasSubstr("is not a node certificate"));
   // Nor can a user be given a node's name to pass a check by name.
   options.name = "node-1";
-  EXPECT_THAT(
-      IssueUserCertificate(ledger.service_cert(), ledger.service_key(), user_key, options)
-          .status()
-          .message(),
-      HasSubstr("reserved"));
+  EXPECT_THAT(IssueUserCertificate(ledger.service_cert(), ledger.service_key(), user_key, options)
+                  .status()
+                  .message(),
+              HasSubstr("reserved"));
 }
 
 TEST(CheckpointTest, SignatureTransactionsAreCheckedAgainstTheLocalTree) {
@@ -398,8 +397,8 @@ v1::ArchiveCosignature Cosigned(TestLedger& ledger) {
   c.set_signature_txid("1.3");
   c.set_region("paired");
   c.set_timestamp_unix_ms(ledger.last_signed().checkpoint().timestamp_unix_ms() + 5);
-  CAIRN_CHECK_OK(Cosign(&c, ledger.node_cert().NodeId(), ledger.node_key(),
-                        ledger.node_cert().ToPem()));
+  CAIRN_CHECK_OK(
+      Cosign(&c, ledger.node_cert().NodeId(), ledger.node_key(), ledger.node_cert().ToPem()));
   return c;
 }
 
