@@ -39,6 +39,7 @@ struct Options {
   int clients = 16;
   int hand_retry_clients = 8;
   int64_t hand_attempt_timeout_ms = 1000;
+  int hand_attempts_per_node = 2;
   int64_t duration_s = 45;
   uint64_t seed = 1;
   std::string faults = "all";
@@ -79,6 +80,7 @@ std::string ReplayCommand(const Options& o, uint64_t seed) {
   std::string cmd = absl::StrCat("cairn_robustness --nodes ", o.nodes, " --clients ", o.clients,
                                  " --hand-retry-clients ", o.hand_retry_clients,
                                  " --hand-attempt-timeout-ms ", o.hand_attempt_timeout_ms,
+                                 " --hand-attempts-per-node ", o.hand_attempts_per_node,
                                  " --duration-s ", o.duration_s, " --faults ", o.faults);
   absl::StrAppend(&cmd, " --fault-gap-ms ", o.fault_gap_ms, " --hold-min-ms ", o.hold_min_ms,
                   " --hold-max-ms ", o.hold_max_ms, " --seed ", seed);
@@ -199,6 +201,7 @@ RunReport RunOnce(const Options& o, uint64_t seed, const std::string& dir) {
   wo.clients = o.clients;
   wo.hand_retry_clients = o.hand_retry_clients;
   wo.hand_attempt_timeout_ms = o.hand_attempt_timeout_ms;
+  wo.hand_attempts_per_node = o.hand_attempts_per_node;
   wo.seed = seed;
   Workload workload(wo, ClientFor(cluster, all));
   if (absl::Status st = workload.Start(); !st.ok()) return fail_infra(st);
@@ -268,6 +271,9 @@ int Main(int argc, char** argv) {
   app.add_option("--hand-attempt-timeout-ms", o.hand_attempt_timeout_ms,
                  "How long a hand-retrying client waits for one attempt")
       ->check(CLI::Range(100, 60000));
+  app.add_option("--hand-attempts-per-node", o.hand_attempts_per_node,
+                 "Attempts a hand-retrying client makes on one node before the next")
+      ->check(CLI::Range(1, 10));
   app.add_option("--duration-s", o.duration_s, "Length of one run under faults")
       ->check(CLI::Range(1, 86400));
   app.add_option("--seed", o.seed, "Seed of the first run (workload and fault schedule)");

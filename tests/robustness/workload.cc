@@ -165,7 +165,8 @@ Operation Workload::DoHandRetriedAppend(int id, uint64_t n, const std::string& c
   const int64_t deadline_ns = op.invoke_ns + options_.call_timeout_ms * 1'000'000;
   bool maybe_written = false;
   for (size_t attempt = 0; NowNs() < deadline_ns && !stop_; ++attempt) {
-    auto r = per_node[(first + attempt) % per_node.size()]->Append(collection, op.value, append);
+    const size_t node = (first + attempt / options_.hand_attempts_per_node) % per_node.size();
+    auto r = per_node[node]->Append(collection, op.value, append);
     if (r.ok()) {
       op.complete_ns = NowNs();
       op.outcome = SetTxid(r->txid, &op) ? Outcome::kOk : Outcome::kUnknown;

@@ -37,11 +37,15 @@ struct WorkloadOptions {
   int list_percent = 3;
   // Clients (the first this many) that retry appends by hand, as an
   // application with its own retry loop does: one SDK attempt at a time,
-  // each on the next node in turn, all with the append's idempotency key,
-  // until an answer settles it or call_timeout_ms passes. They reach a
-  // paused or deposed node with retries, which the SDK's own loop (it
-  // follows the leader) rarely does.
+  // hand_attempts_per_node on one node before the next in turn, all with
+  // the append's idempotency key, until an answer settles it or
+  // call_timeout_ms passes. They reach a paused or deposed node with
+  // retries, which the SDK's own loop (it follows the leader) rarely does:
+  // an attempt that timed out on a paused leader is tried there again and
+  // waits in its socket, so it arrives together with the new leader's
+  // first message when the node resumes.
   int hand_retry_clients = 8;
+  int hand_attempts_per_node = 2;
   // Their attempts wait this long: long enough that an attempt sent to a
   // paused node is still waiting when it resumes.
   int64_t hand_attempt_timeout_ms = 1000;
