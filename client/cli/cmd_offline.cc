@@ -438,11 +438,16 @@ int DrVerifyCmd(const DrVerifyArgs& a, const GlobalOptions& options) {
     beyond = absl::StrCat("; ", report->segments_beyond_latest,
                           " segments past latest.json (an interrupted upload, not recoverable)");
   }
+  std::string snapshot;
+  if (report->snapshot_index != 0) {
+    snapshot = absl::StrCat("; state snapshot at index ", report->snapshot_index, " (",
+                            report->snapshot_bytes, " bytes, attested and its digest checked)");
+  }
   return out.Valid(
       absl::StrCat(": ", l.segments, " segments, ", report->audit.entries, " entries, ",
                    report->audit.signatures, " signatures, region ", l.region,
                    "; latest recoverable checkpoint: tree size ", l.tree_size, ", root ",
-                   l.root_hex, ", last txid ", l.last_txid, beyond),
+                   l.root_hex, ", last txid ", l.last_txid, snapshot, beyond),
       {{"archive_url", a.archive_url},
        {"segments", l.segments},
        {"entries", report->audit.entries},
@@ -452,6 +457,8 @@ int DrVerifyCmd(const DrVerifyArgs& a, const GlobalOptions& options) {
        {"tree_size", l.tree_size},
        {"root", l.root_hex},
        {"written_unix_ms", l.written_unix_ms},
+       {"snapshot_index", report->snapshot_index},
+       {"snapshot_bytes", report->snapshot_bytes},
        {"segments_beyond_latest", report->segments_beyond_latest}});
 }
 
@@ -464,7 +471,8 @@ void RegisterDrVerifyCommand(CLI::App& app, const GlobalOptions& options, Action
   CLI::App* cmd = dr->add_subcommand(
       "verify",
       "Audit an archive offline: every object's digest, contiguous segments, every signature, "
-      "the root recomputed from the leaves; prints the latest recoverable checkpoint");
+      "the root recomputed from the leaves, the state snapshot's attestation and digest; "
+      "prints the latest recoverable checkpoint");
   cmd->add_option("--archive-url", a->archive_url, "file:///PATH or s3://BUCKET[/PREFIX]")
       ->required();
   cmd->add_option("--service-cert", a->service_cert, kServiceCertHelp);

@@ -25,13 +25,18 @@ class SegmentAuditor::Impl {
  public:
   explicit Impl(const Certificate& service_cert) : service_cert_(service_cert) {}
 
-  absl::Status Replay(absl::string_view file, const Segment& segment) {
-    for (const SegmentRecord& record : segment.records) {
+  absl::Status ReplayRecords(absl::string_view file, absl::Span<const SegmentRecord> records) {
+    for (const SegmentRecord& record : records) {
       if (absl::Status s = ReplayEntry(record); !s.ok()) {
         return absl::Status(s.code(), absl::StrCat(file, ": txid ", record.term, ".", record.index,
                                                    ": ", s.message()));
       }
     }
+    return absl::OkStatus();
+  }
+
+  absl::Status Replay(absl::string_view file, const Segment& segment) {
+    if (absl::Status s = ReplayRecords(file, segment.records); !s.ok()) return s;
     v1::LogCommand last;
     if (!last.ParseFromString(segment.records.back().data) || !last.has_signature()) {
       return absl::InvalidArgumentError(
@@ -206,6 +211,10 @@ SegmentAuditor::SegmentAuditor(const Certificate& service_cert)
 SegmentAuditor::~SegmentAuditor() = default;
 absl::Status SegmentAuditor::Replay(absl::string_view name, const Segment& segment) {
   return impl_->Replay(name, segment);
+}
+absl::Status SegmentAuditor::ReplayRecords(absl::string_view name,
+                                           absl::Span<const SegmentRecord> records) {
+  return impl_->ReplayRecords(name, records);
 }
 AuditReport SegmentAuditor::report() const { return impl_->report(); }
 

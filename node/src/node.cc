@@ -202,6 +202,14 @@ absl::Status NodeImpl::MakeArchiveUploader(const std::string& segments_dir) {
   uploader.report = [this](const v1::ReportArchivedRequest& report) {
     return ReportToLeader(report);
   };
+  uploader.take_snapshot = [this](size_t chunk_bytes_max) {
+    return db_->TakeSnapshot(chunk_bytes_max);
+  };
+  uploader.sign_snapshot = [this](ledger::SnapshotAttestation* a) {
+    return ledger::SignSnapshot(a, config_.node_id, *node_key_, tls_.cert_pem);
+  };
+  uploader.snapshot_every_entries = config_.archive_snapshot_entries;
+  uploader.snapshot_part_bytes_max = config_.archive_snapshot_part_bytes;
   archive_ = std::make_unique<ArchiveUploader>(
       *std::move(store), uploader, [this] { return applier_->applied_index(); }, &metrics_);
   return absl::OkStatus();

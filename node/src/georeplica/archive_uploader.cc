@@ -195,6 +195,9 @@ absl::Status ArchiveUploader::Initialize() {
     checkpoint_ = CheckpointOf(*segment);
     spdlog::info("geo-replica: archive {} holds {} segments up to {} (tree size {})", store_->url(),
                  latest_.segments, latest_.last_txid, latest_.tree_size);
+    if (metrics_ != nullptr) {
+      metrics_->archive_snapshot_index.Set(static_cast<double>(latest_.snapshot_index));
+    }
   }
   initialized_ = true;
   return absl::OkStatus();
@@ -210,6 +213,9 @@ absl::Status ArchiveUploader::UploadAvailable() {
       if (stopping_) return absl::OkStatus();
     }
     absl::StatusOr<bool> uploaded = UploadNext();
+    if (!uploaded.ok()) return uploaded.status();
+    // Segments first; a snapshot moves one step whenever none is waiting.
+    if (!*uploaded) uploaded = StepSnapshot();
     if (!uploaded.ok()) return uploaded.status();
     if (metrics_ != nullptr) {
       const uint64_t applied = applied_index_ ? applied_index_() : 0;
@@ -249,14 +255,16 @@ absl::StatusOr<bool> ArchiveUploader::UploadNext() {
   if (!next.ok()) return next.status();
   next->region = options_.region;
   next->written_unix_ms = base::NowUnixMs();
+  // The snapshot latest.json names stays named.
+  next->snapshot_index = latest_.snapshot_index;
+  next->snapshot_next_segment = latest_.snapshot_next_segment;
   if (absl::Status s = store_->Put(storage::ArchiveSegmentName(seq), *bytes); !s.ok()) return s;
-  if (absl::Status s =
-          store_->Replace(storage::kArchiveLatestName, storage::EncodeArchiveLatest(*next));
-      !s.ok()) {
-    return s;
-  }
-  latest_ = *next;
+  if (absl::Status s = WriteLatest(*next); !s.ok()) return s;
   checkpoint_ = CheckpointOf(*segment);
+  if (snapshot_.has_value() && snapshot_->next_segment == 0 &&
+      segment->last_index > snapshot_->source->meta().index) {
+    snapshot_->next_segment = seq;
+  }
   if (metrics_ != nullptr) {
     metrics_->archive_archived_index.Set(static_cast<double>(latest_.last_index));
     metrics_->archive_tree_size.Set(static_cast<double>(latest_.tree_size));
@@ -266,8 +274,114 @@ absl::StatusOr<bool> ArchiveUploader::UploadNext() {
   if (!status_.last_error.empty()) {
     spdlog::info("geo-replica: archive uploads resumed ({} archived)", latest_.last_txid);
   }
-  status_.latest = latest_;
   status_.last_error.clear();
+  return true;
+}
+
+absl::Status ArchiveUploader::WriteLatest(const storage::ArchiveLatest& next) {
+  if (absl::Status s =
+          store_->Replace(storage::kArchiveLatestName, storage::EncodeArchiveLatest(next));
+      !s.ok()) {
+    return s;
+  }
+  latest_ = next;
+  absl::MutexLock lock(&mu_);
+  status_.latest = latest_;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<bool> ArchiveUploader::StepSnapshot() {
+  if (!options_.take_snapshot || options_.snapshot_every_entries == 0) return false;
+  if (!snapshot_.has_value()) {
+    if (latest_.segments == 0 ||
+        latest_.last_index < latest_.snapshot_index + options_.snapshot_every_entries) {
+      return false;
+    }
+    absl::StatusOr<std::unique_ptr<storage::SnapshotSource>> source =
+        options_.take_snapshot(options_.snapshot_part_bytes_max);
+    if (!source.ok()) return source.status();
+    if ((*source)->meta().index <= abandoned_index_) return false;  // wait for new entries
+    // Segments are exported from applied entries, so the snapshot is at or
+    // past the archive's end: the entry after it is in no archived segment.
+    if ((*source)->meta().index < latest_.last_index) {
+      return absl::InternalError(absl::StrCat("a snapshot at index ", (*source)->meta().index,
+                                              " is behind the archive (", latest_.last_index, ")"));
+    }
+    snapshot_.emplace();
+    snapshot_->source = *std::move(source);
+    spdlog::info("geo-replica: archiving a state snapshot at index {}",
+                 snapshot_->source->meta().index);
+    return true;
+  }
+  if (!snapshot_->stored) return UploadSnapshotPart();
+  const uint64_t index = snapshot_->source->meta().index;
+  if (latest_.last_index < index) return false;  // the segments do not reach it yet
+  storage::ArchiveLatest next = latest_;
+  next.snapshot_index = index;
+  next.snapshot_next_segment =
+      snapshot_->next_segment != 0 ? snapshot_->next_segment : latest_.segments + 1;
+  next.written_unix_ms = base::NowUnixMs();
+  if (absl::Status s = WriteLatest(next); !s.ok()) return s;
+  spdlog::info("geo-replica: the archive's snapshot is now the one at index {}", index);
+  if (metrics_ != nullptr) metrics_->archive_snapshot_index.Set(static_cast<double>(index));
+  snapshot_.reset();
+  return true;
+}
+
+absl::StatusOr<bool> ArchiveUploader::UploadSnapshotPart() {
+  storage::SnapshotSource& source = *snapshot_->source;
+  const uint64_t index = source.meta().index;
+  // Objects of this index with other bytes: an earlier try, cut short, took
+  // it (a snapshot's bytes depend on when it was taken). Never overwritten;
+  // the next snapshot is taken at a later index.
+  auto abandon = [&](const std::string& name) {
+    spdlog::warn("geo-replica: {} exists with other bytes; abandoning the snapshot at index {}",
+                 name, index);
+    abandoned_index_ = index;
+    snapshot_.reset();
+    return true;
+  };
+  if (!source.done()) {
+    absl::StatusOr<std::string> chunk = source.NextChunk();
+    if (!chunk.ok()) return chunk.status();
+    const std::string name = storage::ArchiveSnapshotPartName(index, snapshot_->parts + 1);
+    absl::Status s = store_->Put(name, *chunk);
+    if (absl::IsAlreadyExists(s)) return abandon(name);
+    if (!s.ok()) {
+      // The source cannot go back: start this snapshot again later.
+      snapshot_.reset();
+      return s;
+    }
+    ++snapshot_->parts;
+    if (metrics_ != nullptr) {
+      metrics_->archive_uploaded_bytes_total.Increment(static_cast<double>(chunk->size()));
+    }
+    return true;
+  }
+  storage::ArchiveSnapshotManifest m;
+  ledger::SnapshotAttestation& a = m.attestation;
+  a.index = index;
+  a.term = source.meta().term;
+  a.payload_sha256 = source.payload_sha256();
+  a.payload_bytes = source.offset();
+  a.region = options_.region;
+  a.timestamp_unix_ms = base::NowUnixMs();
+  m.parts = snapshot_->parts;
+  m.part_bytes_max = options_.snapshot_part_bytes_max;
+  if (options_.sign_snapshot) {
+    if (absl::Status s = options_.sign_snapshot(&a); !s.ok()) {
+      snapshot_.reset();
+      return absl::Status(s.code(), absl::StrCat("signing the snapshot: ", s.message()));
+    }
+  }
+  const std::string name = storage::ArchiveSnapshotManifestName(index);
+  absl::Status s = store_->Put(name, storage::EncodeArchiveSnapshotManifest(m));
+  if (absl::IsAlreadyExists(s)) return abandon(name);
+  if (!s.ok()) {
+    snapshot_.reset();
+    return s;
+  }
+  snapshot_->stored = true;
   return true;
 }
 

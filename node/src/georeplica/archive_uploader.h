@@ -18,6 +18,16 @@
 // Uploads are idempotent, so a crash between a segment and latest.json
 // re-uploads the same bytes and goes on.
 //
+// State snapshots (every snapshot_every_entries archived entries): the
+// node's snapshot payload at its applied index, uploaded a part at a time
+// between segments (segments go first, so the archive lag does not grow
+// while a snapshot uploads), then its manifest with the geo-replica's
+// signed attestation, and once the archive's segments reach the
+// snapshot's index, latest.json names it. Recovery restores it and
+// replays only the segments after it. A snapshot whose objects exist with
+// other bytes (a crash between its parts) is abandoned; the next one is
+// taken at a later index.
+//
 // After latest.json, and only then, the geo-replica cosigns the checkpoint
 // the archive now ends on (ledger/cosignature.h) and reports it to the
 // leader, which answers the GEO_DURABLE appends it covers. It reports again
@@ -35,8 +45,10 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "cairn/ledger/cosignature.h"
 #include "cairn/storage/archive_layout.h"
 #include "cairn/storage/archive_store.h"
+#include "cairn/storage/snapshot.h"
 #include "cairn/v1/admin.pb.h"
 #include "cairn/v1/receipt.pb.h"
 
@@ -61,6 +73,16 @@ struct ArchiveUploaderOptions {
   std::function<absl::Status()> residency;
   // Sends a report to the leader; empty: nothing is reported.
   std::function<absl::Status(const v1::ReportArchivedRequest&)> report;
+  // A snapshot of this node's state (storage/snapshot.h) cut into chunks of
+  // at most the given size; empty: the archive gets no snapshots.
+  std::function<absl::StatusOr<std::unique_ptr<storage::SnapshotSource>>(size_t)> take_snapshot;
+  // Signs an attestation whose index, term, digest, size, region and
+  // timestamp are set (the node's key).
+  std::function<absl::Status(ledger::SnapshotAttestation*)> sign_snapshot;
+  // A new snapshot once the archive holds this many entries past the last
+  // one (0: never).
+  uint64_t snapshot_every_entries = 0;
+  size_t snapshot_part_bytes_max = size_t{64} << 20;
 };
 
 // What `cairnctl dr status` shows of a geo-replica.
@@ -101,6 +123,11 @@ class ArchiveUploader {
   // Uploads the local segment that starts after the archived index, if
   // there is one; false when there is none yet.
   absl::StatusOr<bool> UploadNext();
+  // One step of the snapshot in progress (take it, upload a part, store its
+  // manifest, or name it in latest.json); false when there was nothing to do.
+  absl::StatusOr<bool> StepSnapshot();
+  absl::StatusOr<bool> UploadSnapshotPart();
+  absl::Status WriteLatest(const storage::ArchiveLatest& next);
   void RecordError(const absl::Status& s) ABSL_LOCKS_EXCLUDED(mu_);
   // Cosigns the archive's newest checkpoint if not done yet, then reports
   // to the leader when something changed or report_interval passed.
@@ -117,6 +144,14 @@ class ArchiveUploader {
   std::optional<v1::Checkpoint> checkpoint_;  // the one latest_ ends on
   std::optional<v1::ArchiveCosignature> cosigned_;
   absl::Time last_report_ = absl::InfinitePast();
+  struct PendingSnapshot {
+    std::unique_ptr<storage::SnapshotSource> source;
+    uint64_t parts = 0;         // uploaded so far
+    bool stored = false;        // its manifest is in the archive
+    uint64_t next_segment = 0;  // the segment holding the entry after it (0: not yet archived)
+  };
+  std::optional<PendingSnapshot> snapshot_;
+  uint64_t abandoned_index_ = 0;
 
   mutable absl::Mutex mu_;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;

@@ -60,6 +60,8 @@ NodeMetrics::NodeMetrics()
                                        "Last log index the geo-replica archived")),
       archive_tree_size(MakeGauge(*registry_, "cairn_archive_tree_size",
                                   "Tree size of the newest archived signed checkpoint")),
+      archive_snapshot_index(MakeGauge(*registry_, "cairn_archive_snapshot_index",
+                                       "Log index of the archive's newest state snapshot")),
       archive_lag_entries(MakeGauge(*registry_, "cairn_archive_lag_entries",
                                     "Entries applied on the geo-replica but not archived yet")),
       archive_upload_errors_total(prometheus::BuildCounter()

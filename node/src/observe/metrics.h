@@ -51,9 +51,11 @@ class NodeMetrics {
   prometheus::Counter& segment_export_errors_total;
   // The geo-replica's archive (georeplica/archive_uploader.h): last log
   // index and tree size archived, entries applied here but not archived
-  // yet, failed uploads (each retried with backoff), bytes uploaded.
+  // yet, failed uploads (each retried with backoff), bytes uploaded, the
+  // index of the snapshot latest.json names.
   prometheus::Gauge& archive_archived_index;
   prometheus::Gauge& archive_tree_size;
+  prometheus::Gauge& archive_snapshot_index;
   prometheus::Gauge& archive_lag_entries;
   prometheus::Counter& archive_upload_errors_total;
   prometheus::Counter& archive_uploaded_bytes_total;

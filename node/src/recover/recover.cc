@@ -4,6 +4,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -27,6 +28,7 @@
 #include "cairn/storage/data_dir.h"
 #include "cairn/storage/database.h"
 #include "cairn/storage/raft_log_store.h"
+#include "cairn/storage/snapshot.h"
 #include "cairn/v1/ledger.pb.h"
 #include "cairn/v1/log.pb.h"
 #include "setup/archive_flags.h"
@@ -50,6 +52,7 @@ struct RecoverArgs {
   std::string tls_cert_file;
   std::string trusted_checkpoint_file;
   bool accept_loss = false;
+  bool full_audit = false;
 };
 
 // A checkpoint the operator trusts: verified against the service
@@ -90,9 +93,60 @@ class Rebuilder {
         db_(std::move(db)),
         applier_(db_.get(), &governance_, std::move(service_cert)) {}
 
+  // An empty data directory, before the first segment (not after a
+  // snapshot restore, which brings its own state).
   absl::Status Start(uint64_t node_id) {
     if (absl::Status s = applier_.Load(); !s.ok()) return s;
     return db_->raft_log().Bootstrap(consensus::ConfState{{node_id}, {}});
+  }
+
+  // The parts of an archived snapshot, in order.
+  absl::Status AppendSnapshotPart(uint64_t offset, absl::string_view part) {
+    if (sink_ == nullptr) {
+      // The first part is the largest (all but the last are full).
+      auto sink = db_->NewSnapshotSink(std::max<size_t>(part.size(), 1));
+      if (!sink.ok()) return sink.status();
+      sink_ = *std::move(sink);
+    }
+    return sink_->Append(offset, part);
+  }
+
+  // Installs the snapshot whose parts are in; its state is loaded as this
+  // node's, the Raft log starts after it.
+  absl::Status InstallSnapshot(const storage::ArchiveSnapshotManifest& m) {
+    if (sink_ == nullptr) return absl::DataLossError("the archived snapshot has no parts");
+    absl::StatusOr<consensus::SnapshotMeta> meta = sink_->Install(m.attestation.payload_sha256);
+    sink_.reset();
+    if (!meta.ok()) {
+      return absl::Status(meta.status().code(),
+                          absl::StrCat("the archived snapshot at index ", m.attestation.index, ": ",
+                                       meta.status().message()));
+    }
+    if (meta->index != m.attestation.index || meta->term != m.attestation.term) {
+      return absl::DataLossError(
+          absl::StrCat("the archived snapshot at index ", m.attestation.index,
+                       " holds the state at ", meta->term, ".", meta->index,
+                       ", not at the attested ", m.attestation.term, ".", m.attestation.index));
+    }
+    last_term_ = meta->term;
+    return applier_.Load();
+  }
+
+  // The restored entries first..last, for the audit of the restored state.
+  absl::StatusOr<std::vector<ledger::SegmentRecord>> RestoredEntries(uint64_t first,
+                                                                     uint64_t last) {
+    std::vector<ledger::SegmentRecord> records;
+    records.reserve(last - first + 1);
+    for (uint64_t i = first; i <= last; ++i) {
+      absl::StatusOr<storage::StoredEntry> e = db_->ledger().Get(i);
+      if (!e.ok()) {
+        return absl::DataLossError(absl::StrCat("the restored snapshot has no entry at index ", i,
+                                                ": ", e.status().message()));
+      }
+      records.push_back(ledger::SegmentRecord{e->term, e->index, std::move(e->data)});
+      NoteSignature(records.back());
+    }
+    return records;
   }
 
   // Applies one verified segment and keeps its entries in the Raft log (the
@@ -102,13 +156,7 @@ class Rebuilder {
     entries.reserve(segment.records.size());
     for (const ledger::SegmentRecord& r : segment.records) {
       entries.push_back(consensus::Entry{r.term, r.index, r.data, std::nullopt});
-      // Signed checkpoints seen, for the trusted-checkpoint check.
-      v1::LogCommand command;
-      if (!r.data.empty() && command.ParseFromString(r.data) && command.has_signature()) {
-        const v1::Checkpoint& cp = command.signature().checkpoint().checkpoint();
-        signed_roots_[cp.tree_size()] = cp.root_hash();
-        last_checkpoint_ = cp;
-      }
+      NoteSignature(r);
     }
     return Append(entries);
   }
@@ -147,6 +195,16 @@ class Rebuilder {
   const v1::Checkpoint& last_checkpoint() const { return last_checkpoint_; }
 
  private:
+  // Signed checkpoints seen, for the trusted-checkpoint check.
+  void NoteSignature(const ledger::SegmentRecord& r) {
+    v1::LogCommand command;
+    if (!r.data.empty() && command.ParseFromString(r.data) && command.has_signature()) {
+      const v1::Checkpoint& cp = command.signature().checkpoint().checkpoint();
+      signed_roots_[cp.tree_size()] = cp.root_hash();
+      last_checkpoint_ = cp;
+    }
+  }
+
   absl::Status Append(const std::vector<consensus::Entry>& entries) {
     last_term_ = entries.back().term;
     const consensus::HardState hs{last_term_, consensus::kNoNode, entries.back().index};
@@ -162,6 +220,7 @@ class Rebuilder {
   uint64_t last_term_ = 0;
   std::map<uint64_t, std::string> signed_roots_;  // tree size -> root
   v1::Checkpoint last_checkpoint_;
+  std::unique_ptr<storage::SnapshotSink> sink_;
 };
 
 int Recover(const RecoverArgs& a, std::ostream& out, std::ostream& err) {
@@ -225,14 +284,36 @@ int Recover(const RecoverArgs& a, std::ostream& out, std::ostream& err) {
     }
     return refuse(absl::StrCat(why, " (nothing was recovered; ", a.data_dir, " is empty again)"));
   };
-  if (absl::Status s = rebuilder->Start(a.node_id); !s.ok()) return discard(s.message());
-  absl::StatusOr<storage::ArchiveVerifyReport> report = storage::VerifyArchive(
-      **store, *service, [&](uint64_t seq, uint64_t of, const ledger::Segment& segment) {
-        if (seq % 100 == 0 || seq == of) {
-          err << "recover: " << seq << " of " << of << " segments verified and applied\n";
-        }
-        return rebuilder->Add(segment);
-      });
+  bool rebuilding = false;
+  auto apply_segment = [&](uint64_t seq, uint64_t of, const ledger::Segment& segment) {
+    if (!rebuilding) {  // the first segment from genesis (no snapshot restored)
+      if (absl::Status s = rebuilder->Start(a.node_id); !s.ok()) return s;
+      rebuilding = true;
+    }
+    if (seq % 100 == 0 || seq == of) {
+      err << "recover: " << seq << " of " << of << " segments verified and applied\n";
+    }
+    return rebuilder->Add(segment);
+  };
+  storage::ArchiveSnapshotRestorer restorer;
+  restorer.append = [&](uint64_t offset, absl::string_view part) {
+    return rebuilder->AppendSnapshotPart(offset, part);
+  };
+  restorer.install = [&](const storage::ArchiveSnapshotManifest& m) {
+    err << "recover: restoring the archived snapshot at index " << m.attestation.index << " ("
+        << m.attestation.payload_bytes << " bytes), attested by node "
+        << m.attestation.signer_node_id << "\n";
+    if (absl::Status s = rebuilder->InstallSnapshot(m); !s.ok()) return s;
+    rebuilding = true;
+    return absl::OkStatus();
+  };
+  restorer.read_entries = [&](uint64_t first, uint64_t last) {
+    return rebuilder->RestoredEntries(first, last);
+  };
+  absl::StatusOr<storage::ArchiveVerifyReport> report =
+      a.full_audit ? storage::VerifyArchive(**store, *service, apply_segment,
+                                            /*check_snapshot=*/false)
+                   : storage::RestoreArchive(**store, *service, restorer, apply_segment);
   if (!report.ok()) return discard(report.status().message());
   const storage::ArchiveLatest& latest = report->latest;
 
@@ -285,8 +366,13 @@ int Recover(const RecoverArgs& a, std::ostream& out, std::ostream& err) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   out << "recovered " << report->audit.entries << " entries (" << latest.segments << " segments, "
       << report->audit.signatures << " signatures) from " << a.archive_url << " in " << seconds
-      << " s\n"
-      << "recovered checkpoint: tree size " << latest.tree_size << ", root " << latest.root_hex
+      << " s\n";
+  if (report->restored_from_snapshot) {
+    out << "restored from the snapshot at index " << report->snapshot_index << " ("
+        << report->snapshot_bytes << " bytes) and the segments after it; every entry audited "
+        << "from genesis\n";
+  }
+  out << "recovered checkpoint: tree size " << latest.tree_size << ", root " << latest.root_hex
       << ", last txid " << latest.last_txid << "\n"
       << "recovery " << r->recovery_count() << " recorded as txid " << recorded->ToString() << "\n"
       << "next: start this node with --data-dir " << a.data_dir << " --node-id " << a.node_id
@@ -302,7 +388,8 @@ int RecoverMain(int argc, const char* const* argv, std::ostream& out, std::ostre
   RecoverArgs a;
   CLI::App app(
       "Rebuild a service's data from its paired-region archive into a new data directory: "
-      "verified from genesis while it is applied; then start the node normally.",
+      "restored from its newest state snapshot and the segments after it, every entry audited "
+      "from genesis before anything is served; then start the node normally.",
       "cairn-node recover");
   app.add_option("--archive-url", a.archive_url, "file:///PATH or s3://BUCKET[/PREFIX]")
       ->required();
@@ -332,6 +419,9 @@ int RecoverMain(int argc, const char* const* argv, std::ostream& out, std::ostre
       ->check(CLI::ExistingFile);
   app.add_flag("--accept-loss", a.accept_loss,
                "Recover even when --trusted-checkpoint is beyond the archive (entries lost)");
+  app.add_flag("--full-audit", a.full_audit,
+               "Replay every segment from genesis instead of restoring the archive's newest "
+               "state snapshot (slower; trusts no snapshot)");
   AddArchiveStoreFlags(app, &a.s3);
   try {
     app.parse(argc, argv);

@@ -118,6 +118,14 @@ void AddGeoReplicaOptions(CLI::App& app, NodeConfig& c) {
                  "Geo-replica: archive an entry at most about this long after it is applied")
       ->check(CLI::Range(uint64_t{10}, uint64_t{3600000}))
       ->capture_default_str();
+  app.add_option("--archive-snapshot-entries", c.archive_snapshot_entries,
+                 "Geo-replica: archive a state snapshot every this many entries (0: never); a "
+                 "recovery restores the newest and replays only the segments after it")
+      ->capture_default_str();
+  app.add_option("--archive-snapshot-part-bytes", c.archive_snapshot_part_bytes,
+                 "Geo-replica: largest object a snapshot is cut into")
+      ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 30))
+      ->capture_default_str();
   app.add_flag("--geo-durable-by-default", c.geo_durable_by_default,
                "Answer every append (unless it asks for --wait none) only once a geo-replica "
                "archived it: RPO 0 for every write, at the cost of the archive's lag");

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/types/span.h"
 #include "cairn/ledger/hash.h"
 #include "cairn/ledger/identity.h"
 #include "cairn/ledger/segment.h"
@@ -54,6 +55,10 @@ class SegmentAuditor {
 
   // Replays `segment`; errors as Audit's, naming `name` and the txid.
   absl::Status Replay(absl::string_view name, const Segment& segment);
+  // The same checks over entries that continue the replayed ones but need
+  // not end on a signature (a restored state snapshot's entries, whose
+  // history the next signature replayed after them vouches for).
+  absl::Status ReplayRecords(absl::string_view name, absl::Span<const SegmentRecord> records);
   // What was replayed so far.
   AuditReport report() const;
 

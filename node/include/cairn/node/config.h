@@ -91,6 +91,11 @@ struct NodeConfig {
   // A geo-replica cuts a segment once its oldest entry waited this long, so
   // the archive lags the ledger by about this much plus one upload.
   uint64_t archive_max_lag_ms = 500;
+  // A geo-replica archives a state snapshot every this many entries (0:
+  // never), in objects of at most archive_snapshot_part_bytes; recovery
+  // restores the newest and replays only the segments after it.
+  uint64_t archive_snapshot_entries = 1000000;
+  uint64_t archive_snapshot_part_bytes = uint64_t{64} << 20;
   // Appends that ask only for COMMITTED wait for GEO_DURABLE instead: every
   // write is answered once a geo-replica's archive covers it (RPO 0).
   bool geo_durable_by_default = false;
