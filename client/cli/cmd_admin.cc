@@ -215,6 +215,7 @@ int RunDrStatus(const GlobalOptions& options) {
                  {"leader_region", s->leader_region()},
                  {"geo_durable_index", s->geo_durable_index()},
                  {"allowed_regions", allowed},
+                 {"geo_durable_by_default", s->settings().geo_durable_by_default()},
                  {"geo_replicas", replicas}});
       return kExitOk;
     }
@@ -222,6 +223,10 @@ int RunDrStatus(const GlobalOptions& options) {
               << "; geo-durable up to log index " << s->geo_durable_index() << "\n";
     std::cout << "residency: "
               << (allowed.empty() ? "no restriction" : "only in " + absl::StrJoin(allowed, ", "))
+              << "\n";
+    std::cout << "appends that ask for COMMITTED wait for "
+              << (s->settings().geo_durable_by_default() ? "GEO_DURABLE (geo-durable by default)"
+                                                         : "COMMITTED")
               << "\n";
     if (replicas.empty()) {
       std::cout << "no geo-replica has reported: no copy of the ledger outside the primary's "
@@ -385,6 +390,25 @@ void RegisterLeadershipAndSnapshot(CLI::App& app, GlobalOptions& options, Action
       set->add_flag("--single-region", res->single, "Only the leader's region: no copy leaves it");
   allowed->excludes(single);
   set->require_option(1);
+
+  // dr geo-durable-default on|off: the service setting.
+  auto geo_default = std::make_shared<std::string>();
+  CLI::App* gd = Command(
+      dr, "geo-durable-default",
+      "Make every append that asks for COMMITTED wait for GEO_DURABLE (on) or not (off), for the "
+      "whole service; prints the txid",
+      action, [geo_default, &options] {
+        return WithClient(options, [&](client::Client& c) {
+          absl::StatusOr<v1::DrStatus> now = c.GetDrStatus();
+          if (!now.ok()) return PrintTxid(now.status(), options);
+          v1::ServiceSettings settings = now->settings();
+          settings.set_geo_durable_by_default(*geo_default == "on");
+          return PrintTxid(c.SetServiceSettings(settings), options);
+        });
+      });
+  gd->add_option("value", *geo_default, "on or off")
+      ->required()
+      ->check(CLI::IsMember({"on", "off"}));
 
   Command(dr, "status",
           "Where copies of the ledger are: each geo-replica's region, archive, last archived and "

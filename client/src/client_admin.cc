@@ -123,6 +123,13 @@ absl::StatusOr<std::string> Client::SetResidency(const std::vector<std::string>&
                                                  CAIRN_RPC(admin, SetResidency)));
 }
 
+absl::StatusOr<std::string> Client::SetServiceSettings(const v1::ServiceSettings& settings) {
+  v1::SetServiceSettingsRequest request;
+  *request.mutable_settings() = settings;
+  return TxidOf(CallSync<v1::GovernanceResponse>(core_, Governance("SetServiceSettings"), request,
+                                                 CAIRN_RPC(admin, SetServiceSettings)));
+}
+
 absl::StatusOr<v1::DrStatus> Client::GetDrStatus() {
   return CallSync<v1::DrStatus>(core_, Read("GetDrStatus"), v1::GetDrStatusRequest(),
                                 CAIRN_RPC(admin, GetDrStatus));

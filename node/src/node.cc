@@ -159,7 +159,8 @@ absl::Status NodeImpl::OpenStorage() {
     spdlog::info("bootstrapped a new service with {} voters", conf.voters.size());
   }
   if (!config_.initial_admin_cert_file.empty()) {
-    auto genesis = MakeGenesis(*service_cert_, initial_members_, config_.initial_admin_cert_file);
+    auto genesis = MakeGenesis(*service_cert_, initial_members_, config_.initial_admin_cert_file,
+                               config_.region);
     if (!genesis.ok()) return genesis.status();
     genesis_ = *std::move(genesis);
   } else if (empty && !config_.join) {
@@ -168,7 +169,19 @@ absl::Status NodeImpl::OpenStorage() {
         "Administrator)");
   }
   applier_ = std::make_unique<Applier>(db_.get(), &governance_, *service_cert_);
-  return applier_->Load();
+  if (absl::Status s = applier_->Load(); !s.ok()) return s;
+  // The region the service recorded for this node is where the residency
+  // policy believes it runs: a node started elsewhere would carry a copy
+  // where the policy does not look.
+  if (const std::optional<v1::NodeInfo> self = governance_.Member(config_.node_id);
+      self.has_value() && !self->region().empty() && self->region() != config_.region) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this node runs with --region ", config_.region, ", but the service recorded region ",
+        self->region(), " for node ", config_.node_id,
+        " (the residency policy checks that one); start it with --region ", self->region(),
+        ", or remove it from the service and add it again with its region"));
+  }
+  return absl::OkStatus();
 }
 
 // The geo-replica's uploader (started by StartServers, once the router to

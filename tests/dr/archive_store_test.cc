@@ -18,6 +18,7 @@
 #include "cairn/storage/s3_client.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "testing/process.h"
 #include "testing/s3_server.h"
 #include "testing/temp_dir.h"
 
@@ -236,6 +237,16 @@ TEST_P(ArchiveStoreTest, UnusableStoreIsNamed) {
   EXPECT_EQ(s.code(), absl::StatusCode::kPermissionDenied) << s;
   EXPECT_THAT(std::string(s.message()), HasSubstr(server_->access_key()));
   EXPECT_EQ(store_->Stat("obj").status().code(), absl::StatusCode::kNotFound);
+  // The credentials file rewritten (as a sidecar rotating temporary
+  // credentials does): the open store picks the new ones up.
+  std::ofstream(o.credentials_file, std::ios::trunc)
+      << "[default]\naws_access_key_id = " << server_->access_key()
+      << "\naws_secret_access_key = " << server_->secret_key() << "\n";
+  ASSERT_TRUE(cairn::testing::PollUntil([&] { return wrong->Put("obj", "x").ok(); },
+                                        std::chrono::seconds(10),
+                                        "the store to sign with the rewritten credentials")
+                  .ok());
+  EXPECT_TRUE(store_->Stat("obj").ok());
   // A missing profile or no credentials at all.
   o.profile = "nope";
   EXPECT_EQ(OpenArchiveStore(Url(), o).status().code(), absl::StatusCode::kInvalidArgument);

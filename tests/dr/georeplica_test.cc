@@ -410,11 +410,41 @@ TEST_P(GeoReplicaTest, GeoDurableWritesWaitForACosignedArchive) {
   EXPECT_EQ(dr["geo_replicas"][0]["archived"]["cosignature"], "verified") << r.out;
   EXPECT_THAT(Cairnctl({"dr", "status"}).out, HasSubstr("in region paired"));
 
-  // The geo-replica down: GEO_DURABLE appends time out again, committed.
+  // The service setting: with geo-durable-default on, a plain append (it
+  // asks for COMMITTED) is answered only once the archive covers it.
+  EXPECT_EQ(dr["geo_durable_by_default"], false) << r.out;
+  CommandResult set = Cairnctl({"dr", "geo-durable-default", "on"});
+  ASSERT_EQ(set.exit_code, 0) << set.out << set.err;
+  r = Cairnctl({"dr", "status", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out)["geo_durable_by_default"], true) << r.out;
+  EXPECT_THAT(Cairnctl({"dr", "status"}).out, HasSubstr("geo-durable by default"));
+  absl::StatusOr<client::AppendResult> plain = c->Append("dr", "plain, archived");
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  absl::StatusOr<v1::DrStatus> after = client_->GetDrStatus();
+  ASSERT_TRUE(after.ok());
+  EXPECT_GE(after->geo_durable_index(), IndexOf(plain->txid));
+  // A bad value is refused by cairnctl, and nothing is written.
+  CommandResult bad = Cairnctl({"dr", "geo-durable-default", "yes"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.out << bad.err;
+
+  // The geo-replica down: GEO_DURABLE appends time out again, committed,
+  // and so do plain ones while the setting is on (on every node: a
+  // follower's forward and a new leader apply the same setting).
   cluster_->node(kGeoId).Kill();
   absl::StatusOr<client::AppendResult> late = c->Append("dr", "archive down", geo);
   ASSERT_FALSE(late.ok());
   EXPECT_EQ(client::ReasonOf(late.status()), client::ErrorReason::kNotGeoDurable) << late.status();
+  absl::StatusOr<client::AppendResult> plain_late = c->Append("dr", "plain, archive down");
+  ASSERT_FALSE(plain_late.ok());
+  EXPECT_EQ(client::ReasonOf(plain_late.status()), client::ErrorReason::kNotGeoDurable)
+      << plain_late.status();
+  // Off again: plain appends are answered once committed.
+  set = Cairnctl({"dr", "geo-durable-default", "off"});
+  ASSERT_EQ(set.exit_code, 0) << set.out << set.err;
+  absl::StatusOr<client::AppendResult> plain_off = c->Append("dr", "plain, setting off");
+  ASSERT_TRUE(plain_off.ok()) << plain_off.status();
+  EXPECT_EQ(plain_off->status, v1::TRANSACTION_STATUS_COMMITTED);
 }
 
 // The primary region is lost (every node killed at once); the service is
@@ -577,6 +607,24 @@ TEST_P(GeoReplicaTest, ResidencyPolicyIsEnforced) {
   EXPECT_THAT(std::string(refused.status().message()),
               HasSubstr("runs in region paired, which the residency policy does not allow"));
   EXPECT_EQ(Cairnctl({"residency", "set", "--allowed-regions", "bad region"}).exit_code, 1);
+  // The initial members were recorded at genesis in the region of the node
+  // that created the service: a policy without it is refused.
+  r = Cairnctl({"residency", "set", "--allowed-regions", "paired"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("runs in region local"));
+  // A member restarted in another region than the one recorded refuses to
+  // start, naming both.
+  cluster_->node(3).Kill();
+  cluster_->SetNodeArgs(3, {"--region", "elsewhere"});
+  ASSERT_TRUE(cluster_->StartNode(3).ok());
+  ASSERT_TRUE(PollUntil([&] { return !cluster_->node(3).Running(); }, std::chrono::seconds(30),
+                        "node 3 to refuse to start")
+                  .ok());
+  EXPECT_THAT(cluster_->node(3).Log(),
+              HasSubstr("runs with --region elsewhere, but the service recorded region local"));
+  cluster_->SetNodeArgs(3, {});
+  ASSERT_TRUE(cluster_->StartNode(3).ok());
+  ASSERT_TRUE(cluster_->node(3).WaitReady().ok()) << cluster_->node(3).Log();
 
   ASSERT_EQ(Cairnctl({"residency", "set", "--allowed-regions", "local,paired"}).exit_code, 0);
   // The archive is declared in a third region: the geo-replica joins but

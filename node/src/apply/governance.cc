@@ -43,6 +43,8 @@ absl::Status Governance::Load(const storage::LedgerStore& store) {
   if (!recoveries.ok() && !absl::IsNotFound(recoveries.status())) return recoveries.status();
   auto residency = store.GetServiceValue(kResidencyValue);
   if (!residency.ok() && !absl::IsNotFound(residency.status())) return residency.status();
+  auto settings = store.GetServiceValue(kServiceSettingsValue);
+  if (!settings.ok() && !absl::IsNotFound(settings.status())) return settings.status();
   auto last_recovery = store.GetServiceValue(kLastRecoveryValue);
   if (!last_recovery.ok() && !absl::IsNotFound(last_recovery.status())) {
     return last_recovery.status();
@@ -71,6 +73,10 @@ absl::Status Governance::Load(const storage::LedgerStore& store) {
   }
   if (residency.ok()) {
     CAIRN_CHECK(residency_.ParseFromString(*residency)) << "stored residency policy does not parse";
+  }
+  settings_.Clear();
+  if (settings.ok()) {
+    CAIRN_CHECK(settings_.ParseFromString(*settings)) << "stored service settings do not parse";
   }
   if (recoveries.ok()) {
     CAIRN_CHECK(absl::SimpleAtoi(*recoveries, &recovery_count_))
@@ -131,6 +137,10 @@ void Governance::Apply(const v1::GovernanceTransaction& tx, storage::ApplyBatch*
     case v1::GovernanceTransaction::kSetResidency:
       residency_ = tx.set_residency();
       batch->PutServiceValue(kResidencyValue, residency_.SerializeAsString());
+      return;
+    case v1::GovernanceTransaction::kSetServiceSettings:
+      settings_ = tx.set_service_settings();
+      batch->PutServiceValue(kServiceSettingsValue, settings_.SerializeAsString());
       return;
     case v1::GovernanceTransaction::CHANGE_NOT_SET:
       return;
@@ -213,6 +223,8 @@ absl::Status Governance::Validate(const v1::GovernanceTransaction& tx) const {
       }
       return absl::OkStatus();
     }
+    case v1::GovernanceTransaction::kSetServiceSettings:
+      return absl::OkStatus();
     case v1::GovernanceTransaction::kRecoverService:
       return absl::InvalidArgumentError(
           "a recovery is recorded by cairn-node recover, not proposed to a running service");
@@ -220,6 +232,11 @@ absl::Status Governance::Validate(const v1::GovernanceTransaction& tx) const {
       return absl::InvalidArgumentError("governance transaction has no change");
   }
   return absl::OkStatus();
+}
+
+v1::ServiceSettings Governance::settings() const {
+  absl::MutexLock lock(&mu_);
+  return settings_;
 }
 
 std::vector<std::string> Governance::allowed_regions() const {

@@ -30,6 +30,8 @@ inline constexpr char kRecoveryCountValue[] = "recovery_count";
 inline constexpr char kResidencyValue[] = "residency_policy";
 // The serialized cairn.v1.RecoverService last applied (absent: none).
 inline constexpr char kLastRecoveryValue[] = "last_recovery";
+// The serialized cairn.v1.ServiceSettings (absent: every setting off).
+inline constexpr char kServiceSettingsValue[] = "service_settings";
 
 class Governance {
  public:
@@ -54,6 +56,8 @@ class Governance {
   std::optional<v1::RecoverService> last_recovery() const ABSL_LOCKS_EXCLUDED(mu_);
   // The residency policy's allowed regions (empty: no restriction).
   std::vector<std::string> allowed_regions() const ABSL_LOCKS_EXCLUDED(mu_);
+  // The service's settings (SetServiceSettings; all off until set).
+  v1::ServiceSettings settings() const ABSL_LOCKS_EXCLUDED(mu_);
   // OK when `region` may hold a copy of the ledger; FailedPrecondition
   // naming `who`, the region and the policy otherwise.
   absl::Status CheckResidency(absl::string_view region, absl::string_view who) const
@@ -73,6 +77,7 @@ class Governance {
   uint64_t recovery_count_ ABSL_GUARDED_BY(mu_) = 0;
   std::optional<v1::RecoverService> last_recovery_ ABSL_GUARDED_BY(mu_);
   v1::ResidencyPolicy residency_ ABSL_GUARDED_BY(mu_);
+  v1::ServiceSettings settings_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, v1::User> users_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, v1::NodeInfo> members_ ABSL_GUARDED_BY(mu_);
 };

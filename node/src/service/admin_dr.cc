@@ -95,6 +95,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetDrStatus(Ctx* call,
   resp->set_leader_region(identity_->region);
   geo_->Fill(resp, ledger_->applied_index(), base::NowUnixMs());
   for (const std::string& r : governance_->allowed_regions()) resp->add_allowed_regions(r);
+  *resp->mutable_settings() = governance_->settings();
   return Finish(reactor, absl::OkStatus());
 }
 

@@ -353,4 +353,15 @@ grpc::ServerUnaryReactor* AdminServiceImpl::SetResidency(Ctx* call,
                 });
 }
 
+// The service's settings, replaced whole (a governance transaction).
+grpc::ServerUnaryReactor* AdminServiceImpl::SetServiceSettings(
+    Ctx* call, const v1::SetServiceSettingsRequest* req, v1::GovernanceResponse* resp) {
+  v1::GovernanceTransaction tx;
+  *tx.mutable_set_service_settings() = req->settings();
+  return Govern(call, resp, std::move(tx), std::nullopt,
+                [req, resp](auto* leader, auto* client, auto done) {
+                  leader->SetServiceSettings(client, req, resp, std::move(done));
+                });
+}
+
 }  // namespace cairn::node

@@ -66,6 +66,8 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                           v1::ReportArchivedResponse* resp) override;
   Reactor* SetResidency(Ctx* call, const v1::SetResidencyRequest* req,
                         v1::GovernanceResponse* resp) override;
+  Reactor* SetServiceSettings(Ctx* call, const v1::SetServiceSettingsRequest* req,
+                              v1::GovernanceResponse* resp) override;
 
  private:
   // Authorizes as Administrator, validates `tx`, then proposes it (with the

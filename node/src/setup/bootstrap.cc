@@ -5,6 +5,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "cairn/ledger/encoding.h"
 
 namespace cairn::node {
 
@@ -28,7 +29,16 @@ absl::StatusOr<std::vector<v1::NodeInfo>> ParseInitialCluster(
     }
     info.set_node_id(id);
     info.set_peer_address(item.substr(at + 1, slash - at - 1));
-    info.set_client_address(item.substr(slash + 1));
+    std::string client = item.substr(slash + 1);
+    if (const auto second = client.find('/'); second != std::string::npos) {
+      info.set_region(client.substr(second + 1));
+      client.resize(second);
+      if (absl::Status s = ledger::ValidateRegion(info.region(), "--initial-cluster region");
+          !s.ok()) {
+        return s;
+      }
+    }
+    info.set_client_address(std::move(client));
     info.set_membership(v1::MEMBERSHIP_VOTER);
     members.push_back(std::move(info));
   }
@@ -56,7 +66,8 @@ absl::Status CheckNodeIdentity(const ledger::Certificate& service_cert,
 
 absl::StatusOr<v1::CreateService> MakeGenesis(const ledger::Certificate& service_cert,
                                               std::vector<v1::NodeInfo> members,
-                                              const std::string& admin_cert_file) {
+                                              const std::string& admin_cert_file,
+                                              const std::string& default_region) {
   auto admin = ledger::ReadCertificateFile(admin_cert_file);
   if (!admin.ok()) {
     return absl::FailedPreconditionError(
@@ -68,7 +79,10 @@ absl::StatusOr<v1::CreateService> MakeGenesis(const ledger::Certificate& service
   }
   v1::CreateService genesis;
   genesis.set_service_certificate_pem(service_cert.ToPem());
-  for (auto& m : members) *genesis.add_members() = std::move(m);
+  for (auto& m : members) {
+    if (m.region().empty()) m.set_region(default_region);
+    *genesis.add_members() = std::move(m);
+  }
   v1::User* first = genesis.mutable_first_administrator();
   first->set_user_id(admin->Fingerprint());
   first->set_role(v1::ROLE_ADMINISTRATOR);

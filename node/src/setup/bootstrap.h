@@ -14,8 +14,8 @@
 
 namespace cairn::node {
 
-// Members from "ID@PEER/CLIENT" items (validated by the config parser), as
-// voters. InvalidArgument on a repeated id.
+// Members from "ID@PEER/CLIENT[/REGION]" items (validated by the config
+// parser), as voters. InvalidArgument on a repeated id or a bad region.
 absl::StatusOr<std::vector<v1::NodeInfo>> ParseInitialCluster(
     const std::vector<std::string>& items);
 
@@ -26,9 +26,12 @@ absl::Status CheckNodeIdentity(const ledger::Certificate& service_cert,
                                const ledger::PrivateKey& node_key, uint64_t node_id);
 
 // The genesis transaction of a new service: its identity, initial members and
-// first Administrator (whose certificate must be issued by the service).
+// first Administrator (whose certificate must be issued by the service). A
+// member listed without a region is recorded in `default_region` (the
+// region of the node that creates the service).
 absl::StatusOr<v1::CreateService> MakeGenesis(const ledger::Certificate& service_cert,
                                               std::vector<v1::NodeInfo> members,
-                                              const std::string& admin_cert_file);
+                                              const std::string& admin_cert_file,
+                                              const std::string& default_region);
 
 }  // namespace cairn::node

@@ -57,13 +57,13 @@ const CLI::Validator kPeerRoute(
     },
     "ID=HOST:PORT");
 
-// ID@PEER_ADDRESS/CLIENT_ADDRESS
+// ID@PEER_ADDRESS/CLIENT_ADDRESS[/REGION]
 const CLI::Validator kMember(
     [](std::string& value) -> std::string {
       const auto at = value.find('@');
       const auto slash = value.find('/', at == std::string::npos ? 0 : at);
       if (at == std::string::npos || slash == std::string::npos || at == 0) {
-        return "expected ID@PEER_ADDRESS/CLIENT_ADDRESS, got '" + value + "'";
+        return "expected ID@PEER_ADDRESS/CLIENT_ADDRESS[/REGION], got '" + value + "'";
       }
       const std::string id = value.substr(0, at);
       if (id.find_first_not_of("0123456789") != std::string::npos || id[0] == '0') {
@@ -71,6 +71,14 @@ const CLI::Validator kMember(
       }
       std::string peer = value.substr(at + 1, slash - at - 1);
       std::string client = value.substr(slash + 1);
+      std::string region;
+      if (const auto second = client.find('/'); second != std::string::npos) {
+        region = client.substr(second + 1);
+        client.resize(second);
+        if (absl::Status s = ledger::ValidateRegion(region, "the member's region"); !s.ok()) {
+          return std::string(s.message()) + " in '" + value + "'";
+        }
+      }
       std::string err = kHostPort(peer);
       if (err.empty()) err = kHostPort(client);
       return err;
@@ -126,16 +134,15 @@ void AddGeoReplicaOptions(CLI::App& app, NodeConfig& c) {
                  "Geo-replica: largest object a snapshot is cut into")
       ->check(CLI::Range(uint64_t{4096}, uint64_t{1} << 30))
       ->capture_default_str();
-  app.add_flag("--geo-durable-by-default", c.geo_durable_by_default,
-               "Answer every append (unless it asks for --wait none) only once a geo-replica "
-               "archived it: RPO 0 for every write, at the cost of the archive's lag");
   AddArchiveStoreFlags(app, &c.archive_store);
 }
 
 void AddClusterOptions(CLI::App& app, NodeConfig& c) {
-  app.add_option("--initial-cluster", c.initial_cluster,
-                 "Initial voting members of a new service, ID@PEER_ADDRESS/CLIENT_ADDRESS, "
-                 "comma-separated or repeated (every member gets the same list)")
+  app.add_option(
+         "--initial-cluster", c.initial_cluster,
+         "Initial voting members of a new service, ID@PEER_ADDRESS/CLIENT_ADDRESS[/REGION], "
+         "comma-separated or repeated (every member gets the same list); a member "
+         "without a region is recorded in the region of the node that creates the service")
       ->delimiter(',')
       ->check(kMember);
   app.add_option("--peer-route", c.peer_routes,

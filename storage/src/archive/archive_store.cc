@@ -102,7 +102,8 @@ absl::StatusOr<std::unique_ptr<ArchiveStore>> OpenS3(std::string url, absl::stri
   client.ca_file = s3.ca_file;
   client.connect_timeout_ms = s3.connect_timeout_ms;
   client.request_timeout_ms = s3.request_timeout_ms;
-  absl::StatusOr<S3Credentials> credentials = LoadS3Credentials(s3.credentials_file, s3.profile);
+  absl::StatusOr<S3Credentials> credentials = LoadS3Credentials(
+      s3.credentials_file, s3.profile, &client.credentials_file, &client.credentials_profile);
   if (!credentials.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("archive ", url, ": ", credentials.status().message()));

@@ -2,6 +2,7 @@
 #include "cairn/storage/s3_client.h"
 
 #include <curl/curl.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "cairn/base/check.h"
+#include "cairn/base/clock.h"
 #include "cairn/base/files.h"
 #include "cairn/ledger/hash.h"
 
@@ -133,11 +135,18 @@ std::string XmlField(absl::string_view xml, absl::string_view tag) {
 }  // namespace
 
 absl::StatusOr<S3Credentials> LoadS3Credentials(const std::string& credentials_file,
-                                                const std::string& profile_flag) {
+                                                const std::string& profile_flag,
+                                                std::string* source_file,
+                                                std::string* source_profile) {
   std::string profile = profile_flag;
   if (profile.empty()) profile = Getenv("AWS_PROFILE");
   if (profile.empty()) profile = "default";
-  if (!credentials_file.empty()) return ReadCredentialsFile(credentials_file, profile);
+  auto from_file = [&](const std::string& file) {
+    if (source_file != nullptr) *source_file = file;
+    if (source_profile != nullptr) *source_profile = profile;
+    return ReadCredentialsFile(file, profile);
+  };
+  if (!credentials_file.empty()) return from_file(credentials_file);
   S3Credentials env{Getenv("AWS_ACCESS_KEY_ID"), Getenv("AWS_SECRET_ACCESS_KEY"),
                     Getenv("AWS_SESSION_TOKEN")};
   if (!env.access_key_id.empty() && !env.secret_access_key.empty()) return env;
@@ -152,13 +161,48 @@ absl::StatusOr<S3Credentials> LoadS3Credentials(const std::string& credentials_f
         "no S3 credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or give a "
         "credentials file (its option, AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials)");
   }
-  return ReadCredentialsFile(file, profile);
+  return from_file(file);
 }
+
+namespace {
+
+// The file's modification time in nanoseconds; 0 if it cannot be read.
+int64_t MtimeNs(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return 0;
+  return static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+}  // namespace
 
 S3Client::S3Client(S3ClientOptions options) : options_(std::move(options)) {
   InitCurlOnce();
   curl_ = curl_easy_init();
   CAIRN_CHECK(curl_ != nullptr) << "curl_easy_init failed";
+  absl::MutexLock lock(&mu_);
+  credentials_ = options_.credentials;
+  if (!options_.credentials_file.empty()) {
+    credentials_mtime_ns_ = MtimeNs(options_.credentials_file);
+  }
+}
+
+std::string S3Client::access_key_id() const {
+  absl::MutexLock lock(&mu_);
+  return credentials_.access_key_id;
+}
+
+void S3Client::RefreshCredentials() {
+  if (options_.credentials_file.empty()) return;
+  const int64_t now_ms = base::NowUnixMs();
+  if (now_ms - credentials_checked_ms_ < 1000) return;
+  credentials_checked_ms_ = now_ms;
+  const int64_t mtime = MtimeNs(options_.credentials_file);
+  if (mtime == 0 || mtime == credentials_mtime_ns_) return;
+  absl::StatusOr<S3Credentials> fresh =
+      ReadCredentialsFile(options_.credentials_file, options_.credentials_profile);
+  if (!fresh.ok()) return;  // half written, or broken: keep what works; look again later
+  credentials_ = *std::move(fresh);
+  credentials_mtime_ns_ = mtime;
 }
 
 S3Client::~S3Client() { curl_easy_cleanup(static_cast<CURL*>(curl_)); }
@@ -181,8 +225,10 @@ absl::StatusOr<S3Response> S3Client::Send(absl::string_view method, absl::string
   const std::string sigv4 = absl::StrCat("aws:amz:", options_.region, ":s3");
   std::vector<std::string> all = headers;
   all.push_back(absl::StrCat("x-amz-content-sha256: ", ledger::HashToHex(ledger::Sha256(body))));
-  if (!options_.credentials.session_token.empty()) {
-    all.push_back(absl::StrCat("x-amz-security-token: ", options_.credentials.session_token));
+  absl::MutexLock lock(&mu_);
+  RefreshCredentials();
+  if (!credentials_.session_token.empty()) {
+    all.push_back(absl::StrCat("x-amz-security-token: ", credentials_.session_token));
   }
   if (!options_.amz_date.empty()) all.push_back(absl::StrCat("x-amz-date: ", options_.amz_date));
   curl_slist* list = nullptr;
@@ -192,15 +238,14 @@ absl::StatusOr<S3Response> S3Client::Send(absl::string_view method, absl::string
     connect_to = curl_slist_append(nullptr, options_.connect_to.c_str());
   }
 
-  absl::MutexLock lock(&mu_);
   CURL* c = static_cast<CURL*>(curl_);
   curl_easy_reset(c);
   S3Response response;
   Upload upload{body};
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());
   curl_easy_setopt(c, CURLOPT_AWS_SIGV4, sigv4.c_str());
-  curl_easy_setopt(c, CURLOPT_USERNAME, options_.credentials.access_key_id.c_str());
-  curl_easy_setopt(c, CURLOPT_PASSWORD, options_.credentials.secret_access_key.c_str());
+  curl_easy_setopt(c, CURLOPT_USERNAME, credentials_.access_key_id.c_str());
+  curl_easy_setopt(c, CURLOPT_PASSWORD, credentials_.secret_access_key.c_str());
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");

@@ -137,10 +137,9 @@ class S3Store final : public ArchiveStore {
       return absl::NotFoundError(absl::StrCat("archive ", url_, ": ", doing, ": ", text));
     }
     if (r.status == 401 || r.status == 403) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("archive ", url_, ": ", doing, ": the store refused access key ",
-                       client_.options().credentials.access_key_id, " (", text,
-                       "); check the credentials and the bucket's permissions"));
+      return absl::PermissionDeniedError(absl::StrCat(
+          "archive ", url_, ": ", doing, ": the store refused access key ", client_.access_key_id(),
+          " (", text, "); check the credentials and the bucket's permissions"));
     }
     if (r.status == 429 || r.status >= 500) {
       return absl::UnavailableError(absl::StrCat("archive ", url_, ": ", doing, ": ", text));

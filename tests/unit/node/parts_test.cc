@@ -258,5 +258,15 @@ TEST(BootstrapTest, InitialClusterParsesAndRefusesRepeats) {
               HasSubstr("appears twice"));
 }
 
+TEST(BootstrapTest, InitialClusterRegions) {
+  auto members = ParseInitialCluster({"1@h:1/h:2/eu-west", "2@h:3/h:4"});
+  ASSERT_TRUE(members.ok()) << members.status();
+  EXPECT_EQ((*members)[0].client_address(), "h:2");
+  EXPECT_EQ((*members)[0].region(), "eu-west");
+  EXPECT_EQ((*members)[1].region(), "");
+  EXPECT_THAT(std::string(ParseInitialCluster({"1@h:1/h:2/bad region"}).status().message()),
+              HasSubstr("--initial-cluster region"));
+}
+
 }  // namespace
 }  // namespace cairn::node

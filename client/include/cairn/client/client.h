@@ -182,6 +182,9 @@ class Client {
   // out.
   absl::StatusOr<std::string> SetResidency(const std::vector<std::string>& allowed_regions,
                                            bool single_region = false);
+  // Replaces the service's settings (Administrator); returns the governance
+  // txid. GetDrStatus().settings() shows them.
+  absl::StatusOr<std::string> SetServiceSettings(const v1::ServiceSettings& settings);
 
  private:
   explicit Client(std::shared_ptr<internal::Core> core);

@@ -96,9 +96,6 @@ struct NodeConfig {
   // restores the newest and replays only the segments after it.
   uint64_t archive_snapshot_entries = 1000000;
   uint64_t archive_snapshot_part_bytes = uint64_t{64} << 20;
-  // Appends that ask only for COMMITTED wait for GEO_DURABLE instead: every
-  // write is answered once a geo-replica's archive covers it (RPO 0).
-  bool geo_durable_by_default = false;
   // s3:// settings: endpoint, region, path-style addressing, CA file, AWS
   // credentials file and profile (--archive-s3-*, --archive-credentials-file,
   // --archive-profile).

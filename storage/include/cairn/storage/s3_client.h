@@ -37,8 +37,12 @@ struct S3Credentials {
 // else AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials. An empty `profile`
 // means AWS_PROFILE, then "default". InvalidArgument naming the file, the
 // profile or the missing variable when none is found.
+// When the credentials came from a file, `source_file` (if given) is set
+// to its path and `source_profile` to the profile read (else both empty).
 absl::StatusOr<S3Credentials> LoadS3Credentials(const std::string& credentials_file,
-                                                const std::string& profile);
+                                                const std::string& profile,
+                                                std::string* source_file = nullptr,
+                                                std::string* source_profile = nullptr);
 
 struct S3ClientOptions {
   std::string endpoint;  // "http[s]://host[:port]", no path
@@ -47,6 +51,12 @@ struct S3ClientOptions {
   bool path_style = false;
   std::string ca_file;  // empty: the system's CA certificates
   S3Credentials credentials;
+  // Where `credentials` came from, if a file: it is read again when it
+  // changes (looked at before a request, at most once a second), so
+  // temporary credentials a sidecar rotates there are picked up. A file that
+  // cannot be read or parsed then keeps the credentials in use.
+  std::string credentials_file;
+  std::string credentials_profile;
   int connect_timeout_ms = 5000;
   int request_timeout_ms = 60000;
   // Sends requests for HOST:PORT to ADDR:PORT2 instead ("HOST:PORT:ADDR:PORT2",
@@ -83,11 +93,19 @@ class S3Client {
   // The URL `key` is sent to.
   std::string UrlOf(absl::string_view key) const;
   const S3ClientOptions& options() const { return options_; }
+  // The access key id requests are signed with now (for error messages).
+  std::string access_key_id() const ABSL_LOCKS_EXCLUDED(mu_);
 
  private:
+  // Reads the credentials file again if it changed since the last look.
+  void RefreshCredentials() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const S3ClientOptions options_;
-  absl::Mutex mu_;
+  mutable absl::Mutex mu_;
   void* curl_ ABSL_GUARDED_BY(mu_);  // CURL*, kept out of this header
+  S3Credentials credentials_ ABSL_GUARDED_BY(mu_);
+  int64_t credentials_mtime_ns_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t credentials_checked_ms_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // "Code: Message" from an S3 XML error body, or the HTTP status when the
