@@ -307,8 +307,9 @@ absl::StatusOr<bool> ArchiveUploader::StepSnapshot() {
       return absl::InternalError(absl::StrCat("a snapshot at index ", (*source)->meta().index,
                                               " is behind the archive (", latest_.last_index, ")"));
     }
-    snapshot_.emplace();
-    snapshot_->source = *std::move(source);
+    PendingSnapshot pending;
+    pending.source = *std::move(source);
+    snapshot_ = std::move(pending);
     spdlog::info("geo-replica: archiving a state snapshot at index {}",
                  snapshot_->source->meta().index);
     return true;

@@ -30,6 +30,41 @@ absl::StatusOr<Json> ParseObject(absl::string_view bytes, absl::string_view name
   return j;
 }
 
+// The fields of a parsed archive object; each error is DataLoss naming the
+// object and the field.
+class Fields {
+ public:
+  Fields(const Json& j, absl::string_view name) : j_(j), name_(name) {}
+
+  absl::Status Number(const char* key, uint64_t* out) const {
+    if (!j_.contains(key) || !j_[key].is_number_unsigned()) {
+      return Malformed(name_, absl::StrCat(key, " is not an unsigned number"));
+    }
+    *out = j_[key].get<uint64_t>();
+    return absl::OkStatus();
+  }
+  absl::Status Text(const char* key, std::string* out) const {
+    if (!j_.contains(key) || !j_[key].is_string()) {
+      return Malformed(name_, absl::StrCat(key, " is not a string"));
+    }
+    *out = j_[key].get<std::string>();
+    return absl::OkStatus();
+  }
+  // A lowercase-hex string field, decoded.
+  absl::Status Hex(const char* key, std::string* out) const {
+    std::string h;
+    if (absl::Status s = Text(key, &h); !s.ok()) return s;
+    absl::StatusOr<std::string> raw = base::HexDecode(h);
+    if (!raw.ok()) return Malformed(name_, absl::StrCat(key, " is not hex"));
+    *out = *std::move(raw);
+    return absl::OkStatus();
+  }
+
+ private:
+  const Json& j_;
+  const absl::string_view name_;
+};
+
 }  // namespace
 
 std::string ArchiveSegmentName(uint64_t seq) {
@@ -79,32 +114,19 @@ absl::StatusOr<ArchiveLatest> DecodeArchiveLatest(absl::string_view bytes) {
   absl::StatusOr<Json> j = ParseObject(bytes, kArchiveLatestName);
   if (!j.ok()) return j.status();
   ArchiveLatest l;
-  auto number = [&](const char* key, uint64_t* out) -> absl::Status {
-    if (!j->contains(key) || !(*j)[key].is_number_unsigned()) {
-      return Malformed(kArchiveLatestName, absl::StrCat(key, " is not an unsigned number"));
-    }
-    *out = (*j)[key].get<uint64_t>();
-    return absl::OkStatus();
-  };
-  auto text = [&](const char* key, std::string* out) -> absl::Status {
-    if (!j->contains(key) || !(*j)[key].is_string()) {
-      return Malformed(kArchiveLatestName, absl::StrCat(key, " is not a string"));
-    }
-    *out = (*j)[key].get<std::string>();
-    return absl::OkStatus();
-  };
+  const Fields f(*j, kArchiveLatestName);
   uint64_t written = 0;
-  for (absl::Status s : {number("segments", &l.segments), number("last_index", &l.last_index),
-                         number("tree_size", &l.tree_size), text("last_txid", &l.last_txid),
-                         text("root", &l.root_hex), text("region", &l.region),
-                         number("written_unix_ms", &written)}) {
+  for (absl::Status s : {f.Number("segments", &l.segments), f.Number("last_index", &l.last_index),
+                         f.Number("tree_size", &l.tree_size), f.Text("last_txid", &l.last_txid),
+                         f.Text("root", &l.root_hex), f.Text("region", &l.region),
+                         f.Number("written_unix_ms", &written)}) {
     if (!s.ok()) return s;
   }
   l.written_unix_ms = static_cast<int64_t>(written);
   if (l.segments == 0) return Malformed(kArchiveLatestName, "it names no segment");
   if (j->contains("snapshot_index")) {
-    for (absl::Status s : {number("snapshot_index", &l.snapshot_index),
-                           number("snapshot_next_segment", &l.snapshot_next_segment)}) {
+    for (absl::Status s : {f.Number("snapshot_index", &l.snapshot_index),
+                           f.Number("snapshot_next_segment", &l.snapshot_next_segment)}) {
       if (!s.ok()) return s;
     }
     if (l.snapshot_index == 0 || l.snapshot_index > l.last_index) {
@@ -159,36 +181,15 @@ absl::StatusOr<ArchiveSnapshotManifest> DecodeArchiveSnapshotManifest(absl::stri
   if (!j.ok()) return j.status();
   ArchiveSnapshotManifest m;
   ledger::SnapshotAttestation& a = m.attestation;
-  auto number = [&](const char* key, uint64_t* out) -> absl::Status {
-    if (!j->contains(key) || !(*j)[key].is_number_unsigned()) {
-      return Malformed(name, absl::StrCat(key, " is not an unsigned number"));
-    }
-    *out = (*j)[key].get<uint64_t>();
-    return absl::OkStatus();
-  };
-  auto text = [&](const char* key, std::string* out) -> absl::Status {
-    if (!j->contains(key) || !(*j)[key].is_string()) {
-      return Malformed(name, absl::StrCat(key, " is not a string"));
-    }
-    *out = (*j)[key].get<std::string>();
-    return absl::OkStatus();
-  };
-  auto hex = [&](const char* key, std::string* out) -> absl::Status {
-    std::string h;
-    if (absl::Status s = text(key, &h); !s.ok()) return s;
-    absl::StatusOr<std::string> raw = base::HexDecode(h);
-    if (!raw.ok()) return Malformed(name, absl::StrCat(key, " is not hex"));
-    *out = *std::move(raw);
-    return absl::OkStatus();
-  };
+  const Fields f(*j, name);
   uint64_t timestamp = 0;
   for (absl::Status s :
-       {number("index", &a.index), number("term", &a.term),
-        hex("payload_sha256", &a.payload_sha256), number("payload_bytes", &a.payload_bytes),
-        number("parts", &m.parts), number("part_bytes_max", &m.part_bytes_max),
-        text("region", &a.region), number("timestamp_unix_ms", &timestamp),
-        number("signer_node_id", &a.signer_node_id),
-        text("node_certificate", &a.node_certificate_pem), hex("signature", &a.signature)}) {
+       {f.Number("index", &a.index), f.Number("term", &a.term),
+        f.Hex("payload_sha256", &a.payload_sha256), f.Number("payload_bytes", &a.payload_bytes),
+        f.Number("parts", &m.parts), f.Number("part_bytes_max", &m.part_bytes_max),
+        f.Text("region", &a.region), f.Number("timestamp_unix_ms", &timestamp),
+        f.Number("signer_node_id", &a.signer_node_id),
+        f.Text("node_certificate", &a.node_certificate_pem), f.Hex("signature", &a.signature)}) {
     if (!s.ok()) return s;
   }
   a.timestamp_unix_ms = static_cast<int64_t>(timestamp);
