@@ -85,7 +85,7 @@ t1=$(now)
   --client-address "$client" --peer-address "$peer" --http-address "127.0.0.1:$(bench_free_port)" \
   --tls-cert-file "$dir/certs/node-9.pem" --tls-key-file "$dir/certs/node-9.key" \
   --service-cert-file "$dir/certs/service.pem" --initial-cluster "9@$peer/$client" \
-  --log-format text --log-level warn >"$work/recovered.log" 2>&1 &
+  --region paired --log-format text --log-level warn >"$work/recovered.log" 2>&1 &
 BENCH_PIDS+=($!)
 tls=(--endpoint "$client" "${CAIRN_BENCH_TLS[@]}")
 first_write() { txid=$("$ctl" append bench "after recovery" --timeout-ms 500 "${tls[@]}" 2>/dev/null); }
