@@ -377,7 +377,8 @@ int Recover(const RecoverArgs& a, std::ostream& out, std::ostream& err) {
       << "recovery " << r->recovery_count() << " recorded as txid " << recorded->ToString() << "\n"
       << "next: start this node with --data-dir " << a.data_dir << " --node-id " << a.node_id
       << " --initial-cluster " << a.node_id << "@" << a.peer_address << "/" << a.client_address
-      << " --region " << a.region << "; add the other nodes with cairnctl nodes add-learner, start them with --join, and "
+      << " --region " << a.region
+      << "; add the other nodes with cairnctl nodes add-learner, start them with --join, and "
          "promote them\n";
   return kRecovered;
 }
