@@ -78,6 +78,7 @@ absl::Status Governance::Load(const storage::LedgerStore& store) {
   if (settings.ok()) {
     CAIRN_CHECK(settings_.ParseFromString(*settings)) << "stored service settings do not parse";
   }
+  geo_durable_by_default_.store(settings_.geo_durable_by_default(), std::memory_order_relaxed);
   if (recoveries.ok()) {
     CAIRN_CHECK(absl::SimpleAtoi(*recoveries, &recovery_count_))
         << "stored recovery count does not parse: " << *recoveries;
@@ -140,6 +141,7 @@ void Governance::Apply(const v1::GovernanceTransaction& tx, storage::ApplyBatch*
       return;
     case v1::GovernanceTransaction::kSetServiceSettings:
       settings_ = tx.set_service_settings();
+      geo_durable_by_default_.store(settings_.geo_durable_by_default(), std::memory_order_relaxed);
       batch->PutServiceValue(kServiceSettingsValue, settings_.SerializeAsString());
       return;
     case v1::GovernanceTransaction::CHANGE_NOT_SET:

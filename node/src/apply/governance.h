@@ -6,6 +6,7 @@
 // Thread-safe: the apply thread writes, RPC threads read.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -58,6 +59,11 @@ class Governance {
   std::vector<std::string> allowed_regions() const ABSL_LOCKS_EXCLUDED(mu_);
   // The service's settings (SetServiceSettings; all off until set).
   v1::ServiceSettings settings() const ABSL_LOCKS_EXCLUDED(mu_);
+  // settings().geo_durable_by_default(), without a lock or a copy: read on
+  // every append.
+  bool geo_durable_by_default() const {
+    return geo_durable_by_default_.load(std::memory_order_relaxed);
+  }
   // OK when `region` may hold a copy of the ledger; FailedPrecondition
   // naming `who`, the region and the policy otherwise.
   absl::Status CheckResidency(absl::string_view region, absl::string_view who) const
@@ -78,6 +84,7 @@ class Governance {
   std::optional<v1::RecoverService> last_recovery_ ABSL_GUARDED_BY(mu_);
   v1::ResidencyPolicy residency_ ABSL_GUARDED_BY(mu_);
   v1::ServiceSettings settings_ ABSL_GUARDED_BY(mu_);
+  std::atomic<bool> geo_durable_by_default_{false};  // mirrors settings_
   std::map<std::string, v1::User> users_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, v1::NodeInfo> members_ ABSL_GUARDED_BY(mu_);
 };

@@ -117,9 +117,9 @@ void LedgerServiceImpl::ProposeAppend(Ctx* call, Reactor* reactor, const Princip
     Finish(reactor, st);
     return;
   }
-  const bool geo_durable = req->wait() == v1::APPEND_WAIT_GEO_DURABLE ||
-                           (req->wait() == v1::APPEND_WAIT_COMMITTED &&
-                            governance_->settings().geo_durable_by_default());
+  const bool geo_durable =
+      req->wait() == v1::APPEND_WAIT_GEO_DURABLE ||
+      (req->wait() == v1::APPEND_WAIT_COMMITTED && governance_->geo_durable_by_default());
   AppendIdentity identity = IdentityOf(*tx);
   if (identity.has_key()) {
     // A retry of an append already applied: answered from the ledger, but
