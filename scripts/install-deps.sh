@@ -91,4 +91,20 @@ if [ "${CAIRN_NO_TEST_TOOLS:-0}" != 1 ] && [ ! -x "$tools_dir/versitygw" ]; then
   GOBIN="$tools_dir" GOFLAGS=-mod=mod "$go_bin" install \
     "github.com/versity/versitygw/cmd/versitygw@$versitygw_version"
 fi
+# kustomize, for the Kubernetes manifest checks (label unit): the engine
+# `kubectl kustomize` embeds, built the same way.
+kustomize_version=v5.7.1
+kustomize_dir="$(cd "$(dirname "$0")/.." && pwd)/build/tools/kustomize-$kustomize_version"
+if [ "${CAIRN_NO_TEST_TOOLS:-0}" != 1 ] && [ ! -x "$kustomize_dir/kustomize" ]; then
+  go_bin=$(command -v go || true)
+  [ -z "$go_bin" ] && [ -x /usr/local/go/bin/go ] && go_bin=/usr/local/go/bin/go
+  if [ -z "$go_bin" ]; then
+    echo "install-deps: Go is needed once to build kustomize (the manifest checks); install Go and run again" >&2
+    exit 1
+  fi
+  echo "install-deps: building kustomize $kustomize_version from the Go module proxy"
+  mkdir -p "$kustomize_dir"
+  GOBIN="$kustomize_dir" GOFLAGS=-mod=mod "$go_bin" install \
+    "sigs.k8s.io/kustomize/kustomize/v5@$kustomize_version"
+fi
 echo "install-deps: done"

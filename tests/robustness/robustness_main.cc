@@ -24,6 +24,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "robustness/checker.h"
+#include "robustness/cluster_checks.h"
 #include "robustness/nemesis.h"
 #include "robustness/workload.h"
 #include "testing/cluster.h"
@@ -88,95 +89,6 @@ std::string ReplayCommand(const Options& o, uint64_t seed) {
   return cmd;
 }
 
-// Waits until every node has applied the same index, and it stays put.
-absl::Status WaitConverged(testing::TestCluster& cluster) {
-  double last = -1;
-  int stable = 0;
-  return testing::PollUntil(
-      [&] {
-        double first = cluster.node(1).Metric("cairn_raft_applied_index");
-        for (uint64_t id = 2; id <= cluster.size(); ++id) {
-          if (cluster.node(id).Metric("cairn_raft_applied_index") != first) return false;
-        }
-        stable = (first == last && first > 0) ? stable + 1 : 0;
-        last = first;
-        return stable >= 3;
-      },
-      std::chrono::seconds(60), "every replica to apply the same index");
-}
-
-client::ClientOptions ClientFor(testing::TestCluster& cluster, std::vector<uint64_t> nodes) {
-  client::ClientOptions o;
-  for (uint64_t id : nodes) o.endpoints.push_back(cluster.node(id).client_address());
-  const testing::CertFiles admin = cluster.pki().User("admin");
-  o.credentials.cert_file = admin.cert;
-  o.credentials.key_file = admin.key;
-  o.credentials.service_cert_file = cluster.pki().service_cert();
-  o.verified_state.enabled = false;
-  return o;
-}
-
-// Every replica lists the same entries and serves the same checkpoint.
-std::vector<Anomaly> CheckReplicas(testing::TestCluster& cluster,
-                                   const std::vector<std::string>& collections,
-                                   const std::vector<LedgerEntry>& reference) {
-  std::vector<Anomaly> out;
-  std::string first_root;
-  for (uint64_t id = 1; id <= cluster.size(); ++id) {
-    auto c = client::Client::Create(ClientFor(cluster, {id}));
-    if (!c.ok()) {
-      out.push_back({AnomalyKind::kReplicaDivergence, std::string(c.status().message())});
-      continue;
-    }
-    auto entries = ReadLedger(c->get(), collections);
-    if (!entries.ok() || entries->size() != reference.size() ||
-        !std::equal(entries->begin(), entries->end(), reference.begin(),
-                    [](const LedgerEntry& a, const LedgerEntry& b) {
-                      return a.index == b.index && a.term == b.term && a.contents == b.contents;
-                    })) {
-      out.push_back({AnomalyKind::kReplicaDivergence,
-                     absl::StrCat("replica ", id, " lists other entries than the leader (",
-                                  entries.ok() ? absl::StrCat(entries->size(), " entries")
-                                               : std::string(entries.status().message()),
-                                  ", expected ", reference.size(), ")")});
-    }
-    auto cp = (*c)->GetLatestCheckpoint();
-    if (!cp.ok()) {
-      out.push_back(
-          {AnomalyKind::kMalformedInput,
-           absl::StrCat("replica ", id, " serves no checkpoint: ", cp.status().message())});
-      continue;
-    }
-    const std::string root = cp->checkpoint().SerializeAsString();
-    if (id == 1) first_root = root;
-    if (root != first_root) {
-      out.push_back({AnomalyKind::kReplicaDivergence,
-                     absl::StrCat("replica ", id, " serves another checkpoint than replica 1")});
-    }
-  }
-  return out;
-}
-
-// Nodes that died on their own: a FATAL (broken invariant, failed disk) or
-// HALT line in their log, which survives restarts, or not running although
-// the nemesis healed everything. SIGKILL leaves no such line.
-std::vector<Anomaly> CrashedNodes(testing::TestCluster& cluster) {
-  std::vector<Anomaly> out;
-  for (uint64_t id = 1; id <= cluster.size(); ++id) {
-    const std::string log = cluster.node(id).Log();
-    size_t at = log.find("FATAL");
-    if (at == std::string::npos) at = log.find("HALT");
-    if (at != std::string::npos) {
-      out.push_back({AnomalyKind::kNodeCrashed,
-                     absl::StrCat("node ", id, ": ", log.substr(at, log.find('\n', at) - at))});
-    } else if (!cluster.node(id).Running()) {
-      out.push_back({AnomalyKind::kNodeCrashed,
-                     absl::StrCat("node ", id, " exited with no FATAL line in its log")});
-    }
-  }
-  return out;
-}
-
 RunReport RunOnce(const Options& o, uint64_t seed, const std::string& dir) {
   RunReport report;
   auto fail_infra = [&](const absl::Status& st) {
@@ -223,7 +135,7 @@ RunReport RunOnce(const Options& o, uint64_t seed, const std::string& dir) {
   }
   // A node that exited on its own broke an invariant (or halted): that is
   // an anomaly, reported with the line it died with.
-  std::vector<Anomaly> crashes = CrashedNodes(cluster);
+  std::vector<Anomaly> crashes = CrashedNodes(cluster, all);
   if (!crashes.empty()) {
     CheckResult crashed;
     crashed.anomalies = std::move(crashes);
@@ -233,7 +145,7 @@ RunReport RunOnce(const Options& o, uint64_t seed, const std::string& dir) {
     return report;
   }
   if (absl::Status st = cluster.WaitForLeader().status(); !st.ok()) return fail_infra(st);
-  if (absl::Status st = WaitConverged(cluster); !st.ok()) return fail_infra(st);
+  if (absl::Status st = WaitConverged(cluster, all); !st.ok()) return fail_infra(st);
 
   const History history = workload.TakeHistory();
   const std::vector<std::string> collections = WorkloadCollections(wo);
@@ -242,7 +154,7 @@ RunReport RunOnce(const Options& o, uint64_t seed, const std::string& dir) {
   auto ledger = ReadLedger(reader->get(), collections);
   if (!ledger.ok()) return fail_infra(ledger.status());
   CheckResult check = Check(history, *ledger);
-  for (Anomaly& a : CheckReplicas(cluster, collections, *ledger)) {
+  for (Anomaly& a : CheckReplicas(cluster, all, collections, *ledger)) {
     check.anomalies.push_back(std::move(a));
   }
   report.passed = check.ok();

@@ -27,6 +27,10 @@ class TestCluster {
   absl::Status StartNode(uint64_t id, const std::vector<std::string>& extra = {});
   // Arguments node `id` gets on every start from now on (e.g. --peer-route).
   void SetNodeArgs(uint64_t id, std::vector<std::string> args) { node_args_[id] = std::move(args); }
+  // Adds to those arguments.
+  void AddNodeArgs(uint64_t id, const std::vector<std::string>& args) {
+    node_args_[id].insert(node_args_[id].end(), args.begin(), args.end());
+  }
 
   // Polls until exactly one running node reports itself leader; returns its id.
   absl::StatusOr<uint64_t> WaitForLeader(

@@ -35,9 +35,10 @@ absl::Status NodeProcess::Start(const std::vector<std::string>& extra_args) {
       "--service-cert-file=" + pki_->service_cert(),
       "--initial-cluster=" + (initial_cluster_.empty() ? MemberSpec() : initial_cluster_),
       "--initial-admin-cert-file=" + pki_->User("admin").cert,
-      "--tick-ms=20",
-      "--election-ticks=10",
       "--log-format=text"};
+  if (!product_timing_) {
+    argv.insert(argv.end(), {"--tick-ms=20", "--election-ticks=10"});
+  }
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   return process_.Start(argv, log_path_);
 }

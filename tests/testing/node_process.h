@@ -40,6 +40,10 @@ class NodeProcess {
   void set_client_address(std::string address) { client_address_ = std::move(address); }
   // The --initial-cluster value (before Start); by default this node alone.
   void set_initial_cluster(std::string members) { initial_cluster_ = std::move(members); }
+  // Starts with the product's Raft timing (100 ms ticks, 1-2 s elections)
+  // instead of the tests' fast one (20 ms ticks), for measurements of
+  // failover that an operator's deployment would see (cairn-drill).
+  void set_product_timing(bool product) { product_timing_ = product; }
   // "ID@PEER/CLIENT" for --initial-cluster.
   std::string MemberSpec() const;
   // Reads a gauge from /metrics (e.g. "cairn_raft_is_leader"); -1 if unreadable.
@@ -68,6 +72,7 @@ class NodeProcess {
   std::string peer_address_;
   std::string http_address_;
   std::string initial_cluster_;
+  bool product_timing_ = false;
   Subprocess process_;
 };
 
