@@ -71,40 +71,33 @@ else
   fi
 fi
 
-# The S3-compatible server the dr tests start on loopback: versitygw
-# (Apache-2.0, maintained), built once from the Go module proxy into
-# build/tools/ and kept there (about a minute with an empty Go cache). Go is
-# for this third-party tool only; the product is C++.
-# CAIRN_NO_TEST_TOOLS=1 skips it (the container image builds the programs
-# only, and has no Go).
-versitygw_version=v1.8.0
-tools_dir="$(cd "$(dirname "$0")/.." && pwd)/build/tools/versitygw-$versitygw_version"
-if [ "${CAIRN_NO_TEST_TOOLS:-0}" != 1 ] && [ ! -x "$tools_dir/versitygw" ]; then
+# Third-party Go tools the tests use, each built once from the Go module
+# proxy into build/tools/NAME-VERSION/ and kept there. Go is for these
+# tools only; the product is C++. CAIRN_NO_TEST_TOOLS=1 skips them (the
+# container image builds the programs only, and has no Go).
+# go_tool NAME VERSION PACKAGE WHAT
+go_tool() {
+  local name=$1 version=$2 package=$3 what=$4
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/build/tools/$name-$version"
+  [ "${CAIRN_NO_TEST_TOOLS:-0}" != 1 ] || return 0
+  [ -x "$dir/$name" ] && return 0
+  local go_bin
   go_bin=$(command -v go || true)
   [ -z "$go_bin" ] && [ -x /usr/local/go/bin/go ] && go_bin=/usr/local/go/bin/go
   if [ -z "$go_bin" ]; then
-    echo "install-deps: Go is needed once to build versitygw (the dr tests' S3 server); install Go and run again" >&2
+    echo "install-deps: Go is needed once to build $name ($what); install Go and run again" >&2
     exit 1
   fi
-  echo "install-deps: building versitygw $versitygw_version from the Go module proxy"
-  mkdir -p "$tools_dir"
-  GOBIN="$tools_dir" GOFLAGS=-mod=mod "$go_bin" install \
-    "github.com/versity/versitygw/cmd/versitygw@$versitygw_version"
-fi
-# kustomize, for the Kubernetes manifest checks (label unit): the engine
-# `kubectl kustomize` embeds, built the same way.
-kustomize_version=v5.7.1
-kustomize_dir="$(cd "$(dirname "$0")/.." && pwd)/build/tools/kustomize-$kustomize_version"
-if [ "${CAIRN_NO_TEST_TOOLS:-0}" != 1 ] && [ ! -x "$kustomize_dir/kustomize" ]; then
-  go_bin=$(command -v go || true)
-  [ -z "$go_bin" ] && [ -x /usr/local/go/bin/go ] && go_bin=/usr/local/go/bin/go
-  if [ -z "$go_bin" ]; then
-    echo "install-deps: Go is needed once to build kustomize (the manifest checks); install Go and run again" >&2
-    exit 1
-  fi
-  echo "install-deps: building kustomize $kustomize_version from the Go module proxy"
-  mkdir -p "$kustomize_dir"
-  GOBIN="$kustomize_dir" GOFLAGS=-mod=mod "$go_bin" install \
-    "sigs.k8s.io/kustomize/kustomize/v5@$kustomize_version"
-fi
+  echo "install-deps: building $name $version from the Go module proxy"
+  mkdir -p "$dir"
+  GOBIN="$dir" GOFLAGS=-mod=mod "$go_bin" install "$package@$version"
+}
+# versitygw (Apache-2.0, maintained): the S3-compatible server the dr tests
+# and the two-region compose file start (about a minute with an empty Go
+# cache).
+go_tool versitygw v1.8.0 github.com/versity/versitygw/cmd/versitygw "the dr tests' S3 server"
+# kustomize: renders the Kubernetes manifests for their checks (label
+# unit), the engine `kubectl kustomize` embeds.
+go_tool kustomize v5.7.1 sigs.k8s.io/kustomize/kustomize/v5 "the manifest checks"
 echo "install-deps: done"

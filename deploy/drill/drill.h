@@ -46,7 +46,8 @@ struct DrillOptions {
   bool test_drop_last_archived_segment = false;
 };
 
-// Runs the drill against a local deployment (local_deployment.h).
-DrillReport RunLocalDrill(const DrillOptions& options);
+class Deployment;
+// Runs the drill against `deployment` (not started yet).
+DrillReport RunDrill(const DrillOptions& options, Deployment* deployment);
 
 }  // namespace cairn::drill

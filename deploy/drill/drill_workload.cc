@@ -4,27 +4,14 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
-#include "cairn/client/errors.h"
 #include "cairn/client/verify.h"
-#include "cairn/ledger/txid.h"
+#include "robustness/workload.h"
 
 namespace cairn::drill {
 
 using robustness::Operation;
 using robustness::OpKind;
 using robustness::Outcome;
-
-namespace {
-
-bool SetTxid(const std::string& text, Operation* op) {
-  auto txid = ledger::TxId::Parse(text);
-  if (!txid.ok()) return false;
-  op->txid_term = txid->term;
-  op->txid_index = txid->index;
-  return true;
-}
-
-}  // namespace
 
 DrillWorkload::DrillWorkload(DrillWorkloadOptions options, client::ClientOptions client_options,
                              std::string service_cert_pem)
@@ -130,10 +117,10 @@ Operation DrillWorkload::DoAppend(int id, uint64_t n, const std::string& collect
   absl::StatusOr<client::AppendResult> r = client->Append(collection, op.value, ao);
   op.complete_ns = NowNs();
   if (!r.ok()) {
-    op.outcome = client::DefinitelyNotWritten(r.status()) ? Outcome::kRefused : Outcome::kUnknown;
+    op.outcome = robustness::AppendFailureOutcome(r.status());
     return op;
   }
-  op.outcome = SetTxid(r->txid, &op) ? Outcome::kOk : Outcome::kUnknown;
+  op.outcome = robustness::SetTxid(r->txid, &op) ? Outcome::kOk : Outcome::kUnknown;
   op.duplicate = r->duplicate;
   if (op.outcome == Outcome::kOk && n % static_cast<uint64_t>(options_.receipt_every) == 0) {
     absl::MutexLock lock(&mu_);
@@ -150,16 +137,7 @@ Operation DrillWorkload::DoRead(int id, const std::string& collection, client::C
   op.invoke_ns = NowNs();
   auto r = client->GetCurrentEntry(collection);
   op.complete_ns = NowNs();
-  if (r.ok()) {
-    op.outcome = Outcome::kOk;
-    op.read_found = true;
-    op.read_value = r->contents();
-    SetTxid(r->txid(), &op);
-  } else if (absl::IsNotFound(r.status())) {
-    op.outcome = Outcome::kOk;  // the collection has no entry yet
-  } else {
-    op.outcome = Outcome::kUnknown;  // a failed read says nothing
-  }
+  robustness::RecordReadCurrent(r, &op);
   return op;
 }
 

@@ -17,7 +17,9 @@
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
+#include "drill/compose_deployment.h"
 #include "drill/drill.h"
+#include "drill/local_deployment.h"
 #include "drill/report.h"
 
 namespace cairn::drill {
@@ -76,8 +78,14 @@ int Main(int argc, char** argv) {
                  "leader-loss, minority-loss, partition, pause, rolling-restart, store-outage or "
                  "region-loss")
       ->required();
-  app.add_option("--target", target, "Where the drill runs: local (processes on loopback)")
-      ->check(CLI::IsMember({"local"}));
+  std::string compose_file = "deploy/compose/two-region.yml";
+  app.add_option("--target", target,
+                 "Where the drill runs: local (processes on loopback) or compose (containers of "
+                 "--compose-file, on this machine's Docker engine)")
+      ->check(CLI::IsMember({"local", "compose"}));
+  app.add_option("--compose-file", compose_file,
+                 "The two-region compose file (--target compose); its image must be built or "
+                 "buildable (CAIRN_IMAGE, default cairn:local)");
   app.add_option("--duration-s", o.duration_s,
                  "Length of the drill: a third before the fault, a third held, a third after")
       ->check(CLI::Range(9, 86400));
@@ -136,7 +144,20 @@ int Main(int argc, char** argv) {
     return 2;
   }
 
-  const DrillReport report = RunLocalDrill(o);
+  std::unique_ptr<Deployment> deployment;
+  if (target == "local") {
+    deployment = std::make_unique<LocalDeployment>(o.work_dir);
+  } else {
+    absl::StatusOr<std::unique_ptr<ComposeDeployment>> compose =
+        ComposeDeployment::Create(o.work_dir, compose_file, keep);
+    if (!compose.ok()) {
+      std::cerr << "cairn-drill: " << compose.status().message() << "\n";
+      return 2;
+    }
+    deployment = *std::move(compose);
+  }
+  const DrillReport report = RunDrill(o, deployment.get());
+  deployment.reset();  // stops what it started (compose: unless --keep)
   std::cout << ReportTable(report) << std::flush;
   if (!json_path.empty() && !WriteFile(json_path, ReportJson(report))) {
     std::cerr << "cairn-drill: cannot write " << json_path << "\n";

@@ -10,25 +10,25 @@
 
 namespace cairn::robustness {
 
-client::ClientOptions ClientFor(testing::TestCluster& cluster, const std::vector<uint64_t>& nodes) {
+client::ClientOptions TestClusterView::ClientOptionsFor(const std::vector<uint64_t>& nodes) {
   client::ClientOptions o;
-  for (uint64_t id : nodes) o.endpoints.push_back(cluster.node(id).client_address());
-  const testing::CertFiles admin = cluster.pki().User("admin");
+  for (uint64_t id : nodes) o.endpoints.push_back(cluster_->node(id).client_address());
+  const testing::CertFiles admin = cluster_->pki().User("admin");
   o.credentials.cert_file = admin.cert;
   o.credentials.key_file = admin.key;
-  o.credentials.service_cert_file = cluster.pki().service_cert();
+  o.credentials.service_cert_file = cluster_->pki().service_cert();
   o.verified_state.enabled = false;
   return o;
 }
 
-absl::Status WaitConverged(testing::TestCluster& cluster, const std::vector<uint64_t>& nodes) {
+absl::Status WaitConverged(ClusterView& cluster, const std::vector<uint64_t>& nodes) {
   double last = -1;
   int stable = 0;
   return testing::PollUntil(
       [&] {
-        const double first = cluster.node(nodes.front()).Metric("cairn_raft_applied_index");
+        const double first = cluster.Metric(nodes.front(), "cairn_raft_applied_index");
         for (uint64_t id : nodes) {
-          if (cluster.node(id).Metric("cairn_raft_applied_index") != first) return false;
+          if (cluster.Metric(id, "cairn_raft_applied_index") != first) return false;
         }
         stable = (first == last && first > 0) ? stable + 1 : 0;
         last = first;
@@ -37,14 +37,13 @@ absl::Status WaitConverged(testing::TestCluster& cluster, const std::vector<uint
       std::chrono::seconds(60), "every replica to apply the same index");
 }
 
-std::vector<Anomaly> CheckReplicas(testing::TestCluster& cluster,
-                                   const std::vector<uint64_t>& nodes,
+std::vector<Anomaly> CheckReplicas(ClusterView& cluster, const std::vector<uint64_t>& nodes,
                                    const std::vector<std::string>& collections,
                                    const std::vector<LedgerEntry>& reference) {
   std::vector<Anomaly> out;
   std::string first_root;
   for (uint64_t id : nodes) {
-    auto c = client::Client::Create(ClientFor(cluster, {id}));
+    auto c = client::Client::Create(cluster.ClientOptionsFor({id}));
     if (!c.ok()) {
       out.push_back({AnomalyKind::kReplicaDivergence, std::string(c.status().message())});
       continue;
@@ -79,17 +78,16 @@ std::vector<Anomaly> CheckReplicas(testing::TestCluster& cluster,
   return out;
 }
 
-std::vector<Anomaly> CrashedNodes(testing::TestCluster& cluster,
-                                  const std::vector<uint64_t>& nodes) {
+std::vector<Anomaly> CrashedNodes(ClusterView& cluster, const std::vector<uint64_t>& nodes) {
   std::vector<Anomaly> out;
   for (uint64_t id : nodes) {
-    const std::string log = cluster.node(id).Log();
+    const std::string log = cluster.NodeLog(id);
     size_t at = log.find("FATAL");
     if (at == std::string::npos) at = log.find("HALT");
     if (at != std::string::npos) {
       out.push_back({AnomalyKind::kNodeCrashed,
                      absl::StrCat("node ", id, ": ", log.substr(at, log.find('\n', at) - at))});
-    } else if (!cluster.node(id).Running()) {
+    } else if (!cluster.Running(id)) {
       out.push_back({AnomalyKind::kNodeCrashed,
                      absl::StrCat("node ", id, " exited with no FATAL line in its log")});
     }

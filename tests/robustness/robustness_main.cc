@@ -115,7 +115,8 @@ RunReport RunOnce(const Options& o, uint64_t seed, const std::string& dir) {
   wo.hand_attempt_timeout_ms = o.hand_attempt_timeout_ms;
   wo.hand_attempts_per_node = o.hand_attempts_per_node;
   wo.seed = seed;
-  Workload workload(wo, ClientFor(cluster, all));
+  TestClusterView view(&cluster);
+  Workload workload(wo, view.ClientOptionsFor(all));
   if (absl::Status st = workload.Start(); !st.ok()) return fail_infra(st);
   Nemesis nemesis(&cluster, &links, *faults, seed, std::chrono::milliseconds(o.hold_min_ms),
                   std::chrono::milliseconds(o.hold_max_ms));
@@ -135,7 +136,7 @@ RunReport RunOnce(const Options& o, uint64_t seed, const std::string& dir) {
   }
   // A node that exited on its own broke an invariant (or halted): that is
   // an anomaly, reported with the line it died with.
-  std::vector<Anomaly> crashes = CrashedNodes(cluster, all);
+  std::vector<Anomaly> crashes = CrashedNodes(view, all);
   if (!crashes.empty()) {
     CheckResult crashed;
     crashed.anomalies = std::move(crashes);
@@ -145,16 +146,16 @@ RunReport RunOnce(const Options& o, uint64_t seed, const std::string& dir) {
     return report;
   }
   if (absl::Status st = cluster.WaitForLeader().status(); !st.ok()) return fail_infra(st);
-  if (absl::Status st = WaitConverged(cluster, all); !st.ok()) return fail_infra(st);
+  if (absl::Status st = WaitConverged(view, all); !st.ok()) return fail_infra(st);
 
   const History history = workload.TakeHistory();
   const std::vector<std::string> collections = WorkloadCollections(wo);
-  auto reader = client::Client::Create(ClientFor(cluster, all));
+  auto reader = client::Client::Create(view.ClientOptionsFor(all));
   if (!reader.ok()) return fail_infra(reader.status());
   auto ledger = ReadLedger(reader->get(), collections);
   if (!ledger.ok()) return fail_infra(ledger.status());
   CheckResult check = Check(history, *ledger);
-  for (Anomaly& a : CheckReplicas(cluster, all, collections, *ledger)) {
+  for (Anomaly& a : CheckReplicas(view, all, collections, *ledger)) {
     check.anomalies.push_back(std::move(a));
   }
   report.passed = check.ok();

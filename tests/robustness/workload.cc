@@ -34,7 +34,8 @@ bool RetryCannotHelp(const absl::Status& status) {
   }
 }
 
-// Fills op's txid from "term.index"; false when it does not parse.
+}  // namespace
+
 bool SetTxid(const std::string& text, Operation* op) {
   auto txid = ledger::TxId::Parse(text);
   if (!txid.ok()) return false;
@@ -43,7 +44,18 @@ bool SetTxid(const std::string& text, Operation* op) {
   return true;
 }
 
-}  // namespace
+void RecordReadCurrent(const absl::StatusOr<v1::Entry>& answer, Operation* op) {
+  if (answer.ok()) {
+    op->outcome = Outcome::kOk;
+    op->read_found = true;
+    op->read_value = answer->contents();
+    SetTxid(answer->txid(), op);
+  } else if (absl::IsNotFound(answer.status())) {
+    op->outcome = Outcome::kOk;  // the collection has no entry yet
+  } else {
+    op->outcome = Outcome::kUnknown;  // a failed read says nothing
+  }
+}
 
 std::vector<std::string> WorkloadCollections(const WorkloadOptions& options) {
   std::vector<std::string> names;
@@ -187,16 +199,7 @@ Operation Workload::DoRead(int id, const std::string& collection, client::Client
   Operation op = Begin(id, OpKind::kReadCurrent, collection);
   auto r = client->GetCurrentEntry(collection);
   op.complete_ns = NowNs();
-  if (r.ok()) {
-    op.outcome = Outcome::kOk;
-    op.read_found = true;
-    op.read_value = r->contents();
-    SetTxid(r->txid(), &op);
-  } else if (absl::IsNotFound(r.status())) {
-    op.outcome = Outcome::kOk;  // the collection has no entry yet
-  } else {
-    op.outcome = Outcome::kUnknown;  // a failed read says nothing
-  }
+  RecordReadCurrent(r, &op);
   return op;
 }
 

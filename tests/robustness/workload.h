@@ -53,6 +53,12 @@ struct WorkloadOptions {
 
 // Outcome of a failed append as the SDK reports it.
 Outcome AppendFailureOutcome(const absl::Status& status);
+// Fills op's txid from "term.index"; false when it does not parse.
+bool SetTxid(const std::string& text, Operation* op);
+// Records the answer to a read of a collection's current entry in `op`:
+// OK with the entry, OK and not found for an empty collection, UNKNOWN for
+// a failure (a failed read says nothing).
+void RecordReadCurrent(const absl::StatusOr<v1::Entry>& answer, Operation* op);
 
 class Workload {
  public:

@@ -63,10 +63,9 @@ std::string NodeProcess::MemberSpec() const {
   return absl::StrCat(node_id_, "@", peer_address_, "/", client_address_);
 }
 
-double NodeProcess::Metric(const std::string& name) const {
-  const auto colon = http_address_.rfind(':');
-  httplib::Client client(http_address_.substr(0, colon),
-                         std::stoi(http_address_.substr(colon + 1)));
+double ReadMetric(const std::string& http_address, const std::string& name) {
+  const auto colon = http_address.rfind(':');
+  httplib::Client client(http_address.substr(0, colon), std::stoi(http_address.substr(colon + 1)));
   client.set_connection_timeout(std::chrono::milliseconds(500));
   client.set_read_timeout(std::chrono::milliseconds(500));
   auto res = client.Get("/metrics");
@@ -82,6 +81,10 @@ double NodeProcess::Metric(const std::string& name) const {
     pos = after;
   }
   return -1;
+}
+
+double NodeProcess::Metric(const std::string& name) const {
+  return ReadMetric(http_address_, name);
 }
 
 int NodeProcess::HttpStatus(const std::string& path) const {

@@ -13,6 +13,10 @@
 
 namespace cairn::testing {
 
+// Reads a gauge from the /metrics of the node whose HTTP address is
+// `http_address` ("host:port"); -1 if unreadable.
+double ReadMetric(const std::string& http_address, const std::string& name);
+
 class NodeProcess {
  public:
   // Picks ports; nothing starts until Start().

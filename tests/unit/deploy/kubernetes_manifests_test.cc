@@ -180,6 +180,41 @@ TEST_P(KubernetesManifestsTest, RenderAndHoldTheEssentials) {
 
 INSTANTIATE_TEST_SUITE_P(Overlays, KubernetesManifestsTest, ::testing::Values("primary", "paired"));
 
+// The recovery overlay: a Job that runs `cairn-node recover` as node 21 in
+// region paired into the volume the paired voters' StatefulSet gives
+// cairn-0, so that the StatefulSet adopts it.
+TEST(KubernetesManifestsTest, RecoveryJobWritesCairn0sVolume) {
+  std::string error;
+  const std::vector<YAML::Node> recover = Render("paired-recover", &error);
+  ASSERT_FALSE(recover.empty()) << error;
+  const std::vector<YAML::Node> paired = Render("paired", &error);
+  ASSERT_FALSE(paired.empty()) << error;
+  const YAML::Node* job = Find(recover, "Job", "cairn-recover");
+  ASSERT_NE(job, nullptr);
+  const YAML::Node c = (*job)["spec"]["template"]["spec"]["containers"][0];
+  EXPECT_EQ(c["command"][1].as<std::string>(), "recover");
+  std::vector<std::string> args;
+  for (const YAML::Node& a : c["args"]) args.push_back(a.as<std::string>());
+  EXPECT_THAT(args, ::testing::Contains("--node-id=21"));
+  EXPECT_THAT(args, ::testing::Contains("--region=paired"));
+  EXPECT_THAT(args, ::testing::Contains(::testing::StartsWith("--archive-url=")));
+  EXPECT_EQ((*job)["spec"]["backoffLimit"].as<int>(), 0);
+  const YAML::Node* voters = Find(paired, "StatefulSet", "cairn");
+  ASSERT_NE(voters, nullptr);
+  const std::string claim =
+      (*voters)["spec"]["volumeClaimTemplates"][0]["metadata"]["name"].as<std::string>() + "-" +
+      (*voters)["metadata"]["name"].as<std::string>() + "-0";
+  EXPECT_NE(Find(recover, "PersistentVolumeClaim", claim), nullptr) << claim;
+  EXPECT_EQ((*job)["metadata"]["namespace"].as<std::string>(),
+            (*voters)["metadata"]["namespace"].as<std::string>());
+  // Node 21 is the paired voters' first node.
+  std::map<std::string, std::string> env;
+  for (const YAML::Node& e : (*voters)["spec"]["template"]["spec"]["containers"][0]["env"]) {
+    if (e["value"]) env[e["name"].as<std::string>()] = e["value"].as<std::string>();
+  }
+  EXPECT_EQ(env["NODE_ID_BASE"], "21");
+}
+
 // The checker catches each planted fault in otherwise good objects.
 TEST(KubernetesManifestsCheckerTest, CatchesPlantedFaults) {
   std::string error;
