@@ -27,10 +27,10 @@ namespace cairn {
 namespace {
 
 bool DockerAnswers() {
-  return testing::RunCommand(
-             {"/bin/sh", "-c",
-              "docker info >/dev/null 2>&1 && "
-              "{ docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null; }"})
+  return testing::RunCommand({"/bin/sh", "-c",
+                              "docker info >/dev/null 2>&1 && "
+                              "{ docker compose version >/dev/null 2>&1 || command -v "
+                              "docker-compose >/dev/null; }"})
              .exit_code == 0;
 }
 
@@ -91,9 +91,8 @@ TEST_F(ComposeDrill, EveryScenarioPassesOnTheTwoRegionService) {
   ASSERT_EQ(image.exit_code, 0) << "the image " << Tag() << " was not built by the test above";
   for (const char* scenario : {"leader-loss", "minority-loss", "partition", "pause",
                                "rolling-restart", "store-outage", "region-loss"}) {
-    const std::string json =
-        absl::StrCat(std::filesystem::temp_directory_path().string(), "/compose-drill-", getpid(),
-                     "-", scenario, ".json");
+    const std::string json = absl::StrCat(std::filesystem::temp_directory_path().string(),
+                                          "/compose-drill-", getpid(), "-", scenario, ".json");
     const testing::CommandResult r = testing::RunCommand(
         {"/usr/bin/env", "CAIRN_IMAGE=" + Tag(), testing::BinaryPath("deploy/drill/cairn-drill"),
          scenario, "--target", "compose", "--compose-file",
