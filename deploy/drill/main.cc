@@ -132,22 +132,11 @@ int Main(int argc, char** argv) {
     std::cerr << "cairn-drill: the work dir " << work_dir << " is not empty\n";
     return 2;
   }
-  fs::create_directories(work_dir, ec);
-  if (ec) {
-    std::cerr << "cairn-drill: cannot create " << work_dir << ": " << ec.message() << "\n";
-    return 2;
-  }
   o.work_dir = fs::absolute(work_dir).string();
-  std::string error;
-  if (!LocateBinaries(o.work_dir, &error)) {
-    std::cerr << "cairn-drill: " << error << "\n";
-    return 2;
-  }
-
+  // A compose target is checked (an engine answers, the file exists)
+  // before anything is written.
   std::unique_ptr<Deployment> deployment;
-  if (target == "local") {
-    deployment = std::make_unique<LocalDeployment>(o.work_dir);
-  } else {
+  if (target == "compose") {
     absl::StatusOr<std::unique_ptr<ComposeDeployment>> compose =
         ComposeDeployment::Create(o.work_dir, compose_file, keep);
     if (!compose.ok()) {
@@ -156,6 +145,17 @@ int Main(int argc, char** argv) {
     }
     deployment = *std::move(compose);
   }
+  fs::create_directories(o.work_dir, ec);
+  if (ec) {
+    std::cerr << "cairn-drill: cannot create " << o.work_dir << ": " << ec.message() << "\n";
+    return 2;
+  }
+  std::string error;
+  if (!LocateBinaries(o.work_dir, &error)) {
+    std::cerr << "cairn-drill: " << error << "\n";
+    return 2;
+  }
+  if (target == "local") deployment = std::make_unique<LocalDeployment>(o.work_dir);
   const DrillReport report = RunDrill(o, deployment.get());
   deployment.reset();  // stops what it started (compose: unless --keep)
   std::cout << ReportTable(report) << std::flush;

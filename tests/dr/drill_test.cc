@@ -93,6 +93,17 @@ TEST(DrillTest, BadInvocationsAreRefusedBeforeAnythingStarts) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_FALSE(std::filesystem::exists(work));
 
+  // A compose file that is not there (or no Docker engine): refused before
+  // anything is written.
+  r = RunCommand({Drill(), "pause", "--target", "compose", "--compose-file",
+                  tmp.path() + "/no-such.yml", "--work-dir", work});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_TRUE(r.err.find("no compose file") != std::string::npos ||
+              r.err.find("Docker") != std::string::npos ||
+              r.err.find("docker") != std::string::npos)
+      << r.err;
+  EXPECT_FALSE(std::filesystem::exists(work));
+
   // A work dir with something in it is not overwritten.
   std::filesystem::create_directories(work);
   std::ofstream(work + "/precious") << "keep me";
