@@ -4,7 +4,8 @@
 #   find_package(cairn 0.1 REQUIRED)
 #   target_link_libraries(app PRIVATE cairn::client)
 #
-# Installed: the static libraries cairn::client and the ones it links
+# Installed: cairn-node and cairnctl in bin/; the static libraries
+# cairn::client and the ones it links
 # (cairn::ledger, cairn::base, cairn::proto, cairn::proto_grpc), the public
 # headers of client/, ledger/ and base/, the generated cairn/v1 headers and
 # their .proto sources, and cairnConfig.cmake, which finds the third-party
@@ -21,6 +22,10 @@ foreach(target ${CAIRN_INSTALL_TARGETS})
   string(REGEX REPLACE "^cairn_" "" export_name ${target})
   set_target_properties(${target} PROPERTIES EXPORT_NAME ${export_name})
 endforeach()
+
+# The programs: the node and the CLI (cairn-drill, built with the tests,
+# installs itself beside them: deploy/drill/CMakeLists.txt).
+install(TARGETS cairn-node cairnctl RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 install(TARGETS ${CAIRN_INSTALL_TARGETS}
   EXPORT cairnTargets

@@ -71,6 +71,23 @@ TEST(DrillTest, RegionLossCatchesADroppedArchiveSegment) {
   EXPECT_TRUE(std::filesystem::exists(tmp.path() + "/work/node1.log"));
 }
 
+// Installed (cmake --install), cairn-drill finds cairn-node and cairnctl
+// beside it in bin/, with no build tree to point at.
+TEST(DrillTest, InstalledDrillRunsFromItsPrefix) {
+  TempDir tmp;
+  const std::string prefix = tmp.path() + "/prefix";
+  CommandResult r =
+      RunCommand({CAIRN_CMAKE_COMMAND, "--install", BinaryPath(""), "--prefix", prefix}, "",
+                 std::chrono::minutes(5));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  ASSERT_TRUE(std::filesystem::exists(prefix + "/bin/cairn-drill"));
+  r = RunCommand({"/usr/bin/env", "-u", "CAIRN_BIN_DIR", prefix + "/bin/cairn-drill", "pause",
+                  "--duration-s", "9", "--work-dir", tmp.path() + "/work"},
+                 "", std::chrono::minutes(5));
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("drill pause (local): PASSED"));
+}
+
 TEST(DrillTest, BadInvocationsAreRefusedBeforeAnythingStarts) {
   TempDir tmp;
   const std::string work = tmp.path() + "/work";

@@ -34,6 +34,9 @@ TEST(ClientInstallTest, DownstreamProjectBuildsAndRunsAgainstTheInstalledPackage
   EXPECT_TRUE(std::filesystem::exists(prefix + "/include/cairn/v1/ledger.pb.h"));
   // Private headers stay private.
   EXPECT_FALSE(std::filesystem::exists(prefix + "/include/cairn/client/core.h"));
+  // The programs, in bin/.
+  EXPECT_TRUE(std::filesystem::exists(prefix + "/bin/cairn-node"));
+  EXPECT_TRUE(std::filesystem::exists(prefix + "/bin/cairnctl"));
 
   std::filesystem::copy(std::string(CAIRN_SOURCE_DIR) + "/docs/examples", app,
                         std::filesystem::copy_options::recursive);
