@@ -412,6 +412,14 @@ absl::Status NodeImpl::Init() {
     return st;
   }
   if (absl::Status st = LoadIdentity(); !st.ok()) return st;
+  if (!config_.archive_url.empty()) {
+    // The archive's settings (URL, credentials file and profile) are
+    // checked before the data directory is made: a bad one writes nothing.
+    // Opening a store reads them and does not contact it.
+    absl::StatusOr<std::unique_ptr<storage::ArchiveStore>> store =
+        storage::OpenArchiveStore(config_.archive_url, config_.archive_store);
+    if (!store.ok()) return store.status();
+  }
   if (absl::Status st = OpenStorage(); !st.ok()) return st;
   if (absl::Status st = StartLoop(); !st.ok()) return st;
   if (absl::Status st = StartServers(); !st.ok()) return st;

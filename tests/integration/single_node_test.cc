@@ -168,6 +168,69 @@ TEST(NodeCommandLineTest, UsageErrorsExitTwoNamingTheFieldAndCreateNothing) {
   EXPECT_THAT(r.out, HasSubstr("--entry-bytes-max"));
 }
 
+// Disaster-recovery settings: a bad region, archive region or snapshot part
+// size is a usage error; archive credentials that cannot serve (a profile
+// that lacks a key, a profile that is not there) stop the node, and
+// `cairn-node recover`, before anything is written.
+TEST(NodeCommandLineTest, BadDisasterRecoverySettingsAreRefusedAndWriteNothing) {
+  testing::TempDir tmp;
+  const std::string data = tmp.path() + "/data";
+  const std::string node = testing::BinaryPath("node/cairn-node");
+  std::filesystem::create_directories(tmp.path() + "/pki");
+  testing::TestPki pki(tmp.path() + "/pki");
+
+  CommandResult r = testing::RunCommand({node, "--data-dir=" + data, "--region", "x y"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--region: a region \"x y\" may hold only letters"));
+  r = testing::RunCommand({node, "--data-dir=" + data, "--archive-region", "bad region!"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--archive-region"));
+  r = testing::RunCommand({node, "--data-dir=" + data, "--archive-snapshot-part-bytes", "1000"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--archive-snapshot-part-bytes: Value 1000 not in range 4096"));
+
+  const std::string lacks_secret = tmp.path() + "/lacks-secret";
+  std::ofstream(lacks_secret) << "[other]\naws_access_key_id = a\n";
+  const std::string only_default = tmp.path() + "/only-default";
+  std::ofstream(only_default) << "[default]\naws_access_key_id = a\naws_secret_access_key = b\n";
+  const testing::CertFiles geo = pki.Node(4);
+  for (const auto& [file, says] :
+       {std::pair{lacks_secret, "lacks aws_access_key_id or aws_secret_access_key"},
+        std::pair{only_default, "has no profile [other]"}}) {
+    r = testing::RunCommand(
+        {node, "--node-id=4", "--data-dir=" + data,
+         "--client-address=127.0.0.1:" + std::to_string(testing::PickFreePort()),
+         "--peer-address=127.0.0.1:" + std::to_string(testing::PickFreePort()),
+         "--http-address=127.0.0.1:" + std::to_string(testing::PickFreePort()),
+         "--tls-cert-file=" + geo.cert, "--tls-key-file=" + geo.key,
+         "--service-cert-file=" + pki.service_cert(), "--initial-cluster=1@127.0.0.1:1/127.0.0.1:2",
+         "--join", "--role=geo-replica", "--region=paired", "--archive-url=s3://bucket/ledger",
+         "--archive-s3-endpoint=http://127.0.0.1:1", "--archive-credentials-file=" + file,
+         "--archive-profile=other"},
+        "", std::chrono::seconds(60));
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_THAT(r.err, HasSubstr(says));
+    EXPECT_FALSE(std::filesystem::exists(data)) << "the node made its data directory";
+
+    r = testing::RunCommand(
+        {node, "recover", "--archive-url=s3://bucket/ledger",
+         "--archive-s3-endpoint=http://127.0.0.1:1", "--archive-credentials-file=" + file,
+         "--archive-profile=other", "--data-dir=" + data, "--node-id=4",
+         "--peer-address=127.0.0.1:1", "--client-address=127.0.0.1:2",
+         "--service-cert-file=" + pki.service_cert(), "--tls-cert-file=" + geo.cert});
+    EXPECT_EQ(r.exit_code, 2);
+    EXPECT_THAT(r.err, HasSubstr(says));
+    EXPECT_FALSE(std::filesystem::exists(data)) << "recover made its data directory";
+  }
+  r = testing::RunCommand(
+      {node, "recover", "--archive-url=file://" + tmp.path() + "/archive", "--data-dir=" + data,
+       "--node-id=4", "--peer-address=127.0.0.1:1", "--client-address=127.0.0.1:2", "--region",
+       "bad region!", "--service-cert-file=" + pki.service_cert(), "--tls-cert-file=" + geo.cert});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--region"));
+  EXPECT_FALSE(std::filesystem::exists(data));
+}
+
 TEST(NodeCommandLineTest, FlagsOverrideTheConfigFile) {
   testing::TempDir tmp;
   testing::TestPki pki(tmp.path());
