@@ -157,10 +157,6 @@ absl::Status ComposeDeployment::Start() {
                    "the geo-replica to archive the genesis");
 }
 
-std::string ComposeDeployment::ServiceCertPem() {
-  return testing::ReadFileOrEmpty(certs_dir() + "/service.pem");
-}
-
 std::string ComposeDeployment::ClientAddress(uint64_t id) {
   return absl::StrCat("127.0.0.1:", ports_.at(id).first);
 }

@@ -39,7 +39,7 @@ class ComposeDeployment : public Deployment {
   std::string target() const override { return "compose"; }
   absl::Status Start() override;
   const std::string& work_dir() const override { return work_dir_; }
-  std::string ServiceCertPem() override;
+  std::string ServiceCertFile() override { return certs_dir() + "/service.pem"; }
   std::string ClientAddress(uint64_t id) override;
 
   client::ClientOptions ClientOptionsFor(const std::vector<uint64_t>& nodes) override;

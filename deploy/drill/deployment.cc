@@ -2,7 +2,6 @@
 #include "drill/deployment.h"
 
 #include <algorithm>
-#include <fstream>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -144,19 +143,29 @@ absl::Status Deployment::AddRecoveredVoter(uint64_t id) {
       PollUntil([&] { return Metric(id, "cairn_raft_applied_index") >= target; },
                 std::chrono::seconds(60), absl::StrCat("node ", id, " to catch up"));
   if (!caught_up.ok()) return caught_up;
-  r = Cairnctl({"nodes", "promote", std::to_string(id)});
-  if (!r.ok()) return r.status();
+  // Under load the leader commits more while the promote is on its way,
+  // and refuses a learner one entry behind ("has not caught up"): an
+  // operator tries again, and so does the drill, until the deadline.
+  absl::Status promote_status;
+  absl::Status promoted = PollUntil(
+      [&] {
+        r = Cairnctl({"nodes", "promote", std::to_string(id)});
+        promote_status = r.status();
+        return r.ok() ||
+               std::string(r.status().message()).find("has not caught up") == std::string::npos;
+      },
+      std::chrono::seconds(60), absl::StrCat("node ", id, " to be promoted"));
+  if (!promoted.ok()) return promoted;
+  if (!promote_status.ok()) return promote_status;
   serving_.push_back(id);
   return absl::OkStatus();
 }
 
+std::string Deployment::ServiceCertPem() { return testing::ReadFileOrEmpty(ServiceCertFile()); }
+
 absl::Status Deployment::VerifyArchive() {
   std::vector<std::string> argv = {testing::BinaryPath("client/cairnctl"), "dr", "verify",
-                                   "--service-cert"};
-  // The service certificate, as a file the host's cairnctl reads.
-  const std::string cert_file = work_dir() + "/service-cert-for-verify.pem";
-  std::ofstream(cert_file, std::ios::trunc) << ServiceCertPem();
-  argv.push_back(cert_file);
+                                   "--service-cert", ServiceCertFile()};
   const std::vector<std::string> flags = ArchiveFlags();
   argv.insert(argv.end(), flags.begin(), flags.end());
   testing::CommandResult r = testing::RunCommand(argv, "", std::chrono::seconds(600));

@@ -50,7 +50,9 @@ class Deployment : public robustness::ClusterView {
   virtual absl::Status Start() = 0;
   // Where data, logs and certificates are kept.
   virtual const std::string& work_dir() const = 0;
-  virtual std::string ServiceCertPem() = 0;
+  // The service certificate's file, readable from this machine.
+  virtual std::string ServiceCertFile() = 0;
+  std::string ServiceCertPem();
   // host:port a client on this machine reaches node `id` at.
   virtual std::string ClientAddress(uint64_t id) = 0;
 

@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "cairn/client/verify.h"
 #include "drill/deployment.h"
 #include "drill/drill_workload.h"
@@ -48,10 +49,7 @@ class Drill {
  public:
   Drill(const DrillOptions& options, Deployment* deployment, DrillReport* report)
       : o_(options), report_(report), deployment_(*deployment) {}
-  ~Drill() {
-    probe_stop_ = true;
-    if (probe_.joinable()) probe_.join();
-  }
+  ~Drill() { StopProbe(); }
 
   // Runs every phase; an infrastructure failure ends it with report->error.
   void Run();
@@ -77,6 +75,7 @@ class Drill {
   void SetProbeEndpoints(const std::vector<uint64_t>& nodes);
   // Waits (bounded) until the probe has measured both, and joins it.
   void FinishProbe(double seconds_max);
+  void StopProbe();
   // Runbook step 4 after a recovery: nodes 6 and 7 join the recovered
   // node as learners, catch up and are promoted.
   absl::Status GrowRecoveredService();
@@ -103,7 +102,7 @@ class Drill {
   // Set once the fault is in effect (the process dead, the link cut): the
   // probe starts then, so that nothing it sends can reach the service as
   // it was before the fault.
-  std::atomic<bool> fault_in_effect_{false};
+  absl::Notification fault_in_effect_;
   std::atomic<int64_t> probe_write_ns_{-1};
   std::atomic<int64_t> probe_read_ns_{-1};
   absl::Mutex probe_mu_;
@@ -127,9 +126,7 @@ void Drill::RunProbe(client::ClientOptions o, const std::string& service_cert) {
   absl::StatusOr<std::unique_ptr<client::Client>> client = client::Client::Create(o);
   if (!client.ok()) return;
   (void)(*client)->Append("drill-probe", "probe-0");
-  while (!fault_in_effect_ && !probe_stop_) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
+  fault_in_effect_.WaitForNotification();  // StopProbe notifies it too
   for (uint64_t n = 1; !probe_stop_; ++n) {
     std::vector<std::string> endpoints;
     {
@@ -171,16 +168,23 @@ void Drill::FinishProbe(double seconds_max) {
     workload_->RecordArchiveLag(deployment_.ArchiveLag());
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
-  probe_stop_ = true;
-  if (probe_.joinable()) probe_.join();
+  StopProbe();
   if (probe_write_ns_ >= 0) report_->rto_first_write_s = ToSeconds(probe_write_ns_ - fault_ns_);
   if (probe_read_ns_ >= 0) {
     report_->rto_first_verified_read_s = ToSeconds(probe_read_ns_ - fault_ns_);
   }
 }
 
+void Drill::StopProbe() {
+  probe_stop_ = true;
+  // A probe still waiting for the fault wakes, sees the stop and ends.
+  if (!fault_in_effect_.HasBeenNotified()) fault_in_effect_.Notify();
+  if (probe_.joinable()) probe_.join();
+}
+
 void Drill::FaultInEffect() {
-  if (fault_in_effect_) return;  // the first step of a fault in several (rolling-restart)
+  // The first step of a fault in several (rolling-restart) puts it in effect.
+  if (fault_in_effect_.HasBeenNotified()) return;
   const int64_t began_ns = fault_ns_;
   fault_ns_ = workload_->NowNs();
   if (fault_ns_ - began_ns > 200'000'000) {
@@ -188,7 +192,7 @@ void Drill::FaultInEffect() {
                           ToSeconds(fault_ns_ - began_ns)));
   }
   report_->fault_at_s = ToSeconds(fault_ns_);
-  fault_in_effect_ = true;
+  fault_in_effect_.Notify();
 }
 
 void Drill::Event(const std::string& what) {
@@ -239,8 +243,7 @@ absl::Status Drill::Phases() {
   absl::Status injected = InjectAndRecover();
   report_->recovered_at_s = ToSeconds(workload_->NowNs());
   if (!injected.ok()) {
-    probe_stop_ = true;
-    probe_.join();
+    StopProbe();
     workload_->Stop();
     return injected;
   }

@@ -9,6 +9,7 @@
 #include <regex>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "testing/process.h"
 
 namespace cairn::drill {
@@ -67,16 +68,11 @@ absl::StatusOr<std::string> LocalDeployment::Cairnctl(const std::vector<std::str
     if (!cluster_.node(id).Running()) continue;
     CommandResult r = cluster_.node(id).Cairnctl(args);
     if (r.exit_code != 0) {
-      return absl::InternalError(
-          absl::StrCat("cairnctl ", args.front(), " ", args[1], ": ", r.err));
+      return absl::InternalError(absl::StrCat("cairnctl ", absl::StrJoin(args, " "), ": ", r.err));
     }
     return r.out;
   }
   return absl::UnavailableError("no serving node runs");
-}
-
-std::string LocalDeployment::ServiceCertPem() {
-  return testing::ReadFileOrEmpty(cluster_.pki().service_cert());
 }
 
 std::pair<std::string, std::string> LocalDeployment::MemberAddresses(uint64_t id) {

@@ -24,7 +24,7 @@ class LocalDeployment : public Deployment {
   std::string target() const override { return "local"; }
   absl::Status Start() override;
   const std::string& work_dir() const override { return work_dir_; }
-  std::string ServiceCertPem() override;
+  std::string ServiceCertFile() override { return cluster_.pki().service_cert(); }
   std::string ClientAddress(uint64_t id) override { return cluster_.node(id).client_address(); }
 
   client::ClientOptions ClientOptionsFor(const std::vector<uint64_t>& nodes) override {

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "apply/applier.h"
 #include "apply/governance.h"
+#include "cairn/base/check.h"
 #include "cairn/ledger/cosignature.h"
 #include "cairn/storage/data_dir.h"
 #include "cairn/storage/database.h"
@@ -85,7 +86,10 @@ class NodeImpl final : public Node {
   std::unique_ptr<Transport> transport_;
   std::unique_ptr<SnapshotSender> snapshots_;
   std::unique_ptr<SegmentExporter> segments_;
-  std::unique_ptr<ArchiveUploader> archive_;       // geo-replica only
+  // geo-replica only: the store, opened (its settings checked) before the
+  // data directory is made, then handed to the uploader.
+  std::unique_ptr<storage::ArchiveStore> archive_store_;
+  std::unique_ptr<ArchiveUploader> archive_;
   GeoReplicas geo_{config_.waiting_requests_max};  // the leader's view of them
   std::unique_ptr<RaftLoop> loop_;
   PeerChannels channels_{&tls_};
@@ -185,11 +189,10 @@ absl::Status NodeImpl::OpenStorage() {
 }
 
 // The geo-replica's uploader (started by StartServers, once the router to
-// the leader exists). InvalidArgument for a bad --archive-url or settings.
+// the leader exists), on the store Init opened. FailedPrecondition when the
+// residency policy leaves out this region.
 absl::Status NodeImpl::MakeArchiveUploader(const std::string& segments_dir) {
-  absl::StatusOr<std::unique_ptr<storage::ArchiveStore>> store =
-      storage::OpenArchiveStore(config_.archive_url, config_.archive_store);
-  if (!store.ok()) return store.status();
+  CAIRN_CHECK(archive_store_ != nullptr) << "the archive store is opened by Init";
   // A geo-replica outside the residency policy refuses to start (one that
   // joins knows the policy only once it caught up; its uploader checks).
   if (absl::Status s = governance_.CheckResidency(config_.region, "this geo-replica"); !s.ok()) {
@@ -224,7 +227,7 @@ absl::Status NodeImpl::MakeArchiveUploader(const std::string& segments_dir) {
   uploader.snapshot_every_entries = config_.archive_snapshot_entries;
   uploader.snapshot_part_bytes_max = config_.archive_snapshot_part_bytes;
   archive_ = std::make_unique<ArchiveUploader>(
-      *std::move(store), uploader, [this] { return applier_->applied_index(); }, &metrics_);
+      std::move(archive_store_), uploader, [this] { return applier_->applied_index(); }, &metrics_);
   return absl::OkStatus();
 }
 
@@ -419,6 +422,7 @@ absl::Status NodeImpl::Init() {
     absl::StatusOr<std::unique_ptr<storage::ArchiveStore>> store =
         storage::OpenArchiveStore(config_.archive_url, config_.archive_store);
     if (!store.ok()) return store.status();
+    archive_store_ = *std::move(store);
   }
   if (absl::Status st = OpenStorage(); !st.ok()) return st;
   if (absl::Status st = StartLoop(); !st.ok()) return st;
