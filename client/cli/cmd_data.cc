@@ -3,7 +3,9 @@
 #include <fstream>
 #include <iostream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "cairn/base/atomic_file.h"
 #include "cairn/base/hex.h"
 #include "cli_util.h"
@@ -21,6 +23,8 @@ struct AppendArgs {
   std::string idempotency_key;
   bool no_wait = false;
   std::string wait = "committed";
+  std::string batch_file;
+  size_t batch_size = 100;
 };
 
 // The append's contents and claims digest from the arguments; a usage error
@@ -82,6 +86,122 @@ int RunAppend(const AppendArgs& args, const GlobalOptions& options) {
   });
 }
 
+// One line of an --batch file, ready to send.
+struct BatchLine {
+  size_t line = 0;  // 1-based, for messages and output
+  client::BatchEntry entry;
+};
+
+// Reads --batch FILE: JSON lines, each an object with "contents" (text) or
+// "contents_hex", and optionally "collection_id" (default: the positional
+// collection), "claims_digest" (64 hex digits) and "idempotency_key". Blank
+// lines are skipped. Any bad line is an error naming it.
+absl::StatusOr<std::vector<BatchLine>> ReadBatchFile(const AppendArgs& args) {
+  absl::StatusOr<std::string> text = ReadInput(args.batch_file);
+  if (!text.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--batch: ", text.status().message()));
+  }
+  std::vector<BatchLine> lines;
+  size_t number = 0;
+  for (absl::string_view raw : absl::StrSplit(*text, '\n')) {
+    ++number;
+    if (absl::StripAsciiWhitespace(raw).empty()) continue;
+    auto bad = [&](absl::string_view why) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--batch ", args.batch_file, " line ", number, ": ", why));
+    };
+    const nlohmann::json j = nlohmann::json::parse(raw, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) return bad("not a JSON object");
+    for (const auto& [name, value] : j.items()) {
+      if (name != "contents" && name != "contents_hex" && name != "collection_id" &&
+          name != "claims_digest" && name != "idempotency_key") {
+        return bad(absl::StrCat("unknown field \"", name,
+                                "\" (known: collection_id, contents, contents_hex, "
+                                "claims_digest, idempotency_key)"));
+      }
+      if (!value.is_string()) return bad(absl::StrCat("\"", name, "\" must be a string"));
+    }
+    BatchLine line;
+    line.line = number;
+    client::BatchEntry& e = line.entry;
+    e.collection_id = j.value("collection_id", args.collection);
+    if (e.collection_id.empty()) {
+      return bad("no collection_id, and no collection given on the command line");
+    }
+    if (j.contains("contents") == j.contains("contents_hex")) {
+      return bad("give exactly one of \"contents\" and \"contents_hex\"");
+    }
+    if (j.contains("contents")) {
+      e.contents = j["contents"].get<std::string>();
+    } else {
+      auto bytes = base::HexDecode(j["contents_hex"].get<std::string>(), "contents_hex");
+      if (!bytes.ok()) return bad(bytes.status().message());
+      e.contents = *std::move(bytes);
+    }
+    if (j.contains("claims_digest")) {
+      auto digest = base::HexDecode(j["claims_digest"].get<std::string>(), "claims_digest");
+      if (!digest.ok()) return bad(digest.status().message());
+      if (digest->size() != 32) return bad("claims_digest must be 32 bytes (64 hex digits)");
+      e.claims_digest = *std::move(digest);
+    }
+    e.idempotency_key = j.value("idempotency_key", "");
+    // With --idempotency-key K, a line without a key of its own is sent as
+    // "K/<line>": running the same file again with K writes nothing twice.
+    if (e.idempotency_key.empty() && !args.idempotency_key.empty()) {
+      e.idempotency_key = absl::StrCat(args.idempotency_key, "/", number);
+    }
+    lines.push_back(std::move(line));
+  }
+  if (lines.empty())
+    return absl::InvalidArgumentError(
+        absl::StrCat("--batch ", args.batch_file, " holds no entries"));
+  return lines;
+}
+
+// append --batch: the whole file is read and checked first (a bad line
+// sends nothing), then sent in AppendBatch calls of --batch-size entries,
+// printing each entry's txid as its call returns.
+int RunAppendBatch(const AppendArgs& args, const GlobalOptions& options) {
+  absl::StatusOr<std::vector<BatchLine>> lines = ReadBatchFile(args);
+  if (!lines.ok()) {
+    std::cerr << "cairnctl: " << lines.status().message() << "\n";
+    return kExitUsage;
+  }
+  client::AppendBatchOptions batch_options;
+  batch_options.wait_for_commit = !args.no_wait && args.wait != "none";
+  batch_options.geo_durable = args.wait == "geo-durable";
+  return WithClient(options, [&](client::Client& c) {
+    for (size_t first = 0; first < lines->size(); first += args.batch_size) {
+      const size_t end = std::min(lines->size(), first + args.batch_size);
+      std::vector<client::BatchEntry> entries;
+      for (size_t k = first; k < end; ++k) entries.push_back((*lines)[k].entry);
+      auto results = c.AppendBatch(std::move(entries), batch_options);
+      if (!results.ok()) {
+        if (first > 0) {
+          std::cerr << "cairnctl: lines before line " << (*lines)[first].line
+                    << " were appended (printed above); this call and the rest were not, or "
+                       "not certainly\n";
+        }
+        return ReportFailure(results.status(), options);
+      }
+      for (size_t k = first; k < end; ++k) {
+        const client::AppendResult& r = (*results)[k - first];
+        const std::string state = v1::TransactionStatus_Name(r.status).substr(19);
+        if (options.json) {
+          PrintJson({{"line", (*lines)[k].line},
+                     {"txid", r.txid},
+                     {"status", state},
+                     {"duplicate", r.duplicate},
+                     {"idempotency_key", r.idempotency_key}});
+        } else {
+          std::cout << r.txid << " " << state << (r.duplicate ? " (duplicate)" : "") << "\n";
+        }
+      }
+    }
+    return kExitOk;
+  });
+}
+
 // Prints an entry: its contents (or a note when written to a file), or JSON.
 int PrintEntry(const v1::Entry& e, const std::string& output, const GlobalOptions& options) {
   if (!output.empty()) {
@@ -107,17 +227,24 @@ void RegisterAppend(CLI::App& app, GlobalOptions& options, Action* action) {
   auto args = std::make_shared<AppendArgs>();
   CLI::App* cmd = app.add_subcommand(
       "append", "Append an entry to a collection; prints its txid once committed");
-  cmd->add_option("collection", args->collection, "Collection id")->required();
+  cmd->add_option("collection", args->collection,
+                  "Collection id (with --batch: of the lines that name none)");
   cmd->add_option("contents", args->contents,
                   "Entry contents; '-' (or --file) reads them from stdin (or the file)");
+  cmd->add_option("--batch", args->batch_file,
+                  "Append every entry of this JSON-lines file ('-': stdin), in AppendBatch "
+                  "calls; one object per line: contents (text) or contents_hex, and optionally "
+                  "collection_id, claims_digest (hex), idempotency_key. Prints a txid per line");
+  cmd->add_option("--batch-size", args->batch_size,
+                  "Entries per AppendBatch call (the node refuses more than its "
+                  "append_batch_entries_max)")
+      ->check(CLI::Range(size_t{1}, size_t{100000}))
+      ->capture_default_str();
   cmd->add_option("--file", args->file, "Read the contents from this file ('-': stdin)");
   cmd->add_option("--claims-digest", args->claims_digest_hex,
                   "32-byte application claims digest, hex; the receipt will prove it");
   cmd->add_option("--claims-file", args->claims_file,
                   "Application claims: their SHA-256 becomes the claims digest");
-  cmd->add_option("--idempotency-key", args->idempotency_key,
-                  "Retrying with the same key returns the first txid instead of writing twice "
-                  "(default: a random key, reused by the automatic retries)");
   cmd->add_flag("--no-wait", args->no_wait,
                 "Answer once the leader accepted the entry (PENDING), not once committed "
                 "(= --wait none)");
@@ -126,7 +253,23 @@ void RegisterAppend(CLI::App& app, GlobalOptions& options, Action* action) {
                   "archived it in the paired region (RPO 0 for this write)")
       ->check(CLI::IsMember({"committed", "none", "geo-durable"}))
       ->capture_default_str();
+  cmd->add_option("--idempotency-key", args->idempotency_key,
+                  "Retrying with the same key returns the first txid instead of writing twice "
+                  "(default: a random key, reused by the automatic retries). With --batch: "
+                  "lines without a key of their own are sent as KEY/<line number>");
   cmd->callback([args, &options, action, cmd] {
+    if (!args->batch_file.empty()) {
+      if (cmd->count("contents") != 0 || !args->file.empty() || !args->claims_digest_hex.empty() ||
+          !args->claims_file.empty()) {
+        throw CLI::ValidationError("--batch",
+                                   "takes the entries, and their claims, from the file only");
+      }
+      *action = [args, &options] { return RunAppendBatch(*args, options); };
+      return;
+    }
+    if (cmd->count("collection") == 0) {
+      throw CLI::ValidationError("collection", "give the collection id");
+    }
     if (args->file.empty() && cmd->count("contents") == 0) {
       throw CLI::ValidationError("contents", "give the contents, '-' for stdin, or --file");
     }

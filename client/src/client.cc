@@ -83,6 +83,88 @@ absl::StatusOr<AppendResult> Client::Append(absl::string_view collection_id,
   return AppendAsync(collection_id, contents, options).get();
 }
 
+void Client::AppendBatchAsync(std::vector<BatchEntry> entries, const AppendBatchOptions& options,
+                              AppendBatchCallback done) {
+  constexpr size_t kBatchKeyBytesMax = 100;
+  if (options.idempotency_key.size() > kBatchKeyBytesMax) {
+    done(internal::WithReason(absl::InvalidArgumentError(absl::StrCat(
+                                  "the batch's idempotency_key is ", options.idempotency_key.size(),
+                                  " bytes; the limit is ", kBatchKeyBytesMax)),
+                              ErrorReason::kInvalidRequest,
+                              {{std::string(kFieldKey), "idempotency_key"}}));
+    return;
+  }
+  const std::string key =
+      options.idempotency_key.empty() ? core_->NewIdempotencyKey() : options.idempotency_key;
+  v1::AppendBatchRequest request;
+  std::vector<std::string> keys;
+  keys.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    BatchEntry& e = entries[i];
+    if (!e.claims_digest.empty() && e.claims_digest.size() != 32) {
+      const std::string field = absl::StrCat("entries[", i, "].claims_digest");
+      done(internal::WithReason(
+          absl::InvalidArgumentError(absl::StrCat(field, " is ", e.claims_digest.size(),
+                                                  " bytes; it must be empty or 32")),
+          ErrorReason::kInvalidRequest, {{std::string(kFieldKey), field}}));
+      return;
+    }
+    v1::AppendBatchEntry* out = request.add_entries();
+    out->set_collection_id(std::move(e.collection_id));
+    out->set_contents(std::move(e.contents));
+    out->set_claims_digest(std::move(e.claims_digest));
+    keys.push_back(e.idempotency_key.empty() ? absl::StrCat(key, "/", i)
+                                             : std::move(e.idempotency_key));
+    out->set_idempotency_key(keys.back());
+  }
+  request.set_wait(options.geo_durable       ? v1::APPEND_WAIT_GEO_DURABLE
+                   : options.wait_for_commit ? v1::APPEND_WAIT_COMMITTED
+                                             : v1::APPEND_WAIT_NONE);
+  CallSpec spec;
+  spec.method = "AppendBatch";
+  spec.write = true;
+  spec.idempotency_key = key;
+  spec.records_leader = true;
+  internal::StartCall<v1::AppendBatchRequest, v1::AppendBatchResponse>(
+      core_, std::move(spec), std::move(request), CAIRN_RPC(ledger, AppendBatch),
+      [done = std::move(done),
+       keys = std::move(keys)](absl::StatusOr<v1::AppendBatchResponse> response) {
+        if (!response.ok()) {
+          done(response.status());
+          return;
+        }
+        if (static_cast<size_t>(response->results_size()) != keys.size()) {
+          done(absl::InternalError(absl::StrCat("AppendBatch answered ", response->results_size(),
+                                                " results for ", keys.size(), " entries")));
+          return;
+        }
+        std::vector<AppendResult> results(keys.size());
+        for (size_t i = 0; i < keys.size(); ++i) {
+          const v1::AppendResponse& r = response->results(static_cast<int>(i));
+          results[i].txid = r.txid();
+          results[i].status = r.status();
+          results[i].duplicate = r.duplicate();
+          results[i].idempotency_key = keys[i];
+        }
+        done(std::move(results));
+      });
+}
+
+std::future<absl::StatusOr<std::vector<AppendResult>>> Client::AppendBatchAsync(
+    std::vector<BatchEntry> entries, const AppendBatchOptions& options) {
+  auto promise = std::make_shared<std::promise<absl::StatusOr<std::vector<AppendResult>>>>();
+  auto future = promise->get_future();
+  AppendBatchAsync(
+      std::move(entries), options,
+      [promise](absl::StatusOr<std::vector<AppendResult>> r) { promise->set_value(std::move(r)); });
+  return future;
+}
+
+absl::StatusOr<std::vector<AppendResult>> Client::AppendBatch(std::vector<BatchEntry> entries,
+                                                              const AppendBatchOptions& options) {
+  return AppendBatchAsync(std::move(entries), options).get();
+}
+
 absl::StatusOr<v1::TransactionStatus> Client::WaitForCommit(absl::string_view txid,
                                                             int64_t timeout_ms) {
   const absl::Time deadline = absl::Now() + absl::Milliseconds(timeout_ms);

@@ -379,10 +379,12 @@ absl::Status NodeImpl::StartServers() {
     // too_many_pings, failing the forwarded calls on that connection.
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                                kClientPortPingsMinMs);
-    // Room for the largest allowed entry plus framing, so an oversized one is
-    // answered by validation (naming entry_bytes_max), not by the transport.
-    builder.SetMaxReceiveMessageSize(
-        static_cast<int>(std::max<uint64_t>(config_.entry_bytes_max * 2 + (1 << 20), 4 << 20)));
+    // Room for the largest allowed entry or batch plus framing, so an
+    // oversized one is answered by validation (naming entry_bytes_max or
+    // append_batch_bytes_max), not by the transport.
+    builder.SetMaxReceiveMessageSize(static_cast<int>(
+        std::max<uint64_t>({config_.entry_bytes_max * 2 + (1 << 20),
+                            config_.append_batch_bytes_max + (1 << 20), 4 << 20})));
     client_server_ = builder.BuildAndStart();
     if (!client_server_ || port == 0) {
       return absl::UnavailableError(

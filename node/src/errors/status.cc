@@ -3,6 +3,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 
 namespace cairn::node {
 namespace {
@@ -61,6 +62,20 @@ std::optional<v1::ErrorInfo> ErrorInfoOf(const absl::Status& status) {
   v1::ErrorInfo info;
   if (!info.ParseFromString(std::string(*payload))) return std::nullopt;
   return info;
+}
+
+absl::Status AboutEntry(const absl::Status& status, size_t entry_index) {
+  if (status.ok()) return status;
+  const std::string prefix = absl::StrCat("entries[", entry_index, "]");
+  v1::ErrorInfo info = ReasonOrDefault(status);
+  auto& metadata = *info.mutable_metadata();
+  if (auto field = metadata.find("field"); field != metadata.end()) {
+    field->second = absl::StrCat(prefix, ".", field->second);
+  }
+  metadata["entry_index"] = std::to_string(entry_index);
+  absl::Status named(status.code(), absl::StrCat(prefix, ": ", status.message()));
+  named.SetPayload(kErrorInfoTypeUrl, absl::Cord(info.SerializeAsString()));
+  return named;
 }
 
 v1::ErrorInfo ReasonOrDefault(const absl::Status& status) {

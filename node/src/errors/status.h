@@ -26,6 +26,11 @@ using ReasonMetadata = std::initializer_list<std::pair<std::string, std::string>
 absl::Status WithReason(absl::Status status, v1::ErrorReason reason, ReasonMetadata metadata = {});
 // The reason attached to `status`, if any.
 std::optional<v1::ErrorInfo> ErrorInfoOf(const absl::Status& status);
+// `status` as the error of entry `entry_index` of a batch: the message
+// starts "entries[i]: ", the reason is kept (or the one the code implies),
+// a "field" in the metadata becomes "entries[i].field", and metadata
+// "entry_index" is added. OK stays OK.
+absl::Status AboutEntry(const absl::Status& status, size_t entry_index);
 // The reason attached, or the one `status`'s code implies.
 v1::ErrorInfo ReasonOrDefault(const absl::Status& status);
 

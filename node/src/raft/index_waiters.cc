@@ -41,6 +41,13 @@ void IndexWaiters::Advance(uint64_t index) {
   for (auto& cb : ready) std::move(cb)(absl::OkStatus());
 }
 
+bool IndexWaiters::AdvanceIfNoneWaiting(uint64_t index) {
+  absl::MutexLock lock(&mu_);
+  if (!waiting_.empty() && waiting_.begin()->first <= index) return false;
+  reached_ = std::max(reached_, index);
+  return true;
+}
+
 void IndexWaiters::Expire(Clock::time_point now) {
   std::vector<Callback> expired;
   {
@@ -89,7 +96,16 @@ void WaiterPump::Post(uint64_t applied_index, uint64_t signed_size) {
     absl::MutexLock lock(&mu_);
     posted_applied_ = std::max(posted_applied_, applied_index);
     posted_signed_ = std::max(posted_signed_, signed_size);
-    if (!inline_) return;
+    if (!inline_) {
+      // The pump is caught up to everything before this post, nothing new is
+      // signed, and no callback waits for the new applied index: record it
+      // here instead of waking the pump's thread for nothing.
+      if (delivered_signed_ == posted_signed_ && delivered_applied_ < posted_applied_ &&
+          applied_->AdvanceIfNoneWaiting(posted_applied_)) {
+        delivered_applied_ = posted_applied_;
+      }
+      return;
+    }
   }
   Deliver();
 }

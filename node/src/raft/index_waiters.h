@@ -37,6 +37,9 @@ class IndexWaiters {
   // Records that `index` is reached (never goes backwards) and runs the
   // callbacks waiting for it or less.
   void Advance(uint64_t index) ABSL_LOCKS_EXCLUDED(mu_);
+  // As Advance, but only when no callback waits at or below `index` (so
+  // none would run): true then; false, and nothing changes, otherwise.
+  bool AdvanceIfNoneWaiting(uint64_t index) ABSL_LOCKS_EXCLUDED(mu_);
   // Fails the callbacks whose deadline passed.
   void Expire(Clock::time_point now) ABSL_LOCKS_EXCLUDED(mu_);
   // Fails every waiting callback with `status` (shutdown).
@@ -59,7 +62,10 @@ class IndexWaiters {
 // Advances the applied and signed waiters on a thread of its own, so that the
 // callbacks they run (answering reads, building receipts) never hold up the
 // thread that applies entries. Post() only records the latest indexes; the
-// pump catches up to them, skipping the values in between.
+// pump catches up to them, skipping the values in between. When no callback
+// waits for what was posted (an append-only load: appends are answered by
+// the commit waiters), Post records it itself and the pump's thread is not
+// woken at all.
 class WaiterPump {
  public:
   // `on_signed` (may be empty) runs on the pump's thread each time the signed

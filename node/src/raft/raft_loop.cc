@@ -134,10 +134,7 @@ void RaftLoop::DoPropose(std::string command, AppendIdentity identity, bool wait
     return;
   }
   const ledger::TxId txid{position->term, position->last_index};
-  if (identity.has_key()) {
-    inflight_keys_[identity.key] = InflightKey{txid.index, txid.term, identity.digest};
-    inflight_key_of_index_[txid.index] = identity.key;
-  }
+  TrackInflightKey(identity, txid);
   if (!wait_commit) {
     std::move(done)(CommitResult{txid, v1::TRANSACTION_STATUS_PENDING, std::nullopt});
     return;
@@ -147,6 +144,96 @@ void RaftLoop::DoPropose(std::string command, AppendIdentity identity, bool wait
                                          false, std::move(done), &rejected);
   // A new entry cannot have been applied before it was proposed.
   CAIRN_CHECK(added) << "index " << txid.index << " was answered before it was proposed";
+}
+
+void RaftLoop::TrackInflightKey(const AppendIdentity& identity, const ledger::TxId& txid) {
+  if (!identity.has_key()) return;
+  inflight_keys_[identity.key] = InflightKey{txid.index, txid.term, identity.digest};
+  inflight_key_of_index_[txid.index] = identity.key;
+}
+
+namespace {
+
+// Collects a batch's per-entry outcomes, from whichever threads give them,
+// and hands them on once the last one is in.
+class BatchAnswer {
+ public:
+  using Results = std::vector<absl::StatusOr<CommitResult>>;
+  BatchAnswer(size_t n, RaftLoop::BatchDone done)
+      : results_(n, absl::InternalError("unanswered")), remaining_(n), done_(std::move(done)) {}
+
+  // The outcome of entry `i` (each exactly once).
+  void Set(size_t i, absl::StatusOr<CommitResult> result) ABSL_LOCKS_EXCLUDED(mu_) {
+    Results all;
+    {
+      absl::MutexLock lock(&mu_);
+      results_[i] = std::move(result);
+      if (--remaining_ > 0) return;
+      all = std::move(results_);
+    }
+    std::move(done_)(std::move(all));
+  }
+
+ private:
+  absl::Mutex mu_;
+  Results results_ ABSL_GUARDED_BY(mu_);
+  size_t remaining_ ABSL_GUARDED_BY(mu_);
+  RaftLoop::BatchDone done_;  // run once, by the thread that gave the last outcome
+};
+
+}  // namespace
+
+void RaftLoop::ProposeBatch(std::vector<std::string> commands,
+                            std::vector<AppendIdentity> identities, bool wait_commit,
+                            Clock::time_point deadline, BatchDone done) {
+  CAIRN_CHECK(commands.size() == identities.size() && !commands.empty());
+  EnqueueCall(std::move(done),
+              [this, commands = std::move(commands), identities = std::move(identities),
+               wait_commit, deadline](BatchDone done) mutable {
+                DoProposeBatch(std::move(commands), std::move(identities), wait_commit, deadline,
+                               std::move(done));
+              });
+}
+
+void RaftLoop::DoProposeBatch(std::vector<std::string> commands,
+                              std::vector<AppendIdentity> identities, bool wait_commit,
+                              Clock::time_point deadline, BatchDone done) {
+  const size_t n = commands.size();
+  auto answer = std::make_shared<BatchAnswer>(n, std::move(done));
+  std::vector<ProposeDone> dones;
+  dones.reserve(n);
+  std::vector<size_t> fresh;  // positions of the entries proposed now
+  std::vector<std::string> data;
+  for (size_t i = 0; i < n; ++i) {
+    dones.emplace_back(
+        [answer, i](absl::StatusOr<CommitResult> r) { answer->Set(i, std::move(r)); });
+    if (identities[i].has_key() && JoinInflight(identities[i], wait_commit, deadline, dones[i])) {
+      continue;
+    }
+    fresh.push_back(i);
+    data.push_back(std::move(commands[i]));
+  }
+  if (fresh.empty()) return;
+  auto position = raw_->Propose(std::move(data));
+  if (!position.ok()) {
+    const absl::Status error = ProposeError(position.status());
+    for (size_t i : fresh) std::move(dones[i])(error);
+    return;
+  }
+  CAIRN_CHECK(position->last_index - position->first_index + 1 == fresh.size());
+  for (size_t j = 0; j < fresh.size(); ++j) {
+    const size_t i = fresh[j];
+    const ledger::TxId txid{position->term, position->first_index + j};
+    TrackInflightKey(identities[i], txid);
+    if (!wait_commit) {
+      std::move(dones[i])(CommitResult{txid, v1::TRANSACTION_STATUS_PENDING, std::nullopt});
+      continue;
+    }
+    ProposeDone rejected;
+    const bool added = commit_waiters_.Add(txid.index, txid.term, std::move(identities[i].key),
+                                           deadline, false, std::move(dones[i]), &rejected);
+    CAIRN_CHECK(added) << "index " << txid.index << " was answered before it was proposed";
+  }
 }
 
 bool RaftLoop::JoinInflight(const AppendIdentity& identity, bool wait_commit,

@@ -99,6 +99,10 @@ class RaftLoop {
   using Clock = std::chrono::steady_clock;
   using ProposeDone = CommitWaiters::Done;
   using IndexDone = absl::AnyInvocable<void(absl::StatusOr<uint64_t>) &&>;
+  // A batch's outcome: an error for the whole batch (nothing written), or
+  // one outcome per entry, in order.
+  using BatchDone =
+      absl::AnyInvocable<void(absl::StatusOr<std::vector<absl::StatusOr<CommitResult>>>) &&>;
 
   RaftLoop(RaftLoopOptions options, DurableLog* log, StateMachine* machine,
            PeerTransport* transport, SnapshotTransfers* snapshots, Governance* governance,
@@ -123,6 +127,12 @@ class RaftLoop {
   // (not written), OUTCOME_UNKNOWN (deadline, shutdown; may be written).
   void Propose(std::string command, AppendIdentity identity, bool wait_commit,
                Clock::time_point deadline, ProposeDone done);
+  // Proposes `commands` (with their `identities`, one each, keys distinct)
+  // as Propose would each, in one step: the entries that do not join one in
+  // flight are appended together at consecutive indexes, in order, or none
+  // is. `done` runs once every entry has its outcome.
+  void ProposeBatch(std::vector<std::string> commands, std::vector<AppendIdentity> identities,
+                    bool wait_commit, Clock::time_point deadline, BatchDone done);
   // Proposes a membership change carrying a governance transaction.
   void ProposeConfChange(consensus::ConfChange change, std::string command,
                          Clock::time_point deadline, ProposeDone done);
@@ -202,6 +212,10 @@ class RaftLoop {
   void OnReadStates(std::vector<consensus::ReadState> states);
   void DoPropose(std::string command, AppendIdentity identity, bool wait_commit,
                  Clock::time_point deadline, ProposeDone done);
+  void DoProposeBatch(std::vector<std::string> commands, std::vector<AppendIdentity> identities,
+                      bool wait_commit, Clock::time_point deadline, BatchDone done);
+  // Tracks a keyed entry proposed at `txid` until it is applied.
+  void TrackInflightKey(const AppendIdentity& identity, const ledger::TxId& txid);
   // A retry of an append in flight on this leader: answers it (joined) and
   // returns true, or returns false when it must be proposed afresh.
   bool JoinInflight(const AppendIdentity& identity, bool wait_commit, Clock::time_point deadline,

@@ -102,51 +102,77 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::Append(Ctx* call, const v1::AppendR
   return reactor;
 }
 
+namespace {
+
+// The log command of a user's append, received at `now_ms`.
+v1::LogCommand UserCommand(const std::string& collection_id, const std::string& contents,
+                           const std::string& claims_digest, const std::string& idempotency_key,
+                           const Principal& principal, int64_t now_ms) {
+  v1::LogCommand command;
+  v1::UserTransaction* tx = command.mutable_user();
+  tx->set_collection_id(collection_id);
+  tx->set_contents(contents);
+  tx->set_claims_digest(claims_digest);
+  tx->set_user_id(principal.user_id);
+  tx->set_idempotency_key(idempotency_key);
+  tx->set_timestamp_unix_ms(now_ms);
+  return command;
+}
+
+void SetResult(const ledger::TxId& txid, v1::TransactionStatus status, bool duplicate,
+               v1::AppendResponse* out) {
+  out->set_txid(txid.ToString());
+  out->set_status(status);
+  out->set_duplicate(duplicate);
+}
+
+}  // namespace
+
+bool LedgerServiceImpl::GeoDurable(v1::AppendWait wait) const {
+  return wait == v1::APPEND_WAIT_GEO_DURABLE ||
+         (wait == v1::APPEND_WAIT_COMMITTED && governance_->geo_durable_by_default());
+}
+
+absl::StatusOr<std::optional<ledger::TxId>> LedgerServiceImpl::AppliedDuplicate(
+    const Principal& principal, const std::string& idempotency_key, const AppendIdentity& identity,
+    int64_t now_ms) const {
+  if (idempotency_key.empty()) return std::nullopt;
+  auto held = reads_.ledger->LookupIdempotencyKey(principal.user_id, idempotency_key, now_ms);
+  if (!held.ok()) return std::nullopt;
+  // Answered from the ledger, but only with the entry that holds this key
+  // AND these contents.
+  const ledger::TxId holder{held->term, held->index};
+  auto stored = reads_.ledger->Get(held->index);
+  if (!stored.ok()) return stored.status();
+  if (IdentityOfEntry(stored->data) != identity) return KeyReusedError(holder);
+  return holder;
+}
+
 void LedgerServiceImpl::ProposeAppend(Ctx* call, Reactor* reactor, const Principal& principal,
                                       const v1::AppendRequest* req, v1::AppendResponse* resp) {
   const int64_t now_ms = base::NowUnixMs();
-  v1::LogCommand command;
-  v1::UserTransaction* tx = command.mutable_user();
-  tx->set_collection_id(req->collection_id());
-  tx->set_contents(req->contents());
-  tx->set_claims_digest(req->claims_digest());
-  tx->set_user_id(principal.user_id);
-  tx->set_idempotency_key(req->idempotency_key());
-  tx->set_timestamp_unix_ms(now_ms);
-  if (absl::Status st = ledger::ValidateUserTransaction(*tx); !st.ok()) {
+  v1::LogCommand command = UserCommand(req->collection_id(), req->contents(), req->claims_digest(),
+                                       req->idempotency_key(), principal, now_ms);
+  if (absl::Status st = ledger::ValidateUserTransaction(command.user()); !st.ok()) {
     Finish(reactor, st);
     return;
   }
-  const bool geo_durable =
-      req->wait() == v1::APPEND_WAIT_GEO_DURABLE ||
-      (req->wait() == v1::APPEND_WAIT_COMMITTED && governance_->geo_durable_by_default());
-  AppendIdentity identity = IdentityOf(*tx);
-  if (identity.has_key()) {
-    // A retry of an append already applied: answered from the ledger, but
-    // only with the entry that holds this key AND these contents.
-    auto held =
-        reads_.ledger->LookupIdempotencyKey(principal.user_id, req->idempotency_key(), now_ms);
-    if (held.ok()) {
-      const ledger::TxId holder{held->term, held->index};
-      auto stored = reads_.ledger->Get(held->index);
-      if (!stored.ok()) {
-        Finish(reactor, stored.status());
-        return;
-      }
-      if (IdentityOfEntry(stored->data) != identity) {
-        Finish(reactor, KeyReusedError(holder));
-        return;
-      }
-      resp->set_txid(holder.ToString());
-      resp->set_status(v1::TRANSACTION_STATUS_COMMITTED);
-      resp->set_duplicate(true);
-      if (geo_durable) {
-        FinishWhenGeoDurable(call, reactor, holder);
-      } else {
-        Finish(reactor, absl::OkStatus());
-      }
-      return;
+  const bool geo_durable = GeoDurable(req->wait());
+  AppendIdentity identity = IdentityOf(command.user());
+  auto duplicate = AppliedDuplicate(principal, req->idempotency_key(), identity, now_ms);
+  if (!duplicate.ok()) {
+    Finish(reactor, duplicate.status());
+    return;
+  }
+  if (duplicate->has_value()) {
+    const ledger::TxId holder = **duplicate;
+    SetResult(holder, v1::TRANSACTION_STATUS_COMMITTED, true, resp);
+    if (geo_durable) {
+      FinishWhenGeoDurable(call, reactor, holder);
+    } else {
+      Finish(reactor, absl::OkStatus());
     }
+    return;
   }
   const auto started = std::chrono::steady_clock::now();
   loop_->Propose(
@@ -158,9 +184,7 @@ void LedgerServiceImpl::ProposeAppend(Ctx* call, Reactor* reactor, const Princip
           Finish(reactor, r.status());
           return;
         }
-        resp->set_txid(r->txid.ToString());
-        resp->set_status(r->status);
-        resp->set_duplicate(r->duplicate_of.has_value());
+        SetResult(r->txid, r->status, r->duplicate_of.has_value(), resp);
         metrics_->append_latency_seconds.Observe(
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
         if (geo_durable) {
@@ -168,6 +192,109 @@ void LedgerServiceImpl::ProposeAppend(Ctx* call, Reactor* reactor, const Princip
         } else {
           Finish(reactor, absl::OkStatus());
         }
+      });
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::AppendBatch(Ctx* call,
+                                                         const v1::AppendBatchRequest* req,
+                                                         v1::AppendBatchResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = authorizer_->Authorize(*call, v1::ROLE_CONTRIBUTOR);
+  absl::Status st = principal.status();
+  if (st.ok()) st = ValidateAppendBatch(*req, *config_);
+  if (!st.ok()) {
+    metrics_->appends_rejected_total.Increment();
+    return Finish(reactor, st);
+  }
+  if (!router_->IsLeader()) {
+    router_->Forward<v1::LedgerService>(
+        call, reactor, *principal,
+        [req, resp](auto* leader, auto* client, auto done) {
+          leader->AppendBatch(client, req, resp, std::move(done));
+        },
+        &ForwardedAppendStatus);
+    return reactor;
+  }
+  ProposeAppendBatch(call, reactor, *principal, req, resp);
+  return reactor;
+}
+
+void LedgerServiceImpl::ProposeAppendBatch(Ctx* call, Reactor* reactor, const Principal& principal,
+                                           const v1::AppendBatchRequest* req,
+                                           v1::AppendBatchResponse* resp) {
+  const int64_t now_ms = base::NowUnixMs();
+  const int n = req->entries_size();
+  for (int i = 0; i < n; ++i) resp->add_results();
+  // Entries already applied are answered from the ledger; the rest are
+  // proposed together. Every check comes before the proposal, so a refusal
+  // writes nothing.
+  std::vector<std::string> commands;
+  std::vector<AppendIdentity> identities;
+  std::vector<int> positions;  // of the proposed entries in the request
+  ledger::TxId last;           // the highest txid answered, for GEO_DURABLE
+  for (int i = 0; i < n; ++i) {
+    const v1::AppendBatchEntry& e = req->entries(i);
+    v1::LogCommand command = UserCommand(e.collection_id(), e.contents(), e.claims_digest(),
+                                         e.idempotency_key(), principal, now_ms);
+    if (absl::Status st = ledger::ValidateUserTransaction(command.user()); !st.ok()) {
+      Finish(reactor, AboutEntry(st, static_cast<size_t>(i)));
+      return;
+    }
+    AppendIdentity identity = IdentityOf(command.user());
+    auto duplicate = AppliedDuplicate(principal, e.idempotency_key(), identity, now_ms);
+    if (!duplicate.ok()) {
+      metrics_->appends_rejected_total.Increment();
+      Finish(reactor, AboutEntry(duplicate.status(), static_cast<size_t>(i)));
+      return;
+    }
+    if (duplicate->has_value()) {
+      SetResult(**duplicate, v1::TRANSACTION_STATUS_COMMITTED, true, resp->mutable_results(i));
+      if ((*duplicate)->index > last.index) last = **duplicate;
+      continue;
+    }
+    commands.push_back(command.SerializeAsString());
+    identities.push_back(std::move(identity));
+    positions.push_back(i);
+  }
+  const bool geo_durable = GeoDurable(req->wait());
+  auto finish = [this, call, reactor, geo_durable](const ledger::TxId& last) {
+    if (geo_durable) {
+      FinishWhenGeoDurable(call, reactor, last);
+    } else {
+      Finish(reactor, absl::OkStatus());
+    }
+  };
+  if (commands.empty()) {
+    finish(last);
+    return;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  loop_->ProposeBatch(
+      std::move(commands), std::move(identities), req->wait() != v1::APPEND_WAIT_NONE,
+      DeadlineOf(*call),
+      [this, reactor, resp, started, finish, last, positions = std::move(positions)](
+          absl::StatusOr<std::vector<absl::StatusOr<CommitResult>>> r) mutable {
+        if (!r.ok()) {
+          metrics_->appends_rejected_total.Increment();
+          Finish(reactor, r.status());
+          return;
+        }
+        for (size_t j = 0; j < r->size(); ++j) {
+          const auto& outcome = (*r)[j];
+          const int i = positions[j];
+          if (!outcome.ok()) {
+            // The first entry (by position) that did not make it decides.
+            metrics_->appends_rejected_total.Increment();
+            Finish(reactor, AboutEntry(outcome.status(), static_cast<size_t>(i)));
+            return;
+          }
+          SetResult(outcome->txid, outcome->status, outcome->duplicate_of.has_value(),
+                    resp->mutable_results(i));
+          if (outcome->txid.index > last.index) last = outcome->txid;
+        }
+        metrics_->append_latency_seconds.Observe(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        finish(last);
       });
 }
 

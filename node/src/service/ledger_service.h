@@ -50,6 +50,8 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
   using Ctx = grpc::CallbackServerContext;
   using Reactor = grpc::ServerUnaryReactor;
   Reactor* Append(Ctx* call, const v1::AppendRequest* req, v1::AppendResponse* resp) override;
+  Reactor* AppendBatch(Ctx* call, const v1::AppendBatchRequest* req,
+                       v1::AppendBatchResponse* resp) override;
   Reactor* GetEntry(Ctx* call, const v1::GetEntryRequest* req, v1::GetEntryResponse* resp) override;
   Reactor* GetCurrentEntry(Ctx* call, const v1::GetCurrentEntryRequest* req,
                            v1::GetCurrentEntryResponse* resp) override;
@@ -71,6 +73,17 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
  private:
   void ProposeAppend(Ctx* call, Reactor* reactor, const Principal& principal,
                      const v1::AppendRequest* req, v1::AppendResponse* resp);
+  void ProposeAppendBatch(Ctx* call, Reactor* reactor, const Principal& principal,
+                          const v1::AppendBatchRequest* req, v1::AppendBatchResponse* resp);
+  // For an append already applied: the entry holding the principal's
+  // `idempotency_key` (nullopt when none does, or the key is empty), or
+  // IDEMPOTENCY_KEY_REUSED when that entry's identity is not `identity`.
+  absl::StatusOr<std::optional<ledger::TxId>> AppliedDuplicate(const Principal& principal,
+                                                               const std::string& idempotency_key,
+                                                               const AppendIdentity& identity,
+                                                               int64_t now_ms) const;
+  // Whether `wait` asks (or the service's default makes it) GEO_DURABLE.
+  bool GeoDurable(v1::AppendWait wait) const;
   // Finishes a committed append (`txid`) once a geo-replica's archive
   // covers it, or with NOT_GEO_DURABLE at the deadline.
   void FinishWhenGeoDurable(Ctx* call, Reactor* reactor, const ledger::TxId& txid);

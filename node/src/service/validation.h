@@ -15,6 +15,11 @@ namespace cairn::node {
 // Collection id, contents size, claims digest, idempotency key, wait mode.
 absl::Status ValidateAppend(const v1::AppendRequest& request, const NodeConfig& config);
 
+// 1..append_batch_entries_max entries, at most append_batch_bytes_max bytes,
+// each entry as ValidateAppend, no two sharing an idempotency key. An error
+// about one entry names it: "entries[i]: ..." and metadata "entry_index".
+absl::Status ValidateAppendBatch(const v1::AppendBatchRequest& request, const NodeConfig& config);
+
 // 0 (the default page) or 1..page_size_max.
 absl::Status ValidatePageSize(uint32_t page_size, const NodeConfig& config);
 

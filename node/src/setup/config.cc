@@ -228,6 +228,14 @@ void AddOptions(CLI::App& app, NodeConfig& c) {
                  "Longest idempotency key, in bytes")
       ->check(CLI::Range(uint64_t{1}, uint64_t{1024}))
       ->capture_default_str();
+  app.add_option("--append-batch-entries-max", c.append_batch_entries_max,
+                 "Most entries in one AppendBatch call")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{100000}))
+      ->capture_default_str();
+  app.add_option("--append-batch-bytes-max", c.append_batch_bytes_max,
+                 "Largest AppendBatch request, in bytes (serialized)")
+      ->check(CLI::Range(uint64_t{1} << 10, uint64_t{256} << 20))
+      ->capture_default_str();
   app.add_option("--page-size-max", c.page_size_max, "Largest page a list call may ask for")
       ->check(CLI::Range(uint64_t{1}, uint64_t{100000}))
       ->capture_default_str();
@@ -274,6 +282,10 @@ std::string MissingRequired(const NodeConfig& c) {
   if (c.data_dir.empty()) return "--data-dir (data_dir) must not be empty";
   if (c.heartbeat_ticks >= c.election_ticks) {
     return "--heartbeat-ticks must be less than --election-ticks";
+  }
+  if (c.append_batch_bytes_max > c.uncommitted_bytes_max) {
+    return "--append-batch-bytes-max must not exceed --uncommitted-bytes-max: a batch that large "
+           "could never be accepted";
   }
   if (c.role == "geo-replica" && c.archive_url.empty()) {
     return "--role geo-replica needs --archive-url (archive_url): where to archive the ledger";

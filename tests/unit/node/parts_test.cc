@@ -8,8 +8,10 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "cairn/node/config.h"
+#include "errors/status.h"
 #include "peer/raft_codec.h"
 #include "raft/index_waiters.h"
 #include "service/node_cache.h"
@@ -74,6 +76,64 @@ TEST(ValidationTest, AppendLimitsNameTheSetting) {
               HasSubstr("idempotency_key_bytes_max=128"));
   EXPECT_THAT(std::string(ValidatePageSize(1001, config).message()), HasSubstr("page_size_max"));
   EXPECT_TRUE(ValidatePageSize(0, config).ok());
+}
+
+TEST(ValidationTest, BatchErrorsNameTheEntryAndTheLimit) {
+  NodeConfig config;
+  config.append_batch_entries_max = 3;
+  config.append_batch_bytes_max = 1024;
+  v1::AppendBatchRequest req;
+  auto reason_of = [](const absl::Status& st) { return ErrorInfoOf(st).value_or(v1::ErrorInfo{}); };
+  absl::Status st = ValidateAppendBatch(req, config);
+  EXPECT_THAT(std::string(st.message()), HasSubstr("entries is empty"));
+  for (int i = 0; i < 3; ++i) {
+    v1::AppendBatchEntry* e = req.add_entries();
+    e->set_collection_id("c");
+    e->set_contents("x");
+    e->set_idempotency_key(absl::StrCat("k", i));
+  }
+  EXPECT_TRUE(ValidateAppendBatch(req, config).ok());
+
+  req.mutable_entries(1)->set_contents("");
+  st = ValidateAppendBatch(req, config);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.message(), "entries[1]: contents is empty");
+  EXPECT_EQ(reason_of(st).reason(), "INVALID_REQUEST");
+  EXPECT_EQ(reason_of(st).metadata().at("entry_index"), "1");
+  EXPECT_EQ(reason_of(st).metadata().at("field"), "entries[1].contents");
+  req.mutable_entries(1)->set_contents("x");
+
+  req.mutable_entries(2)->set_collection_id("cairn.governance");
+  st = ValidateAppendBatch(req, config);
+  EXPECT_THAT(std::string(st.message()), HasSubstr("entries[2]: "));
+  EXPECT_THAT(std::string(st.message()), HasSubstr("reserved"));
+  req.mutable_entries(2)->set_collection_id("c");
+
+  req.mutable_entries(2)->set_idempotency_key("k0");
+  st = ValidateAppendBatch(req, config);
+  EXPECT_THAT(std::string(st.message()),
+              HasSubstr("entries[2]: idempotency_key is also the key of entries[0]"));
+  req.mutable_entries(2)->set_idempotency_key("k2");
+
+  req.mutable_entries(0)->set_claims_digest("short");
+  EXPECT_EQ(reason_of(ValidateAppendBatch(req, config)).metadata().at("field"),
+            "entries[0].claims_digest");
+  req.mutable_entries(0)->set_claims_digest("");
+
+  req.add_entries()->CopyFrom(req.entries(0));
+  req.mutable_entries(3)->set_idempotency_key("k3");
+  st = ValidateAppendBatch(req, config);
+  EXPECT_THAT(std::string(st.message()), HasSubstr("append_batch_entries_max=3"));
+  EXPECT_EQ(reason_of(st).reason(), "LIMIT_EXCEEDED");
+  req.mutable_entries()->RemoveLast();
+
+  req.mutable_entries(0)->set_contents(std::string(1100, 'x'));
+  st = ValidateAppendBatch(req, config);
+  EXPECT_THAT(std::string(st.message()), HasSubstr("append_batch_bytes_max=1024"));
+  req.mutable_entries(0)->set_contents("x");
+
+  req.set_wait(static_cast<v1::AppendWait>(7));
+  EXPECT_THAT(std::string(ValidateAppendBatch(req, config).message()), HasSubstr("wait"));
 }
 
 TEST(IndexWaitersTest, RunsOnReachDeadlineOrFailureAndIsBounded) {

@@ -76,6 +76,29 @@ struct AppendResult {
   std::string idempotency_key;  // the key the append was sent with
 };
 
+// One entry of an AppendBatch.
+struct BatchEntry {
+  std::string collection_id;
+  std::string contents;
+  // Empty, or exactly 32 bytes; the entry's receipt proves it.
+  std::string claims_digest;
+  // Empty: "<batch key>/<position>" (see AppendBatchOptions). At most 128
+  // bytes; no two entries of a batch may share one.
+  std::string idempotency_key;
+};
+
+struct AppendBatchOptions {
+  // The batch's key. Empty: the client generates one. An entry without a
+  // key of its own is sent with "<this key>/<its position>", so a retry of
+  // the same batch with the same key is recognised entry by entry and
+  // writes only what the first attempt did not. At most 100 bytes.
+  std::string idempotency_key;
+  // As AppendOptions, for every entry (GEO_DURABLE: until an archived
+  // checkpoint covers the last of them).
+  bool wait_for_commit = true;
+  bool geo_durable = false;
+};
+
 struct ReceiptOptions {
   // Wait (up to timeout_ms) for a signature to cover the txid instead of
   // failing with NotFound.
@@ -86,6 +109,7 @@ struct ReceiptOptions {
 };
 
 using AppendCallback = std::function<void(absl::StatusOr<AppendResult>)>;
+using AppendBatchCallback = std::function<void(absl::StatusOr<std::vector<AppendResult>>)>;
 
 class Client {
  public:
@@ -114,6 +138,19 @@ class Client {
   // Same, calling `done` (on a gRPC thread, exactly once) instead.
   void AppendAsync(absl::string_view collection_id, absl::string_view contents,
                    const AppendOptions& options, AppendCallback done);
+
+  // Appends `entries` in one call (LedgerService.AppendBatch): each becomes
+  // a transaction of its own, with its own txid and receipt; the results
+  // come in the order of `entries`. Validation is all or nothing: an error
+  // about one entry names it ("entries[i]: ...", metadata "entry_index") and
+  // nothing was written. Otherwise, as Append: on OUTCOME_UNKNOWN (metadata
+  // "idempotency_key": the batch's key) retry the same entries with that key.
+  absl::StatusOr<std::vector<AppendResult>> AppendBatch(std::vector<BatchEntry> entries,
+                                                        const AppendBatchOptions& options = {});
+  std::future<absl::StatusOr<std::vector<AppendResult>>> AppendBatchAsync(
+      std::vector<BatchEntry> entries, const AppendBatchOptions& options = {});
+  void AppendBatchAsync(std::vector<BatchEntry> entries, const AppendBatchOptions& options,
+                        AppendBatchCallback done);
 
   // Polls GetTransactionStatus, with backoff, until `txid` is COMMITTED or
   // INVALID and returns that status; DeadlineExceeded (reason

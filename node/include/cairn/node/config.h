@@ -110,11 +110,13 @@ struct NodeConfig {
   uint64_t entry_bytes_max = 1 << 20;      // contents of one Append
   uint64_t collection_id_bytes_max = 256;  // UTF-8 bytes of a collection id
   uint64_t idempotency_key_bytes_max = 128;
-  uint64_t page_size_max = 1000;              // entries or collections per list page
-  uint64_t uncommitted_bytes_max = 64 << 20;  // leader backpressure beyond this
-  uint64_t waiting_requests_max = 100000;     // requests parked waiting for an index
-  uint64_t inbox_ops_max = 65536;             // requests queued for the Raft loop
-  uint64_t idempotency_window_s = 24 * 3600;  // how long a retried append is recognized
+  uint64_t append_batch_entries_max = 1000;             // entries of one AppendBatch
+  uint64_t append_batch_bytes_max = uint64_t{4} << 20;  // serialized AppendBatch request
+  uint64_t page_size_max = 1000;                        // entries or collections per list page
+  uint64_t uncommitted_bytes_max = 64 << 20;            // leader backpressure beyond this
+  uint64_t waiting_requests_max = 100000;               // requests parked waiting for an index
+  uint64_t inbox_ops_max = 65536;                       // requests queued for the Raft loop
+  uint64_t idempotency_window_s = 24 * 3600;            // how long a retried append is recognized
 
   // --- logging ---
   std::string log_level = "info";   // trace, debug, info, warn, error
