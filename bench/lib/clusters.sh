@@ -159,14 +159,18 @@ cairn_add_geo_replica() {
   return 1
 }
 
-# etcd_start DIR [tls]: three etcd members with their default (durable)
-# settings; with "tls", client and peer URLs are https with client
-# certificates required on both (as Cairn's ports are), from a CA made with
-# cairnctl under DIR/etcd-certs. Sets ETCD_ENDPOINTS (client URLs'
+# etcd_start DIR [tls] [extra etcd flags...]: three etcd members with their
+# default (durable) settings; with "tls" (pass "" for plaintext when adding
+# flags), client and peer URLs are https with client certificates required on
+# both (as Cairn's ports are), from a CA made with cairnctl under
+# DIR/etcd-certs. Extra flags go to every member (e.g. --max-txn-ops, whose
+# default of 128 refuses larger transactions). Sets ETCD_ENDPOINTS (client URLs'
 # host:port, comma-separated), ETCD_LEADER (the leader's host:port),
 # ETCD_PIDS and ETCD_BENCH_TLS (cairn-bench TLS flags; empty in plaintext).
 etcd_start() {
   local dir=$1 tls=${2:-}
+  shift
+  if [ $# -gt 0 ]; then shift; fi
   local names=() peer_urls=() client_urls=() i cluster="" scheme=http tls_flags=()
   ETCD_BENCH_TLS=()
   ETCDCTL_TLS=()
@@ -200,7 +204,7 @@ etcd_start() {
       --listen-client-urls "${client_urls[$i]}" --advertise-client-urls "${client_urls[$i]}" \
       --initial-cluster "$cluster" --initial-cluster-state new \
       --initial-cluster-token "cairn-bench-$$" --logger zap --log-outputs stderr \
-      --log-level warn "${tls_flags[@]}" >"$dir/etcd$i.log" 2>&1 &
+      --log-level warn "${tls_flags[@]}" "$@" >"$dir/etcd$i.log" 2>&1 &
     BENCH_PIDS+=($!)
     ETCD_PIDS+=($!)
   done

@@ -33,6 +33,15 @@ std::string Row(const char* name, uint64_t ok, uint64_t errors, double seconds,
   return line;
 }
 
+double RequestsPerSecond(const RunResult& result) {
+  return result.measured_s > 0 ? static_cast<double>(result.ok()) / result.measured_s : 0.0;
+}
+
+// Every request of a run carries run.batch entries (only appends are batched).
+double EntriesPerSecond(const RunDescription& run, const RunResult& result) {
+  return RequestsPerSecond(result) * static_cast<double>(run.batch);
+}
+
 double ClientCpuUsPerRequest(const RunDescription& run, const RunResult& result) {
   if (run.client_cpu_s < 0 || result.completed_total == 0) return -1;
   return run.client_cpu_s * 1e6 / static_cast<double>(result.completed_total);
@@ -44,7 +53,7 @@ void PrintReport(const RunDescription& run, const RunResult& result, std::ostrea
   out << "cairn-bench: target=" << run.target << " workload=" << run.workload
       << " endpoint=" << run.endpoint << " connections=" << run.connections
       << " inflight=" << run.inflight << " (" << run.connections * run.inflight
-      << " outstanding) value_bytes=" << run.value_bytes << "\n";
+      << " outstanding) value_bytes=" << run.value_bytes << " batch=" << run.batch << "\n";
   out << "  measured " << result.measured_s << " s\n";
   out << "  op               ok   errors       req/s   p50(ms)   p90(ms)   p99(ms) p99.9(ms)"
          "   max(ms)\n";
@@ -58,21 +67,28 @@ void PrintReport(const RunDescription& run, const RunResult& result, std::ostrea
   if (ops > 1) {
     out << Row("all", result.ok(), result.errors(), result.measured_s, result.AllLatency());
   }
+  if (run.batch > 1) {
+    char entries[128];
+    std::snprintf(entries, sizeof(entries), "  entries/s %.1f (%zu entries per request)\n",
+                  EntriesPerSecond(run, result), run.batch);
+    out << entries;
+  }
   if (!result.first_error.empty()) out << "  first error: " << result.first_error << "\n";
   // One line for shell scripts: key=value, all operations together.
   const LatencyHistogram all = result.AllLatency();
-  char line[400];
+  // New keys go at the end: scripts cut the first fields by position.
+  char line[512];
   std::snprintf(line, sizeof(line),
                 "result: ok=%llu errors=%llu throughput_per_s=%.1f p50_ms=%.3f p90_ms=%.3f "
                 "p99_ms=%.3f p999_ms=%.3f max_ms=%.3f completed=%llu wall_s=%.3f "
-                "client_cpu_us_per_req=%.1f\n",
+                "client_cpu_us_per_req=%.1f batch=%zu entries_per_s=%.1f\n",
                 static_cast<unsigned long long>(result.ok()),
-                static_cast<unsigned long long>(result.errors()),
-                result.measured_s > 0 ? static_cast<double>(result.ok()) / result.measured_s : 0.0,
+                static_cast<unsigned long long>(result.errors()), RequestsPerSecond(result),
                 Us(all.ValueAtQuantile(0.5)) / 1000, Us(all.ValueAtQuantile(0.9)) / 1000,
                 Us(all.ValueAtQuantile(0.99)) / 1000, Us(all.ValueAtQuantile(0.999)) / 1000,
                 Us(all.max_ns()) / 1000, static_cast<unsigned long long>(result.completed_total),
-                result.wall_s, ClientCpuUsPerRequest(run, result));
+                result.wall_s, ClientCpuUsPerRequest(run, result), run.batch,
+                EntriesPerSecond(run, result));
   out << line;
 }
 
@@ -85,12 +101,13 @@ std::string ReportJson(const RunDescription& run, const RunResult& result) {
   j["inflight"] = run.inflight;
   j["concurrency"] = run.connections * run.inflight;
   j["value_bytes"] = run.value_bytes;
+  j["batch"] = run.batch;
   if (!run.label.empty()) j["label"] = run.label;
   j["measured_s"] = result.measured_s;
   j["ok"] = result.ok();
   j["errors"] = result.errors();
-  j["throughput_per_s"] =
-      result.measured_s > 0 ? static_cast<double>(result.ok()) / result.measured_s : 0.0;
+  j["throughput_per_s"] = RequestsPerSecond(result);
+  j["entries_per_s"] = EntriesPerSecond(run, result);
   j["latency_us"] = LatencyJson(result.AllLatency());
   j["completed_total"] = result.completed_total;
   j["wall_s"] = result.wall_s;

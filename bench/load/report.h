@@ -1,5 +1,6 @@
 // cairn-bench results: a human-readable table on stdout and a JSON document
-// (--json-out) that scripts read. Latencies are reported in microseconds.
+// (--json-out) that scripts read. Latencies are reported in microseconds, per
+// request; with --batch N, throughput is also given in entries (requests x N).
 #pragma once
 
 #include <iosfwd>
@@ -17,6 +18,8 @@ struct RunDescription {
   int connections = 0;
   int inflight = 0;
   size_t value_bytes = 0;
+  // Entries per request (--batch): throughput in entries is requests x batch.
+  size_t batch = 1;
   std::string label;
   // CPU seconds this process used during the run (user + system), or < 0.
   double client_cpu_s = -1;

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <unordered_set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -42,13 +43,16 @@ void SetDeadline(grpc::ClientContext* context, int64_t timeout_ms) {
 }
 
 // Fills worker.value with value_bytes random bytes once, then stamps the
-// worker id and its sequence number at the front so every value is distinct.
-const std::string& NextValue(WorkerContext& w, size_t value_bytes) {
+// worker id and a value number at the front so every value is distinct: value
+// `entry` of the `entries` one request carries is number
+// sequence * entries + entry (the sequence number itself for single values).
+const std::string& NextValue(WorkerContext& w, size_t value_bytes, size_t entry = 0,
+                             size_t entries = 1) {
   if (w.value.size() != value_bytes) {
     w.value.resize(value_bytes);
     for (char& c : w.value) c = static_cast<char>('a' + w.rng() % 26);
   }
-  const uint64_t stamp[2] = {static_cast<uint64_t>(w.id), w.sequence};
+  const uint64_t stamp[2] = {static_cast<uint64_t>(w.id), w.sequence * entries + entry};
   std::memcpy(w.value.data(), stamp, std::min(sizeof(stamp), value_bytes));
   return w.value;
 }
@@ -61,6 +65,23 @@ struct Call {
   Response response;
 };
 
+// OK when an AppendBatch of `entries` entries was answered with one result,
+// carrying a txid, per entry; INTERNAL otherwise.
+grpc::Status CheckBatchResults(const v1::AppendBatchResponse& response, size_t entries) {
+  if (static_cast<size_t>(response.results_size()) != entries) {
+    return grpc::Status(grpc::StatusCode::INTERNAL,
+                        absl::StrCat("AppendBatch answered ", response.results_size(),
+                                     " results for ", entries, " entries"));
+  }
+  for (int i = 0; i < response.results_size(); ++i) {
+    if (response.results(i).txid().empty()) {
+      return grpc::Status(grpc::StatusCode::INTERNAL,
+                          absl::StrCat("AppendBatch result ", i, " has no txid"));
+    }
+  }
+  return grpc::Status::OK;
+}
+
 class CairnSource : public RequestSource {
  public:
   CairnSource(std::vector<std::shared_ptr<grpc::Channel>> channels, CairnSourceOptions options)
@@ -72,6 +93,10 @@ class CairnSource : public RequestSource {
     v1::LedgerService::Stub* stub = stubs_[static_cast<size_t>(w.connection)].get();
     switch (op) {
       case Op::kAppend:
+        if (options_.batch > 1) {
+          AppendBatch(stub, w, std::move(done));
+          return;
+        }
         Append(stub, w, [done](grpc::Status s, const std::string&) { done(s); });
         return;
       case Op::kGet: {
@@ -124,6 +149,26 @@ class CairnSource : public RequestSource {
                           });
   }
 
+  // Appends options_.batch distinct values to the collection in one
+  // AppendBatch.
+  void AppendBatch(v1::LedgerService::Stub* stub, WorkerContext& w, Done done) {
+    auto call = std::make_shared<Call<v1::AppendBatchRequest, v1::AppendBatchResponse>>();
+    SetDeadline(&call->context, options_.timeout_ms);
+    const size_t entries = options_.batch;
+    call->request.mutable_entries()->Reserve(static_cast<int>(entries));
+    for (size_t i = 0; i < entries; ++i) {
+      v1::AppendBatchEntry* entry = call->request.add_entries();
+      entry->set_collection_id(options_.collection);
+      entry->set_contents(NextValue(w, options_.value_bytes, i, entries));
+    }
+    if (options_.geo_durable) call->request.set_wait(v1::APPEND_WAIT_GEO_DURABLE);
+    stub->async()->AppendBatch(&call->context, &call->request, &call->response,
+                               [call, entries, done](grpc::Status s) {
+                                 if (s.ok()) s = CheckBatchResults(call->response, entries);
+                                 done(s);
+                               });
+  }
+
   // Appends, then asks for that entry's receipt, waiting for the signature
   // that covers it: done once the receipt is in hand.
   void AppendThenReceipt(v1::LedgerService::Stub* stub, WorkerContext& w, Done done) {
@@ -162,6 +207,10 @@ class EtcdSource : public RequestSource {
       done(grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "etcd runs only put (append)"));
       return;
     }
+    if (options_.batch > 1) {
+      Txn(w, std::move(done));
+      return;
+    }
     auto call = std::make_shared<Call<etcdserverpb::PutRequest, etcdserverpb::PutResponse>>();
     SetDeadline(&call->context, options_.timeout_ms);
     call->request.set_key(absl::StrCat("bench/", w.rng() % options_.key_space));
@@ -176,6 +225,37 @@ class EtcdSource : public RequestSource {
   }
 
  private:
+  // One transaction of options_.batch puts, to distinct keys drawn as for
+  // single puts (etcd refuses two puts to one key in a transaction).
+  void Txn(WorkerContext& w, Done done) {
+    auto call = std::make_shared<Call<etcdserverpb::TxnRequest, etcdserverpb::TxnResponse>>();
+    SetDeadline(&call->context, options_.timeout_ms);
+    const size_t puts = options_.batch;
+    std::unordered_set<uint64_t> keys;
+    keys.reserve(puts);
+    call->request.mutable_success()->Reserve(static_cast<int>(puts));
+    for (size_t i = 0; i < puts; ++i) {
+      uint64_t key = w.rng() % options_.key_space;
+      while (!keys.insert(key).second) key = w.rng() % options_.key_space;  // key_space >= puts
+      etcdserverpb::PutRequest* put = call->request.add_success()->mutable_request_put();
+      put->set_key(absl::StrCat("bench/", key));
+      put->set_value(NextValue(w, options_.value_bytes, i, puts));
+    }
+    stubs_[static_cast<size_t>(w.connection)]->async()->Txn(
+        &call->context, &call->request, &call->response, [call, puts, done](grpc::Status s) {
+          const etcdserverpb::TxnResponse& r = call->response;
+          if (s.ok() && (r.header().revision() <= 0 || !r.succeeded() ||
+                         static_cast<size_t>(r.responses_size()) != puts)) {
+            s = grpc::Status(
+                grpc::StatusCode::INTERNAL,
+                absl::StrCat("etcd answered the transaction of ", puts, " puts with revision ",
+                             r.header().revision(), ", succeeded=", r.succeeded(), " and ",
+                             r.responses_size(), " responses"));
+          }
+          done(s);
+        });
+  }
+
   EtcdSourceOptions options_;
   std::vector<std::unique_ptr<etcdserverpb::KV::Stub>> stubs_;
 };

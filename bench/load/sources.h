@@ -1,5 +1,6 @@
 // Request sources for cairn-bench: Cairn's LedgerService over mutual TLS, and
-// etcd's KV.Put in plaintext (bench/proto/etcd_kv_subset.proto).
+// etcd's KV.Put (or KV.Txn for batches) in plaintext or over mutual TLS
+// (bench/proto/etcd_kv_subset.proto).
 #pragma once
 
 #include <grpcpp/channel.h>
@@ -32,12 +33,18 @@ struct CairnSourceOptions {
   int64_t timeout_ms = 10000;
   // Appends answered once a geo-replica archived them (APPEND_WAIT_GEO_DURABLE).
   bool geo_durable = false;
+  // Entries per append request: above 1, each append is one AppendBatch of
+  // this many values (the server's limit is append_batch_entries_max, default
+  // 1000). Only Op::kAppend is batched.
+  size_t batch = 1;
   // Transaction ids read by get and receipt (signed ones, for receipts).
   std::vector<std::string> txids;
 };
 
 // Appends, GetEntry and GetReceipt. Values are random bytes with the worker id
-// and sequence number in front, so no two appends are alike.
+// and a value number in front, so no two appended values are alike, within a
+// batch or across requests. A batch counts as an error (INTERNAL) unless it
+// comes back with one result with a txid per entry.
 std::unique_ptr<RequestSource> NewCairnSource(std::vector<std::shared_ptr<grpc::Channel>> channels,
                                               CairnSourceOptions options);
 
@@ -64,8 +71,16 @@ struct EtcdSourceOptions {
   // benchmark tool).
   uint64_t key_space = 100000;
   int64_t timeout_ms = 10000;
+  // Puts per request: above 1, each request is one KV.Txn whose success
+  // branch holds this many puts (no compares), to distinct keys, since etcd
+  // refuses two puts to one key in a transaction. Needs key_space >= batch,
+  // and an etcd started with --max-txn-ops >= batch (its default is 128).
+  size_t batch = 1;
 };
 
+// Puts (KV.Put, or KV.Txn of `batch` puts). A request counts as an error
+// (INTERNAL) unless etcd answers with a revision and, for a transaction, one
+// response per put.
 std::unique_ptr<RequestSource> NewEtcdSource(std::vector<std::shared_ptr<grpc::Channel>> channels,
                                              EtcdSourceOptions options);
 

@@ -3,11 +3,14 @@
 //   - the histogram keeps its precision promise (1.6 %);
 //   - cairn-bench drives a three-node cluster through every workload with
 //     more than zero successes and zero errors, and counts errors when every
-//     request is refused (the check that the checker can fail);
+//     request is refused (the check that the checker can fail); with
+//     --batch 10 every request writes 10 distinct entries, and a batch over
+//     the server's limit is counted as an error;
 //   - limits reports positive floors;
 //   - ledger_bench and storage_bench run with a tiny min_time;
-//   - bench/scaling.sh --smoke and a one-cell bench/compare-etcd.sh run end
-//     to end and print their tables.
+//   - bench/scaling.sh --smoke and one-cell bench/compare-etcd.sh runs (one
+//     with --batch 10: AppendBatch against etcd's Txn) run end to end and
+//     print their tables.
 // Each CTest entry runs one test suite of this binary (--gtest_filter).
 #include <gtest/gtest.h>
 
@@ -16,10 +19,12 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
+#include <set>
 
 #include "load/histogram.h"
 #include "testing/cluster.h"
 #include "testing/process.h"
+#include "testing/stubs.h"
 #include "testing/temp_dir.h"
 
 namespace cairn::testing {
@@ -34,6 +39,19 @@ nlohmann::json ReadJson(const std::string& path) {
 std::string SourcePath(const std::string& relative) {
   const char* dir = std::getenv("CAIRN_SOURCE_DIR");
   return std::string(dir ? dir : ".") + "/" + relative;
+}
+
+// A cairn-bench report of a --batch run without errors: it names the batch,
+// and its entries/s is requests/s times the batch.
+void ExpectCleanBatchReport(const nlohmann::json& j, int batch) {
+  ASSERT_TRUE(j.is_object()) << "no JSON report";
+  EXPECT_EQ(j["batch"].get<int>(), batch);
+  EXPECT_GT(j["ok"].get<uint64_t>(), 0u);
+  EXPECT_EQ(j["errors"].get<uint64_t>(), 0u) << j.value("first_error", "");
+  const double requests_per_s = j["throughput_per_s"].get<double>();
+  EXPECT_GT(requests_per_s, 0);
+  EXPECT_NEAR(j["entries_per_s"].get<double>(), batch * requests_per_s,
+              1e-9 * batch * requests_per_s);
 }
 
 // ------------------------------------------------------------- histogram
@@ -128,6 +146,63 @@ TEST_F(CairnBench, EveryWorkloadSucceedsWithoutErrors) {
   }
 }
 
+TEST_F(CairnBench, BatchAppendReportsEntriesPerSecond) {
+  int code = -1;
+  const nlohmann::json j =
+      Run({"--workload=append", "--batch=10", "--clients=16", "--duration-s=1", "--warmup-s=0.3"},
+          &code);
+  ExpectCleanBatchReport(j, 10);
+  EXPECT_EQ(code, 0);
+  EXPECT_GT(j["latency_us"]["p50"].get<double>(), 0);
+}
+
+// Each AppendBatch of --batch 10 writes 10 entries, all distinct: 40
+// requests leave exactly 400 entries in a collection of their own.
+TEST_F(CairnBench, BatchAppendWritesEveryEntryOnce) {
+  int code = -1;
+  const nlohmann::json j = Run({"--workload=append", "--batch=10", "--clients=4", "--requests=40",
+                                "--collection=smoke-batch"},
+                               &code);
+  ExpectCleanBatchReport(j, 10);
+  EXPECT_EQ(code, 0);
+  EXPECT_EQ(j["ok"].get<uint64_t>(), 40u);
+
+  auto ledger = Ledger(cluster_->pki(), "admin", cluster_->node(1).client_address());
+  v1::ListEntriesRequest list;
+  list.set_collection_id("smoke-batch");
+  list.set_page_size(1000);
+  list.set_include_contents(true);
+  size_t listed = 0;
+  std::set<std::string> contents;
+  for (int pages = 0;; ++pages) {
+    ASSERT_LT(pages, 10);
+    v1::ListEntriesResponse page;
+    const grpc::Status st = ledger->ListEntries(Ctx().get(), list, &page);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+    for (const auto& e : page.entries()) {
+      ++listed;
+      contents.insert(e.contents());
+    }
+    if (page.next_page_token().empty()) break;
+    list.set_page_token(page.next_page_token());
+  }
+  EXPECT_EQ(listed, 400u);
+  EXPECT_EQ(contents.size(), 400u) << "values repeat within or across batches";
+}
+
+// A batch over the server's append_batch_entries_max (default 1000) is
+// refused whole, as INVALID_ARGUMENT, and every such request is an error.
+TEST_F(CairnBench, BatchOverTheServerLimitIsCountedAsErrors) {
+  int code = -1;
+  const nlohmann::json j =
+      Run({"--workload=append", "--batch=1001", "--clients=1", "--requests=2"}, &code);
+  ASSERT_TRUE(j.is_object()) << "no JSON report";
+  EXPECT_EQ(code, 1);
+  EXPECT_EQ(j["ok"].get<uint64_t>(), 0u);
+  EXPECT_EQ(j["errors"].get<uint64_t>(), 2u);
+  EXPECT_EQ(j["ops"]["append"]["errors_by_code"].value("3", 0u), 2u) << j.dump();
+}
+
 TEST_F(CairnBench, RefusedRequestsAreCountedAsErrors) {
   // A certificate the service issued but no user record: every append is
   // refused, and the run must say so (the smoke checks above can fail).
@@ -218,11 +293,13 @@ TEST(Scripts, ScalingSmokePrintsItsTable) {
 }
 
 // One round of one-second cells of bench/compare-etcd.sh, its output echoed.
-CommandResult RunCompareEtcdOneCell(const std::string& clients, bool etcd_tls) {
+CommandResult RunCompareEtcdOneCell(const std::string& clients, bool etcd_tls,
+                                    const std::vector<std::string>& extra = {}) {
   std::vector<std::string> argv = {"/bin/bash", SourcePath("bench/compare-etcd.sh")};
   if (etcd_tls) argv.push_back("--etcd-tls");
   argv.insert(argv.end(),
               {"--clients", clients, "--duration-s", "1", "--warmup-s", "0.3", "--rounds", "1"});
+  argv.insert(argv.end(), extra.begin(), extra.end());
   CommandResult r = RunCommand(argv, "", std::chrono::seconds(100));
   std::cerr << r.out << r.err;
   return r;
@@ -250,6 +327,32 @@ TEST(Scripts, CompareEtcdWithTlsServesBothColumns) {
       << r.out;
   EXPECT_GT(std::stoi(m[1].str()), 0) << "cairn";
   EXPECT_GT(std::stoi(m[2].str()), 0) << "etcd over TLS";
+}
+
+// --batch 10: Cairn's AppendBatch against etcd's Txn of 10 puts. Both runs
+// are clean and count 10 entries per request, and the table ends on the
+// entries ratio.
+TEST(Scripts, CompareEtcdBatchPrintsTheEntriesRatio) {
+  TempDir out;
+  const CommandResult r =
+      RunCompareEtcdOneCell("16", /*etcd_tls=*/false, {"--batch", "10", "--out-dir", out.path()});
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("256-byte appends in batches of 10 per request"), std::string::npos)
+      << r.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(
+      r.out, m, std::regex(R"(\n\s+16 \|\s+(\d+)\s+[\d.]+\s+[\d.]+\s+[\d.]+ \|\s+(\d+)\s)")))
+      << r.out;
+  EXPECT_GT(std::stoi(m[1].str()), 0) << "cairn";
+  EXPECT_GT(std::stoi(m[2].str()), 0) << "etcd";
+  ASSERT_TRUE(std::regex_search(r.out, m,
+                                std::regex(R"(batch_append_entries_ratio_vs_etcd=(\d+\.\d\d)\n$)")))
+      << r.out;
+  EXPECT_GT(std::stod(m[1].str()), 0);
+  for (const char* system : {"cairn", "etcd"}) {
+    SCOPED_TRACE(system);
+    ExpectCleanBatchReport(ReadJson(out.path() + "/" + system + "-c16-r1.json"), 10);
+  }
 }
 
 TEST(Scripts, ClusterLatencyPrintsAppendAndReceiptRows) {
