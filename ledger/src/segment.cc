@@ -133,7 +133,7 @@ absl::Status DecodeTrailer(ByteReader& r, absl::string_view bytes, uint64_t coun
 SegmentWriter::SegmentWriter(uint64_t first_index)
     : first_index_(first_index), next_index_(first_index) {}
 
-absl::Status SegmentWriter::Add(uint64_t term, uint64_t index, absl::string_view data) {
+absl::Status SegmentWriter::Add(uint64_t term, uint64_t index, std::string data) {
   if (first_index_ == 0) return absl::InvalidArgumentError("segment: first index must be >= 1");
   if (index != next_index_) {
     return absl::InvalidArgumentError(
@@ -148,7 +148,8 @@ absl::Status SegmentWriter::Add(uint64_t term, uint64_t index, absl::string_view
                                                    data.size(), " bytes, over the limit of ",
                                                    kSegmentRecordBytesMax));
   }
-  records_.push_back(SegmentRecord{term, index, std::string(data)});
+  data_bytes_ += data.size();
+  records_.push_back(SegmentRecord{term, index, std::move(data)});
   ++next_index_;
   return absl::OkStatus();
 }
@@ -161,6 +162,9 @@ absl::StatusOr<std::string> SegmentWriter::Finish() const {
                      " is not one"));
   }
   std::string out;
+  // One allocation: the file's size is known (a growing string would copy
+  // a multi-megabyte segment several times over).
+  out.reserve(kHeaderBytes + records_.size() * kRecordOverheadBytes + data_bytes_ + kTrailerBytes);
   out.append(kSegmentMagic.data(), kSegmentMagic.size());
   PutU32(&out, kSegmentFormatVersion);
   PutU32(&out, 0);  // flags

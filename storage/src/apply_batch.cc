@@ -93,22 +93,32 @@ absl::Status ApplyBatch::IndexCollection(const StoredEntry& entry) {
   internal::PutU64(&term, entry.term);
   batch_->Put(core_->cf(internal::kCollectionIndex),
               internal::CollectionIndexKey(entry.collection_id, entry.index), term);
-  CollectionSummary summary;
-  absl::StatusOr<std::string> old = ReadThrough(internal::kCollections, entry.collection_id);
-  if (old.ok()) {
-    absl::StatusOr<CollectionSummary> decoded = internal::DecodeSummary(entry.collection_id, *old);
-    if (!decoded.ok()) return decoded.status();
-    summary = *std::move(decoded);
-  } else if (absl::IsNotFound(old.status())) {
-    summary.first = txid;
-  } else {
-    return old.status();
+  auto pending = summaries_.find(entry.collection_id);
+  if (pending == summaries_.end()) {
+    CollectionSummary summary;
+    absl::StatusOr<std::string> old = ReadThrough(internal::kCollections, entry.collection_id);
+    if (old.ok()) {
+      absl::StatusOr<CollectionSummary> decoded =
+          internal::DecodeSummary(entry.collection_id, *old);
+      if (!decoded.ok()) return decoded.status();
+      summary = *std::move(decoded);
+    } else if (absl::IsNotFound(old.status())) {
+      summary.first = txid;
+    } else {
+      return old.status();
+    }
+    pending = summaries_.emplace(entry.collection_id, std::move(summary)).first;
   }
-  ++summary.entry_count;
-  summary.last = txid;
-  batch_->Put(core_->cf(internal::kCollections), entry.collection_id,
-              internal::EncodeSummary(summary));
+  ++pending->second.entry_count;
+  pending->second.last = txid;
   return absl::OkStatus();
+}
+
+void ApplyBatch::WriteSummaries() {
+  for (const auto& [collection_id, summary] : summaries_) {
+    batch_->Put(core_->cf(internal::kCollections), collection_id, internal::EncodeSummary(summary));
+  }
+  summaries_.clear();
 }
 
 absl::Status ApplyBatch::IndexIdempotencyKey(const StoredEntry& entry) {
@@ -219,11 +229,13 @@ absl::StatusOr<size_t> ApplyBatch::ExpireIdempotencyKeys(int64_t now_unix_ms) {
 }
 
 void ApplyBatch::WriteNode(uint32_t level, uint64_t index, const ledger::Hash& hash) {
+  nodes_[{level, index}] = hash;
   batch_->Put(core_->cf(internal::kMerkle), internal::MerkleKey(level, index),
               rocksdb::Slice(reinterpret_cast<const char*>(hash.data()), hash.size()));
 }
 
 absl::StatusOr<ledger::Hash> ApplyBatch::ReadNode(uint32_t level, uint64_t index) const {
+  if (auto it = nodes_.find({level, index}); it != nodes_.end()) return it->second;
   absl::StatusOr<std::string> value =
       ReadThrough(internal::kMerkle, internal::MerkleKey(level, index));
   if (absl::IsNotFound(value.status())) {

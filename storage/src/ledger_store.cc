@@ -101,6 +101,7 @@ absl::Status LedgerStore::Commit(ApplyBatch& batch, bool sync) {
         absl::StrCat("apply batch was built at applied index ", batch.base_.index,
                      " but the applied index is now ", current.index));
   }
+  batch.WriteSummaries();
   std::string applied;
   internal::PutU64(&applied, batch.applied_.index);
   internal::PutU64(&applied, batch.applied_.term);
@@ -129,6 +130,34 @@ absl::StatusOr<StoredEntry> LedgerStore::Get(uint64_t index) const {
   if (absl::IsNotFound(st)) return absl::NotFoundError(absl::StrCat("no entry at index ", index));
   if (!st.ok()) return st;
   return internal::DecodeEntryRecord(index, value, /*include_data=*/true);
+}
+
+absl::StatusOr<std::vector<StoredEntry>> LedgerStore::GetRange(uint64_t from, uint64_t to,
+                                                               uint64_t bytes_max) const {
+  std::vector<StoredEntry> out;
+  if (from == 0 || from > to) return out;
+  const std::string upper_key =
+      to == std::numeric_limits<uint64_t>::max() ? std::string(9, '\xff') : U64Key(to + 1);
+  rocksdb::Slice upper(upper_key);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper;
+  std::unique_ptr<rocksdb::Iterator> it(
+      core_->db()->NewIterator(ro, core_->cf(internal::kEntries)));
+  uint64_t expected = from;
+  uint64_t bytes = 0;
+  for (it->Seek(U64Key(from)); it->Valid() && bytes < bytes_max; it->Next(), ++expected) {
+    if (absl::string_view(it->key().data(), it->key().size()) != U64Key(expected)) {
+      return absl::DataLossError(absl::StrCat("ledger entry ", expected, " is missing"));
+    }
+    absl::StatusOr<StoredEntry> e = internal::DecodeEntryRecord(
+        expected, absl::string_view(it->value().data(), it->value().size()), true);
+    if (!e.ok()) return e.status();
+    bytes += e->data.size();
+    out.push_back(*std::move(e));
+  }
+  absl::Status st = internal::FromRocks(it->status(), "reading ledger entries");
+  if (!st.ok()) return st;
+  return out;
 }
 
 absl::StatusOr<CollectionSummary> LedgerStore::GetCollection(

@@ -201,23 +201,35 @@ absl::StatusOr<bool> SegmentExporter::WriteSegment(uint64_t from, uint64_t cut) 
   std::vector<storage::StoredEntry> run;
   size_t taken = 0;  // entries of `run` up to the last signature within the bounds
   uint64_t bytes = 0;
-  for (uint64_t index = from; index <= cut; ++index) {
-    auto entry = store_->Get(index);
-    if (!entry.ok()) return entry.status();
-    bytes += entry->data.size() + kRecordOverheadBytes;
-    const bool signature = entry->kind == storage::EntryKind::kSignature;
-    run.push_back(*std::move(entry));
-    if (taken > 0 && bytes > options_.bytes_target) break;
-    if (signature) taken = run.size();
+  bool over = false;
+  // In pages of one iterator each (not a point read per entry).
+  constexpr uint64_t kPageBytes = 4 << 20;
+  for (uint64_t next = from; next <= cut && !over;) {
+    auto page = store_->GetRange(next, cut, kPageBytes);
+    if (!page.ok()) return page.status();
+    if (page->empty()) {
+      return absl::DataLossError(absl::StrCat("ledger entry ", next, " is missing"));
+    }
+    next += page->size();
+    for (storage::StoredEntry& entry : *page) {
+      bytes += entry.data.size() + kRecordOverheadBytes;
+      const bool signature = entry.kind == storage::EntryKind::kSignature;
+      run.push_back(std::move(entry));
+      if (taken > 0 && bytes > options_.bytes_target) {
+        over = true;
+        break;
+      }
+      if (signature) taken = run.size();
+    }
   }
   CAIRN_CHECK(taken > 0) << "no signature between log index " << from << " and " << cut;
+  const uint64_t last = run[taken - 1].index;
   for (size_t i = 0; i < taken; ++i) {
-    const storage::StoredEntry& e = run[i];
-    if (absl::Status st = writer.Add(e.term, e.index, e.data); !st.ok()) return st;
+    storage::StoredEntry& e = run[i];
+    if (absl::Status st = writer.Add(e.term, e.index, std::move(e.data)); !st.ok()) return st;
   }
   auto path = writer.FinishToFile(options_.dir);
   if (!path.ok()) return path.status();
-  const uint64_t last = run[taken - 1].index;
   {
     absl::MutexLock lock(&mu_);
     exported_ = last;

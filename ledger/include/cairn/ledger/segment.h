@@ -53,8 +53,9 @@ class SegmentWriter {
 
   // Adds the next entry. InvalidArgument if its index is not the next one,
   // its term is 0 or lower than the previous entry's, or its data is larger
-  // than kSegmentRecordBytesMax.
-  absl::Status Add(uint64_t term, uint64_t index, absl::string_view data);
+  // than kSegmentRecordBytesMax. Takes `data` over (move it in to spare a
+  // copy).
+  absl::Status Add(uint64_t term, uint64_t index, std::string data);
 
   // Index the next entry must have.
   uint64_t next_index() const { return next_index_; }
@@ -72,6 +73,7 @@ class SegmentWriter {
   uint64_t first_index_;
   uint64_t next_index_;
   std::vector<SegmentRecord> records_;
+  uint64_t data_bytes_ = 0;  // of records_, to size the file in one allocation
 };
 
 // "segment-<first>-<last>.cseg" with 20-digit zero-padded indexes, so names

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -95,6 +96,8 @@ class ApplyBatch final : public ledger::MerkleNodeWriter, public ledger::MerkleN
   // included); and a change of it, written with the batch.
   absl::StatusOr<int64_t> IdempotencyFloor();
   void SetIdempotencyFloor(int64_t floor_unix_ms);
+  // Writes the collection summaries this batch changed (LedgerStore::Commit).
+  void WriteSummaries();
   // Reads `key` from this batch, then from the database.
   absl::StatusOr<std::string> ReadThrough(int table, absl::string_view key) const;
 
@@ -106,6 +109,12 @@ class ApplyBatch final : public ledger::MerkleNodeWriter, public ledger::MerkleN
   // database or this batch, is older than it.
   std::optional<int64_t> idempotency_floor_;
   std::unique_ptr<rocksdb::WriteBatchWithIndex> batch_;
+  // Collection summaries as this batch leaves them, written by
+  // WriteSummaries: once per collection and batch, not once per entry.
+  absl::flat_hash_map<std::string, CollectionSummary> summaries_;
+  // The Merkle nodes this batch wrote, which the tree reads back as it grows
+  // (a lookup here instead of a search of the indexed batch).
+  absl::flat_hash_map<std::pair<uint32_t, uint64_t>, ledger::Hash> nodes_;
 };
 
 }  // namespace cairn::storage

@@ -72,6 +72,13 @@ class LedgerStore final : public ledger::MerkleNodeReader {
   // The entry at `index`. NotFound if it has not been applied.
   absl::StatusOr<StoredEntry> Get(uint64_t index) const;
 
+  // Entries `from`..`to` in index order, read with one iterator: stops
+  // after the entry that brings the data read to `bytes_max` or more (so at
+  // least one entry when `from` is applied). DataLoss when an applied index
+  // in the range is missing.
+  absl::StatusOr<std::vector<StoredEntry>> GetRange(uint64_t from, uint64_t to,
+                                                    uint64_t bytes_max) const;
+
   // The latest entry of a collection. NotFound for an unknown collection.
   absl::StatusOr<StoredEntry> CurrentEntry(absl::string_view collection_id) const;
 
