@@ -144,6 +144,38 @@ TEST(LedgerStoreTest, CollectionSummariesAndCurrentEntry) {
     EXPECT_EQ(t.ledger().CurrentEntry("zzz").status().code(), absl::StatusCode::kNotFound);
     t.Reopen();
   }
+  // A later batch continues each summary (kept in memory within a batch,
+  // written once at commit).
+  auto batch = t.ledger().NewBatch();
+  for (uint64_t i = 12; i <= 15; ++i) {
+    ASSERT_TRUE(batch->AddEntry(LedgerEntry(i, 2, i % 2 == 0 ? "a" : "b")).ok());
+  }
+  ASSERT_TRUE(t.ledger().Commit(*batch).ok());
+  EXPECT_EQ(t.ledger().GetCollection("a")->entry_count, 7u);
+  EXPECT_EQ(t.ledger().GetCollection("a")->first, (TxId{1, 2}));
+  EXPECT_EQ(t.ledger().GetCollection("a")->last, (TxId{2, 14}));
+  EXPECT_EQ(t.ledger().GetCollection("b")->entry_count, 7u);
+  EXPECT_EQ(t.ledger().GetCollection("b")->last, (TxId{2, 15}));
+}
+
+TEST(LedgerStoreTest, GetRangeReadsInOrderUpToTheByteBound) {
+  TestDb t;
+  ApplyCycling(t.ledger(), 1, 20, {"a"});
+  auto all = t.ledger().GetRange(3, 12, 1 << 20);
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 10u);
+  for (size_t i = 0; i < all->size(); ++i) {
+    EXPECT_EQ((*all)[i].index, 3 + i);
+    EXPECT_EQ((*all)[i].data, t.ledger().Get(3 + i)->data);
+  }
+  // The bound stops after the entry that reaches it (at least one entry).
+  const size_t one = (*all)[0].data.size();
+  EXPECT_EQ(t.ledger().GetRange(3, 12, 1)->size(), 1u);
+  EXPECT_EQ(t.ledger().GetRange(3, 12, one + 1)->size(), 2u);
+  // Past the applied index: what there is; an empty or inverted range: nothing.
+  EXPECT_EQ(t.ledger().GetRange(18, 30, 1 << 20)->size(), 3u);
+  EXPECT_TRUE(t.ledger().GetRange(21, 30, 1 << 20)->empty());
+  EXPECT_TRUE(t.ledger().GetRange(5, 4, 1 << 20)->empty());
 }
 
 TEST(LedgerStoreTest, ListEntriesPagesWithResumableTokens) {
