@@ -1,9 +1,11 @@
 // Building one atomic ledger write (see apply_batch.h).
 //
-// The batch is a RocksDB WriteBatchWithIndex: it keeps its own writes
-// searchable, so read-modify-write state (collection summaries, idempotency
-// keys) and Merkle parents see earlier additions to the same batch before
-// anything is committed.
+// Every write goes into one plain RocksDB WriteBatch, committed at once.
+// What the batch reads back before it commits is found without searching
+// it: collection summaries and new Merkle nodes are kept in memory, and the
+// idempotency table's writes are also kept in a WriteBatchWithIndex (never
+// written itself), which reads and scans it merged with the database. An
+// indexed batch for everything cost a skip-list insert per key.
 #include "cairn/storage/apply_batch.h"
 
 #include <limits>
@@ -19,6 +21,7 @@
 #include "rocksdb/iterator.h"
 #include "rocksdb/options.h"
 #include "rocksdb/utilities/write_batch_with_index.h"
+#include "rocksdb/write_batch.h"
 
 namespace cairn::storage {
 
@@ -28,24 +31,43 @@ ApplyBatch::ApplyBatch(DbCore* core, TxId base)
     : core_(core),
       base_(base),
       applied_(base),
-      batch_(std::make_unique<rocksdb::WriteBatchWithIndex>(rocksdb::BytewiseComparator(), 0,
-                                                            /*overwrite_key=*/true)) {}
+      writes_(std::make_unique<rocksdb::WriteBatch>()),
+      idempotency_(std::make_unique<rocksdb::WriteBatchWithIndex>(rocksdb::BytewiseComparator(), 0,
+                                                                  /*overwrite_key=*/true)) {}
 
 ApplyBatch::~ApplyBatch() = default;
 
-size_t ApplyBatch::ByteSize() const { return batch_->GetWriteBatch()->GetDataSize(); }
+size_t ApplyBatch::ByteSize() const { return writes_->GetDataSize(); }
+
+void ApplyBatch::Put(int table, absl::string_view key, absl::string_view value) {
+  rocksdb::ColumnFamilyHandle* cf = core_->cf(static_cast<internal::Table>(table));
+  const rocksdb::Slice k(key.data(), key.size());
+  const rocksdb::Slice v(value.data(), value.size());
+  writes_->Put(cf, k, v);
+  if (table == internal::kIdempotency) idempotency_->Put(cf, k, v);
+}
+
+void ApplyBatch::Delete(int table, absl::string_view key) {
+  rocksdb::ColumnFamilyHandle* cf = core_->cf(static_cast<internal::Table>(table));
+  const rocksdb::Slice k(key.data(), key.size());
+  writes_->Delete(cf, k);
+  if (table == internal::kIdempotency) idempotency_->Delete(cf, k);
+}
 
 absl::StatusOr<std::string> ApplyBatch::ReadThrough(int table, absl::string_view key) const {
+  // Only the idempotency table is read back through the batch's own writes;
+  // the Merkle nodes and summaries it changed are looked up in memory first.
   std::string value;
-  rocksdb::Status s = batch_->GetFromBatchAndDB(core_->db(), rocksdb::ReadOptions(),
-                                                core_->cf(static_cast<internal::Table>(table)),
-                                                rocksdb::Slice(key.data(), key.size()), &value);
+  const auto t = static_cast<internal::Table>(table);
+  const rocksdb::Slice k(key.data(), key.size());
+  rocksdb::Status s = table == internal::kIdempotency
+                          ? idempotency_->GetFromBatchAndDB(core_->db(), rocksdb::ReadOptions(),
+                                                            core_->cf(t), k, &value)
+                          : core_->db()->Get(rocksdb::ReadOptions(), core_->cf(t), k, &value);
   if (s.IsNotFound()) {
-    return absl::NotFoundError(
-        absl::StrCat("not in ", internal::TableName(static_cast<internal::Table>(table))));
+    return absl::NotFoundError(absl::StrCat("not in ", internal::TableName(t)));
   }
-  absl::Status st = internal::FromRocks(
-      s, absl::StrCat("reading ", internal::TableName(static_cast<internal::Table>(table))));
+  absl::Status st = internal::FromRocks(s, absl::StrCat("reading ", internal::TableName(t)));
   if (!st.ok()) return st;
   return value;
 }
@@ -60,10 +82,8 @@ absl::Status ApplyBatch::AddEntry(const StoredEntry& entry) {
                                                    entry.collection_id.size(), " bytes; at most ",
                                                    internal::kCollectionIdBytesMax));
   }
-  rocksdb::Status s = batch_->Put(core_->cf(internal::kEntries), internal::U64Key(entry.index),
-                                  internal::EncodeEntryRecord(entry));
-  absl::Status st = internal::FromRocks(s, "batching a ledger entry");
-  if (st.ok()) st = IndexCollection(entry);
+  Put(internal::kEntries, internal::U64Key(entry.index), internal::EncodeEntryRecord(entry));
+  absl::Status st = IndexCollection(entry);
   if (st.ok()) st = IndexIdempotencyKey(entry);
   if (!st.ok()) return st;
   applied_ = TxId{entry.term, entry.index};
@@ -91,8 +111,8 @@ absl::Status ApplyBatch::IndexCollection(const StoredEntry& entry) {
   const TxId txid{entry.term, entry.index};
   std::string term;
   internal::PutU64(&term, entry.term);
-  batch_->Put(core_->cf(internal::kCollectionIndex),
-              internal::CollectionIndexKey(entry.collection_id, entry.index), term);
+  Put(internal::kCollectionIndex, internal::CollectionIndexKey(entry.collection_id, entry.index),
+      term);
   auto pending = summaries_.find(entry.collection_id);
   if (pending == summaries_.end()) {
     CollectionSummary summary;
@@ -116,7 +136,7 @@ absl::Status ApplyBatch::IndexCollection(const StoredEntry& entry) {
 
 void ApplyBatch::WriteSummaries() {
   for (const auto& [collection_id, summary] : summaries_) {
-    batch_->Put(core_->cf(internal::kCollections), collection_id, internal::EncodeSummary(summary));
+    Put(internal::kCollections, collection_id, internal::EncodeSummary(summary));
   }
   summaries_.clear();
 }
@@ -132,9 +152,9 @@ absl::Status ApplyBatch::IndexIdempotencyKey(const StoredEntry& entry) {
                                       core_->options().idempotency_window_ms)) {
       return absl::OkStatus();  // a retry that raced the first: the first keeps the key
     }
-    batch_->Delete(core_->cf(internal::kIdempotency),
-                   internal::IdempotencyTimeKey(held->timestamp_unix_ms, entry.user_id,
-                                                entry.idempotency_key));
+    Delete(internal::kIdempotency,
+           internal::IdempotencyTimeKey(held->timestamp_unix_ms, entry.user_id,
+                                        entry.idempotency_key));
   } else if (!absl::IsNotFound(old.status())) {
     return old.status();
   }
@@ -144,9 +164,8 @@ absl::Status ApplyBatch::IndexIdempotencyKey(const StoredEntry& entry) {
   if (!floor.ok()) return floor.status();
   if (entry.timestamp_unix_ms < *floor) SetIdempotencyFloor(entry.timestamp_unix_ms);
   internal::IdempotencyRecord record{TxId{entry.term, entry.index}, entry.timestamp_unix_ms};
-  batch_->Put(core_->cf(internal::kIdempotency), key, internal::EncodeIdempotency(record));
-  batch_->Put(
-      core_->cf(internal::kIdempotency),
+  Put(internal::kIdempotency, key, internal::EncodeIdempotency(record));
+  Put(internal::kIdempotency,
       internal::IdempotencyTimeKey(entry.timestamp_unix_ms, entry.user_id, entry.idempotency_key),
       "");
   return absl::OkStatus();
@@ -171,8 +190,8 @@ absl::StatusOr<int64_t> ApplyBatch::IdempotencyFloor() {
 void ApplyBatch::SetIdempotencyFloor(int64_t floor_unix_ms) {
   if (idempotency_floor_ == floor_unix_ms) return;
   idempotency_floor_ = floor_unix_ms;
-  batch_->Put(core_->cf(internal::kIdempotency), internal::kIdempotencyFloorKey,
-              internal::EncodeIdempotencyFloor(floor_unix_ms));
+  Put(internal::kIdempotency, internal::kIdempotencyFloorKey,
+      internal::EncodeIdempotencyFloor(floor_unix_ms));
 }
 
 absl::StatusOr<size_t> ApplyBatch::ExpireIdempotencyKeys(int64_t now_unix_ms) {
@@ -185,9 +204,9 @@ absl::StatusOr<size_t> ApplyBatch::ExpireIdempotencyKeys(int64_t now_unix_ms) {
   ro.iterate_upper_bound = &upper;
   // Iterates the batch and the database together, so keys recorded by this
   // batch are seen (and, being recent, kept).
-  std::unique_ptr<rocksdb::Iterator> it(
-      batch_->NewIteratorWithBase(core_->cf(internal::kIdempotency),
-                                  core_->db()->NewIterator(ro, core_->cf(internal::kIdempotency))));
+  std::unique_ptr<rocksdb::Iterator> it(idempotency_->NewIteratorWithBase(
+      core_->cf(internal::kIdempotency),
+      core_->db()->NewIterator(ro, core_->cf(internal::kIdempotency))));
   // The deletions wait until the iterator is gone: changing a
   // WriteBatchWithIndex under one of its iterators is unsafe.
   std::vector<std::string> doomed;
@@ -220,7 +239,7 @@ absl::StatusOr<size_t> ApplyBatch::ExpireIdempotencyKeys(int64_t now_unix_ms) {
   absl::Status st = internal::FromRocks(it->status(), "scanning idempotency keys");
   if (!st.ok()) return st;
   it.reset();
-  for (const std::string& k : doomed) batch_->Delete(core_->cf(internal::kIdempotency), k);
+  for (const std::string& k : doomed) Delete(internal::kIdempotency, k);
   // Every key below new_floor was just deleted, or never existed (the old
   // floor's invariant). Keys at new_floor itself may remain: the seek is
   // inclusive.
@@ -230,8 +249,8 @@ absl::StatusOr<size_t> ApplyBatch::ExpireIdempotencyKeys(int64_t now_unix_ms) {
 
 void ApplyBatch::WriteNode(uint32_t level, uint64_t index, const ledger::Hash& hash) {
   nodes_[{level, index}] = hash;
-  batch_->Put(core_->cf(internal::kMerkle), internal::MerkleKey(level, index),
-              rocksdb::Slice(reinterpret_cast<const char*>(hash.data()), hash.size()));
+  Put(internal::kMerkle, internal::MerkleKey(level, index),
+      absl::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
 }
 
 absl::StatusOr<ledger::Hash> ApplyBatch::ReadNode(uint32_t level, uint64_t index) const {
@@ -246,31 +265,28 @@ absl::StatusOr<ledger::Hash> ApplyBatch::ReadNode(uint32_t level, uint64_t index
 }
 
 void ApplyBatch::AddCheckpoint(const CheckpointRecord& checkpoint) {
-  batch_->Put(core_->cf(internal::kCheckpoints), internal::U64Key(checkpoint.signature.index),
-              internal::EncodeCheckpoint(checkpoint));
+  Put(internal::kCheckpoints, internal::U64Key(checkpoint.signature.index),
+      internal::EncodeCheckpoint(checkpoint));
 }
 
 void ApplyBatch::PutUser(absl::string_view user_id, absl::string_view user) {
-  batch_->Put(core_->cf(internal::kGovernance), internal::UserKey(user_id),
-              rocksdb::Slice(user.data(), user.size()));
+  Put(internal::kGovernance, internal::UserKey(user_id), user);
 }
 
 void ApplyBatch::RemoveUser(absl::string_view user_id) {
-  batch_->Delete(core_->cf(internal::kGovernance), internal::UserKey(user_id));
+  Delete(internal::kGovernance, internal::UserKey(user_id));
 }
 
 void ApplyBatch::PutMember(uint64_t node_id, absl::string_view node_info) {
-  batch_->Put(core_->cf(internal::kGovernance), internal::MemberKey(node_id),
-              rocksdb::Slice(node_info.data(), node_info.size()));
+  Put(internal::kGovernance, internal::MemberKey(node_id), node_info);
 }
 
 void ApplyBatch::RemoveMember(uint64_t node_id) {
-  batch_->Delete(core_->cf(internal::kGovernance), internal::MemberKey(node_id));
+  Delete(internal::kGovernance, internal::MemberKey(node_id));
 }
 
 void ApplyBatch::PutServiceValue(absl::string_view name, absl::string_view value) {
-  batch_->Put(core_->cf(internal::kGovernance), internal::ServiceValueKey(name),
-              rocksdb::Slice(value.data(), value.size()));
+  Put(internal::kGovernance, internal::ServiceValueKey(name), value);
 }
 
 }  // namespace cairn::storage

@@ -105,8 +105,8 @@ absl::Status LedgerStore::Commit(ApplyBatch& batch, bool sync) {
   std::string applied;
   internal::PutU64(&applied, batch.applied_.index);
   internal::PutU64(&applied, batch.applied_.term);
-  batch.batch_->Put(core_->cf(internal::kMeta), internal::kMetaAppliedKey, applied);
-  absl::Status st = core_->Write(batch.batch_->GetWriteBatch(), sync, "applying committed entries");
+  batch.Put(internal::kMeta, internal::kMetaAppliedKey, applied);
+  absl::Status st = core_->Write(batch.writes_.get(), sync, "applying committed entries");
   if (!st.ok()) return st;
   core_->SetApplied(batch.applied_, sync && !core_->options().unsafe_disable_sync_for_testing);
   return absl::OkStatus();

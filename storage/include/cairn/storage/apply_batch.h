@@ -25,6 +25,7 @@
 #include "cairn/storage/ledger_types.h"
 
 namespace rocksdb {
+class WriteBatch;
 class WriteBatchWithIndex;
 }  // namespace rocksdb
 
@@ -98,7 +99,11 @@ class ApplyBatch final : public ledger::MerkleNodeWriter, public ledger::MerkleN
   void SetIdempotencyFloor(int64_t floor_unix_ms);
   // Writes the collection summaries this batch changed (LedgerStore::Commit).
   void WriteSummaries();
-  // Reads `key` from this batch, then from the database.
+  // Writes to table `table` (an internal::Table) of this batch.
+  void Put(int table, absl::string_view key, absl::string_view value);
+  void Delete(int table, absl::string_view key);
+  // Reads `key`: the idempotency table through this batch's writes, the
+  // others (whose changes the batch keeps in memory) from the database.
   absl::StatusOr<std::string> ReadThrough(int table, absl::string_view key) const;
 
   internal::DbCore* const core_;
@@ -108,7 +113,9 @@ class ApplyBatch final : public ledger::MerkleNodeWriter, public ledger::MerkleN
   // Cache of IdempotencyFloor(). Invariant: no idempotency time key, in the
   // database or this batch, is older than it.
   std::optional<int64_t> idempotency_floor_;
-  std::unique_ptr<rocksdb::WriteBatchWithIndex> batch_;
+  std::unique_ptr<rocksdb::WriteBatch> writes_;  // what Commit writes
+  // The idempotency table's writes again, searchable (never written itself).
+  std::unique_ptr<rocksdb::WriteBatchWithIndex> idempotency_;
   // Collection summaries as this batch leaves them, written by
   // WriteSummaries: once per collection and batch, not once per entry.
   absl::flat_hash_map<std::string, CollectionSummary> summaries_;
