@@ -125,7 +125,42 @@ void World::RetryAppend(const std::vector<SimNode*>& live) {
   SimNode& first = nodes_.at(appends_[append].first_node);
   SimNode& target = first.up && rng_.Chance(0.7) ? first : *rng_.Pick(live);
   ++stats_.retries;
+  if (unacked_.size() > 1 && batch_rng_.Chance(0.3)) {
+    // Batched with up to three other unanswered appends, in a random order.
+    std::vector<size_t> batch{append};
+    for (int k = 0; k < 3; ++k) {
+      const size_t other = unacked_[batch_rng_.Range(0, unacked_.size() - 1)];
+      if (std::find(batch.begin(), batch.end(), other) == batch.end()) batch.push_back(other);
+    }
+    ProposeBatch(target, batch);
+    return;
+  }
   Propose(target, append);
+}
+
+void World::ProposeBatch(SimNode& n, const std::vector<size_t>& appends) {
+  if (!n.up) return;
+  const uint64_t incarnation = n.incarnation;
+  const NodeId id = n.id;
+  std::vector<std::string> commands;
+  std::vector<node::AppendIdentity> identities;
+  for (size_t a : appends) {
+    commands.push_back(appends_[a].command);
+    identities.push_back(appends_[a].identity);
+  }
+  n.loop->ProposeBatch(
+      std::move(commands), std::move(identities), /*wait_commit=*/true,
+      TimeAt(now_ + kCallDeadlineMs),
+      [this, id, incarnation,
+       appends](absl::StatusOr<std::vector<absl::StatusOr<node::CommitResult>>> r) {
+        for (size_t j = 0; j < appends.size(); ++j) {
+          OnAppendAnswer(id, incarnation, appends[j],
+                         r.ok() ? (*r)[j] : absl::StatusOr<node::CommitResult>(r.status()));
+        }
+      });
+  ++stats_.batches;
+  Trace(absl::StrCat("batch of ", appends.size(), " appends to node ", n.id));
+  Drive(n, /*tick=*/false);
 }
 
 void World::ReadIndex(SimNode& n) {

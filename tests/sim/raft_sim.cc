@@ -132,13 +132,14 @@ void PrintRun(uint64_t seed, const cairn::sim::SimResult& r) {
   std::printf(
       "seed %llu: %s  nodes %d pre_vote %d check_quorum %d | term %llu commit %llu acked %zu "
       "crashes %d pauses %d partitions %d snapshots %d conf %d transfers %d reads %d "
-      "compactions %d signatures %d retries %d (joined %d) backpressure %d removed_running %d "
+      "compactions %d signatures %d retries %d (joined %d, batched %d) backpressure %d "
+      "removed_running %d "
       "(unaware %d) liveness %llu ms\n",
       static_cast<unsigned long long>(seed), r.ok ? "ok" : "VIOLATION", s.nodes, s.pre_vote,
       s.check_quorum, static_cast<unsigned long long>(s.max_term),
       static_cast<unsigned long long>(s.max_commit), s.acked, s.crashes, s.pauses, s.partitions,
       s.snapshots_installed, s.conf_changes_applied, s.transfers, s.reads_answered, s.compactions,
-      s.signatures, s.retries, s.retries_joined, s.backpressure, s.removed_running,
+      s.signatures, s.retries, s.retries_joined, s.batches, s.backpressure, s.removed_running,
       s.removed_unaware, static_cast<unsigned long long>(s.liveness_ms));
 }
 

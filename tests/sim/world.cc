@@ -17,7 +17,8 @@ using consensus::ConfState;
 using consensus::NodeStatus;
 using consensus::Role;
 
-World::World(const SimOptions& options) : options_(options), rng_(options.seed) {
+World::World(const SimOptions& options)
+    : options_(options), rng_(options.seed), batch_rng_(options.seed ^ 0x9e3779b97f4a7c15ULL) {
   checker_.set_check_votes(options.check_lemmas);
   const int nodes = options.nodes > 0 ? options.nodes : static_cast<int>(rng_.Range(3, 7));
   base_config_.election_tick = static_cast<int>(rng_.Range(5, 15));

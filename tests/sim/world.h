@@ -82,6 +82,7 @@ struct SimStats {
   int backpressure = 0;
   int retries = 0;           // appends sent again with their idempotency key
   int retries_joined = 0;    // ... answered as duplicates of the first attempt
+  int batches = 0;           // retries sent in a batch with other appends
   int signatures = 0;        // signature entries applied (on the first node to apply)
   int removed_running = 0;   // removed servers left running
   int removed_unaware = 0;   // ... that never learned of their removal
@@ -296,6 +297,9 @@ class World {
   void ClientAction(SimNode* leader, const std::vector<SimNode*>& live,
                     const std::vector<SimNode*>& leaders);
   void Propose(SimNode& n, size_t append);
+  // Sends `appends` (distinct, keys distinct) to `n` as one batch
+  // (RaftLoop::ProposeBatch, as AppendBatch does).
+  void ProposeBatch(SimNode& n, const std::vector<size_t>& appends);
   // A new append of `contents` (with an idempotency key when `keyed`).
   void NewAppend(SimNode& target, const std::string& contents, bool keyed);
   void RetryAppend(const std::vector<SimNode*>& live);
@@ -313,6 +317,10 @@ class World {
 
   SimOptions options_;
   Rng rng_;
+  // Whether a retry goes out alone or batched with other unanswered appends:
+  // a stream of its own, so the main stream's draws, and with them the
+  // schedules the seeds were chosen for, do not shift.
+  Rng batch_rng_;
   Checker checker_;
   SimStats stats_;
   consensus::Config base_config_;
