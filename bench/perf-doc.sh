@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Regenerates the measured parts of docs/performance.md in one command: the
 # physical limits (bench/limits), Cairn next to etcd (bench/compare-etcd.sh,
-# with etcd's defaults and with etcd on mutual TLS),
+# with etcd's defaults and with etcd on mutual TLS, and batch append against
+# etcd transactions),
 # append and receipt latency (bench/cluster-latency.sh), the
 # micro-benchmarks (storage_bench, ledger_bench) and the scaling table
 # (bench/scaling.sh). Each result replaces the block between its markers
 #   <!-- NAME:begin ... -->  ...  <!-- NAME:end -->
 # so the prose around the figures stays as written.
 #
-#   bench/perf-doc.sh [--quick] [--only "limits compare compare-tls latency micro scaling"]
+#   bench/perf-doc.sh [--quick]
+#                     [--only "limits compare compare-tls compare-batch latency micro scaling"]
 #                     [--sizes "0 1000000 10000000"]
 #
 # --quick: compare-etcd --quick, scaling --sizes "0 100000", short micro
@@ -18,7 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BENCH_BIN=${CAIRN_BIN_DIR:-build/release}
 doc=docs/performance.md
-only="limits compare compare-tls latency micro scaling"
+only="limits compare compare-tls compare-batch latency micro scaling"
 quick=0
 sizes="0 1000000 10000000"
 while [ $# -gt 0 ]; do
@@ -77,6 +79,13 @@ for part in $only; do
       bench/compare-etcd.sh "${args[@]}" >"$work/compare-tls.txt"
       sed -n '/^Cairn (3 nodes/,$p' "$work/compare-tls.txt" >"$work/compare-tls-table.txt"
       replace compare-tls "$work/compare-tls-table.txt" "bench/compare-etcd.sh ${args[*]}"
+      ;;
+    compare-batch)
+      # Batches of 100: Cairn AppendBatch against an etcd Txn of 100 puts.
+      args=(--batch 100 --clients "16 64"); [ "$quick" = 1 ] && args+=(--quick)
+      bench/compare-etcd.sh "${args[@]}" >"$work/compare-batch.txt"
+      sed -n '/^Cairn (3 nodes/,$p' "$work/compare-batch.txt" >"$work/compare-batch-table.txt"
+      replace compare-batch "$work/compare-batch-table.txt" "bench/compare-etcd.sh ${args[*]}"
       ;;
     latency)
       # One cluster; appends at 1 and 64 clients, and append-then-receipt

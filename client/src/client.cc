@@ -15,6 +15,26 @@ using internal::CallSync;
 using internal::Core;
 using internal::Repeatable;
 
+namespace {
+
+v1::AppendWait WaitOf(bool wait_for_commit, bool geo_durable) {
+  if (geo_durable) return v1::APPEND_WAIT_GEO_DURABLE;
+  return wait_for_commit ? v1::APPEND_WAIT_COMMITTED : v1::APPEND_WAIT_NONE;
+}
+
+// An append's call: a write, retried with the same idempotency `key`, whose
+// success names the leader.
+CallSpec AppendSpec(const char* method, const std::string& key) {
+  CallSpec spec;
+  spec.method = method;
+  spec.write = true;
+  spec.idempotency_key = key;
+  spec.records_leader = true;
+  return spec;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<Client>> Client::Create(ClientOptions options) {
   absl::StatusOr<std::shared_ptr<Core>> core = Core::Create(std::move(options));
   if (!core.ok()) return core.status();
@@ -43,16 +63,9 @@ void Client::AppendAsync(absl::string_view collection_id, absl::string_view cont
   std::string key =
       options.idempotency_key.empty() ? core_->NewIdempotencyKey() : options.idempotency_key;
   request.set_idempotency_key(key);
-  request.set_wait(options.geo_durable       ? v1::APPEND_WAIT_GEO_DURABLE
-                   : options.wait_for_commit ? v1::APPEND_WAIT_COMMITTED
-                                             : v1::APPEND_WAIT_NONE);
-  CallSpec spec;
-  spec.method = "Append";
-  spec.write = true;
-  spec.idempotency_key = key;
-  spec.records_leader = true;
+  request.set_wait(WaitOf(options.wait_for_commit, options.geo_durable));
   internal::StartCall<v1::AppendRequest, v1::AppendResponse>(
-      core_, std::move(spec), std::move(request), CAIRN_RPC(ledger, Append),
+      core_, AppendSpec("Append", key), std::move(request), CAIRN_RPC(ledger, Append),
       [done = std::move(done), key](absl::StatusOr<v1::AppendResponse> response) {
         if (!response.ok()) {
           done(response.status());
@@ -117,16 +130,9 @@ void Client::AppendBatchAsync(std::vector<BatchEntry> entries, const AppendBatch
                                              : std::move(e.idempotency_key));
     out->set_idempotency_key(keys.back());
   }
-  request.set_wait(options.geo_durable       ? v1::APPEND_WAIT_GEO_DURABLE
-                   : options.wait_for_commit ? v1::APPEND_WAIT_COMMITTED
-                                             : v1::APPEND_WAIT_NONE);
-  CallSpec spec;
-  spec.method = "AppendBatch";
-  spec.write = true;
-  spec.idempotency_key = key;
-  spec.records_leader = true;
+  request.set_wait(WaitOf(options.wait_for_commit, options.geo_durable));
   internal::StartCall<v1::AppendBatchRequest, v1::AppendBatchResponse>(
-      core_, std::move(spec), std::move(request), CAIRN_RPC(ledger, AppendBatch),
+      core_, AppendSpec("AppendBatch", key), std::move(request), CAIRN_RPC(ledger, AppendBatch),
       [done = std::move(done),
        keys = std::move(keys)](absl::StatusOr<v1::AppendBatchResponse> response) {
         if (!response.ok()) {

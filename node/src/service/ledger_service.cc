@@ -79,12 +79,16 @@ absl::StatusOr<uint64_t> IndexBound(const std::string& txid, absl::string_view f
 
 // ---------------------------------------------------------------- Append
 
-grpc::ServerUnaryReactor* LedgerServiceImpl::Append(Ctx* call, const v1::AppendRequest* req,
-                                                    v1::AppendResponse* resp) {
+template <typename Request, typename Response, typename Start>
+grpc::ServerUnaryReactor* LedgerServiceImpl::AcceptWrite(
+    Ctx* call, const Request* req, Response* resp,
+    absl::Status (*validate)(const Request&, const NodeConfig&), Start start_on_leader,
+    void (LedgerServiceImpl::*propose)(Ctx*, Reactor*, const Principal&, const Request*,
+                                       Response*)) {
   auto* reactor = call->DefaultReactor();
   auto principal = authorizer_->Authorize(*call, v1::ROLE_CONTRIBUTOR);
   absl::Status st = principal.status();
-  if (st.ok()) st = ValidateAppend(*req, *config_);
+  if (st.ok()) st = validate(*req, *config_);
   if (!st.ok()) {
     metrics_->appends_rejected_total.Increment();
     return Finish(reactor, st);
@@ -92,14 +96,35 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::Append(Ctx* call, const v1::AppendR
   if (!router_->IsLeader()) {
     router_->Forward<v1::LedgerService>(
         call, reactor, *principal,
-        [req, resp](auto* leader, auto* client, auto done) {
-          leader->Append(client, req, resp, std::move(done));
+        [req, resp, start_on_leader](auto* leader, auto* client, auto done) {
+          start_on_leader(leader, client, req, resp, std::move(done));
         },
         &ForwardedAppendStatus);
     return reactor;
   }
-  ProposeAppend(call, reactor, *principal, req, resp);
+  (this->*propose)(call, reactor, *principal, req, resp);
   return reactor;
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::Append(Ctx* call, const v1::AppendRequest* req,
+                                                    v1::AppendResponse* resp) {
+  return AcceptWrite(
+      call, req, resp, &ValidateAppend,
+      [](auto* leader, auto* client, auto* request, auto* response, auto done) {
+        leader->Append(client, request, response, std::move(done));
+      },
+      &LedgerServiceImpl::ProposeAppend);
+}
+
+grpc::ServerUnaryReactor* LedgerServiceImpl::AppendBatch(Ctx* call,
+                                                         const v1::AppendBatchRequest* req,
+                                                         v1::AppendBatchResponse* resp) {
+  return AcceptWrite(
+      call, req, resp, &ValidateAppendBatch,
+      [](auto* leader, auto* client, auto* request, auto* response, auto done) {
+        leader->AppendBatch(client, request, response, std::move(done));
+      },
+      &LedgerServiceImpl::ProposeAppendBatch);
 }
 
 namespace {
@@ -193,30 +218,6 @@ void LedgerServiceImpl::ProposeAppend(Ctx* call, Reactor* reactor, const Princip
           Finish(reactor, absl::OkStatus());
         }
       });
-}
-
-grpc::ServerUnaryReactor* LedgerServiceImpl::AppendBatch(Ctx* call,
-                                                         const v1::AppendBatchRequest* req,
-                                                         v1::AppendBatchResponse* resp) {
-  auto* reactor = call->DefaultReactor();
-  auto principal = authorizer_->Authorize(*call, v1::ROLE_CONTRIBUTOR);
-  absl::Status st = principal.status();
-  if (st.ok()) st = ValidateAppendBatch(*req, *config_);
-  if (!st.ok()) {
-    metrics_->appends_rejected_total.Increment();
-    return Finish(reactor, st);
-  }
-  if (!router_->IsLeader()) {
-    router_->Forward<v1::LedgerService>(
-        call, reactor, *principal,
-        [req, resp](auto* leader, auto* client, auto done) {
-          leader->AppendBatch(client, req, resp, std::move(done));
-        },
-        &ForwardedAppendStatus);
-    return reactor;
-  }
-  ProposeAppendBatch(call, reactor, *principal, req, resp);
-  return reactor;
 }
 
 void LedgerServiceImpl::ProposeAppendBatch(Ctx* call, Reactor* reactor, const Principal& principal,

@@ -71,6 +71,16 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
                               v1::GetServiceIdentityResponse* resp) override;
 
  private:
+  // The start of every write handler: authorizes (Contributor), validates
+  // with `validate`, then forwards the call to the leader with
+  // `start_on_leader(leader_stub, client_context, req, resp, done)` when
+  // this node is a follower, or runs `propose` when it leads.
+  template <typename Request, typename Response, typename Start>
+  Reactor* AcceptWrite(Ctx* call, const Request* req, Response* resp,
+                       absl::Status (*validate)(const Request&, const NodeConfig&),
+                       Start start_on_leader,
+                       void (LedgerServiceImpl::*propose)(Ctx*, Reactor*, const Principal&,
+                                                          const Request*, Response*));
   void ProposeAppend(Ctx* call, Reactor* reactor, const Principal& principal,
                      const v1::AppendRequest* req, v1::AppendResponse* resp);
   void ProposeAppendBatch(Ctx* call, Reactor* reactor, const Principal& principal,
