@@ -12,8 +12,8 @@
 
 namespace cairn::node {
 
-absl::StatusOr<consensus::NodeId> RaftServiceImpl::CallingNode(
-    const grpc::ServerContextBase& context, const std::string& service_id) {
+absl::StatusOr<consensus::NodeId> RaftServiceImpl::CallingNode(const grpc::ServerContext& context,
+                                                               const std::string& service_id) {
   auto caller = identifier_->Identify(context);
   if (!caller.ok()) return caller.status();
   if (caller->node_id == 0) {
@@ -55,49 +55,20 @@ grpc::Status RaftServiceImpl::Send(grpc::ServerContext* context, const v1::RaftM
   return ToGrpcStatus(Deliver(*from, *batch));
 }
 
-// One peer's stream: reads a batch, delivers it, reads the next, until the
-// peer closes its side or a batch fails the checks (which ends the call
-// with that error). Deletes itself when the call is done.
-class RaftServiceImpl::StreamReader final : public grpc::ServerReadReactor<v1::RaftMessageBatch> {
- public:
-  StreamReader(RaftServiceImpl* service, grpc::CallbackServerContext* context)
-      : service_(service), context_(context) {
-    StartRead(&batch_);
+grpc::Status RaftServiceImpl::Stream(grpc::ServerContext* context,
+                                     grpc::ServerReader<v1::RaftMessageBatch>* reader,
+                                     v1::SendResponse* response) {
+  v1::RaftMessageBatch batch;
+  std::optional<consensus::NodeId> from;
+  while (reader->Read(&batch)) {
+    if (!from) {
+      auto caller = CallingNode(*context, batch.service_id());
+      if (!caller.ok()) return ToGrpcStatus(caller.status());
+      from = *caller;
+    }
+    if (absl::Status st = Deliver(*from, batch); !st.ok()) return ToGrpcStatus(st);
   }
-
-  void OnReadDone(bool ok) override {
-    if (!ok) {  // the peer closed its side, or the call ended
-      Finish(grpc::Status::OK);
-      return;
-    }
-    if (!from_) {
-      auto caller = service_->CallingNode(*context_, batch_.service_id());
-      if (!caller.ok()) {
-        Finish(ToGrpcStatus(caller.status()));
-        return;
-      }
-      from_ = *caller;
-    }
-    if (absl::Status st = service_->Deliver(*from_, batch_); !st.ok()) {
-      Finish(ToGrpcStatus(st));
-      return;
-    }
-    batch_.Clear();
-    StartRead(&batch_);
-  }
-
-  void OnDone() override { delete this; }
-
- private:
-  RaftServiceImpl* const service_;
-  grpc::CallbackServerContext* const context_;
-  v1::RaftMessageBatch batch_;
-  std::optional<consensus::NodeId> from_;  // checked on the first batch
-};
-
-grpc::ServerReadReactor<v1::RaftMessageBatch>* RaftServiceImpl::Stream(
-    grpc::CallbackServerContext* context, v1::SendResponse* response) {
-  return new StreamReader(this, context);
+  return grpc::Status::OK;
 }
 
 grpc::Status RaftServiceImpl::InstallSnapshot(grpc::ServerContext* context,

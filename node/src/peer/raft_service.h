@@ -3,14 +3,14 @@
 // naming "node-<id>"), every message must come from that id and be addressed
 // to this node, and the batch must name this service's id.
 //
-// Stream, the one call every peer keeps open to every other, is on gRPC's
-// callback API: each batch read is checked and handed to the loop's inbox
-// (which never blocks) by the gRPC thread that read it, and the next read is
-// started; no thread waits on a peer. Send and InstallSnapshot stay
-// synchronous: Send is a one-batch tool, and InstallSnapshot writes every
-// chunk to the staging file before reading the next, blocking disk I/O that
-// must not run on gRPC's callback threads and that gives the sender flow
-// control for free.
+// Why the synchronous API, when the client port uses callbacks (STYLE 14):
+// every call here is a long-lived client stream read in a loop, one per peer
+// (Stream) or per snapshot transfer (InstallSnapshot), so there are a few
+// threads, a bounded number, not one per request. Stream only hands each batch
+// to the loop's inbox, which never blocks; InstallSnapshot writes every chunk
+// to the staging file before reading the next, blocking disk I/O that must
+// not run on gRPC's callback threads, and that gives the sender flow control
+// for free. A reactor per stream would add state machines and buy nothing.
 #pragma once
 
 #include "cairn/storage/database.h"
@@ -20,8 +20,7 @@
 
 namespace cairn::node {
 
-class RaftServiceImpl final
-    : public v1::RaftService::WithCallbackMethod_Stream<v1::RaftService::Service> {
+class RaftServiceImpl final : public v1::RaftService::Service {
  public:
   RaftServiceImpl(consensus::NodeId self, std::string service_id, RaftLoop* loop,
                   storage::Database* db, CallerIdentifier* identifier, size_t chunk_bytes_max)
@@ -38,17 +37,16 @@ class RaftServiceImpl final
   // Deliver with Stream, so the checks exist once.
   grpc::Status Send(grpc::ServerContext* context, const v1::RaftMessageBatch* batch,
                     v1::SendResponse* response) override;
-  grpc::ServerReadReactor<v1::RaftMessageBatch>* Stream(grpc::CallbackServerContext* context,
-                                                        v1::SendResponse* response) override;
+  grpc::Status Stream(grpc::ServerContext* context,
+                      grpc::ServerReader<v1::RaftMessageBatch>* reader,
+                      v1::SendResponse* response) override;
   grpc::Status InstallSnapshot(grpc::ServerContext* context,
                                grpc::ServerReader<v1::SnapshotChunk>* reader,
                                v1::InstallSnapshotResponse* response) override;
 
  private:
-  class StreamReader;
-
   // The calling node's id, or PERMISSION_DENIED / UNAUTHENTICATED.
-  absl::StatusOr<consensus::NodeId> CallingNode(const grpc::ServerContextBase& context,
+  absl::StatusOr<consensus::NodeId> CallingNode(const grpc::ServerContext& context,
                                                 const std::string& service_id);
   // Checks a batch from node `from` and steps its messages into the loop.
   absl::Status Deliver(consensus::NodeId from, const v1::RaftMessageBatch& batch);
