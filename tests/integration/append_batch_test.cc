@@ -231,6 +231,12 @@ TEST_F(AppendBatchTest, BadBatchesAreRefusedWholeAndWriteNothing) {
   short_claims[1].claims_digest = "short";
   auto r = c->AppendBatch(short_claims);
   EXPECT_THAT(std::string(r.status().message()), HasSubstr("entries[1].claims_digest"));
+  // A batch key too long to leave room for "/<position>", refused by the SDK.
+  client::AppendBatchOptions long_key;
+  long_key.idempotency_key = std::string(101, 'k');
+  r = c->AppendBatch(Entries("bad", 2, "x"), long_key);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(r.status().message()), HasSubstr("the limit is 100"));
   // A Reader may not append.
   auto reader = MakeClient(Options("reader"));
   r = reader->AppendBatch(Entries("bad", 2, "x"));

@@ -133,8 +133,16 @@ void RaftLoop::DoPropose(std::string command, AppendIdentity identity, bool wait
     std::move(done)(ProposeError(position.status()));
     return;
   }
-  const ledger::TxId txid{position->term, position->last_index};
-  TrackInflightKey(identity, txid);
+  AwaitProposed(ledger::TxId{position->term, position->last_index}, std::move(identity),
+                wait_commit, deadline, std::move(done));
+}
+
+void RaftLoop::AwaitProposed(const ledger::TxId& txid, AppendIdentity identity, bool wait_commit,
+                             Clock::time_point deadline, ProposeDone done) {
+  if (identity.has_key()) {
+    inflight_keys_[identity.key] = InflightKey{txid.index, txid.term, identity.digest};
+    inflight_key_of_index_[txid.index] = identity.key;
+  }
   if (!wait_commit) {
     std::move(done)(CommitResult{txid, v1::TRANSACTION_STATUS_PENDING, std::nullopt});
     return;
@@ -144,12 +152,6 @@ void RaftLoop::DoPropose(std::string command, AppendIdentity identity, bool wait
                                          false, std::move(done), &rejected);
   // A new entry cannot have been applied before it was proposed.
   CAIRN_CHECK(added) << "index " << txid.index << " was answered before it was proposed";
-}
-
-void RaftLoop::TrackInflightKey(const AppendIdentity& identity, const ledger::TxId& txid) {
-  if (!identity.has_key()) return;
-  inflight_keys_[identity.key] = InflightKey{txid.index, txid.term, identity.digest};
-  inflight_key_of_index_[txid.index] = identity.key;
 }
 
 namespace {
@@ -223,16 +225,8 @@ void RaftLoop::DoProposeBatch(std::vector<std::string> commands,
   CAIRN_CHECK(position->last_index - position->first_index + 1 == fresh.size());
   for (size_t j = 0; j < fresh.size(); ++j) {
     const size_t i = fresh[j];
-    const ledger::TxId txid{position->term, position->first_index + j};
-    TrackInflightKey(identities[i], txid);
-    if (!wait_commit) {
-      std::move(dones[i])(CommitResult{txid, v1::TRANSACTION_STATUS_PENDING, std::nullopt});
-      continue;
-    }
-    ProposeDone rejected;
-    const bool added = commit_waiters_.Add(txid.index, txid.term, std::move(identities[i].key),
-                                           deadline, false, std::move(dones[i]), &rejected);
-    CAIRN_CHECK(added) << "index " << txid.index << " was answered before it was proposed";
+    AwaitProposed(ledger::TxId{position->term, position->first_index + j}, std::move(identities[i]),
+                  wait_commit, deadline, std::move(dones[i]));
   }
 }
 

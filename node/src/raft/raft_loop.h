@@ -214,8 +214,10 @@ class RaftLoop {
                  Clock::time_point deadline, ProposeDone done);
   void DoProposeBatch(std::vector<std::string> commands, std::vector<AppendIdentity> identities,
                       bool wait_commit, Clock::time_point deadline, BatchDone done);
-  // Tracks a keyed entry proposed at `txid` until it is applied.
-  void TrackInflightKey(const AppendIdentity& identity, const ledger::TxId& txid);
+  // An entry just proposed at `txid`: tracks its key until it is applied
+  // (for retries to join), then answers PENDING or waits for its commit.
+  void AwaitProposed(const ledger::TxId& txid, AppendIdentity identity, bool wait_commit,
+                     Clock::time_point deadline, ProposeDone done);
   // A retry of an append in flight on this leader: answers it (joined) and
   // returns true, or returns false when it must be proposed afresh.
   bool JoinInflight(const AppendIdentity& identity, bool wait_commit, Clock::time_point deadline,
