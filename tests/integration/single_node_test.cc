@@ -160,6 +160,16 @@ TEST(NodeCommandLineTest, UsageErrorsExitTwoNamingTheFieldAndCreateNothing) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("--tls-cert-file"));
 
+  // A batch larger than the uncommitted-bytes bound could never be accepted
+  // (refused before the files' contents are read).
+  for (const char* file : {"/c.pem", "/k.pem", "/s.pem"}) std::ofstream(tmp.path() + file);
+  r = testing::RunCommand({node, "--data-dir=" + data, "--tls-cert-file=" + tmp.path() + "/c.pem",
+                           "--tls-key-file=" + tmp.path() + "/k.pem",
+                           "--service-cert-file=" + tmp.path() + "/s.pem",
+                           "--uncommitted-bytes-max=1048576", "--append-batch-bytes-max=2097152"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--append-batch-bytes-max must not exceed --uncommitted-bytes-max"));
+
   EXPECT_FALSE(std::filesystem::exists(data));
 
   r = testing::RunCommand({node, "--help"});

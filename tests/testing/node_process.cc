@@ -4,9 +4,11 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
 
 namespace cairn::testing {
 
@@ -19,6 +21,32 @@ NodeProcess::NodeProcess(TestPki* pki, uint64_t node_id, std::string work_dir)
       peer_address_(absl::StrCat("127.0.0.1:", PickFreePort())),
       http_address_(absl::StrCat("127.0.0.1:", PickFreePort())) {
   std::filesystem::create_directories(work_dir);
+}
+
+NodeProcess::~NodeProcess() {
+  process_.Signal(SIGKILL);
+  process_.Wait(std::chrono::seconds(10));
+  const std::string report = SanitizerReport(Log());
+  if (!report.empty()) {
+    ADD_FAILURE() << "node " << node_id_ << " (" << log_path_ << ") reported:\n" << report;
+  }
+}
+
+std::string SanitizerReport(const std::string& log, size_t max_lines) {
+  static constexpr const char* kMarkers[] = {
+      "WARNING: ThreadSanitizer:", "ERROR: AddressSanitizer:", "ERROR: LeakSanitizer:",
+      "runtime error: "};
+  size_t first = std::string::npos;
+  for (const char* marker : kMarkers) first = std::min(first, log.find(marker));
+  if (first == std::string::npos) return "";
+  const size_t line_start = log.rfind('\n', first);
+  size_t begin = line_start == std::string::npos ? 0 : line_start + 1;
+  size_t end = begin;
+  for (size_t lines = 0; lines < max_lines && end < log.size(); ++lines) {
+    const size_t nl = log.find('\n', end);
+    end = nl == std::string::npos ? log.size() : nl + 1;
+  }
+  return log.substr(begin, end - begin);
 }
 
 absl::Status NodeProcess::Start(const std::vector<std::string>& extra_args) {

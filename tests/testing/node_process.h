@@ -17,10 +17,20 @@ namespace cairn::testing {
 // `http_address` ("host:port"); -1 if unreadable.
 double ReadMetric(const std::string& http_address, const std::string& name);
 
+// The first sanitizer report in `log` (ThreadSanitizer, AddressSanitizer,
+// LeakSanitizer or UBSan), up to `max_lines` lines of it; empty if none.
+std::string SanitizerReport(const std::string& log, size_t max_lines = 80);
+
 class NodeProcess {
  public:
   // Picks ports; nothing starts until Start().
   NodeProcess(TestPki* pki, uint64_t node_id, std::string work_dir);
+  // Stops the process; fails the running test if the node's log holds a
+  // sanitizer report (under halt_on_error a report ends the node, which a
+  // test that tolerates a lost node would otherwise never notice).
+  ~NodeProcess();
+  NodeProcess(const NodeProcess&) = delete;
+  NodeProcess& operator=(const NodeProcess&) = delete;
 
   // Starts cairn-node with the standard flags plus `extra_args`.
   absl::Status Start(const std::vector<std::string>& extra_args = {});
