@@ -234,6 +234,7 @@ struct ReceiptArgs {
   std::string receipt_file;
   std::string service_cert;
   std::string contents_file;
+  std::string claims_file;
   std::string claims_digest;
 };
 
@@ -265,6 +266,11 @@ int VerifyReceiptCmd(const ReceiptArgs& a, const GlobalOptions& options) {
     absl::StatusOr<std::string> contents = ReadFile(a.contents_file, kLeavesFileBytesMax);
     if (!contents.ok()) return out.Usage(contents.status().message());
     expect.contents = *std::move(contents);
+  }
+  if (!a.claims_file.empty()) {
+    absl::StatusOr<std::string> claims = ReadFile(a.claims_file, kLeavesFileBytesMax);
+    if (!claims.ok()) return out.Usage(claims.status().message());
+    expect.claims_digest = ledger::HashToString(ledger::Sha256(*claims));
   }
   if (!a.claims_digest.empty()) {
     Parsed<ledger::Hash> claims = ParseHashFlag(a.claims_digest, "--claims-digest");
@@ -386,10 +392,16 @@ void RegisterReceiptCommands(CLI::App& app, const GlobalOptions& options, Action
       "verify", "Verify a receipt (JSON or binary protobuf) against the service certificate");
   cmd->add_option("--receipt", args->receipt_file, "Receipt file")->required();
   cmd->add_option("--service-cert", args->service_cert, kServiceCertHelp);
-  cmd->add_option("--contents", args->contents_file,
-                  "File with the transaction's contents, to check against the receipt");
+  // --contents is the name this flag had first; receipt get calls it
+  // --contents-file, and so does this command now.
+  cmd->add_option("--contents-file,--contents", args->contents_file,
+                  "Also check the receipt proves these contents");
+  CLI::Option* claims_file =
+      cmd->add_option("--claims-file", args->claims_file,
+                      "Also check the receipt proves these claims (their SHA-256)");
   cmd->add_option("--claims-digest", args->claims_digest,
-                  "Expected application claims digest, hex");
+                  "Also check the receipt proves this claims digest (hex)")
+      ->excludes(claims_file);
   cmd->callback([action, args, &options] {
     *action = [args, &options] { return VerifyReceiptCmd(*args, options); };
   });

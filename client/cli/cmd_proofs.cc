@@ -98,10 +98,12 @@ void RegisterReceiptGet(CLI::App& app, GlobalOptions& options, Action* action) {
   cmd->add_option("--output", args->output, "Write the receipt (JSON) to this file");
   cmd->add_option("--contents-file", args->contents_file,
                   "Also check the receipt proves these contents");
-  cmd->add_option("--claims-file", args->claims_file,
-                  "Also check the receipt proves these claims (their SHA-256)");
+  CLI::Option* claims_file =
+      cmd->add_option("--claims-file", args->claims_file,
+                      "Also check the receipt proves these claims (their SHA-256)");
   cmd->add_option("--claims-digest", args->claims_digest_hex,
-                  "Also check the receipt proves this claims digest (hex)");
+                  "Also check the receipt proves this claims digest (hex)")
+      ->excludes(claims_file);
   cmd->callback([args, &options, action] {
     *action = [args, &options] { return RunReceiptGet(*args, options); };
   });

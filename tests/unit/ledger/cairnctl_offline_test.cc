@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cairn/ledger/hash.h"
 #include "cairn/ledger/receipt_json.h"
 #include "run_cli.h"
 #include "test_ledger.h"
@@ -264,6 +265,37 @@ TEST_F(ReceiptCliTest, VerifiesJsonAndBinaryReceipts) {
                                 service_pem_, "--claims-digest", std::string(64, 'a')});
   EXPECT_EQ(other_claims.exit_code, 1);
   EXPECT_THAT(other_claims.err, HasSubstr("claims"));
+}
+
+// receipt verify names its flags as receipt get does (--contents-file,
+// --claims-file); --contents, its first name, still works.
+TEST_F(ReceiptCliTest, ContentsAndClaimsFilesAsInReceiptGet) {
+  TestLedger ledger;
+  const ledger::TxId txid = ledger.AppendUser("orders", "signed contents",
+                                              ledger::HashToString(ledger::Sha256("the claims")));
+  ledger.AppendSignature();
+  const std::string receipt =
+      Write("claims-receipt.json", ledger::ReceiptToJson(ledger.ReceiptFor(txid)));
+  const std::string service = Write("claims-service.pem", ledger.service_cert().ToPem());
+  const std::string contents = Write("signed-contents", "signed contents");
+  const std::string claims = Write("claims", "the claims");
+  for (const char* flag : {"--contents-file", "--contents"}) {
+    CliResult r = Run({"receipt", "verify", "--receipt", receipt, "--service-cert", service, flag,
+                       contents, "--claims-file", claims});
+    EXPECT_EQ(r.exit_code, 0) << flag << ": " << r.err;
+  }
+  CliResult other = Run({"receipt", "verify", "--receipt", receipt, "--service-cert", service,
+                         "--claims-file", Write("other-claims", "other claims")});
+  EXPECT_EQ(other.exit_code, 1);
+  EXPECT_THAT(other.err, HasSubstr("claims"));
+  CliResult missing = Run({"receipt", "verify", "--receipt", receipt, "--service-cert", service,
+                           "--claims-file", dir_.path() + "/no-such-claims"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("no-such-claims"));
+  CliResult both = Run({"receipt", "verify", "--receipt", receipt, "--service-cert", service,
+                        "--claims-file", claims, "--claims-digest", std::string(64, 'a')});
+  EXPECT_EQ(both.exit_code, 2);
+  EXPECT_THAT(both.err, HasSubstr("excludes"));
 }
 
 TEST_F(ReceiptCliTest, RejectsWrongContentsTamperingAndAnotherService) {
