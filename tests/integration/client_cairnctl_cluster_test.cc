@@ -45,6 +45,23 @@ TEST_F(CairnctlClusterTest, DataAndProofCommands) {
   CommandResult r = Cairnctl({"get", t1}, "auditor");
   EXPECT_EQ(r.out, "first\n") << r.err;
   EXPECT_EQ(Cairnctl({"get", "1.999999"}).exit_code, 1);
+  // Asked of any one node, the leader or a follower, a txid beyond the
+  // ledger is NOT_FOUND (exit 1) at once; a follower used to wait out its
+  // deadline and end UNAVAILABLE (exit 3).
+  for (uint64_t id = 1; id <= 3; ++id) {
+    r = cluster_->node(id).Cairnctl({"get", "1.999999"});
+    EXPECT_EQ(r.exit_code, 1) << "node " << id << ": " << r.err;
+    EXPECT_THAT(r.err, HasSubstr("is not in the ledger")) << "node " << id;
+    // And so is its receipt, with or without --wait (it used to say that no
+    // signature covers it yet, or wait for one).
+    for (const bool wait : {false, true}) {
+      std::vector<std::string> args = {"receipt", "get", "1.999999"};
+      if (wait) args.push_back("--wait");
+      r = cluster_->node(id).Cairnctl(args);
+      EXPECT_EQ(r.exit_code, 1) << "node " << id << " wait " << wait << ": " << r.err;
+      EXPECT_THAT(r.err, HasSubstr("is not in the ledger")) << "node " << id << " wait " << wait;
+    }
+  }
   r = Cairnctl({"current", "orders"});
   EXPECT_EQ(r.out, "third\n") << r.err;
   EXPECT_EQ(Cairnctl({"current", "no-such-collection"}).exit_code, 1);

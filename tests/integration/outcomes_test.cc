@@ -61,7 +61,8 @@ class OutcomesTest : public ::testing::Test {
     req.set_collection_id(collection);
     req.set_include_contents(true);
     v1::ListEntriesResponse resp;
-    EXPECT_TRUE(Ledger(node)->ListEntries(Ctx().get(), req, &resp).ok());
+    const grpc::Status st = Ledger(node)->ListEntries(Ctx().get(), req, &resp);
+    EXPECT_TRUE(st.ok()) << "node " << node << ": " << st.error_message();
     std::vector<std::string> out;
     for (const auto& e : resp.entries()) out.push_back(e.contents());
     return out;

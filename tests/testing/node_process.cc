@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
@@ -24,6 +25,20 @@ NodeProcess::NodeProcess(TestPki* pki, uint64_t node_id, std::string work_dir)
 }
 
 NodeProcess::~NodeProcess() {
+  // A node that ended by itself, not by a test's SIGKILL or SIGTERM: the end
+  // of its log says why (for the test's output; a test that expects a crash
+  // gets the same note).
+  if (process_.pid() > 0 && !process_.Running()) {
+    const int code = process_.Wait(std::chrono::milliseconds(0));
+    if (code != 0 && code != 128 + SIGKILL && code != 128 + SIGTERM) {
+      const std::string log = Log();
+      size_t from = log.size();
+      for (int lines = 0; lines <= 40 && from > 0; ++lines) from = log.rfind('\n', from - 1);
+      std::fprintf(stderr, "node %llu exited by itself with code %d; the end of its log:\n%s\n",
+                   static_cast<unsigned long long>(node_id_), code,
+                   log.substr(from == std::string::npos ? 0 : from).c_str());
+    }
+  }
   process_.Signal(SIGKILL);
   process_.Wait(std::chrono::seconds(10));
   const std::string report = SanitizerReport(Log());

@@ -68,6 +68,11 @@ absl::StatusOr<ListToken> ParseListToken(const std::string& token) {
   return t;
 }
 
+// NOT_FOUND for a txid (and what follows it in `what`) that is not in the ledger.
+absl::Status NotInLedger(absl::string_view what) {
+  return absl::NotFoundError(absl::StrCat("txid ", what, " is not in the ledger"));
+}
+
 absl::StatusOr<uint64_t> IndexBound(const std::string& txid, absl::string_view field) {
   if (txid.empty()) return 0;
   auto parsed = ledger::TxId::Parse(txid, field);
@@ -356,25 +361,24 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetEntry(Ctx* call, const v1::GetEn
   if (!principal.ok()) return Finish(reactor, principal.status());
   auto txid = ledger::TxId::Parse(req->txid(), "txid");
   if (!txid.ok()) return Finish(reactor, txid.status());
-  // Answer NOT_FOUND at once when this node knows the txid will never be
-  // applied: it is INVALID, or this is the leader and its log ends before it.
-  // Otherwise an index not applied here yet may still come: wait for it.
-  if (txid->index > reads_.applied->reached()) {
-    const v1::TransactionStatus status = StatusOf(*txid);
-    const bool beyond_leader_log = router_->IsLeader() && txid->index > reads_.log->LastIndex();
-    if (status == v1::TRANSACTION_STATUS_INVALID || beyond_leader_log) {
-      return Finish(reactor, absl::NotFoundError(
-                                 absl::StrCat("txid ", req->txid(), " is not in the ledger")));
-    }
-  }
-  WhenApplied(call, reactor, txid->index, req->no_wait(), [this, txid = *txid, resp]() {
+  auto read = [this, txid = *txid, resp]() {
     auto stored = reads_.ledger->Get(txid.index);
     if (!stored.ok() || stored->term != txid.term) {
-      return ToGrpcStatus(
-          absl::NotFoundError(absl::StrCat("txid ", txid.ToString(), " is not in the ledger")));
+      return ToGrpcStatus(NotInLedger(txid.ToString()));
     }
     return ToGrpcStatus(ToEntry(*stored, true, resp->mutable_entry()));
-  });
+  };
+  // An index not applied here yet may still come (then wait for it), unless
+  // it is not in the ledger.
+  if (txid->index <= reads_.applied->reached()) {
+    WhenApplied(call, reactor, txid->index, req->no_wait(), std::move(read));
+    return reactor;
+  }
+  UnlessNotInLedger(call, reactor, *txid,
+                    [this, call, reactor, index = txid->index, no_wait = req->no_wait(),
+                     read = std::move(read)]() mutable {
+                      WhenApplied(call, reactor, index, no_wait, std::move(read));
+                    });
   return reactor;
 }
 
@@ -494,6 +498,29 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::ListCollections(Ctx* call,
   return Finish(reactor, absl::OkStatus());
 }
 
+void LedgerServiceImpl::UnlessNotInLedger(Ctx* call, Reactor* reactor, const ledger::TxId& txid,
+                                          absl::AnyInvocable<void() &&> serve) {
+  const bool beyond_log = txid.index > reads_.log->LastIndex();
+  if (StatusOf(txid) == v1::TRANSACTION_STATUS_INVALID || (router_->IsLeader() && beyond_log)) {
+    Finish(reactor, NotInLedger(txid.ToString()));
+    return;
+  }
+  if (router_->IsLeader() || !beyond_log) return std::move(serve)();
+  // A follower whose log ends before the index cannot tell a txid on its
+  // way from one that is not in the ledger: the leader's commit index can.
+  loop_->ReadIndex(DeadlineOf(*call), [reactor, txid, serve = std::move(serve)](
+                                          absl::StatusOr<uint64_t> committed) mutable {
+    if (!committed.ok()) {
+      reactor->Finish(ToGrpcStatus(committed.status()));
+    } else if (txid.index > *committed) {
+      reactor->Finish(ToGrpcStatus(NotInLedger(absl::StrCat(
+          txid.ToString(), " (the ledger is committed up to index ", *committed, ")"))));
+    } else {
+      std::move(serve)();
+    }
+  });
+}
+
 v1::TransactionStatus LedgerServiceImpl::StatusOf(const ledger::TxId& txid) const {
   const consensus::LogStorage& log = *reads_.log;
   const uint64_t commit = loop_->status().node.commit;
@@ -543,25 +570,32 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetReceipt(Ctx* call, const v1::Get
     *resp->mutable_receipt() = *std::move(receipt);
     return absl::OkStatus();
   };
-  if (!req->wait()) {
-    if (txid->index > reads_.signed_->reached()) {
-      return Finish(reactor, absl::NotFoundError(absl::StrCat(
-                                 "no signature covers ", req->txid(), " yet (signed up to index ",
-                                 reads_.signed_->reached(), "); retry shortly or set wait")));
+  auto serve = [this, call, reactor, txid = *txid, wait = req->wait(),
+                build = std::move(build)]() mutable {
+    const uint64_t signed_to = reads_.signed_->reached();
+    if (txid.index <= signed_to) return reactor->Finish(ToGrpcStatus(build()));
+    if (!wait) {
+      return reactor->Finish(ToGrpcStatus(absl::NotFoundError(absl::StrCat(
+          "no signature covers ", txid.ToString(), " yet (signed up to index ", signed_to,
+          "); retry shortly, or ask with wait (cairnctl receipt get --wait)"))));
     }
-    return Finish(reactor, build());
+    auto shared = std::make_shared<decltype(build)>(std::move(build));
+    const absl::Status st =
+        reads_.signed_->Wait(txid.index, DeadlineOf(*call), [reactor, shared](absl::Status s) {
+          if (!s.ok()) {
+            reactor->Finish(ToGrpcStatus(absl::DeadlineExceededError(
+                "no signature covered the transaction before the deadline")));
+            return;
+          }
+          reactor->Finish(ToGrpcStatus((*shared)()));
+        });
+    if (!st.ok()) reactor->Finish(ToGrpcStatus(st));
+  };
+  if (txid->index <= reads_.signed_->reached()) {
+    serve();
+  } else {
+    UnlessNotInLedger(call, reactor, *txid, std::move(serve));
   }
-  auto shared = std::make_shared<decltype(build)>(std::move(build));
-  const absl::Status st =
-      reads_.signed_->Wait(txid->index, DeadlineOf(*call), [reactor, shared](absl::Status s) {
-        if (!s.ok()) {
-          reactor->Finish(ToGrpcStatus(absl::DeadlineExceededError(
-              "no signature covered the transaction before the deadline")));
-          return;
-        }
-        reactor->Finish(ToGrpcStatus((*shared)()));
-      });
-  if (!st.ok()) Finish(reactor, st);
   return reactor;
 }
 

@@ -99,6 +99,13 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
   void FinishWhenGeoDurable(Ctx* call, Reactor* reactor, const ledger::TxId& txid);
   // Status of `txid` on this node.
   v1::TransactionStatus StatusOf(const ledger::TxId& txid) const;
+  // Runs `serve` unless `txid` is not in the ledger, in which case it
+  // finishes `reactor` NOT_FOUND: when it is INVALID, or beyond the log of
+  // the leader, or beyond the log of this follower and the commit index the
+  // leader gives (ReadIndex: one round trip, also for no_wait reads). `serve`
+  // may run on another thread, after this returns.
+  void UnlessNotInLedger(Ctx* call, Reactor* reactor, const ledger::TxId& txid,
+                         absl::AnyInvocable<void() &&> serve);
   // One page of `req`'s listing; `read_index` > 0 bounds it to the
   // snapshot at that index (linearizable listing) and goes into the token.
   grpc::Status ListPage(const v1::ListEntriesRequest& req, uint64_t read_index,
