@@ -1,5 +1,7 @@
 // cairnctl append / get / current / list / collections / status: writing
 // entries and reading them back through the SDK.
+#include <unistd.h>
+
 #include <fstream>
 #include <iostream>
 
@@ -8,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "cairn/base/atomic_file.h"
 #include "cairn/base/hex.h"
+#include "cairn/base/utf8.h"
 #include "cli_util.h"
 #include "data_commands.h"
 
@@ -202,7 +205,22 @@ int RunAppendBatch(const AppendArgs& args, const GlobalOptions& options) {
   });
 }
 
+// True when `s` is text a terminal shows as such: UTF-8 without control
+// characters (C0 but tab, newline and carriage return; DEL; C1, which some
+// terminals obey as escapes).
+bool IsPlainText(absl::string_view s) {
+  if (!base::IsValidUtf8(s)) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if ((c < 0x20 && c != '\t' && c != '\n' && c != '\r') || c == 0x7f) return false;
+    if (c == 0xc2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) < 0xa0) return false;
+  }
+  return true;
+}
+
 // Prints an entry: its contents (or a note when written to a file), or JSON.
+// Contents that are not text are not printed to a terminal (a signature
+// transaction's, say): they could garble it or drive it with escapes.
 int PrintEntry(const v1::Entry& e, const std::string& output, const GlobalOptions& options) {
   if (!output.empty()) {
     // All or nothing: a failed write leaves no partial file behind.
@@ -214,6 +232,13 @@ int PrintEntry(const v1::Entry& e, const std::string& output, const GlobalOption
   if (options.json) {
     PrintJson(EntryJson(e));
   } else if (output.empty()) {
+    if (::isatty(STDOUT_FILENO) == 1 && !IsPlainText(e.contents())) {
+      std::cerr << "cairnctl: " << e.txid() << " (" << e.collection_id() << ") holds "
+                << e.contents().size()
+                << " bytes that are not text; not printed to a terminal: save them with "
+                   "get --output FILE, see them as hex with --json, or pipe them (| xxd)\n";
+      return kExitFailed;
+    }
     std::cout << e.contents();
     if (!e.contents().empty() && e.contents().back() != '\n') std::cout << "\n";
   } else {

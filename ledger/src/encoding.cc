@@ -9,9 +9,9 @@
 #include "absl/strings/str_cat.h"
 #include "cairn/base/big_endian.h"
 #include "cairn/base/hex.h"
+#include "cairn/base/utf8.h"
 #include "cairn/ledger/merkle.h"
 #include "cairn/ledger/txid.h"
-#include "utf8.h"
 
 namespace cairn::ledger {
 namespace {
@@ -80,7 +80,7 @@ absl::Status ValidateUserCollectionId(absl::string_view id, absl::string_view wh
     return absl::InvalidArgumentError(
         absl::StrCat(what, ": must be 1 to ", kCollectionIdBytesMax, " bytes, got ", id.size()));
   }
-  if (!internal::IsValidUtf8(id)) {
+  if (!base::IsValidUtf8(id)) {
     return absl::InvalidArgumentError(absl::StrCat(what, ": is not valid UTF-8"));
   }
   for (char c : id) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -110,6 +111,55 @@ TEST_F(CairnctlClusterTest, DataAndProofCommands) {
                   "--key=" + admin.key, "--service-cert=" + cluster_->pki().service_cert(),
                   "--timeout-ms=1000"});
   EXPECT_EQ(r.exit_code, 3);
+}
+
+// What a user sees at a terminal: cairnctl run under script(1), which gives
+// it a pseudo-terminal for stdout and stderr (both come back in `out`).
+CommandResult OnTerminal(const std::vector<std::string>& argv) {
+  std::string command;
+  for (const std::string& arg : argv) {
+    std::string quoted = "'";
+    for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    absl::StrAppend(&command, command.empty() ? "" : " ", quoted, "'");
+  }
+  return RunCommand({"/usr/bin/script", "-qec", command, "/dev/null"});
+}
+
+TEST_F(CairnctlClusterTest, ContentsThatAreNotTextAreNotPrintedToATerminal) {
+  static const char kBinary[] = "\x1b[2J\x1b]0;owned\x07\x00\xff\xc2\x9b";
+  const std::string binary(kBinary, sizeof(kBinary) - 1);
+  const std::string text = "caf\xc3\xa9 \u2713\tline\n";
+  const std::string binary_txid = Append({"orders", "--file", File("binary.bin", binary)});
+  const std::string text_txid = Append({"orders", text});
+  const CertFiles admin = cluster_->pki().User("admin");
+  auto get = [&](const std::string& txid, std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {BinaryPath("client/cairnctl"), "get", txid};
+    for (const std::string& e : cluster_->Endpoints()) argv.push_back(e);
+    argv.insert(argv.end(), {"--cert=" + admin.cert, "--key=" + admin.key,
+                             "--service-cert=" + cluster_->pki().service_cert()});
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  };
+  CommandResult r = OnTerminal(get(binary_txid));
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr(absl::StrCat(
+                         binary.size(), " bytes that are not text; not printed to a terminal")));
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << "an escape reached the terminal";
+  // Asked for: as hex, or into a file, or through a pipe (no terminal).
+  r = OnTerminal(get(binary_txid, {"--json"}));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("\"contents_hex\":\"1b5b324a"));
+  const std::string saved = tmp_.path() + "/saved.bin";
+  EXPECT_EQ(OnTerminal(get(binary_txid, {"--output", saved})).exit_code, 0);
+  std::ifstream in(saved, std::ios::binary);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), binary);
+  r = RunCommand(get(binary_txid));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, binary + "\n");
+  // Text, UTF-8 included, prints as before.
+  r = OnTerminal(get(text_txid));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("caf\xc3\xa9 \u2713"));
 }
 
 TEST_F(CairnctlClusterTest, AdministrationCommands) {

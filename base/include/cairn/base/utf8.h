@@ -1,10 +1,11 @@
-// Private strict UTF-8 validation (RFC 3629: no overlong forms, no
-// surrogates, nothing above U+10FFFF).
+// Strict UTF-8 validation (RFC 3629: no overlong forms, no surrogates,
+// nothing above U+10FFFF): for identifiers the ledger stores, and for what
+// cairnctl may print to a terminal.
 #pragma once
 
 #include "absl/strings/string_view.h"
 
-namespace cairn::ledger::internal {
+namespace cairn::base {
 
 inline bool IsValidUtf8(absl::string_view s) {
   size_t i = 0;
@@ -40,4 +41,4 @@ inline bool IsValidUtf8(absl::string_view s) {
   return true;
 }
 
-}  // namespace cairn::ledger::internal
+}  // namespace cairn::base
