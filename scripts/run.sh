@@ -18,8 +18,8 @@ cd "$(dirname "$0")/.."
 preset=${CAIRN_PRESET:-release}
 cmake --preset "$preset" >/dev/null
 cmake --build --preset "$preset" --target cairn-node cairnctl
-bin="build/$preset"
-ctl="$bin/client/cairnctl"
+bin="$(pwd)/build/$preset"
+ctl="$bin/client/cairnctl"  # absolute: the commands printed below work from any directory
 dir=${CAIRN_LOCAL_DIR:-local-cluster}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)  # absolute: the archive URL needs it
@@ -97,14 +97,16 @@ cat <<MSG
 Cairn is starting: three nodes on 127.0.0.1 (clients: $endpoints;
 metrics: http://127.0.0.1:$((base + 201))/metrics). In another terminal:
 
+  export PATH=$bin/client:\$PATH   # cairnctl is built there, not installed
   export CAIRN_ENDPOINT=$endpoints
   export CAIRN_CERT=$certs/admin.pem CAIRN_KEY=$certs/admin.key
   export CAIRN_SERVICE_CERT=$certs/service.pem
-  $ctl append releases "v1.4.2 approved by alice"     # prints the txid
-  $ctl get <txid>
-  $ctl append releases "audited" --wait geo-durable   # answered once archived
-  $ctl dr status                                       # where the copies are
-  $ctl dr verify --archive-url $archive                # audit the archive
+  cairnctl append releases "v1.4.2 approved by alice"     # prints the txid and status: 1.4 COMMITTED
+  cairnctl get 1.4                                         # its contents
+  cairnctl receipt get 1.4 --wait --output r.json          # its receipt, verified
+  cairnctl append releases "audited" --wait geo-durable   # answered once archived
+  cairnctl dr status                                       # where the copies are
+  cairnctl dr verify --archive-url $archive                # audit the archive
 
 Ctrl-C stops the cluster; data stays in $dir/.
 

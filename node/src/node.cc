@@ -23,6 +23,7 @@
 #include "georeplica/archive_uploader.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
+#include "peer/keepalive.h"
 #include "peer/raft_service.h"
 #include "peer/snapshot_sender.h"
 #include "peer/transport.h"
@@ -345,7 +346,7 @@ absl::Status NodeImpl::StartServers() {
     int port = 0;
     // Peers ping their long-lived message streams every few seconds
     // (transport.cc); accept that rather than closing the connection.
-    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 1000);
+    AcceptPeerPings(&builder, 1000);
     builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 0);
     // And ping them back: a peer that vanished without closing its streams
     // (power loss, a cut link) is noticed in seconds, not at TCP's timeout.
@@ -374,11 +375,10 @@ absl::Status NodeImpl::StartServers() {
     builder.RegisterService(ledger_service_.get());
     builder.RegisterService(admin_service_.get());
     // Followers keep a channel to the leader's client port for forwarded
-    // calls and ping it when idle (kClientPortKeepaliveMs); gRPC's default
-    // (one ping per 5 minutes, two strikes) answered that with GOAWAY
-    // too_many_pings, failing the forwarded calls on that connection.
-    builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
-                               kClientPortPingsMinMs);
+    // calls and ping it when idle (kClientPortKeepaliveMs); gRPC's defaults
+    // answered that with GOAWAY too_many_pings (keepalive.h), failing the
+    // forwarded calls on that connection.
+    AcceptPeerPings(&builder, kClientPortPingsMinMs);
     // Room for the largest allowed entry or batch plus framing, so an
     // oversized one is answered by validation (naming entry_bytes_max or
     // append_batch_bytes_max), not by the transport.

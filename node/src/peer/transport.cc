@@ -9,6 +9,7 @@
 #include "cairn/base/check.h"
 #include "cairn/v1/raft.grpc.pb.h"
 #include "observe/log.h"
+#include "peer/keepalive.h"
 #include "peer/raft_codec.h"
 
 namespace cairn::node {
@@ -31,10 +32,7 @@ std::shared_ptr<grpc::Channel> OpenPeerChannel(const TlsFiles& tls, uint64_t nod
   // without closing the connection (a partition, a frozen host) within
   // seconds, which ends the stream; the sender then reports the peer
   // unreachable and opens a new one.
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, keepalive_ms);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 2000);
-  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
-  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  SetPeerKeepalive(&args, keepalive_ms);
   return grpc::CreateCustomChannel(address, grpc::SslCredentials(ssl), args);
 }
 
