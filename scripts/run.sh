@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds Cairn and runs a local three-node Cairn
-# service on 127.0.0.1 in the foreground (Ctrl-C stops it; a leader hands off
-# before it exits), in region "primary", plus a geo-replica (node 4) in region
-# "paired" that archives the ledger to ./local-cluster/paired-archive
-# (file://), so `cairnctl dr status` and `cairnctl dr verify` work at once.
+# service on 127.0.0.1 in the foreground (Ctrl-C stops it one node at a time;
+# a leader hands off before it exits), in region "primary", plus a
+# geo-replica (node 4) in region "paired" that archives the ledger to
+# ./local-cluster/paired-archive (file://), so `cairnctl dr status` and `cairnctl dr verify` work at once.
 # On first use it creates, under ./local-cluster/: a service identity, four
 # node certificates and an admin user certificate; later runs reuse them and
 # the data.
@@ -46,10 +46,17 @@ done
 initial_cluster=$(IFS=,; echo "${members[*]}")
 
 pids=()
+# One node at a time, the geo-replica first: a leader that is stopped while
+# other voters run hands leadership to one of them first, and the last node
+# finds no one reachable to hand to and stops at once.
 stop() {
   trap - INT TERM
   echo "stopping..."
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  local i
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill -TERM "${pids[$i]}" 2>/dev/null || true
+    wait "${pids[$i]}" 2>/dev/null || true
+  done
   wait
 }
 trap stop INT TERM

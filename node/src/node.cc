@@ -447,6 +447,9 @@ void NodeImpl::HandOffLeadership() {
   const auto r = result.get();
   if (r.ok()) {
     spdlog::info("handed leadership to node {}", *r);
+  } else if (absl::IsFailedPrecondition(r.status())) {
+    // Nothing to hand to (the last voter of a cluster being stopped).
+    spdlog::info("stopping as leader: {}", r.status().message());
   } else {
     spdlog::warn("could not hand over leadership: {}", r.status().message());
   }

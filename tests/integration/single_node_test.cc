@@ -1,11 +1,17 @@
 // One real cairn-node process over mTLS: appends are durable across SIGKILL,
 // the data directory cannot be shared, and bad input is refused with a clear
 // message and writes nothing.
+#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "testing/node_process.h"
 #include "testing/pki.h"
@@ -127,6 +133,51 @@ TEST_F(SingleNodeTest, BadInputIsRefusedAndWritesNothing) {
 
   // Nothing rejected took an index.
   EXPECT_EQ(IndexOf(Append("c", "second")), IndexOf(first) + 1);
+}
+
+// --log-format=json (the product's default): every line the node writes is
+// one JSON object with ts, level, node and msg, gRPC's own lines included
+// (a TLS handshake that fails on garbage is one gRPC logs itself).
+TEST_F(SingleNodeTest, JsonLogsAreOneObjectPerLineGrpcsOwnIncluded) {
+  node_.set_log_format("json");
+  StartNode();
+  Append("c", "logged");
+  {
+    const std::string address = node_.client_address();
+    const int port = std::stoi(address.substr(address.rfind(':') + 1));
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    const char garbage[] = "GET / HTTP/1.0\r\n\xff\xfe\r\n\r\n";
+    ASSERT_GT(::write(fd, garbage, sizeof(garbage) - 1), 0);
+    char buf[256];
+    while (::read(fd, buf, sizeof(buf)) > 0) {
+    }  // until the node closes the connection
+    ::close(fd);
+  }
+  ASSERT_TRUE(
+      testing::PollUntil([&] { return node_.Log().find("\"msg\":\"grpc: ") != std::string::npos; },
+                         std::chrono::seconds(10), "a gRPC line in the log")
+          .ok())
+      << node_.Log();
+  EXPECT_EQ(node_.Terminate(), 0);
+  std::istringstream lines(node_.Log());
+  std::string line;
+  int parsed = 0;
+  while (std::getline(lines, line)) {
+    nlohmann::json j;
+    ASSERT_NO_THROW(j = nlohmann::json::parse(line)) << line;
+    EXPECT_TRUE(j["ts"].is_string()) << line;
+    EXPECT_TRUE(j["level"].is_string()) << line;
+    EXPECT_EQ(j["node"], 1) << line;
+    EXPECT_TRUE(j["msg"].is_string()) << line;
+    ++parsed;
+  }
+  EXPECT_GE(parsed, 3);
 }
 
 TEST(NodeCommandLineTest, UsageErrorsExitTwoNamingTheFieldAndCreateNothing) {

@@ -78,7 +78,7 @@ absl::Status NodeProcess::Start(const std::vector<std::string>& extra_args) {
       "--service-cert-file=" + pki_->service_cert(),
       "--initial-cluster=" + (initial_cluster_.empty() ? MemberSpec() : initial_cluster_),
       "--initial-admin-cert-file=" + pki_->User("admin").cert,
-      "--log-format=text"};
+      "--log-format=" + log_format_};
   if (!product_timing_) {
     argv.insert(argv.end(), {"--tick-ms=20", "--election-ticks=10"});
   }

@@ -58,6 +58,8 @@ class NodeProcess {
   // instead of the tests' fast one (20 ms ticks), for measurements of
   // failover that an operator's deployment would see (cairn-drill).
   void set_product_timing(bool product) { product_timing_ = product; }
+  // --log-format (before Start): "text" (the tests' default) or "json".
+  void set_log_format(std::string format) { log_format_ = std::move(format); }
   // "ID@PEER/CLIENT" for --initial-cluster.
   std::string MemberSpec() const;
   // Reads a gauge from /metrics (e.g. "cairn_raft_is_leader"); -1 if unreadable.
@@ -87,6 +89,7 @@ class NodeProcess {
   std::string http_address_;
   std::string initial_cluster_;
   bool product_timing_ = false;
+  std::string log_format_ = "text";
   Subprocess process_;
 };
 

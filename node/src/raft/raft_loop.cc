@@ -315,6 +315,7 @@ void RaftLoop::Step(std::vector<consensus::Message> messages) {
   Enqueue(
       [this, messages = std::move(messages)]() mutable {
         for (const auto& m : messages) {
+          unreachable_.erase(m.from);
           const absl::Status st = raw_->Step(m);
           if (!st.ok()) spdlog::warn("dropped raft message from node {}: {}", m.from, st.message());
         }
@@ -338,10 +339,13 @@ void RaftLoop::TransferLeadership(consensus::NodeId target, Clock::time_point de
                                   IndexDone done) {
   EnqueueCall(std::move(done), [this, target, deadline](IndexDone done) mutable {
     consensus::NodeId to = target;
-    if (to == 0) {  // the most caught-up other voter
+    bool any_voter = false;
+    if (to == 0) {  // the most caught-up other voter that is reachable
       uint64_t best = 0;
       for (const auto& p : raw_->Progress()) {
-        if (!p.is_learner && p.match >= best) {
+        if (p.is_learner) continue;
+        any_voter = true;
+        if (p.recent_active && !unreachable_.contains(p.id) && p.match >= best) {
           best = p.match;
           to = p.id;
         }
@@ -352,7 +356,13 @@ void RaftLoop::TransferLeadership(consensus::NodeId target, Clock::time_point de
       return;
     }
     if (to == 0 || to == options_.node_id) {
-      std::move(done)(absl::FailedPreconditionError("no other voter to transfer leadership to"));
+      std::move(done)(absl::FailedPreconditionError(
+          any_voter ? "no other voter is reachable to transfer leadership to"
+                    : "no other voter to transfer leadership to"));
+      return;
+    }
+    if (unreachable_.contains(to)) {
+      std::move(done)(absl::UnavailableError(absl::StrCat("node ", to, " is unreachable")));
       return;
     }
     const absl::Status st = raw_->TransferLeadership(to);
@@ -397,7 +407,19 @@ void RaftLoop::ReceiveSnapshot(consensus::Message message,
 }
 
 void RaftLoop::ReportUnreachable(consensus::NodeId id) {
-  Enqueue([this, id]() { raw_->ReportUnreachable(id); }, false);
+  Enqueue(
+      [this, id]() {
+        raw_->ReportUnreachable(id);
+        unreachable_.insert(id);
+        // A transfer to a node that is gone cannot finish: say so now
+        // rather than at its deadline.
+        if (transfer_ && transfer_->target == id) {
+          std::move(transfer_->done)(
+              absl::UnavailableError(absl::StrCat("node ", id, " became unreachable")));
+          transfer_.reset();
+        }
+      },
+      false);
 }
 
 void RaftLoop::ReportSnapshot(consensus::NodeId id, bool ok) {

@@ -26,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -281,6 +282,10 @@ class RaftLoop {
   std::map<std::string, PendingRead> reads_;  // by ReadIndex context
   uint64_t next_read_context_ = 1;
   std::optional<PendingTransfer> transfer_;
+  // Peers the transport reported unreachable and not heard from since:
+  // leadership is never handed to one (a stopping leader would wait out the
+  // transfer's deadline for a node that is gone).
+  std::set<consensus::NodeId> unreachable_;
   uint64_t signature_pending_index_ = 0;  // a proposed, not yet applied signature
   // After the core refused a signature (its pipeline full), when to try again.
   Clock::time_point sign_retry_at_;
