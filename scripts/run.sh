@@ -108,9 +108,9 @@ metrics: http://127.0.0.1:$((base + 201))/metrics). In another terminal:
   export CAIRN_ENDPOINT=$endpoints
   export CAIRN_CERT=$certs/admin.pem CAIRN_KEY=$certs/admin.key
   export CAIRN_SERVICE_CERT=$certs/service.pem
-  cairnctl append releases "v1.4.2 approved by alice"     # prints the txid and status: 1.4 COMMITTED
-  cairnctl get 1.4                                         # its contents
-  cairnctl receipt get 1.4 --wait --output r.json          # its receipt, verified
+  cairnctl append releases "v1.4.2 approved by alice"     # prints its txid and status, e.g. 1.6 COMMITTED
+  cairnctl get <txid>                                      # its contents
+  cairnctl receipt get <txid> --wait --output r.json       # its receipt, verified
   cairnctl append releases "audited" --wait geo-durable   # answered once archived
   cairnctl dr status                                       # where the copies are
   cairnctl dr verify --archive-url $archive                # audit the archive

@@ -440,11 +440,18 @@ absl::Status NodeImpl::Init() {
 // an election timeout; handing over first keeps appends flowing.
 void NodeImpl::HandOffLeadership() {
   if (!loop_ || loop_->status().node.role != consensus::Role::kLeader) return;
-  std::promise<absl::StatusOr<uint64_t>> done;
-  auto result = done.get_future();
-  loop_->TransferLeadership(0, std::chrono::steady_clock::now() + std::chrono::seconds(3),
-                            [&done](absl::StatusOr<uint64_t> r) { done.set_value(r); });
-  const auto r = result.get();
+  absl::StatusOr<uint64_t> r;
+  // A target that turns out to be gone (stopping too) is now known
+  // unreachable: the next attempt picks another voter, if one is reachable.
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    std::promise<absl::StatusOr<uint64_t>> done;
+    auto result = done.get_future();
+    loop_->TransferLeadership(0, std::chrono::steady_clock::now() + std::chrono::seconds(3),
+                              [&done](absl::StatusOr<uint64_t> r) { done.set_value(r); });
+    r = result.get();
+    if (!absl::IsUnavailable(r.status())) break;
+    spdlog::info("leadership hand-off: {}; trying another voter", r.status().message());
+  }
   if (r.ok()) {
     spdlog::info("handed leadership to node {}", *r);
   } else if (absl::IsFailedPrecondition(r.status())) {
