@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "cairn/base/hex.h"
 #include "cairn/client/errors.h"
+#include "tls_probe.h"
 
 namespace cairn::cli {
 
@@ -95,8 +96,30 @@ std::string OutcomeAdvice(const absl::Status& status) {
   }
 }
 
-int ReportFailure(const absl::Status& status, const GlobalOptions& options,
+// A node that closed the connection at the TLS handshake ("Socket closed",
+// all gRPC says) because it refuses our client certificate: that, in one
+// line, as UNAUTHENTICATED; nullopt when the probe finds another cause.
+std::optional<absl::Status> RefusedCertificate(const absl::Status& status,
+                                               const GlobalOptions& options) {
+  if (status.code() != absl::StatusCode::kUnavailable || client::DetailsOf(status) ||
+      status.message().find("Socket closed") == absl::string_view::npos) {
+    return std::nullopt;
+  }
+  for (const std::string& endpoint : options.endpoints) {
+    if (std::optional<std::string> alert =
+            ClientCertificateRefusal(endpoint, options.credentials)) {
+      return absl::UnauthenticatedError(absl::StrCat(
+          "the node at ", endpoint,
+          " refused the client certificate (--cert, CAIRN_CERT): ", *alert,
+          ": the certificate was not issued by this service's certificate, or is not valid now"));
+    }
+  }
+  return std::nullopt;
+}
+
+int ReportFailure(const absl::Status& given, const GlobalOptions& options,
                   std::optional<int> exit_code) {
+  const absl::Status status = RefusedCertificate(given, options).value_or(given);
   const bool unreachable = status.code() == absl::StatusCode::kUnavailable ||
                            status.code() == absl::StatusCode::kDeadlineExceeded;
   const std::optional<client::ErrorDetails> details = client::DetailsOf(status);

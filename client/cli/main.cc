@@ -1,6 +1,7 @@
 // cairnctl: the command-line client for operators and auditors. Commands
 // that talk to a node use the SDK (data_commands.h); the offline ones
 // (certificates, proofs, receipt verification, audit) are in commands.h.
+#include <grpc/support/log.h>
 #include <openssl/crypto.h>
 
 #include <CLI/CLI.hpp>
@@ -47,7 +48,13 @@ constexpr char kFooter[] =
 
 }  // namespace
 
+// gRPC's own log lines (a failed handshake, once per connection attempt)
+// are noise at a terminal: the error cairnctl reports says what failed.
+// GRPC_VERBOSITY, gRPC's own switch, brings them back.
+void QuietGrpcLog(gpr_log_func_args*) {}
+
 int Main(int argc, char** argv) {
+  if (std::getenv("GRPC_VERBOSITY") == nullptr) gpr_set_log_function(QuietGrpcLog);
   CLI::App app("cairnctl: use, administer and audit a Cairn ledger.", "cairnctl");
   app.footer(kFooter);
   // CLI11 reads the config file before the environment, so CAIRN_CONFIG is

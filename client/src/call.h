@@ -188,6 +188,9 @@ class RetryingCall final : public Operation,
     if (std::optional<absl::Status> too_large =
             MessageSizeError(status, spec_.method, request_bytes_)) {
       status = *std::move(too_large);
+    } else if (std::optional<absl::Status> not_ours =
+                   ServerCertificateError(status, endpoint_->address)) {
+      status = *std::move(not_ours);
     }
     if (spec_.write && MayHaveBeenActedOn(status)) {
       maybe_acted_on_ = true;

@@ -123,6 +123,18 @@ bool MayHaveBeenActedOn(const absl::Status& status) {
   }
 }
 
+std::optional<absl::Status> ServerCertificateError(const absl::Status& status,
+                                                   absl::string_view address) {
+  if (ErrorInfoOf(status) || !absl::StrContains(status.message(), "certificate verify failed")) {
+    return std::nullopt;
+  }
+  return absl::UnauthenticatedError(absl::StrCat(
+      "the node at ", address,
+      " presented a certificate the pinned service certificate did not issue: the service "
+      "certificate given (--service-cert, CAIRN_SERVICE_CERT) is another service's, or ",
+      address, " is not a node of this service (TLS: certificate verify failed)"));
+}
+
 std::optional<absl::Status> MessageSizeError(const absl::Status& status, absl::string_view method,
                                              size_t request_bytes) {
   if (!IsMessageSize(status)) return std::nullopt;

@@ -63,6 +63,13 @@ bool MayHaveBeenActedOn(const absl::Status& status);
 std::optional<absl::Status> MessageSizeError(const absl::Status& status, absl::string_view method,
                                              size_t request_bytes);
 
+// gRPC's "certificate verify failed" at connection (the node's certificate
+// does not chain to the pinned service certificate) as a final
+// UNAUTHENTICATED error that says so in one line; nullopt otherwise.
+// Retrying cannot help: the same certificate is presented every time.
+std::optional<absl::Status> ServerCertificateError(const absl::Status& status,
+                                                   absl::string_view address);
+
 // The delay before retry number `retry` (0 for the first retry), before
 // jitter: initial * multiplier^retry, capped at max_backoff_ms.
 int64_t BackoffMs(const RetryPolicy& policy, int retry);

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -160,6 +161,35 @@ TEST_F(CairnctlClusterTest, ContentsThatAreNotTextAreNotPrintedToATerminal) {
   r = OnTerminal(get(text_txid));
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("caf\xc3\xa9 \u2713"));
+}
+
+// A certificate problem is said in one line, at once for the node's
+// certificate (no retries, no gRPC handshake log), and exit 1: the node was
+// reached, it is the certificate that is wrong.
+TEST_F(CairnctlClusterTest, CertificateProblemsAreNamedInOneLine) {
+  std::filesystem::create_directories(tmp_.path() + "/other");
+  TestPki other(tmp_.path() + "/other");
+  const CertFiles admin = cluster_->pki().User("admin");
+  const CertFiles eve = other.User("eve");
+  const std::string endpoint = cluster_->node(1).client_address();
+  auto get = [&](const CertFiles& user, const std::string& service_cert) {
+    return RunCommand({BinaryPath("client/cairnctl"), "get", "1.1", "--endpoint=" + endpoint,
+                       "--cert=" + user.cert, "--key=" + user.key, "--service-cert=" + service_cert,
+                       "--timeout-ms=3000"});
+  };
+  CommandResult r = get(admin, other.service_cert());
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_EQ(r.err, "cairnctl: UNAUTHENTICATED: the node at " + endpoint +
+                       " presented a certificate the pinned service certificate did not issue: "
+                       "the service certificate given (--service-cert, CAIRN_SERVICE_CERT) is "
+                       "another service's, or " +
+                       endpoint +
+                       " is not a node of this service (TLS: certificate verify failed)\n");
+  r = get(eve, cluster_->pki().service_cert());
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, StartsWith("cairnctl: UNAUTHENTICATED: the node at " + endpoint +
+                                " refused the client certificate (--cert, CAIRN_CERT): "));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 TEST_F(CairnctlClusterTest, AdministrationCommands) {

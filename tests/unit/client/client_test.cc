@@ -503,7 +503,12 @@ TEST(ClientTest, ServerCertificateMustBeIssuedByThePinnedService) {
   options.credentials.service_cert_file = cluster.pki().ForeignUser().cert;  // wrong pin
   options.retry.total_timeout_ms = 500;
   auto c = MakeClient(options);
-  EXPECT_EQ(c->Append("c", "x").status().code(), absl::StatusCode::kUnavailable);
+  // Final at once (not retried until the deadline), naming the problem.
+  const absl::Status st = c->Append("c", "x").status();
+  EXPECT_EQ(st.code(), absl::StatusCode::kUnauthenticated) << st;
+  EXPECT_THAT(std::string(st.message()),
+              ::testing::HasSubstr("presented a certificate the pinned service certificate did "
+                                   "not issue"));
   EXPECT_EQ(cluster.ledger().size(), 0u);
 }
 

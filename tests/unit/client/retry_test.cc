@@ -185,6 +185,28 @@ TEST(ClassifyTest, MessageLargerThanMaxIsFinalAndNamesTheSizes) {
       Reasoned(absl::StatusCode::kResourceExhausted, ErrorReason::kBackpressure), "Append", 1));
 }
 
+// A node whose certificate the pinned service certificate did not issue:
+// final at once (every retry would meet the same certificate), said in one
+// line; other connection failures stay retryable.
+TEST(ClassifyTest, AForeignNodeCertificateIsFinalAndSaysSo) {
+  const absl::Status handshake =
+      Bare(absl::StatusCode::kUnavailable,
+           "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:7101: Ssl "
+           "handshake failed: SSL_ERROR_SSL: error:0A000086:SSL routines::certificate verify "
+           "failed");
+  std::optional<absl::Status> foreign = ServerCertificateError(handshake, "127.0.0.1:7101");
+  ASSERT_TRUE(foreign.has_value());
+  EXPECT_EQ(foreign->code(), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(Classify(*foreign, Repeatable::kYes, false), RetryVerdict::kGiveUp);
+  EXPECT_NE(foreign->message().find("the node at 127.0.0.1:7101 presented a certificate the "
+                                    "pinned service certificate did not issue"),
+            absl::string_view::npos)
+      << *foreign;
+  EXPECT_FALSE(ServerCertificateError(
+      Bare(absl::StatusCode::kUnavailable, "failed to connect to all addresses; Socket closed"),
+      "127.0.0.1:7101"));
+}
+
 TEST(MayHaveBeenActedOnTest, OnlyRefusalsAndUnsentRequestsAreSafe) {
   using C = absl::StatusCode;
   EXPECT_FALSE(MayHaveBeenActedOn(Bare(C::kUnavailable, "failed to connect to all addresses")));
