@@ -46,11 +46,13 @@ done
 initial_cluster=$(IFS=,; echo "${members[*]}")
 
 pids=()
-# One node at a time, the geo-replica first: a leader that is stopped while
-# other voters run hands leadership to one of them first, and the last node
-# finds no one reachable to hand to and stops at once.
+# Nodes run in sessions of their own (setsid), so the terminal's Ctrl-C
+# reaches this script alone, which stops them one at a time, the geo-replica
+# first: a leader that is stopped while other voters run hands leadership to
+# one of them first, and the last node finds no one reachable to hand to and
+# stops at once.
 stop() {
-  trap - INT TERM
+  trap - INT TERM HUP
   echo "stopping..."
   local i
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
@@ -59,10 +61,10 @@ stop() {
   done
   wait
 }
-trap stop INT TERM
+trap stop INT TERM HUP
 
 for i in "${nodes[@]}"; do
-  "$bin/node/cairn-node" --node-id "$i" --data-dir "$dir/node$i" \
+  setsid "$bin/node/cairn-node" --node-id "$i" --data-dir "$dir/node$i" \
     --client-address "127.0.0.1:$((base + i))" --peer-address "127.0.0.1:$((base + 100 + i))" \
     --http-address "127.0.0.1:$((base + 200 + i))" \
     --tls-cert-file "$certs/node-$i.pem" --tls-key-file "$certs/node-$i.key" \
@@ -90,7 +92,7 @@ if [ "${CAIRN_GEO_REPLICA:-1}" = 1 ]; then
       --region paired >/dev/null
     touch "$dir/geo-replica-added"
   fi
-  "$bin/node/cairn-node" --node-id 4 --data-dir "$dir/node4" \
+  setsid "$bin/node/cairn-node" --node-id 4 --data-dir "$dir/node4" \
     --client-address "127.0.0.1:$((base + 4))" --peer-address "127.0.0.1:$((base + 104))" \
     --http-address "127.0.0.1:$((base + 204))" \
     --tls-cert-file "$certs/node-4.pem" --tls-key-file "$certs/node-4.key" \

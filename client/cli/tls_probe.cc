@@ -91,14 +91,15 @@ std::optional<std::string> ClientCertificateRefusal(const std::string& address,
     // HTTP/2 settings; one that refuses it sends an alert, or (gRPC) just
     // closes the connection, which ends the first read.
     char byte;
-    if (SSL_connect(ssl.get()) == 1 && SSL_read(ssl.get(), &byte, 1) <= 0) {
+    int read = 1;
+    if (SSL_connect(ssl.get()) == 1 && (read = SSL_read(ssl.get(), &byte, 1)) <= 0) {
       const unsigned long err = ERR_peek_last_error();
       const char* reason = err != 0 ? ERR_reason_error_string(err) : nullptr;
       const std::string what = reason != nullptr ? reason : "";
       if (what.find("alert") != std::string::npos) {
         refusal = "TLS alert \"" + what + "\"";
       } else if (what.find("unexpected eof") != std::string::npos ||
-                 SSL_get_error(ssl.get(), 0) == SSL_ERROR_ZERO_RETURN) {
+                 SSL_get_error(ssl.get(), read) == SSL_ERROR_ZERO_RETURN) {
         refusal = "it closed the connection right after the TLS handshake";
       }
     }

@@ -175,7 +175,7 @@ TEST_F(CairnctlClusterTest, CertificateProblemsAreNamedInOneLine) {
   auto get = [&](const CertFiles& user, const std::string& service_cert) {
     return RunCommand({BinaryPath("client/cairnctl"), "get", "1.1", "--endpoint=" + endpoint,
                        "--cert=" + user.cert, "--key=" + user.key, "--service-cert=" + service_cert,
-                       "--timeout-ms=3000"});
+                       "--timeout-ms=" + std::to_string(ScaledMs(3000))});
   };
   CommandResult r = get(admin, other.service_cert());
   EXPECT_EQ(r.exit_code, 1) << r.err;

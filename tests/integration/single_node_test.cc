@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -151,6 +152,8 @@ TEST_F(SingleNodeTest, JsonLogsAreOneObjectPerLineGrpcsOwnIncluded) {
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     addr.sin_port = htons(static_cast<uint16_t>(port));
+    const timeval read_timeout{10, 0};  // the node closes the connection long before
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &read_timeout, sizeof(read_timeout));
     ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
     const char garbage[] = "GET / HTTP/1.0\r\n\xff\xfe\r\n\r\n";
     ASSERT_GT(::write(fd, garbage, sizeof(garbage) - 1), 0);

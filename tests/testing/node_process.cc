@@ -33,7 +33,9 @@ NodeProcess::~NodeProcess() {
     if (code != 0 && code != 128 + SIGKILL && code != 128 + SIGTERM) {
       const std::string log = Log();
       size_t from = log.size();
-      for (int lines = 0; lines <= 40 && from > 0; ++lines) from = log.rfind('\n', from - 1);
+      for (int lines = 0; lines <= 40 && from > 0 && from != std::string::npos; ++lines) {
+        from = log.rfind('\n', from - 1);
+      }
       std::fprintf(stderr, "node %llu exited by itself with code %d; the end of its log:\n%s\n",
                    static_cast<unsigned long long>(node_id_), code,
                    log.substr(from == std::string::npos ? 0 : from).c_str());

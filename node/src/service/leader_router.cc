@@ -22,7 +22,8 @@ bool LeaderRouter::IsLeader() const {
   return loop_->status().node.role == consensus::Role::kLeader;
 }
 
-grpc::Status LeaderRouter::NotLeader(grpc::CallbackServerContext* call) const {
+grpc::Status LeaderRouter::NotLeader(grpc::CallbackServerContext* call,
+                                     absl::string_view why) const {
   const std::string leader = LeaderAddress();
   if (leader.empty()) {
     return ToGrpcStatus(WithReason(
@@ -31,8 +32,7 @@ grpc::Status LeaderRouter::NotLeader(grpc::CallbackServerContext* call) const {
   }
   call->AddTrailingMetadata(kLeaderTrailer, leader);
   return ToGrpcStatus(WithReason(
-      absl::UnavailableError(
-          absl::StrCat("this node is not the leader; the leader is at ", leader)),
+      absl::UnavailableError(absl::StrCat(why, "; the leader is at ", leader)),
       v1::ERROR_REASON_NOT_LEADER,
       {{"leader_address", leader}, {"leader_id", std::to_string(loop_->status().node.leader)}}));
 }

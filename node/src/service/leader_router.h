@@ -56,8 +56,10 @@ class LeaderRouter {
   // A channel to the leader's client port as this node; null when no leader
   // is known (or this node leads).
   std::shared_ptr<grpc::Channel> LeaderChannel() const;
-  // UNAVAILABLE with reason NOT_LEADER (and the leader trailer) or NO_LEADER.
-  grpc::Status NotLeader(grpc::CallbackServerContext* call) const;
+  // UNAVAILABLE with reason NOT_LEADER (and the leader trailer) or NO_LEADER;
+  // `why` opens the message (by default: this node is not the leader).
+  grpc::Status NotLeader(grpc::CallbackServerContext* call,
+                         absl::string_view why = "this node is not the leader") const;
 
   // Forwards `call`, which this follower cannot serve, to the leader's
   // `Service` on behalf of `principal`, and finishes `reactor` with the

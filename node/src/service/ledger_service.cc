@@ -500,25 +500,19 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::ListCollections(Ctx* call,
 
 void LedgerServiceImpl::UnlessNotInLedger(Ctx* call, Reactor* reactor, const ledger::TxId& txid,
                                           absl::AnyInvocable<void() &&> serve) {
+  const bool leader = router_->IsLeader();
   const bool beyond_log = txid.index > reads_.log->LastIndex();
-  if (StatusOf(txid) == v1::TRANSACTION_STATUS_INVALID || (router_->IsLeader() && beyond_log)) {
+  if (StatusOf(txid) == v1::TRANSACTION_STATUS_INVALID || (leader && beyond_log)) {
     Finish(reactor, NotInLedger(txid.ToString()));
     return;
   }
-  if (router_->IsLeader() || !beyond_log) return std::move(serve)();
-  // A follower whose log ends before the index cannot tell a txid on its
-  // way from one that is not in the ledger: the leader's commit index can.
-  loop_->ReadIndex(DeadlineOf(*call), [reactor, txid, serve = std::move(serve)](
-                                          absl::StatusOr<uint64_t> committed) mutable {
-    if (!committed.ok()) {
-      reactor->Finish(ToGrpcStatus(committed.status()));
-    } else if (txid.index > *committed) {
-      reactor->Finish(ToGrpcStatus(NotInLedger(absl::StrCat(
-          txid.ToString(), " (the ledger is committed up to index ", *committed, ")"))));
-    } else {
-      std::move(serve)();
-    }
-  });
+  if (leader || !beyond_log) return std::move(serve)();
+  // Beyond this follower's log, a txid may be on its way (pending on the
+  // leader, not yet sent here) or not in the ledger at all: only the leader
+  // can tell, so the caller is sent there (the SDK follows at once).
+  reactor->Finish(
+      router_->NotLeader(call, absl::StrCat("index ", txid.index, " of txid ", txid.ToString(),
+                                            " is beyond this node's log: ask the leader")));
 }
 
 v1::TransactionStatus LedgerServiceImpl::StatusOf(const ledger::TxId& txid) const {

@@ -99,11 +99,9 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
   void FinishWhenGeoDurable(Ctx* call, Reactor* reactor, const ledger::TxId& txid);
   // Status of `txid` on this node.
   v1::TransactionStatus StatusOf(const ledger::TxId& txid) const;
-  // Runs `serve` unless `txid` is not in the ledger, in which case it
-  // finishes `reactor` NOT_FOUND: when it is INVALID, or beyond the log of
-  // the leader, or beyond the log of this follower and the commit index the
-  // leader gives (ReadIndex: one round trip, also for no_wait reads). `serve`
-  // may run on another thread, after this returns.
+  // Runs `serve` unless this node can tell `txid` is not in the ledger
+  // (INVALID, or beyond the leader's log: NOT_FOUND) or cannot tell (beyond
+  // this follower's log: NOT_LEADER, naming the leader, which can).
   void UnlessNotInLedger(Ctx* call, Reactor* reactor, const ledger::TxId& txid,
                          absl::AnyInvocable<void() &&> serve);
   // One page of `req`'s listing; `read_index` > 0 bounds it to the
