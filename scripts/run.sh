@@ -70,8 +70,9 @@ for i in "${nodes[@]}"; do
     --tls-cert-file "$certs/node-$i.pem" --tls-key-file "$certs/node-$i.key" \
     --service-cert-file "$certs/service.pem" --initial-cluster "$initial_cluster" \
     --initial-admin-cert-file "$certs/admin.pem" --log-format text --region primary \
-    > >(sed -u "s/^/[node$i] /") 2>&1 &
-  pids+=($!)  # the node itself (its output goes through sed to tag each line)
+    > >(trap "" INT; exec sed -u "s/^/[node$i] /") 2>&1 &
+  pids+=($!)  # the node itself (its output goes through sed to tag each line;
+              # sed ignores Ctrl-C, so the nodes' last lines still show)
 done
 
 endpoints="127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2)),127.0.0.1:$((base + 3))"
@@ -98,7 +99,7 @@ if [ "${CAIRN_GEO_REPLICA:-1}" = 1 ]; then
     --tls-cert-file "$certs/node-4.pem" --tls-key-file "$certs/node-4.key" \
     --service-cert-file "$certs/service.pem" --initial-cluster "$initial_cluster" --join \
     --role geo-replica --region paired --archive-url "$archive" --log-format text \
-    > >(sed -u "s/^/[geo4] /") 2>&1 &
+    > >(trap "" INT; exec sed -u "s/^/[geo4] /") 2>&1 &
   pids+=($!)
 fi
 cat <<MSG
