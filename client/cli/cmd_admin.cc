@@ -158,8 +158,15 @@ int RunClusterStatus(const GlobalOptions& options) {
                  {"nodes", nodes}});
       return kExitOk;
     }
+    // The newest signature transaction covers the entries before it: the
+    // same "covers up to" a receipt error names.
+    const uint64_t signature = s->last_signed_index();
     std::cout << "service " << s->service_id().substr(0, 16) << "…  leader node " << s->leader_id()
-              << "  term " << s->term() << "  last signed index " << s->last_signed_index() << "\n";
+              << "  term " << s->term() << "  "
+              << (signature == 0 ? std::string("nothing signed yet")
+                                 : absl::StrCat("last signature at index ", signature,
+                                                " (covers entries up to ", signature - 1, ")"))
+              << "\n";
     for (const auto& n : nodes) {
       std::cout << "node " << n["node_id"].get<uint64_t>() << "\t" << n["role"].get<std::string>()
                 << "\t" << n["membership"].get<std::string>() << "\t"

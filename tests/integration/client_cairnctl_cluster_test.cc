@@ -210,6 +210,14 @@ TEST_F(CairnctlClusterTest, AdministrationCommands) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   nlohmann::json status = nlohmann::json::parse(r.out);
   EXPECT_EQ(status["nodes"].size(), 3u);
+  // In text, the newest signature and what it covers, in the words receipt
+  // errors use ("covers entries up to").
+  const uint64_t signature = status["last_signed_index"];
+  ASSERT_GT(signature, 0u);
+  r = Cairnctl({"cluster", "status"});
+  EXPECT_THAT(r.out, ::testing::ContainsRegex("last signature at index [0-9]+ \\(covers "
+                                              "entries up to [0-9]+\\)"))
+      << r.out;
   const uint64_t leader = status["leader_id"];
   const uint64_t target = leader == 1 ? 2 : 1;
   r = Cairnctl({"transfer-leader", "--to", std::to_string(target)});

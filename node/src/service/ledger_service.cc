@@ -570,8 +570,8 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetReceipt(Ctx* call, const v1::Get
     if (txid.index <= signed_to) return reactor->Finish(ToGrpcStatus(build()));
     if (!wait) {
       return reactor->Finish(ToGrpcStatus(absl::NotFoundError(absl::StrCat(
-          "no signature covers ", txid.ToString(), " yet (signed up to index ", signed_to,
-          "); retry shortly, or ask with wait (cairnctl receipt get --wait)"))));
+          "no signature covers ", txid.ToString(), " yet (signatures cover entries up to index ",
+          signed_to, "); retry shortly, or ask with wait (cairnctl receipt get --wait)"))));
     }
     auto shared = std::make_shared<decltype(build)>(std::move(build));
     const absl::Status st =
