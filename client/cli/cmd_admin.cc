@@ -155,17 +155,19 @@ int RunClusterStatus(const GlobalOptions& options) {
                  {"leader_id", s->leader_id()},
                  {"term", s->term()},
                  {"last_signed_index", s->last_signed_index()},
+                 {"signed_tree_size", s->signed_tree_size()},
                  {"nodes", nodes}});
       return kExitOk;
     }
-    // The newest signature transaction covers the entries before it: the
-    // same "covers up to" a receipt error names.
+    // The newest signature transaction and the entries it covers (those
+    // with receipts), in the words a receipt error uses.
     const uint64_t signature = s->last_signed_index();
     std::cout << "service " << s->service_id().substr(0, 16) << "…  leader node " << s->leader_id()
               << "  term " << s->term() << "  "
-              << (signature == 0 ? std::string("nothing signed yet")
-                                 : absl::StrCat("last signature at index ", signature,
-                                                " (covers entries up to ", signature - 1, ")"))
+              << (signature == 0
+                      ? std::string("nothing signed yet")
+                      : absl::StrCat("last signature at index ", signature,
+                                     " (covers entries up to index ", s->signed_tree_size(), ")"))
               << "\n";
     for (const auto& n : nodes) {
       std::cout << "node " << n["node_id"].get<uint64_t>() << "\t" << n["role"].get<std::string>()

@@ -213,10 +213,12 @@ TEST_F(CairnctlClusterTest, AdministrationCommands) {
   // In text, the newest signature and what it covers, in the words receipt
   // errors use ("covers entries up to").
   const uint64_t signature = status["last_signed_index"];
+  const uint64_t covered = status["signed_tree_size"];
   ASSERT_GT(signature, 0u);
+  EXPECT_LT(covered, signature);
   r = Cairnctl({"cluster", "status"});
   EXPECT_THAT(r.out, ::testing::ContainsRegex("last signature at index [0-9]+ \\(covers "
-                                              "entries up to [0-9]+\\)"))
+                                              "entries up to index [0-9]+\\)"))
       << r.out;
   const uint64_t leader = status["leader_id"];
   const uint64_t target = leader == 1 ? 2 : 1;

@@ -251,6 +251,7 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetClusterStatus(Ctx* call,
   resp->set_term(s.node.term);
   if (auto latest = ledger_->LatestCheckpoint(); latest.ok()) {
     resp->set_last_signed_index(latest->signature.index);
+    resp->set_signed_tree_size(latest->tree_size);
   }
   if (req->local_only()) {
     FillOwnStatus(resp->add_nodes());
