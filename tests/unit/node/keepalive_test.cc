@@ -53,8 +53,10 @@ TEST(PeerKeepaliveTest, AnIdleConnectionPingedAsPeersDoStaysUp) {
   EXPECT_TRUE(StaysConnected(/*accept_peer_pings=*/true, 500, std::chrono::milliseconds(4000)));
 }
 
-// The planted fault: gRPC's server defaults (what the client port had)
-// close the same connection with GOAWAY too_many_pings.
+// gRPC's server defaults close the same connection with GOAWAY
+// too_many_pings. (The client port had a 5 s minimum interval but not the
+// permit for pings with no call in flight; with AcceptPeerPings' permit
+// removed, the test above fails the same way.)
 TEST(PeerKeepaliveTest, ServerDefaultsCutItOff) {
   EXPECT_FALSE(StaysConnected(/*accept_peer_pings=*/false, 500, std::chrono::milliseconds(5000)));
 }
