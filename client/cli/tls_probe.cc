@@ -13,17 +13,16 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <iterator>
 #include <memory>
+
+#include "cairn/base/files.h"
 
 namespace cairn::cli {
 namespace {
 
 std::string PemOf(const std::string& pem, const std::string& file) {
   if (!pem.empty()) return pem;
-  std::ifstream in(file, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  return base::ReadFileToString(file, 1 << 20).value_or("");
 }
 
 // A TCP connection to "host:port" with send and receive timeouts; -1 if none.

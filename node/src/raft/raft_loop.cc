@@ -315,7 +315,7 @@ void RaftLoop::Step(std::vector<consensus::Message> messages) {
   Enqueue(
       [this, messages = std::move(messages)]() mutable {
         for (const auto& m : messages) {
-          unreachable_.erase(m.from);
+          if (!unreachable_.empty()) unreachable_.erase(m.from);  // heard from again
           const absl::Status st = raw_->Step(m);
           if (!st.ok()) spdlog::warn("dropped raft message from node {}: {}", m.from, st.message());
         }

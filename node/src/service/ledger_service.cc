@@ -370,15 +370,13 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetEntry(Ctx* call, const v1::GetEn
   };
   // An index not applied here yet may still come (then wait for it), unless
   // it is not in the ledger.
-  if (txid->index <= reads_.applied->reached()) {
-    WhenApplied(call, reactor, txid->index, req->no_wait(), std::move(read));
-    return reactor;
+  if (txid->index > reads_.applied->reached()) {
+    if (std::optional<grpc::Status> answer = BeyondThisNode(call, *txid)) {
+      reactor->Finish(*std::move(answer));
+      return reactor;
+    }
   }
-  UnlessNotInLedger(call, reactor, *txid,
-                    [this, call, reactor, index = txid->index, no_wait = req->no_wait(),
-                     read = std::move(read)]() mutable {
-                      WhenApplied(call, reactor, index, no_wait, std::move(read));
-                    });
+  WhenApplied(call, reactor, txid->index, req->no_wait(), std::move(read));
   return reactor;
 }
 
@@ -498,21 +496,19 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::ListCollections(Ctx* call,
   return Finish(reactor, absl::OkStatus());
 }
 
-void LedgerServiceImpl::UnlessNotInLedger(Ctx* call, Reactor* reactor, const ledger::TxId& txid,
-                                          absl::AnyInvocable<void() &&> serve) {
+std::optional<grpc::Status> LedgerServiceImpl::BeyondThisNode(Ctx* call,
+                                                              const ledger::TxId& txid) const {
   const bool leader = router_->IsLeader();
   const bool beyond_log = txid.index > reads_.log->LastIndex();
   if (StatusOf(txid) == v1::TRANSACTION_STATUS_INVALID || (leader && beyond_log)) {
-    Finish(reactor, NotInLedger(txid.ToString()));
-    return;
+    return ToGrpcStatus(NotInLedger(txid.ToString()));
   }
-  if (leader || !beyond_log) return std::move(serve)();
+  if (leader || !beyond_log) return std::nullopt;
   // Beyond this follower's log, a txid may be on its way (pending on the
   // leader, not yet sent here) or not in the ledger at all: only the leader
   // can tell, so the caller is sent there (the SDK follows at once).
-  reactor->Finish(
-      router_->NotLeader(call, absl::StrCat("index ", txid.index, " of txid ", txid.ToString(),
-                                            " is beyond this node's log: ask the leader")));
+  return router_->NotLeader(call, absl::StrCat("index ", txid.index, " of txid ", txid.ToString(),
+                                               " is beyond this node's log: ask the leader"));
 }
 
 v1::TransactionStatus LedgerServiceImpl::StatusOf(const ledger::TxId& txid) const {
@@ -564,32 +560,30 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetReceipt(Ctx* call, const v1::Get
     *resp->mutable_receipt() = *std::move(receipt);
     return absl::OkStatus();
   };
-  auto serve = [this, call, reactor, txid = *txid, wait = req->wait(),
-                build = std::move(build)]() mutable {
-    const uint64_t signed_to = reads_.signed_->reached();
-    if (txid.index <= signed_to) return reactor->Finish(ToGrpcStatus(build()));
-    if (!wait) {
-      return reactor->Finish(ToGrpcStatus(absl::NotFoundError(absl::StrCat(
-          "no signature covers ", txid.ToString(), " yet (signatures cover entries up to index ",
-          signed_to, "); retry shortly, or ask with wait (cairnctl receipt get --wait)"))));
-    }
-    auto shared = std::make_shared<decltype(build)>(std::move(build));
-    const absl::Status st =
-        reads_.signed_->Wait(txid.index, DeadlineOf(*call), [reactor, shared](absl::Status s) {
-          if (!s.ok()) {
-            reactor->Finish(ToGrpcStatus(absl::DeadlineExceededError(
-                "no signature covered the transaction before the deadline")));
-            return;
-          }
-          reactor->Finish(ToGrpcStatus((*shared)()));
-        });
-    if (!st.ok()) reactor->Finish(ToGrpcStatus(st));
-  };
-  if (txid->index <= reads_.signed_->reached()) {
-    serve();
-  } else {
-    UnlessNotInLedger(call, reactor, *txid, std::move(serve));
+  const uint64_t signed_to = reads_.signed_->reached();
+  if (txid->index <= signed_to) return Finish(reactor, build());
+  if (std::optional<grpc::Status> answer = BeyondThisNode(call, *txid)) {
+    reactor->Finish(*std::move(answer));
+    return reactor;
   }
+  if (!req->wait()) {
+    return Finish(
+        reactor,
+        absl::NotFoundError(absl::StrCat(
+            "no signature covers ", req->txid(), " yet (signatures cover entries up to index ",
+            signed_to, "); retry shortly, or ask with wait (cairnctl receipt get --wait)")));
+  }
+  auto shared = std::make_shared<decltype(build)>(std::move(build));
+  const absl::Status st =
+      reads_.signed_->Wait(txid->index, DeadlineOf(*call), [reactor, shared](absl::Status s) {
+        if (!s.ok()) {
+          reactor->Finish(ToGrpcStatus(absl::DeadlineExceededError(
+              "no signature covered the transaction before the deadline")));
+          return;
+        }
+        reactor->Finish(ToGrpcStatus((*shared)()));
+      });
+  if (!st.ok()) Finish(reactor, st);
   return reactor;
 }
 

@@ -3,6 +3,8 @@
 // a read index) parks a callback that the apply loop runs.
 #pragma once
 
+#include <optional>
+
 #include "apply/governance.h"
 #include "cairn/consensus/storage.h"
 #include "cairn/ledger/merkle_store.h"
@@ -99,11 +101,11 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
   void FinishWhenGeoDurable(Ctx* call, Reactor* reactor, const ledger::TxId& txid);
   // Status of `txid` on this node.
   v1::TransactionStatus StatusOf(const ledger::TxId& txid) const;
-  // Runs `serve` unless this node can tell `txid` is not in the ledger
-  // (INVALID, or beyond the leader's log: NOT_FOUND) or cannot tell (beyond
-  // this follower's log: NOT_LEADER, naming the leader, which can).
-  void UnlessNotInLedger(Ctx* call, Reactor* reactor, const ledger::TxId& txid,
-                         absl::AnyInvocable<void() &&> serve);
+  // The answer for a txid this node has not applied, when it has one now:
+  // NOT_FOUND when it can tell the txid is not in the ledger (INVALID, or
+  // beyond the leader's log), NOT_LEADER naming the leader when it cannot
+  // (beyond this follower's log); nullopt when the txid may still come here.
+  std::optional<grpc::Status> BeyondThisNode(Ctx* call, const ledger::TxId& txid) const;
   // One page of `req`'s listing; `read_index` > 0 bounds it to the
   // snapshot at that index (linearizable listing) and goes into the token.
   grpc::Status ListPage(const v1::ListEntriesRequest& req, uint64_t read_index,
