@@ -62,8 +62,13 @@ absl::StatusOr<v1::SignedCheckpoint> SignCheckpoint(const v1::Checkpoint& checkp
 absl::Status VerifySignedCheckpoint(const v1::SignedCheckpoint& signed_checkpoint,
                                     const Certificate& node_cert, const Certificate& service_cert) {
   const v1::Checkpoint& checkpoint = signed_checkpoint.checkpoint();
-  const absl::Time signed_at = absl::FromUnixMillis(checkpoint.timestamp_unix_ms());
-  if (absl::Status s = node_cert.VerifyIssuedBy(service_cert, signed_at); !s.ok()) {
+  // Only node certificates sign checkpoints: a user certificate from the same
+  // CA (clientAuth only) must not, whatever name it carries. signer_node_id
+  // is not signed; bind it to the certificate instead.
+  if (absl::Status s = VerifyNodeCertificate(node_cert, service_cert,
+                                             absl::FromUnixMillis(checkpoint.timestamp_unix_ms()),
+                                             signed_checkpoint.signer_node_id());
+      !s.ok()) {
     return Prefixed("node certificate: ", s);
   }
   const std::string service_id = service_cert.Fingerprint();
@@ -77,20 +82,6 @@ absl::Status VerifySignedCheckpoint(const v1::SignedCheckpoint& signed_checkpoin
   if (absl::Status s = node_cert.VerifySignature(*encoded, signed_checkpoint.signature());
       !s.ok()) {
     return Prefixed("checkpoint signature: ", s);
-  }
-  // Only node certificates sign checkpoints: a user certificate from the same
-  // CA (clientAuth only) must not, whatever name it carries. signer_node_id
-  // is not signed; bind it to the certificate instead.
-  const uint64_t cert_node_id = node_cert.NodeId();
-  if (cert_node_id == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "node certificate: ", node_cert.CommonName().substr(0, 64),
-        " is not a node certificate (needs CN node-<id>, serverAuth usage, not a CA)"));
-  }
-  if (cert_node_id != signed_checkpoint.signer_node_id()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "checkpoint signature: signer_node_id ", signed_checkpoint.signer_node_id(),
-        " is not the node certificate's (", node_cert.CommonName().substr(0, 64), ")"));
   }
   return CheckSignatureTxid(signed_checkpoint);
 }

@@ -27,13 +27,10 @@ absl::StatusOr<Certificate> SignerCertificate(absl::string_view what, absl::stri
     return absl::InvalidArgumentError(
         absl::StrCat(what, ": node certificate: ", node.status().message()));
   }
-  if (absl::Status s = node->VerifyIssuedBy(service_cert, absl::FromUnixMillis(at_unix_ms));
+  if (absl::Status s = VerifyNodeCertificate(*node, service_cert, absl::FromUnixMillis(at_unix_ms),
+                                             signer_node_id);
       !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(what, ": node certificate: ", s.message()));
-  }
-  if (node->NodeId() == 0 || node->NodeId() != signer_node_id) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        what, ": the certificate is not the node certificate of signer ", signer_node_id));
   }
   return node;
 }

@@ -51,6 +51,41 @@ absl::Status ValidateCollectionForKind(v1::EntryKind kind, absl::string_view col
   return absl::OkStatus();
 }
 
+// The "From log entry to leaf" table (docs/formats.md): what each kind of
+// entry puts in the fields only some kinds use. Only a user leaf carries a
+// claims digest; a user leaf always names its user, a signature or internal
+// leaf never does; an internal leaf is the empty entry at time 0.
+absl::Status ValidateLeafForKind(const v1::LeafComponents& leaf) {
+  const char* kind = leaf.kind() == v1::ENTRY_KIND_GOVERNANCE  ? "governance"
+                     : leaf.kind() == v1::ENTRY_KIND_SIGNATURE ? "signature"
+                                                               : "internal";
+  if (leaf.kind() == v1::ENTRY_KIND_USER) {
+    if (leaf.user_id().empty()) {
+      return absl::InvalidArgumentError("leaf.user_id: a user entry must name its user");
+    }
+    return absl::OkStatus();
+  }
+  if (!leaf.claims_digest().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("leaf.claims_digest: must be empty in a ", kind, " entry"));
+  }
+  if (leaf.kind() == v1::ENTRY_KIND_GOVERNANCE) return absl::OkStatus();
+  if (!leaf.user_id().empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("leaf.user_id: must be empty in a ", kind, " entry"));
+  }
+  if (leaf.kind() == v1::ENTRY_KIND_INTERNAL) {
+    if (leaf.contents_digest() != HashToString(Sha256(""))) {
+      return absl::InvalidArgumentError(
+          "leaf.contents_digest: an internal entry is empty, so its digest is H(\"\")");
+    }
+    if (leaf.timestamp_unix_ms() != 0) {
+      return absl::InvalidArgumentError("leaf.timestamp_unix_ms: must be 0 in an internal entry");
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ValidateLeaf(const v1::LeafComponents& leaf) {
   if (leaf.encoding_version() != kLeafEncodingVersion) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -70,7 +105,7 @@ absl::Status ValidateLeaf(const v1::LeafComponents& leaf) {
   if (leaf.timestamp_unix_ms() < 0) {
     return absl::InvalidArgumentError("leaf.timestamp_unix_ms: must be >= 0");
   }
-  return absl::OkStatus();
+  return ValidateLeafForKind(leaf);
 }
 
 }  // namespace

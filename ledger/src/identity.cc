@@ -14,10 +14,12 @@
 
 #include "absl/algorithm/container.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "cairn/base/check.h"
 #include "cairn/base/files.h"
 #include "cairn/base/hex.h"
@@ -32,12 +34,36 @@ using internal::OsslPtr;
 
 constexpr size_t kPemBytesMax = 1 << 20;
 
-absl::Time Asn1TimeToAbsl(const ASN1_TIME* t) {
+absl::StatusOr<absl::Time> Asn1TimeToAbsl(const ASN1_TIME* t) {
   struct tm tm;
   std::memset(&tm, 0, sizeof(tm));
-  CAIRN_CHECK(ASN1_TIME_to_tm(t, &tm) == 1)
-      << "certificate time: " << internal::DrainOpenSslErrors();
+  if (t == nullptr || ASN1_TIME_to_tm(t, &tm) != 1) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError("certificate: malformed validity time");
+  }
   return absl::FromTimeT(timegm(&tm));
+}
+
+std::string FormatUtc(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", t, absl::UTCTimeZone());
+}
+
+// Why `cert` (named `what`) is not valid at `at`, or OK.
+absl::Status CheckValidAt(const Certificate& cert, absl::string_view what, absl::Time at) {
+  absl::StatusOr<absl::Time> not_before = Asn1TimeToAbsl(X509_get0_notBefore(cert.get()));
+  absl::StatusOr<absl::Time> not_after = Asn1TimeToAbsl(X509_get0_notAfter(cert.get()));
+  if (!not_before.ok() || !not_after.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " has a malformed validity time"));
+  }
+  if (at < *not_before) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " is not yet valid at ", FormatUtc(at),
+                                                   " (notBefore ", FormatUtc(*not_before), ")"));
+  }
+  if (at > *not_after) {
+    return absl::InvalidArgumentError(absl::StrCat(what, " has expired at ", FormatUtc(at),
+                                                   " (notAfter ", FormatUtc(*not_after), ")"));
+  }
+  return absl::OkStatus();
 }
 
 bool OnlyWhitespace(absl::string_view s) {
@@ -136,17 +162,29 @@ absl::StatusOr<Certificate> Certificate::FromPem(absl::string_view pem) {
     return absl::InvalidArgumentError("certificate: PEM does not start with a CERTIFICATE block");
   }
   OsslPtr<BIO> bio = internal::ReadBio(pem);
-  X509* x509 = PEM_read_bio_X509(bio.get(), nullptr, internal::NoPassword, nullptr);
-  if (x509 == nullptr) {
+  char* label = nullptr;
+  char* headers = nullptr;
+  unsigned char* data = nullptr;
+  long data_len = 0;
+  if (PEM_read_bio(bio.get(), &label, &headers, &data, &data_len) != 1) {
     return OpenSslError("certificate: not a PEM certificate", absl::StatusCode::kInvalidArgument);
   }
-  Certificate cert(x509);
+  const bool certificate_label = std::strcmp(label, "CERTIFICATE") == 0;
+  const bool has_headers = headers != nullptr && headers[0] != '\0';
+  std::string der(reinterpret_cast<char*>(data), static_cast<size_t>(data_len));
+  OPENSSL_free(label);
+  OPENSSL_free(headers);
+  OPENSSL_free(data);
+  if (!certificate_label) {
+    return absl::InvalidArgumentError("certificate: PEM block is not labelled CERTIFICATE");
+  }
+  if (has_headers) return absl::InvalidArgumentError("certificate: PEM block has headers");
   char* rest = nullptr;
   const long rest_len = BIO_get_mem_data(bio.get(), &rest);
   if (rest_len > 0 && !OnlyWhitespace(absl::string_view(rest, static_cast<size_t>(rest_len)))) {
     return absl::InvalidArgumentError("certificate: unexpected data after the PEM block");
   }
-  return cert;
+  return FromDer(der);
 }
 
 absl::StatusOr<Certificate> Certificate::FromDer(absl::string_view der) {
@@ -197,24 +235,87 @@ std::string Certificate::CommonName() const {
 
 bool Certificate::IsCa() const { return (X509_get_extension_flags(x509_.get()) & EXFLAG_CA) != 0; }
 
-uint64_t Certificate::NodeId() const {
+absl::StatusOr<uint64_t> Certificate::NodeCertificateId() const {
+  const auto not_node = [](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("not a node certificate: ", why));
+  };
+  const uint32_t flags = X509_get_extension_flags(x509_.get());
+  if ((flags & EXFLAG_INVALID) != 0) return not_node("its extensions are malformed or repeated");
+  const X509_NAME* name = X509_get_subject_name(x509_.get());
+  int common_names = 0;
+  for (int pos = -1; (pos = X509_NAME_get_index_by_NID(name, NID_commonName, pos)) >= 0;) {
+    ++common_names;
+  }
+  if (common_names != 1) {
+    return not_node(
+        absl::StrCat("its subject has ", common_names, " commonNames (exactly one is allowed)"));
+  }
   const std::string cn = CommonName();
   absl::string_view digits = cn;
   uint64_t id = 0;
-  if (!absl::ConsumePrefix(&digits, "node-") || digits.empty() ||
+  if (!absl::ConsumePrefix(&digits, "node-") || digits.empty() || digits[0] == '0' ||
       !absl::c_all_of(digits, absl::ascii_isdigit) || !absl::SimpleAtoi(digits, &id)) {
-    return 0;
+    return not_node(absl::StrCat("commonName \"", absl::CHexEscape(cn.substr(0, 64)),
+                                 "\" is not node-<id> (a decimal id from 1, no leading zeros)"));
   }
+  if (IsCa()) return not_node("it is a CA (basicConstraints CA:TRUE)");
   const uint32_t xku = X509_get_extended_key_usage(x509_.get());
-  const bool server = xku != UINT32_MAX && (xku & XKU_SSL_SERVER) != 0;
-  return (id > 0 && server && !IsCa()) ? id : 0;
+  if ((flags & EXFLAG_XKUSAGE) == 0 || (xku & XKU_SSL_SERVER) == 0) {
+    return not_node("its extended key usage does not include serverAuth");
+  }
+  if ((flags & EXFLAG_KUSAGE) != 0 &&
+      (X509_get_key_usage(x509_.get()) & KU_DIGITAL_SIGNATURE) == 0) {
+    return not_node("its keyUsage does not include digitalSignature");
+  }
+  if (absl::Status s = internal::CheckP256(X509_get0_pubkey(x509_.get()), "its key"); !s.ok()) {
+    return not_node(s.message());
+  }
+  return id;
+}
+
+uint64_t Certificate::NodeId() const {
+  absl::StatusOr<uint64_t> id = NodeCertificateId();
+  return id.ok() ? *id : 0;
+}
+
+absl::Status Certificate::CheckServiceCertificate() const {
+  const auto not_service = [](absl::string_view why) {
+    return absl::InvalidArgumentError(absl::StrCat("not a service certificate: ", why));
+  };
+  const uint32_t flags = X509_get_extension_flags(x509_.get());
+  if ((flags & EXFLAG_INVALID) != 0) return not_service("its extensions are malformed or repeated");
+  if (absl::Status s = internal::CheckP256(X509_get0_pubkey(x509_.get()), "its key"); !s.ok()) {
+    return not_service(s.message());
+  }
+  int critical = -1;
+  auto* constraints = static_cast<BASIC_CONSTRAINTS*>(
+      X509_get_ext_d2i(x509_.get(), NID_basic_constraints, &critical, nullptr));
+  const bool ca = constraints != nullptr && constraints->ca != 0;
+  BASIC_CONSTRAINTS_free(constraints);
+  ERR_clear_error();
+  if (constraints == nullptr) return not_service("it has no basicConstraints extension");
+  if (!ca) return not_service("its basicConstraints is not CA:TRUE");
+  if (critical != 1) return not_service("its basicConstraints extension is not critical");
+  if ((flags & EXFLAG_KUSAGE) == 0 || (X509_get_key_usage(x509_.get()) & KU_KEY_CERT_SIGN) == 0) {
+    return not_service("its keyUsage is absent or does not include keyCertSign");
+  }
+  if (X509_get_signature_nid(x509_.get()) != NID_ecdsa_with_SHA256) {
+    return not_service("it is not signed with ecdsa-with-SHA256");
+  }
+  return absl::OkStatus();
 }
 
 absl::Time Certificate::NotBefore() const {
-  return Asn1TimeToAbsl(X509_get0_notBefore(x509_.get()));
+  absl::StatusOr<absl::Time> t = Asn1TimeToAbsl(X509_get0_notBefore(x509_.get()));
+  return t.ok() ? *t : absl::InfiniteFuture();
 }
 
-absl::Time Certificate::NotAfter() const { return Asn1TimeToAbsl(X509_get0_notAfter(x509_.get())); }
+absl::Time Certificate::NotAfter() const {
+  absl::StatusOr<absl::Time> t = Asn1TimeToAbsl(X509_get0_notAfter(x509_.get()));
+  return t.ok() ? *t : absl::InfinitePast();
+}
+
+bool Certificate::ValidAt(absl::Time at) const { return NotBefore() <= at && at <= NotAfter(); }
 
 bool Certificate::MatchesKey(const PrivateKey& key) const {
   const bool match = X509_check_private_key(x509_.get(), key.get()) == 1;
@@ -246,13 +347,24 @@ absl::Status Certificate::VerifyIssuedBy(const Certificate& issuer, absl::Time a
   if (X509_cmp(x509_.get(), issuer.get()) == 0) {
     return absl::InvalidArgumentError("certificate is the issuer certificate itself");
   }
+  if (absl::Status s = issuer.CheckServiceCertificate(); !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("the issuer is ", s.message()));
+  }
+  const bool self_signed = X509_self_signed(issuer.get(), 1) == 1;
+  ERR_clear_error();
+  if (!self_signed) return absl::InvalidArgumentError("the issuer is not self-signed");
+  if (X509_get_signature_nid(x509_.get()) != NID_ecdsa_with_SHA256) {
+    return absl::InvalidArgumentError("certificate is not signed with ecdsa-with-SHA256");
+  }
   OsslPtr<X509_STORE> store(X509_STORE_new());
   OsslPtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
   if (store == nullptr || ctx == nullptr || X509_STORE_add_cert(store.get(), issuer.get()) != 1 ||
       X509_STORE_CTX_init(ctx.get(), store.get(), x509_.get(), nullptr) != 1) {
     return OpenSslError("certificate chain: setup");
   }
-  X509_STORE_CTX_set_time(ctx.get(), 0, absl::ToTimeT(at));
+  // Validity is checked below, inclusively and to the millisecond; OpenSSL's
+  // check treats notAfter itself as expired and works in whole seconds.
+  X509_STORE_CTX_set_flags(ctx.get(), X509_V_FLAG_NO_CHECK_TIME);
   if (X509_verify_cert(ctx.get()) != 1) {
     const int err = X509_STORE_CTX_get_error(ctx.get());
     ERR_clear_error();
@@ -265,6 +377,23 @@ absl::Status Certificate::VerifyIssuedBy(const Certificate& issuer, absl::Time a
   if (chain == nullptr || sk_X509_num(chain) != 2 ||
       X509_cmp(sk_X509_value(chain, 1), issuer.get()) != 0) {
     return absl::InvalidArgumentError("certificate is not issued directly by the issuer");
+  }
+  if (absl::Status s = CheckValidAt(issuer, "the issuer", at); !s.ok()) return s;
+  return CheckValidAt(*this, "certificate", at);
+}
+
+absl::Status VerifyNodeCertificate(const Certificate& node_cert, const Certificate& service_cert,
+                                   absl::Time at, uint64_t signer_node_id) {
+  if (absl::Status s = node_cert.VerifyIssuedBy(service_cert, at); !s.ok()) return s;
+  absl::StatusOr<uint64_t> id = node_cert.NodeCertificateId();
+  if (!id.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", absl::CHexEscape(node_cert.CommonName().substr(0, 64)), "\" is ",
+                     id.status().message()));
+  }
+  if (*id != signer_node_id) {
+    return absl::InvalidArgumentError(absl::StrCat("it is the certificate of node ", *id,
+                                                   ", not of signer_node_id ", signer_node_id));
   }
   return absl::OkStatus();
 }

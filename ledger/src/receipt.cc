@@ -6,6 +6,7 @@
 #include "absl/time/time.h"
 #include "cairn/ledger/checkpoint.h"
 #include "cairn/ledger/encoding.h"
+#include "cairn/ledger/identity.h"
 #include "cairn/ledger/merkle.h"
 #include "cairn/ledger/txid.h"
 
@@ -89,12 +90,17 @@ absl::Status VerifyReceipt(const v1::Receipt& receipt, const Certificate& servic
     return Failed("receipt", absl::StrCat("version ", receipt.version(), " is not supported (only ",
                                           kReceiptVersion, ")"));
   }
-  // 1. The node certificate chains to the service certificate.
+  // 1. The node certificate is the signer's and chains to the service certificate.
+  if (absl::Status s = service_cert.CheckServiceCertificate(); !s.ok()) {
+    return Failed("service certificate", s);
+  }
   absl::StatusOr<Certificate> node_cert = Certificate::FromPem(receipt.node_certificate_pem());
   if (!node_cert.ok()) return Failed("node certificate", node_cert.status());
-  const absl::Time signed_at =
-      absl::FromUnixMillis(receipt.checkpoint().checkpoint().timestamp_unix_ms());
-  if (absl::Status s = node_cert->VerifyIssuedBy(service_cert, signed_at); !s.ok()) {
+  if (absl::Status s = VerifyNodeCertificate(
+          *node_cert, service_cert,
+          absl::FromUnixMillis(receipt.checkpoint().checkpoint().timestamp_unix_ms()),
+          receipt.checkpoint().signer_node_id());
+      !s.ok()) {
     return Failed("node certificate", s);
   }
   // 2. The leaf, recomputed from its components.

@@ -7,6 +7,8 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/impl/server_builder_option.h>
+#include <grpcpp/impl/server_builder_plugin.h>
 
 #include <future>
 
@@ -21,6 +23,7 @@
 #include "errors/status.h"
 #include "export/segment_exporter.h"
 #include "georeplica/archive_uploader.h"
+#include "grpc/health/v1/health.pb.h"
 #include "observe/log.h"
 #include "observe/metrics.h"
 #include "peer/keepalive.h"
@@ -47,6 +50,16 @@ namespace cairn::node {
 // shared by many proofs, and few enough (1/64 of the leaves) to keep.
 constexpr uint32_t kProofCacheLevelsMin = 6;
 namespace {
+
+// Drops every ServerBuilder plugin a library registered process-wide (the
+// reflection plugin does, when libgrpc++_reflection loads).
+class NoServerPlugins final : public grpc::ServerBuilderOption {
+ public:
+  void UpdateArguments(grpc::ChannelArguments* /*args*/) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>* plugins) override {
+    plugins->clear();
+  }
+};
 
 class NodeImpl final : public Node {
  public:
@@ -338,11 +351,13 @@ absl::Status NodeImpl::StartServers() {
   raft_service_ =
       std::make_unique<RaftServiceImpl>(config_.node_id, identity_.service_id, loop_.get(),
                                         db_.get(), &identifier_, config_.snapshot_chunk_bytes_max);
-  // The peer port serves RaftService alone. gRPC's health service and the
-  // reflection plugin are process-wide switches read when a server is
-  // built, so the peer server is built before they are turned on.
+  // The peer port serves RaftService alone. gRPC's health service is a
+  // process-wide switch read when a server is built, so the peer server is
+  // built before it is turned on; the reflection plugin registers itself
+  // process-wide when its library loads, so the peer builder drops it.
   {
     grpc::ServerBuilder builder;
+    builder.SetOption(std::make_unique<NoServerPlugins>());
     int port = 0;
     // Peers ping their long-lived message streams every few seconds
     // (transport.cc); accept that rather than closing the connection.
@@ -366,6 +381,9 @@ absl::Status NodeImpl::StartServers() {
   // neither reveals ledger data, so they answer without a role.
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  // Links the grpc.health.v1 descriptors in, so reflection can describe the
+  // health service it lists.
+  (void)grpc::health::v1::HealthCheckRequest::descriptor();
   {
     grpc::ServerBuilder builder;
     int port = 0;

@@ -126,6 +126,30 @@ CommandResult OnTerminal(const std::vector<std::string>& argv) {
   return RunCommand({"/usr/bin/script", "-qec", command, "/dev/null"});
 }
 
+// On an idle ledger no signature interval ever covers the newest signature
+// transaction (a signature over nothing but a signature is never due), so
+// `receipt get --wait` of it used to time out and exit 3. A leader now signs
+// for a waiting reader, and a follower sends the reader there.
+TEST_F(CairnctlClusterTest, TheNewestSignatureOfAnIdleLedgerGetsAReceipt) {
+  const std::string txid = Append({"orders", "idle"});
+  CommandResult r = Cairnctl({"receipt", "get", txid, "--wait", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string newest = nlohmann::json::parse(r.out)["checkpoint"]["signature_txid"];
+  for (uint64_t id = 1; id <= 3; ++id) {  // the leader and both followers, in some order
+    r = cluster_->node(id).Cairnctl(
+        {"receipt", "get", newest, "--wait", "--wait-timeout-ms", "5000", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << "node " << id << ", signature " << newest << ": " << r.err;
+    const nlohmann::json receipt = nlohmann::json::parse(r.out);
+    EXPECT_EQ(receipt["leaf"]["txid"], newest);
+    EXPECT_EQ(receipt["leaf"]["kind"], "signature");
+    // The signature that covers it is now the newest, and nothing else was
+    // appended: it covers exactly the entries up to the one asked for.
+    const std::string next = receipt["checkpoint"]["signature_txid"];
+    EXPECT_EQ(receipt["checkpoint"]["checkpoint"]["last_txid"], newest);
+    newest = next;
+  }
+}
+
 TEST_F(CairnctlClusterTest, ContentsThatAreNotTextAreNotPrintedToATerminal) {
   static const char kBinary[] = "\x1b[2J\x1b]0;owned\x07\x00\xff\xc2\x9b";
   const std::string binary(kBinary, sizeof(kBinary) - 1);

@@ -25,6 +25,7 @@ namespace {
 
 using ::cairn::testing::Ctx;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 class SecurityTest : public ::testing::Test {
  protected:
@@ -186,6 +187,56 @@ std::pair<grpc::StatusCode, int> HealthCheck(const std::shared_ptr<grpc::Channel
   return {st.error_code(), bytes.size() == 2 && bytes[0] == 0x08 ? bytes[1] : -1};
 }
 
+// One request on a grpc.reflection.<version>.ServerReflection stream: the
+// call's status and the bytes of the response (a ServerReflectionResponse).
+std::pair<grpc::StatusCode, std::string> ReflectionCall(
+    const std::shared_ptr<grpc::Channel>& channel, const std::string& version,
+    const std::string& request) {
+  class Reactor final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+   public:
+    explicit Reactor(const std::string& request) : slice_(request), request_(&slice_, 1) {}
+    void Go() {
+      StartWrite(&request_);
+      StartWritesDone();
+      StartRead(&response_);
+      StartCall();
+    }
+    void OnReadDone(bool ok) override {
+      if (!ok) return;
+      std::vector<grpc::Slice> slices;
+      if (response_.Dump(&slices).ok()) {
+        for (const auto& s : slices)
+          bytes_.append(reinterpret_cast<const char*>(s.begin()), s.size());
+      }
+    }
+    void OnDone(const grpc::Status& st) override { done_.set_value({st.error_code(), bytes_}); }
+    std::future<std::pair<grpc::StatusCode, std::string>> Result() { return done_.get_future(); }
+
+   private:
+    grpc::Slice slice_;
+    grpc::ByteBuffer request_;
+    grpc::ByteBuffer response_;
+    std::string bytes_;
+    std::promise<std::pair<grpc::StatusCode, std::string>> done_;
+  };
+  grpc::GenericStub stub(channel);
+  auto ctx = Ctx();
+  Reactor reactor(request);
+  auto result = reactor.Result();
+  stub.PrepareBidiStreamingCall(
+      ctx.get(),
+      absl::StrCat("/grpc.reflection.", version, ".ServerReflection/ServerReflectionInfo"),
+      grpc::StubOptions(), &reactor);
+  reactor.Go();
+  return result.get();
+}
+
+// ServerReflectionRequest{list_services: ""} and {file_containing_symbol: s}.
+std::string ListServicesRequest() { return std::string("\x3a\x00", 2); }
+std::string FileContainingSymbolRequest(const std::string& symbol) {
+  return std::string("\x22") + static_cast<char>(symbol.size()) + symbol;
+}
+
 // Completes a TLS handshake with `address` offering only TLS `version`
 // (TLS1_2_VERSION, TLS1_3_VERSION), presenting `creds`.
 bool Handshakes(const std::string& address, int version, const testing::CertFiles& creds) {
@@ -236,6 +287,32 @@ TEST_F(SecurityTest, HealthIsServedOnTheClientPortOnly) {
   EXPECT_EQ(HealthCheck(
                 testing::Channel(cluster_->node(1).peer_address(), pki.Node(2), pki.service_cert()))
                 .first,
+            grpc::StatusCode::UNIMPLEMENTED);
+}
+
+// Reflection (for grpcurl) on the client port, where it knows every service
+// it lists, health checking included ("Symbol not found" for it before);
+// the peer port serves no reflection (it did: the plugin registers itself
+// process-wide).
+TEST_F(SecurityTest, ReflectionIsServedOnTheClientPortOnlyAndKnowsHealth) {
+  auto& pki = cluster_->pki();
+  const auto client =
+      testing::Channel(cluster_->node(1).client_address(), pki.User("reader"), pki.service_cert());
+  auto [code, listed] = ReflectionCall(client, "v1alpha", ListServicesRequest());
+  ASSERT_EQ(code, grpc::StatusCode::OK);
+  EXPECT_THAT(listed, HasSubstr("cairn.v1.LedgerService"));
+  EXPECT_THAT(listed, HasSubstr("grpc.health.v1.Health"));
+  for (const std::string symbol :
+       {"grpc.health.v1.Health", "cairn.v1.LedgerService", "cairn.v1.AdminService"}) {
+    auto [found_code, found] =
+        ReflectionCall(client, "v1alpha", FileContainingSymbolRequest(symbol));
+    EXPECT_EQ(found_code, grpc::StatusCode::OK) << symbol;
+    EXPECT_THAT(found, Not(HasSubstr("not found"))) << symbol;
+    EXPECT_THAT(found, HasSubstr(".proto")) << symbol;
+  }
+  const auto peer =
+      testing::Channel(cluster_->node(1).peer_address(), pki.Node(2), pki.service_cert());
+  EXPECT_EQ(ReflectionCall(peer, "v1alpha", ListServicesRequest()).first,
             grpc::StatusCode::UNIMPLEMENTED);
 }
 

@@ -374,6 +374,12 @@ void RaftLoop::TransferLeadership(consensus::NodeId target, Clock::time_point de
   });
 }
 
+void RaftLoop::RequestSignature(uint64_t upto) {
+  // Best effort: a full inbox drops the wish, and the interval signs later.
+  Enqueue([this, upto] { signature_wanted_ = std::max(signature_wanted_, upto); },
+          /*bounded=*/true);
+}
+
 void RaftLoop::Compact(IndexDone done) {
   EnqueueCall(std::move(done), [this](IndexDone done) mutable {
     MaybeCompact(/*force=*/true);
@@ -735,8 +741,13 @@ std::optional<SignState> RaftLoop::Signable() const {
   // then, so this checkpoint covers at least as many leaves as any committed
   // one before it (checkpoints never shrink; clients treat that as rollback).
   if (st.applied_term != raw_->Status().term) return std::nullopt;
-  if (st.last_signable_index <= st.signed_tree_size) return std::nullopt;
+  if (st.last_signable_index <= st.signed_tree_size && !SignatureWanted(st)) return std::nullopt;
   return st;
+}
+
+// A reader waits for an applied index no signature covers yet.
+bool RaftLoop::SignatureWanted(const SignState& st) const {
+  return signature_wanted_ > st.signed_tree_size && signature_wanted_ <= st.applied_index;
 }
 
 // A time in the past that MaybeSign would not act on would spin the loop, so
@@ -744,6 +755,7 @@ std::optional<SignState> RaftLoop::Signable() const {
 RaftLoop::Clock::time_point RaftLoop::SignatureDue() const {
   const std::optional<SignState> st = Signable();
   if (!st) return Clock::time_point::max();
+  if (SignatureWanted(*st)) return sign_retry_at_;
   return std::max(sign_retry_at_,
                   st->unsigned_since + std::chrono::milliseconds(options_.signature_interval_ms));
 }
@@ -754,7 +766,7 @@ void RaftLoop::MaybeSign(Clock::time_point now) {
   if (!signable) return;
   const SignState& st = *signable;
   const uint64_t unsigned_entries = st.applied_index - st.signed_tree_size;
-  if (unsigned_entries < options_.signature_interval_txs &&
+  if (!SignatureWanted(st) && unsigned_entries < options_.signature_interval_txs &&
       now - st.unsigned_since < std::chrono::milliseconds(options_.signature_interval_ms)) {
     return;
   }

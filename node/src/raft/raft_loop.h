@@ -145,6 +145,11 @@ class RaftLoop {
   // Hands leadership to `target` (0: the most caught-up voter); `done` gets
   // the new leader once it leads.
   void TransferLeadership(consensus::NodeId target, Clock::time_point deadline, IndexDone done);
+  // A reader waits for a signature covering log index `upto` (a receipt): a
+  // leader signs as soon as `upto` is applied, without waiting for the
+  // interval and even when `upto` is itself a signature transaction (which
+  // no interval ever covers on an idle ledger). Nothing on a follower.
+  void RequestSignature(uint64_t upto);
   // Compacts the log up to the applied index now; `done` gets that index.
   void Compact(IndexDone done);
   // A snapshot payload arrived, checksummed, in `sink`: step its message and
@@ -235,6 +240,7 @@ class RaftLoop {
   std::optional<SignState> Signable() const;
   // When the next signature falls due by time (max(): none is due).
   Clock::time_point SignatureDue() const;
+  bool SignatureWanted(const SignState& st) const;
   void MaybeProposeGenesis();
   void MaybeCompact(bool force);
   void ExpireReads(Clock::time_point now);
@@ -287,6 +293,7 @@ class RaftLoop {
   // transfer's deadline for a node that is gone).
   std::set<consensus::NodeId> unreachable_;
   uint64_t signature_pending_index_ = 0;  // a proposed, not yet applied signature
+  uint64_t signature_wanted_ = 0;         // the highest index a reader asked to be covered
   // After the core refused a signature (its pipeline full), when to try again.
   Clock::time_point sign_retry_at_;
   uint64_t genesis_proposed_term_ = 0;

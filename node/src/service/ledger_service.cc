@@ -573,17 +573,27 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetReceipt(Ctx* call, const v1::Get
             "no signature covers ", req->txid(), " yet (signatures cover entries up to index ",
             signed_to, "); retry shortly, or ask with wait (cairnctl receipt get --wait)")));
   }
+  // Only the leader signs, and it signs at once for a waiting reader (on an
+  // idle ledger no interval would ever cover the newest signature
+  // transaction), so a reader that must wait waits there.
+  if (!router_->IsLeader()) {
+    reactor->Finish(router_->NotLeader(
+        call, absl::StrCat("no signature covers ", req->txid(),
+                           " yet: the leader signs for a waiting reader, so wait there")));
+    return reactor;
+  }
   auto shared = std::make_shared<decltype(build)>(std::move(build));
-  const absl::Status st =
-      reads_.signed_->Wait(txid->index, DeadlineOf(*call), [reactor, shared](absl::Status s) {
+  const absl::Status st = reads_.signed_->Wait(
+      txid->index, DeadlineOf(*call), [reactor, shared, txid = req->txid()](absl::Status s) {
         if (!s.ok()) {
           reactor->Finish(ToGrpcStatus(absl::DeadlineExceededError(
-              "no signature covered the transaction before the deadline")));
+              absl::StrCat("no signature covered ", txid, " before the deadline"))));
           return;
         }
         reactor->Finish(ToGrpcStatus((*shared)()));
       });
-  if (!st.ok()) Finish(reactor, st);
+  if (!st.ok()) return Finish(reactor, st);
+  loop_->RequestSignature(txid->index);
   return reactor;
 }
 

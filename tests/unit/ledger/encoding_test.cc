@@ -70,7 +70,6 @@ TEST(LeafEncodingTest, EveryFieldChangesTheBytes) {
       [](auto& l) { l.set_contents_digest(HashToString(Sha256("hellp"))); },
       [](auto& l) { l.clear_claims_digest(); },
       [](auto& l) { l.set_claims_digest(std::string(32, '\0')); },
-      [](auto& l) { l.clear_user_id(); },
       [](auto& l) { l.set_user_id(std::string(64, 'a')); },
       [](auto& l) { l.set_timestamp_unix_ms(1700000000124); },
       [](auto& l) { l.set_timestamp_unix_ms(0); },
@@ -83,6 +82,50 @@ TEST(LeafEncodingTest, EveryFieldChangesTheBytes) {
     ASSERT_TRUE(bytes.ok()) << bytes.status();
     EXPECT_TRUE(seen.insert(*bytes).second) << leaf.ShortDebugString();
   }
+}
+
+// docs/formats.md, "From log entry to leaf": fields a kind does not use are
+// refused, so a verifier given a leaf can rely on the table.
+TEST(LeafEncodingTest, TheEntryToLeafTableIsEnforced) {
+  const auto service_leaf = [](v1::EntryKind kind, const char* collection) {
+    v1::LeafComponents leaf = GoldenLeaf();
+    leaf.set_kind(kind);
+    leaf.set_collection_id(collection);
+    leaf.clear_claims_digest();
+    leaf.clear_user_id();
+    if (kind == v1::ENTRY_KIND_INTERNAL) {
+      leaf.set_contents_digest(HashToString(Sha256("")));
+      leaf.set_timestamp_unix_ms(0);
+    }
+    return leaf;
+  };
+  const v1::LeafComponents governance = service_leaf(v1::ENTRY_KIND_GOVERNANCE, "cairn.governance");
+  const v1::LeafComponents signature = service_leaf(v1::ENTRY_KIND_SIGNATURE, "cairn.signatures");
+  const v1::LeafComponents internal = service_leaf(v1::ENTRY_KIND_INTERNAL, "cairn.internal");
+  for (const v1::LeafComponents& leaf : {governance, signature, internal}) {
+    ASSERT_TRUE(EncodeLeaf(leaf).ok()) << EncodeLeaf(leaf).status();
+    v1::LeafComponents claims = leaf;
+    claims.set_claims_digest(std::string(32, 'c'));
+    EXPECT_THAT(EncodeLeaf(claims).status().message(), HasSubstr("claims_digest: must be empty"));
+  }
+  // A governance entry names its administrator, or no one (genesis).
+  v1::LeafComponents admin = governance;
+  admin.set_user_id(kUserId);
+  ASSERT_TRUE(EncodeLeaf(admin).ok());
+  EXPECT_NE(*EncodeLeaf(admin), *EncodeLeaf(governance));
+  for (v1::LeafComponents leaf : {signature, internal}) {
+    leaf.set_user_id(kUserId);
+    EXPECT_THAT(EncodeLeaf(leaf).status().message(), HasSubstr("user_id: must be empty"));
+  }
+  v1::LeafComponents user = GoldenLeaf();
+  user.clear_user_id();
+  EXPECT_THAT(EncodeLeaf(user).status().message(), HasSubstr("must name its user"));
+  v1::LeafComponents late = internal;
+  late.set_timestamp_unix_ms(1);
+  EXPECT_THAT(EncodeLeaf(late).status().message(), HasSubstr("must be 0 in an internal entry"));
+  v1::LeafComponents full = internal;
+  full.set_contents_digest(HashToString(Sha256("x")));
+  EXPECT_THAT(EncodeLeaf(full).status().message(), HasSubstr("internal entry is empty"));
 }
 
 TEST(LeafEncodingTest, InvalidFieldsAreNamed) {

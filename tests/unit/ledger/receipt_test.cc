@@ -104,7 +104,7 @@ TEST_F(ReceiptTest, EveryTamperedFieldIsRejectedWithTheCheckThatCaughtIt) {
       {"node cert of another service", [&](auto& r) { r.set_node_certificate_pem(other_node_pem); },
        "node certificate: "},
       {"node cert of another node", [&](auto& r) { r.set_node_certificate_pem(node2_pem); },
-       "checkpoint signature: "},
+       "node certificate: it is the certificate of node 2, not of signer_node_id 1"},
       {"node cert of the same id, other key",
        [&](auto& r) { r.set_node_certificate_pem(node1_again); }, "checkpoint signature: "},
       {"leaf.encoding_version", [](auto& r) { r.mutable_leaf()->set_encoding_version(2); },
@@ -195,7 +195,7 @@ TEST_F(ReceiptTest, EveryTamperedFieldIsRejectedWithTheCheckThatCaughtIt) {
        },
        "node certificate: "},
       {"checkpoint.signer_node_id", [](auto& r) { r.mutable_checkpoint()->set_signer_node_id(2); },
-       "checkpoint signature: "},
+       "node certificate: it is the certificate of node 1, not of signer_node_id 2"},
       {"checkpoint.signature",
        [](auto& r) {
          std::string sig = r.checkpoint().signature();
@@ -438,7 +438,7 @@ TEST(CosignatureTest, EveryStatementFieldIsSigned) {
   v1::ArchiveCosignature c = genuine;
   c.set_signer_node_id(c.signer_node_id() + 1);
   EXPECT_THAT(std::string(VerifyCosignature(c, ledger.service_cert()).message()),
-              HasSubstr("not the node certificate of signer"));
+              HasSubstr("it is the certificate of node 1, not of signer_node_id 2"));
 }
 
 // The statement's bytes are fixed by docs/formats.md: magic, then
@@ -500,7 +500,7 @@ TEST(SnapshotAttestationTest, EveryFieldIsSignedAndTheSignerChecked) {
   SnapshotAttestation a = genuine;
   ++a.signer_node_id;
   EXPECT_THAT(std::string(VerifySnapshotAttestation(a, ledger.service_cert()).message()),
-              HasSubstr("not the node certificate of signer"));
+              HasSubstr("it is the certificate of node 1, not of signer_node_id 2"));
   a = genuine;
   a.payload_sha256.resize(31);
   EXPECT_THAT(std::string(VerifySnapshotAttestation(a, ledger.service_cert()).message()),

@@ -77,13 +77,30 @@ class Certificate {
   std::string CommonName() const;
   // True when basicConstraints says CA:TRUE.
   bool IsCa() const;
-  // The node id of a node certificate: commonName "node-<id>" with id > 0,
-  // extended key usage serverAuth, and not a CA. 0 for anything else, in
-  // particular for user certificates (clientAuth only), whatever their name:
-  // only a node certificate may sign checkpoints or speak on the peer port.
+  // The node id of a node certificate (docs/formats.md, "Certificates"): an
+  // ECDSA P-256 key; a subject with exactly one commonName, "node-<id>" with
+  // <id> in decimal without leading zeros, 1 to 2^64-1; extended key usage
+  // present and including serverAuth; not a CA; keyUsage, when present,
+  // including digitalSignature. InvalidArgument naming the rule it breaks
+  // otherwise, in particular for user certificates (clientAuth only),
+  // whatever their name: only a node certificate may sign checkpoints or
+  // speak on the peer port.
+  absl::StatusOr<uint64_t> NodeCertificateId() const;
+  // NodeCertificateId(), or 0 for a certificate that is not a node's.
   uint64_t NodeId() const;
+  // OK when this certificate may be a service certificate (the trust anchor
+  // verifiers pin; docs/formats.md, "Certificates"): an ECDSA P-256 key,
+  // basicConstraints present, critical and CA:TRUE, keyUsage present and
+  // including keyCertSign, signed with ecdsa-with-SHA256. InvalidArgument
+  // naming the rule it breaks otherwise. (Self-signature and validity are
+  // checked by VerifyIssuedBy.)
+  absl::Status CheckServiceCertificate() const;
   absl::Time NotBefore() const;
   absl::Time NotAfter() const;
+  // True when NotBefore() <= at <= NotAfter(): both bounds inclusive (RFC
+  // 5280 §4.1.2.5), compared at full precision (certificate times are whole
+  // seconds, so NotAfter() itself is valid and a millisecond later is not).
+  bool ValidAt(absl::Time at) const;
   // True when `key` is the private half of this certificate's public key.
   bool MatchesKey(const PrivateKey& key) const;
 
@@ -92,11 +109,12 @@ class Certificate {
   // signature is malformed, or when the key is not ECDSA P-256.
   absl::Status VerifySignature(absl::string_view data, absl::string_view signature) const;
 
-  // OK when this certificate chains directly to `issuer`: issued by it (names
-  // and key identifiers match), signed by its key, `issuer` is a CA allowed to
-  // sign certificates, and both are within their validity period at `at`. A
-  // certificate is never accepted as issued by itself. InvalidArgument naming
-  // the failed check otherwise.
+  // OK when this certificate chains directly to `issuer`: `issuer` passes
+  // CheckServiceCertificate() and is self-signed; this certificate is issued
+  // by it (names and key identifiers match), signed by its key with
+  // ecdsa-with-SHA256; and both are valid at `at` (ValidAt). A certificate is
+  // never accepted as issued by itself. InvalidArgument naming the failed
+  // check otherwise.
   absl::Status VerifyIssuedBy(const Certificate& issuer, absl::Time at) const;
 
   // The OpenSSL handle, still owned by this object.
@@ -110,6 +128,14 @@ class Certificate {
 
   std::unique_ptr<X509, Deleter> x509_;  // Invariant: non-null.
 };
+
+// Every check a verifier makes of the certificate of a node that signed
+// something at `at` (docs/formats.md, "Certificates"): it chains directly to
+// `service_cert` and both are valid at `at` (VerifyIssuedBy), and it is the
+// node certificate (NodeCertificateId) of node `signer_node_id`.
+// InvalidArgument naming the rule it breaks otherwise.
+absl::Status VerifyNodeCertificate(const Certificate& node_cert, const Certificate& service_cert,
+                                   absl::Time at, uint64_t signer_node_id);
 
 // Limits on what goes into a certificate.
 inline constexpr int kValidityDaysMax = 36500;
