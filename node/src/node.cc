@@ -33,6 +33,7 @@
 #include "raft/index_waiters.h"
 #include "raft/raft_loop.h"
 #include "raft/stored_log.h"
+#include "rest/rest_gateway.h"
 #include "security/auth.h"
 #include "security/tls.h"
 #include "service/admin_service.h"
@@ -50,6 +51,16 @@ namespace cairn::node {
 // shared by many proofs, and few enough (1/64 of the leaves) to keep.
 constexpr uint32_t kProofCacheLevelsMin = 6;
 namespace {
+
+// An address this process can connect to for listening address `address`:
+// a wildcard host becomes the loopback address.
+std::string LoopbackFor(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  const std::string host = address.substr(0, colon);
+  if (host == "0.0.0.0") return "127.0.0.1" + address.substr(colon);
+  if (host == "[::]") return "[::1]" + address.substr(colon);
+  return address;
+}
 
 // Drops every ServerBuilder plugin a library registered process-wide (the
 // reflection plugin does, when libgrpc++_reflection loads).
@@ -77,6 +88,7 @@ class NodeImpl final : public Node {
   absl::Status StartServers();
   absl::Status ReportToLeader(const v1::ReportArchivedRequest& report);
   absl::Status StartHttp();
+  absl::Status StartRest();
   void HandOffLeadership();
 
   const NodeConfig config_;
@@ -117,6 +129,7 @@ class NodeImpl final : public Node {
   std::unique_ptr<grpc::Server> client_server_;
   std::unique_ptr<grpc::Server> peer_server_;
   std::unique_ptr<HttpServer> http_;
+  std::unique_ptr<rest::RestGateway> rest_;
   bool shut_down_ = false;
 };
 
@@ -412,6 +425,17 @@ absl::Status NodeImpl::StartServers() {
   return absl::OkStatus();
 }
 
+absl::Status NodeImpl::StartRest() {
+  if (config_.rest_address.empty()) return absl::OkStatus();
+  rest::GatewayOptions options;
+  options.address = config_.rest_address;
+  options.node_id = config_.node_id;
+  options.client_address = LoopbackFor(config_.client_address);
+  options.service_id = identity_.service_id;
+  rest_ = std::make_unique<rest::RestGateway>(std::move(options), &tls_, &channels_);
+  return rest_->Start();
+}
+
 absl::Status NodeImpl::StartHttp() {
   if (config_.http_address.empty()) return absl::OkStatus();
   http_ = std::make_unique<HttpServer>(
@@ -434,6 +458,11 @@ absl::Status NodeImpl::Init() {
   if (absl::Status st = CheckNobodyListens(config_.client_address, "--client-address"); !st.ok()) {
     return st;
   }
+  if (!config_.rest_address.empty()) {
+    if (absl::Status st = CheckNobodyListens(config_.rest_address, "--rest-address"); !st.ok()) {
+      return st;
+    }
+  }
   if (absl::Status st = LoadIdentity(); !st.ok()) return st;
   if (!config_.archive_url.empty()) {
     // The archive's settings (URL, credentials file and profile) are
@@ -448,6 +477,7 @@ absl::Status NodeImpl::Init() {
   if (absl::Status st = StartLoop(); !st.ok()) return st;
   if (absl::Status st = StartServers(); !st.ok()) return st;
   if (absl::Status st = StartHttp(); !st.ok()) return st;
+  if (absl::Status st = StartRest(); !st.ok()) return st;
   spdlog::info("node {} serving clients on {} and peers on {} (mTLS); service {}; applied index {}",
                config_.node_id, config_.client_address, config_.peer_address, identity_.service_id,
                applier_->applied_index());
@@ -485,6 +515,7 @@ void NodeImpl::Shutdown() {
   shut_down_ = true;
   HandOffLeadership();
   if (http_) http_->Stop();
+  if (rest_) rest_->Stop();
   const auto deadline = std::chrono::system_clock::now() + std::chrono::seconds(5);
   if (client_server_) client_server_->Shutdown(deadline);
   // Peers' message streams never finish on their own; end them now (client

@@ -208,6 +208,10 @@ void AddOptions(CLI::App& app, NodeConfig& c) {
                  "Listen address for /metrics, /healthz and /readyz (plain HTTP); empty disables")
       ->check(kHostPortOrEmpty)
       ->capture_default_str();
+  app.add_option("--rest-address", c.rest_address,
+                 "Listen address for the REST API (Azure Confidential Ledger paths, HTTPS with "
+                 "mutual TLS); empty (the default) disables it")
+      ->check(kHostPortOrEmpty);
   app.add_option("--tls-cert-file", c.tls_cert_file,
                  "This node's certificate (PEM), issued by the service identity (required)")
       ->check(CLI::ExistingFile);

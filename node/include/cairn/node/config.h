@@ -24,6 +24,9 @@ struct NodeConfig {
   std::string client_address = "127.0.0.1:7100";  // LedgerService + AdminService
   std::string peer_address = "127.0.0.1:7200";    // RaftService only
   std::string http_address = "127.0.0.1:7300";    // /metrics, /healthz, /readyz; "" disables
+  // The REST API (Azure Confidential Ledger paths, HTTPS with mutual TLS, the
+  // client port's certificates and roles); "" (the default) disables it.
+  std::string rest_address;
 
   // --- TLS (mutual, on both ports) ---
   std::string tls_cert_file;      // this node's certificate (PEM), issued by the service identity
