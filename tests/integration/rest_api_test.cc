@@ -281,6 +281,12 @@ TEST_F(RestApiTest, BadInputIsRefusedAndWritesNothing) {
       EXPECT_FALSE(r.Json()["error"].value("message", "").empty()) << c.name;
     }
   }
+  // A limit other than the entry size is the request's fault, not its size.
+  const HttpReply long_key =
+      Curl(1, "POST", "/app/transactions?collectionId=keyed", "admin", R"({"contents":"x"})",
+           {"Idempotency-Key: " + std::string(200, 'k')});
+  EXPECT_EQ(long_key.status, 400) << long_key.body;
+  EXPECT_EQ(long_key.ErrorCode(), "InvalidInput") << long_key.body;
   // A certificate from another CA fails the handshake.
   const HttpReply foreign =
       Curl(1, "POST", "/app/transactions?collectionId=foreign", "foreign", R"({"contents":"x"})");

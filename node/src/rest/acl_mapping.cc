@@ -48,7 +48,7 @@ HttpError ToHttpError(const absl::Status& status) {
   // ACL's code where it has one for the case, else Cairn's reason name.
   static constexpr std::pair<absl::string_view, absl::string_view> kAclCodes[] = {
       {"INVALID_REQUEST", "InvalidInput"},
-      {"LIMIT_EXCEEDED", "RequestBodyTooLarge"},
+      {"LIMIT_EXCEEDED", "InvalidInput"},
       {"UNAUTHENTICATED", "InvalidAuthenticationInfo"},
       {"PERMISSION_DENIED", "AuthorizationFailed"},
       {"NOT_FOUND", "ResourceNotFound"},
@@ -57,7 +57,13 @@ HttpError ToHttpError(const absl::Status& status) {
   for (const auto& [reason, code] : kAclCodes) {
     if (info.reason() == reason) error.code = std::string(code);
   }
-  if (info.reason() == "LIMIT_EXCEEDED") error.http_status = 413;
+  // Contents over entry_bytes_max: the body is what is too large.
+  const auto limit = info.metadata().find("limit");
+  if (info.reason() == "LIMIT_EXCEEDED" && limit != info.metadata().end() &&
+      limit->second == "entry_bytes_max") {
+    error.http_status = 413;
+    error.code = "RequestBodyTooLarge";
+  }
   return error;
 }
 

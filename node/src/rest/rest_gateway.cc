@@ -361,7 +361,15 @@ class RestGateway::Handlers {
       return ReplyStatus(res, absl::InvalidArgumentError(
                                   "assignedRole must be Administrator, Contributor or Reader"));
     }
+    // A merge patch: only the role changes; a known user keeps its
+    // description.
     v1::PutUserRequest put;
+    v1::GetUserRequest get;
+    get.set_user_id(*user_id);
+    if (absl::Status s = Call(&v1::AdminService::Stub::GetUser, user, get, put.mutable_user());
+        !s.ok() && !absl::IsNotFound(s)) {
+      return ReplyStatus(res, s);
+    }
     put.mutable_user()->set_user_id(*user_id);
     put.mutable_user()->set_role(*role);
     v1::GovernanceResponse done;
