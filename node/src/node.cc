@@ -42,6 +42,7 @@
 #include "service/leader_router.h"
 #include "service/ledger_service.h"
 #include "service/node_cache.h"
+#include "service/reflection_v1.h"
 #include "setup/bootstrap.h"
 #include "setup/port_check.h"
 
@@ -125,6 +126,7 @@ class NodeImpl final : public Node {
   std::unique_ptr<LeaderRouter> router_;
   std::unique_ptr<LedgerServiceImpl> ledger_service_;
   std::unique_ptr<AdminServiceImpl> admin_service_;
+  std::unique_ptr<ReflectionV1Service> reflection_v1_;
   std::unique_ptr<RaftServiceImpl> raft_service_;
   std::unique_ptr<grpc::Server> client_server_;
   std::unique_ptr<grpc::Server> peer_server_;
@@ -397,6 +399,10 @@ absl::Status NodeImpl::StartServers() {
   // Links the grpc.health.v1 descriptors in, so reflection can describe the
   // health service it lists.
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
+  reflection_v1_ = std::make_unique<ReflectionV1Service>(std::vector<std::string>{
+      v1::LedgerService::service_full_name(), v1::AdminService::service_full_name(),
+      "grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
+      grpc::reflection::v1::ServerReflection::service_full_name()});
   {
     grpc::ServerBuilder builder;
     int port = 0;
@@ -405,6 +411,7 @@ absl::Status NodeImpl::StartServers() {
                              &port);
     builder.RegisterService(ledger_service_.get());
     builder.RegisterService(admin_service_.get());
+    builder.RegisterService(reflection_v1_.get());
     // Followers keep a channel to the leader's client port for forwarded
     // calls and ping it when idle (kClientPortKeepaliveMs); gRPC's defaults
     // answered that with GOAWAY too_many_pings (keepalive.h), failing the

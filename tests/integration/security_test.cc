@@ -298,22 +298,34 @@ TEST_F(SecurityTest, ReflectionIsServedOnTheClientPortOnlyAndKnowsHealth) {
   auto& pki = cluster_->pki();
   const auto client =
       testing::Channel(cluster_->node(1).client_address(), pki.User("reader"), pki.service_cert());
-  auto [code, listed] = ReflectionCall(client, "v1alpha", ListServicesRequest());
-  ASSERT_EQ(code, grpc::StatusCode::OK);
-  EXPECT_THAT(listed, HasSubstr("cairn.v1.LedgerService"));
-  EXPECT_THAT(listed, HasSubstr("grpc.health.v1.Health"));
-  for (const std::string symbol :
-       {"grpc.health.v1.Health", "cairn.v1.LedgerService", "cairn.v1.AdminService"}) {
-    auto [found_code, found] =
-        ReflectionCall(client, "v1alpha", FileContainingSymbolRequest(symbol));
-    EXPECT_EQ(found_code, grpc::StatusCode::OK) << symbol;
-    EXPECT_THAT(found, Not(HasSubstr("not found"))) << symbol;
-    EXPECT_THAT(found, HasSubstr(".proto")) << symbol;
+  // v1alpha (gRPC's plugin) and v1 (reflection_v1.h, which current grpcurl
+  // asks for first) give the same answers.
+  for (const std::string version : {"v1alpha", "v1"}) {
+    auto [code, listed] = ReflectionCall(client, version, ListServicesRequest());
+    ASSERT_EQ(code, grpc::StatusCode::OK) << version;
+    EXPECT_THAT(listed, HasSubstr("cairn.v1.LedgerService")) << version;
+    EXPECT_THAT(listed, HasSubstr("grpc.health.v1.Health")) << version;
+    EXPECT_THAT(listed, HasSubstr("grpc.reflection.v1.ServerReflection")) << version;
+    for (const std::string symbol :
+         {"grpc.health.v1.Health", "cairn.v1.LedgerService", "cairn.v1.AdminService"}) {
+      auto [found_code, found] =
+          ReflectionCall(client, version, FileContainingSymbolRequest(symbol));
+      EXPECT_EQ(found_code, grpc::StatusCode::OK) << version << " " << symbol;
+      EXPECT_THAT(found, Not(HasSubstr("not found"))) << version << " " << symbol;
+      EXPECT_THAT(found, HasSubstr(".proto")) << version << " " << symbol;
+    }
+    auto [missing_code, missing] =
+        ReflectionCall(client, version, FileContainingSymbolRequest("no.such.Symbol"));
+    EXPECT_EQ(missing_code, grpc::StatusCode::OK) << version;
+    EXPECT_THAT(missing, HasSubstr("not found")) << version;
   }
   const auto peer =
       testing::Channel(cluster_->node(1).peer_address(), pki.Node(2), pki.service_cert());
-  EXPECT_EQ(ReflectionCall(peer, "v1alpha", ListServicesRequest()).first,
-            grpc::StatusCode::UNIMPLEMENTED);
+  for (const std::string version : {"v1alpha", "v1"}) {
+    EXPECT_EQ(ReflectionCall(peer, version, ListServicesRequest()).first,
+              grpc::StatusCode::UNIMPLEMENTED)
+        << version;
+  }
 }
 
 TEST_F(SecurityTest, BadInputIsRefusedNamingTheProblem) {
