@@ -9,7 +9,8 @@
 # the data.
 #
 # Environment: CAIRN_LOCAL_DIR (default ./local-cluster), CAIRN_PRESET (release),
-# CAIRN_BASE_PORT (7100: client ports 7101-7104, peer 7201-7204, http 7301-7304),
+# CAIRN_BASE_PORT (7100: client ports 7101-7104, peer 7201-7204, http 7301-7304,
+# REST API 7401-7403),
 # CAIRN_GEO_REPLICA (1; 0 runs the three nodes only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -66,7 +67,7 @@ trap stop INT TERM HUP
 for i in "${nodes[@]}"; do
   setsid "$bin/node/cairn-node" --node-id "$i" --data-dir "$dir/node$i" \
     --client-address "127.0.0.1:$((base + i))" --peer-address "127.0.0.1:$((base + 100 + i))" \
-    --http-address "127.0.0.1:$((base + 200 + i))" \
+    --http-address "127.0.0.1:$((base + 200 + i))" --rest-address "127.0.0.1:$((base + 300 + i))" \
     --tls-cert-file "$certs/node-$i.pem" --tls-key-file "$certs/node-$i.key" \
     --service-cert-file "$certs/service.pem" --initial-cluster "$initial_cluster" \
     --initial-admin-cert-file "$certs/admin.pem" --log-format text --region primary \
@@ -117,6 +118,13 @@ metrics: http://127.0.0.1:$((base + 201))/metrics). In another terminal:
   cairnctl append releases "audited" --wait geo-durable   # answered once archived
   cairnctl dr status                                       # where the copies are
   cairnctl dr verify --archive-url $archive                # audit the archive
+
+The REST API (Azure Confidential Ledger's paths, docs/api.md) answers on
+https://127.0.0.1:$((base + 301))-$((base + 303)), e.g.:
+
+  curl --cacert $certs/service.pem --cert $certs/admin.pem --key $certs/admin.key \\
+    -H 'Content-Type: application/json' -d '{"contents":"hello"}' \\
+    'https://127.0.0.1:$((base + 301))/app/transactions?api-version=2022-05-13&collectionId=releases'
 
 Ctrl-C stops the cluster; data stays in $dir/.
 

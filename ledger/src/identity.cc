@@ -196,6 +196,11 @@ absl::StatusOr<Certificate> Certificate::FromDer(absl::string_view der) {
   }
   Certificate cert(x509);
   if (p != end) return absl::InvalidArgumentError("certificate: trailing bytes after the DER");
+  // The parser accepts some BER; a fingerprint is over DER, so only the
+  // encoding that re-encodes to itself is one.
+  if (cert.Der() != der) {
+    return absl::InvalidArgumentError("certificate: not in canonical DER");
+  }
   return cert;
 }
 
@@ -236,9 +241,19 @@ std::string Certificate::CommonName() const {
 bool Certificate::IsCa() const { return (X509_get_extension_flags(x509_.get()) & EXFLAG_CA) != 0; }
 
 absl::StatusOr<uint64_t> Certificate::NodeCertificateId() const {
+  // Reading a malformed certificate queues OpenSSL errors; none may outlive
+  // this check (a later SSL_get_error on this thread would read them).
+  ERR_set_mark();
+  absl::StatusOr<uint64_t> id = NodeCertificateIdChecks();
+  ERR_pop_to_mark();
+  return id;
+}
+
+absl::StatusOr<uint64_t> Certificate::NodeCertificateIdChecks() const {
   const auto not_node = [](absl::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat("not a node certificate: ", why));
   };
+  if (X509_get_version(x509_.get()) != X509_VERSION_3) return not_node("it is not X.509 v3");
   const uint32_t flags = X509_get_extension_flags(x509_.get());
   if ((flags & EXFLAG_INVALID) != 0) return not_node("its extensions are malformed or repeated");
   const X509_NAME* name = X509_get_subject_name(x509_.get());
@@ -279,9 +294,17 @@ uint64_t Certificate::NodeId() const {
 }
 
 absl::Status Certificate::CheckServiceCertificate() const {
+  ERR_set_mark();  // as in NodeCertificateId
+  absl::Status status = CheckServiceCertificateChecks();
+  ERR_pop_to_mark();
+  return status;
+}
+
+absl::Status Certificate::CheckServiceCertificateChecks() const {
   const auto not_service = [](absl::string_view why) {
     return absl::InvalidArgumentError(absl::StrCat("not a service certificate: ", why));
   };
+  if (X509_get_version(x509_.get()) != X509_VERSION_3) return not_service("it is not X.509 v3");
   const uint32_t flags = X509_get_extension_flags(x509_.get());
   if ((flags & EXFLAG_INVALID) != 0) return not_service("its extensions are malformed or repeated");
   if (absl::Status s = internal::CheckP256(X509_get0_pubkey(x509_.get()), "its key"); !s.ok()) {
@@ -290,10 +313,10 @@ absl::Status Certificate::CheckServiceCertificate() const {
   int critical = -1;
   auto* constraints = static_cast<BASIC_CONSTRAINTS*>(
       X509_get_ext_d2i(x509_.get(), NID_basic_constraints, &critical, nullptr));
-  const bool ca = constraints != nullptr && constraints->ca != 0;
+  const bool present = constraints != nullptr;
+  const bool ca = present && constraints->ca != 0;
   BASIC_CONSTRAINTS_free(constraints);
-  ERR_clear_error();
-  if (constraints == nullptr) return not_service("it has no basicConstraints extension");
+  if (!present) return not_service("it has no basicConstraints extension");
   if (!ca) return not_service("its basicConstraints is not CA:TRUE");
   if (critical != 1) return not_service("its basicConstraints extension is not critical");
   if ((flags & EXFLAG_KUSAGE) == 0 || (X509_get_key_usage(x509_.get()) & KU_KEY_CERT_SIGN) == 0) {
@@ -301,6 +324,9 @@ absl::Status Certificate::CheckServiceCertificate() const {
   }
   if (X509_get_signature_nid(x509_.get()) != NID_ecdsa_with_SHA256) {
     return not_service("it is not signed with ecdsa-with-SHA256");
+  }
+  if (X509_self_signed(x509_.get(), /*verify_signature=*/1) != 1) {
+    return not_service("it is not self-signed (issued by itself, signed by its own key)");
   }
   return absl::OkStatus();
 }
@@ -350,9 +376,6 @@ absl::Status Certificate::VerifyIssuedBy(const Certificate& issuer, absl::Time a
   if (absl::Status s = issuer.CheckServiceCertificate(); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("the issuer is ", s.message()));
   }
-  const bool self_signed = X509_self_signed(issuer.get(), 1) == 1;
-  ERR_clear_error();
-  if (!self_signed) return absl::InvalidArgumentError("the issuer is not self-signed");
   if (X509_get_signature_nid(x509_.get()) != NID_ecdsa_with_SHA256) {
     return absl::InvalidArgumentError("certificate is not signed with ecdsa-with-SHA256");
   }

@@ -439,7 +439,8 @@ absl::Status NodeImpl::StartRest() {
   options.node_id = config_.node_id;
   options.client_address = LoopbackFor(config_.client_address);
   options.service_id = identity_.service_id;
-  rest_ = std::make_unique<rest::RestGateway>(std::move(options), &tls_, &channels_);
+  options.entry_bytes_max = config_.entry_bytes_max;
+  rest_ = std::make_unique<rest::RestGateway>(std::move(options), &tls_, &channels_, router_.get());
   return rest_->Start();
 }
 

@@ -170,6 +170,12 @@ TEST_F(RestApiTest, WriteReadProveThroughEveryNode) {
   expect.contents = "order 2";
   const auto service = ledger::ReadCertificateFile(cluster_->pki().service_cert());
   EXPECT_TRUE(ledger::VerifyReceipt(*parsed, *service, expect).ok());
+  // The newest signature of an idle ledger has a receipt too (the leader
+  // signs for a waiting reader): not "Loading" forever.
+  const std::string newest = receipt["checkpoint"]["signature_txid"];
+  r = Curl(3, "GET", "/app/transactions/" + newest + "/receipt");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.Json()["state"], "Ready") << r.body;
 }
 
 TEST_F(RestApiTest, ListingPagesWithNextLink) {
@@ -281,6 +287,20 @@ TEST_F(RestApiTest, BadInputIsRefusedAndWritesNothing) {
       EXPECT_FALSE(r.Json()["error"].value("message", "").empty()) << c.name;
     }
   }
+  // Compressed bodies are refused before they are read (they would inflate
+  // past the body limit), and so is a body nested deeper than any request.
+  const HttpReply gzip = Curl(1, "POST", "/app/transactions?collectionId=zipped", "admin",
+                              R"({"contents":"x"})", {"Content-Encoding: gzip"});
+  EXPECT_EQ(gzip.status, 415) << gzip.body;
+  EXPECT_EQ(gzip.ErrorCode(), "UnsupportedContentType") << gzip.body;
+  const HttpReply deep =
+      Curl(1, "POST", "/app/transactions?collectionId=deep", "admin",
+           R"({"contents":"x","x":)" + std::string(10000, '[') + std::string(10000, ']') + "}");
+  EXPECT_EQ(deep.status, 400) << deep.body;
+  EXPECT_EQ(deep.ErrorCode(), "InvalidInput") << deep.body;
+  // A user id with colons anywhere but between pairs.
+  std::string misplaced = std::string(63, 'a') + ":a";
+  EXPECT_EQ(Curl(1, "GET", "/app/users/" + misplaced).status, 400);
   // A limit other than the entry size is the request's fault, not its size.
   const HttpReply long_key =
       Curl(1, "POST", "/app/transactions?collectionId=keyed", "admin", R"({"contents":"x"})",

@@ -755,9 +755,27 @@ bool RaftLoop::SignatureWanted(const SignState& st) const {
 RaftLoop::Clock::time_point RaftLoop::SignatureDue() const {
   const std::optional<SignState> st = Signable();
   if (!st) return Clock::time_point::max();
-  if (SignatureWanted(*st)) return sign_retry_at_;
+  if (SignatureWanted(*st)) {
+    return OnlySignaturesUnsigned(*st) ? std::max(sign_retry_at_, last_signature_over_signature_ +
+                                                                      SignatureOverSignatureGap())
+                                       : sign_retry_at_;
+  }
   return std::max(sign_retry_at_,
                   st->unsigned_since + std::chrono::milliseconds(options_.signature_interval_ms));
+}
+
+// Only signature transactions are unsigned, so a signature for a reader
+// would sign nothing but a signature.
+bool RaftLoop::OnlySignaturesUnsigned(const SignState& st) {
+  return st.last_signable_index <= st.signed_tree_size;
+}
+
+// Such a signature is an entry nobody appended, and the reader can ask for
+// the receipt of that one in turn: at most one per this gap, so readers
+// cannot grow the ledger faster than this.
+RaftLoop::Clock::duration RaftLoop::SignatureOverSignatureGap() const {
+  return std::max<Clock::duration>(std::chrono::milliseconds(options_.signature_interval_ms),
+                                   std::chrono::seconds(1));
 }
 
 void RaftLoop::MaybeSign(Clock::time_point now) {
@@ -766,6 +784,10 @@ void RaftLoop::MaybeSign(Clock::time_point now) {
   if (!signable) return;
   const SignState& st = *signable;
   const uint64_t unsigned_entries = st.applied_index - st.signed_tree_size;
+  const bool over_signature = OnlySignaturesUnsigned(st);  // Signable: a reader wants it
+  if (over_signature && now < last_signature_over_signature_ + SignatureOverSignatureGap()) {
+    return;
+  }
   if (!SignatureWanted(st) && unsigned_entries < options_.signature_interval_txs &&
       now - st.unsigned_since < std::chrono::milliseconds(options_.signature_interval_ms)) {
     return;
@@ -775,6 +797,7 @@ void RaftLoop::MaybeSign(Clock::time_point now) {
   auto position = raw_->Propose(*std::move(command));
   if (position.ok()) {
     signature_pending_index_ = position->last_index;
+    if (over_signature) last_signature_over_signature_ = now;
   } else {
     // Backpressure: try again a tick later rather than on every wakeup.
     sign_retry_at_ = now + std::chrono::milliseconds(options_.tick_ms);

@@ -147,8 +147,10 @@ class RaftLoop {
   void TransferLeadership(consensus::NodeId target, Clock::time_point deadline, IndexDone done);
   // A reader waits for a signature covering log index `upto` (a receipt): a
   // leader signs as soon as `upto` is applied, without waiting for the
-  // interval and even when `upto` is itself a signature transaction (which
-  // no interval ever covers on an idle ledger). Nothing on a follower.
+  // interval, and even when only signature transactions are unsigned (no
+  // interval ever covers the newest one on an idle ledger) — those at most
+  // once per second (or signature interval, if longer), since each is an
+  // entry nobody appended. Nothing on a follower.
   void RequestSignature(uint64_t upto);
   // Compacts the log up to the applied index now; `done` gets that index.
   void Compact(IndexDone done);
@@ -241,6 +243,8 @@ class RaftLoop {
   // When the next signature falls due by time (max(): none is due).
   Clock::time_point SignatureDue() const;
   bool SignatureWanted(const SignState& st) const;
+  static bool OnlySignaturesUnsigned(const SignState& st);
+  Clock::duration SignatureOverSignatureGap() const;
   void MaybeProposeGenesis();
   void MaybeCompact(bool force);
   void ExpireReads(Clock::time_point now);
@@ -294,6 +298,7 @@ class RaftLoop {
   std::set<consensus::NodeId> unreachable_;
   uint64_t signature_pending_index_ = 0;  // a proposed, not yet applied signature
   uint64_t signature_wanted_ = 0;         // the highest index a reader asked to be covered
+  Clock::time_point last_signature_over_signature_ = Clock::time_point::min();
   // After the core refused a signature (its pipeline full), when to try again.
   Clock::time_point sign_retry_at_;
   uint64_t genesis_proposed_term_ = 0;

@@ -5,7 +5,6 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
-#include "absl/strings/str_replace.h"
 #include "cairn/base/utf8.h"
 #include "errors/status.h"
 
@@ -104,7 +103,20 @@ std::optional<v1::Role> RoleFromName(absl::string_view name) {
 }
 
 absl::StatusOr<std::string> NormalizeUserId(absl::string_view user_id) {
-  std::string id = absl::AsciiStrToLower(absl::StrReplaceAll(user_id, {{":", ""}}));
+  // 64 hex digits, or 32 pairs of them joined by colons.
+  std::string id;
+  if (user_id.size() == 95) {
+    for (size_t i = 0; i < user_id.size(); ++i) {
+      if (i % 3 == 2) {
+        if (user_id[i] != ':') return absl::InvalidArgumentError("userId: misplaced ':'");
+      } else {
+        id.push_back(user_id[i]);
+      }
+    }
+  } else {
+    id = std::string(user_id);
+  }
+  id = absl::AsciiStrToLower(id);
   const bool hex =
       id.size() == 64 && absl::c_all_of(id, [](char c) {
         return absl::ascii_isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f');
@@ -112,7 +124,7 @@ absl::StatusOr<std::string> NormalizeUserId(absl::string_view user_id) {
   if (!hex) {
     return absl::InvalidArgumentError(
         "userId must be a certificate fingerprint: the SHA-256 of its DER in hex (64 digits, "
-        "optionally in colon-separated pairs)");
+        "or 32 colon-separated pairs)");
   }
   return id;
 }

@@ -44,8 +44,8 @@ std::string RoleName(v1::Role role);
 std::optional<v1::Role> RoleFromName(absl::string_view name);
 
 // A user id in a path, in Cairn's form (64 lowercase hex digits). ACL shows
-// certificate fingerprints in other spellings too; uppercase and
-// colon-separated pairs ("AB:CD:...") are accepted. InvalidArgument
+// certificate fingerprints in other spellings too: hex digits of either case,
+// and 32 colon-separated pairs ("AB:CD:...") are accepted. InvalidArgument
 // otherwise.
 absl::StatusOr<std::string> NormalizeUserId(absl::string_view user_id);
 

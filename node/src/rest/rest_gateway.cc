@@ -9,10 +9,13 @@
 
 #include <chrono>
 #include <functional>
+#include <set>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "cairn/ledger/hash.h"
 #include "cairn/ledger/receipt_json.h"
 #include "cairn/ledger/txid.h"
@@ -28,8 +31,8 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-constexpr size_t kBodyBytesMax = 64 << 20;
 constexpr uint32_t kPageSize = 100;
+constexpr int64_t kReceiptWaitMs = 2000;
 
 void Reply(httplib::Response& res, int status, const json& body) {
   res.status = status;
@@ -82,6 +85,47 @@ absl::StatusOr<std::string> TxIdParam(const std::string& text, absl::string_view
   return txid->ToString();
 }
 
+// The deepest nesting of arrays and objects in `text` (outside strings),
+// found without building anything: a body nested deeper than any request
+// needs is refused before nlohmann::json builds it.
+int JsonDepth(absl::string_view text) {
+  int depth = 0;
+  int deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+// A request body: a JSON object (nested at most a few levels) with the
+// string member `member`, or InvalidArgument.
+absl::StatusOr<std::string> StringMember(const std::string& body, const char* member) {
+  const absl::Status bad = absl::InvalidArgumentError(
+      absl::StrCat("the body must be a JSON object with a string \"", member, "\""));
+  if (JsonDepth(body) > 4) return bad;
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object() || !j.contains(member) || !j[member].is_string()) {
+    return bad;
+  }
+  return j[member].get<std::string>();
+}
+
+int NoPassphrase(char*, int, int, void*) { return 0; }
+
 bool LoadPem(SSL_CTX& ctx, const TlsFiles& tls) {
   const auto read_bio = [](const std::string& pem) {
     return BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
@@ -90,7 +134,7 @@ bool LoadPem(SSL_CTX& ctx, const TlsFiles& tls) {
   X509* cert = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
   BIO_free(cert_bio);
   BIO* key_bio = read_bio(tls.key_pem);
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, nullptr, nullptr);
+  EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, NoPassphrase, nullptr);
   BIO_free(key_bio);
   BIO* service_bio = read_bio(tls.service_cert_pem);
   X509* service = PEM_read_bio_X509(service_bio, nullptr, nullptr, nullptr);
@@ -115,8 +159,12 @@ bool LoadPem(SSL_CTX& ctx, const TlsFiles& tls) {
 // The request handlers, each one gRPC call on the caller's behalf.
 class RestGateway::Handlers {
  public:
-  Handlers(const GatewayOptions& options, const TlsFiles* tls, PeerChannels* channels)
-      : options_(options), tls_(tls), channels_(channels) {}
+  Handlers(const GatewayOptions& options, const TlsFiles* tls, PeerChannels* channels,
+           const LeaderRouter* router)
+      : options_(options), tls_(tls), channels_(channels), router_(router) {}
+
+  // Cancels the calls in flight and refuses new ones (shutdown).
+  void CancelCalls() { calls_.CancelAll(); }
 
   void Register(httplib::Server& server) {
     server.Post("/app/transactions", Wrap(&Handlers::CreateEntry));
@@ -149,18 +197,22 @@ class RestGateway::Handlers {
 
   // Calls `method` on this node's client port on behalf of `user`; a
   // follower's NOT_LEADER is followed once, to the leader it names.
+  // `channel`: where to call (default: this node's client port).
   template <typename Stub, typename Request, typename Response>
   absl::Status Call(grpc::Status (Stub::*method)(grpc::ClientContext*, const Request&, Response*),
-                    const std::string& user, const Request& request, Response* response) {
-    std::shared_ptr<grpc::Channel> channel =
-        channels_->Get(options_.node_id, options_.client_address);
+                    const std::string& user, const Request& request, Response* response,
+                    std::optional<int64_t> timeout_ms = std::nullopt,
+                    std::shared_ptr<grpc::Channel> channel = nullptr) {
+    if (channel == nullptr) channel = channels_->Get(options_.node_id, options_.client_address);
     for (int attempt = 0;; ++attempt) {
       grpc::ClientContext ctx;
       ctx.AddMetadata(kOnBehalfOfHeader, user);
       ctx.set_deadline(std::chrono::system_clock::now() +
-                       std::chrono::milliseconds(options_.call_timeout_ms));
+                       std::chrono::milliseconds(timeout_ms.value_or(options_.call_timeout_ms)));
       auto stub = std::make_unique<Stub>(channel);
+      if (!calls_.Add(&ctx)) return absl::UnavailableError("the node is shutting down");
       const absl::Status status = FromGrpcStatus(((*stub).*method)(&ctx, request, response));
+      calls_.Remove(&ctx);
       if (status.ok() || attempt > 0) return status;
       const v1::ErrorInfo info = ReasonOrDefault(status);
       uint64_t leader = 0;
@@ -178,13 +230,9 @@ class RestGateway::Handlers {
     v1::AppendRequest append;
     append.set_collection_id(req.has_param("collectionId") ? req.get_param_value("collectionId")
                                                            : kDefaultCollection);
-    json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-    if (body.is_discarded() || !body.is_object() || !body.contains("contents") ||
-        !body["contents"].is_string()) {
-      return ReplyStatus(res, absl::InvalidArgumentError(
-                                  "the body must be a JSON object with a string \"contents\""));
-    }
-    append.set_contents(body["contents"].get<std::string>());
+    absl::StatusOr<std::string> contents = StringMember(req.body, "contents");
+    if (!contents.ok()) return ReplyStatus(res, contents.status());
+    append.set_contents(*std::move(contents));
     if (req.has_header("Idempotency-Key")) {
       append.set_idempotency_key(req.get_header_value("Idempotency-Key"));
     }
@@ -268,13 +316,17 @@ class RestGateway::Handlers {
   void Receipt(const std::string& user, const httplib::Request& req, httplib::Response& res) {
     absl::StatusOr<std::string> txid = TxIdParam(req.matches[1], "transactionId");
     if (!txid.ok()) return ReplyStatus(res, txid.status());
+    // Waits a little: the leader signs at once for a waiting reader, so a
+    // committed txid (even the newest signature of an idle ledger) usually
+    // has its receipt within the wait.
     v1::GetReceiptRequest get;
     get.set_txid(*txid);
+    get.set_wait(true);
     v1::GetReceiptResponse got;
-    absl::Status s = Call(&v1::LedgerService::Stub::GetReceipt, user, get, &got);
-    // Committed, but no signature covers it yet: ACL's answer is "Loading"
-    // (ask again); a txid not in the ledger stays an error.
-    if (absl::IsNotFound(s) && !absl::StrContains(s.message(), "is not in the ledger")) {
+    absl::Status s = Call(&v1::LedgerService::Stub::GetReceipt, user, get, &got, kReceiptWaitMs);
+    // Not covered yet: ACL's answer is "Loading" (ask again); a txid not in
+    // the ledger stays an error.
+    if (absl::IsDeadlineExceeded(s)) {
       return Reply(res, 200, {{"state", "Loading"}, {"transactionId", *txid}});
     }
     if (!s.ok()) return ReplyStatus(res, s);
@@ -292,6 +344,17 @@ class RestGateway::Handlers {
     if (absl::Status s = Call(&v1::LedgerService::Stub::GetTransactionStatus, user, get, &got);
         !s.ok()) {
       return ReplyStatus(res, s);
+    }
+    // A follower knows only its own log: a txid the leader committed but
+    // has not sent here yet is unknown to it. Ask the leader.
+    if (got.status() == v1::TRANSACTION_STATUS_UNKNOWN && !router_->IsLeader()) {
+      if (std::shared_ptr<grpc::Channel> leader = router_->LeaderChannel()) {
+        if (absl::Status s = Call(&v1::LedgerService::Stub::GetTransactionStatus, user, get, &got,
+                                  std::nullopt, std::move(leader));
+            !s.ok()) {
+          return ReplyStatus(res, s);
+        }
+      }
     }
     switch (got.status()) {
       case v1::TRANSACTION_STATUS_COMMITTED:
@@ -350,13 +413,9 @@ class RestGateway::Handlers {
   void PatchUser(const std::string& user, const httplib::Request& req, httplib::Response& res) {
     absl::StatusOr<std::string> user_id = NormalizeUserId(req.matches[1].str());
     if (!user_id.ok()) return ReplyStatus(res, user_id.status());
-    json body = json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-    if (body.is_discarded() || !body.is_object() || !body.contains("assignedRole") ||
-        !body["assignedRole"].is_string()) {
-      return ReplyStatus(res, absl::InvalidArgumentError(
-                                  "the body must be a JSON object with a string \"assignedRole\""));
-    }
-    std::optional<v1::Role> role = RoleFromName(body["assignedRole"].get<std::string>());
+    absl::StatusOr<std::string> role_name = StringMember(req.body, "assignedRole");
+    if (!role_name.ok()) return ReplyStatus(res, role_name.status());
+    std::optional<v1::Role> role = RoleFromName(*role_name);
     if (!role) {
       return ReplyStatus(res, absl::InvalidArgumentError(
                                   "assignedRole must be Administrator, Contributor or Reader"));
@@ -393,6 +452,7 @@ class RestGateway::Handlers {
 
   // ACL's identity service: public, no client certificate needed.
   void Identity(const httplib::Request& req, httplib::Response& res) {
+    if (std::optional<HttpError> e = CheckApiVersion(req)) return ReplyError(res, *e);
     const std::string id = req.matches.size() > 2 ? req.matches[2].str() : "";
     if (!id.empty() && id != options_.service_id) {
       return ReplyStatus(
@@ -403,15 +463,44 @@ class RestGateway::Handlers {
           {{"ledgerId", options_.service_id}, {"ledgerTlsCertificate", tls_->service_cert_pem}});
   }
 
+  // The gRPC calls in flight, so that shutdown need not wait out their
+  // deadlines.
+  class InFlight {
+   public:
+    bool Add(grpc::ClientContext* ctx) ABSL_LOCKS_EXCLUDED(mu_) {
+      absl::MutexLock lock(&mu_);
+      if (closed_) return false;
+      calls_.insert(ctx);
+      return true;
+    }
+    void Remove(grpc::ClientContext* ctx) ABSL_LOCKS_EXCLUDED(mu_) {
+      absl::MutexLock lock(&mu_);
+      calls_.erase(ctx);
+    }
+    void CancelAll() ABSL_LOCKS_EXCLUDED(mu_) {
+      absl::MutexLock lock(&mu_);
+      closed_ = true;
+      for (grpc::ClientContext* ctx : calls_) ctx->TryCancel();
+    }
+
+   private:
+    absl::Mutex mu_;
+    bool closed_ ABSL_GUARDED_BY(mu_) = false;
+    std::set<grpc::ClientContext*> calls_ ABSL_GUARDED_BY(mu_);
+  };
+
   const GatewayOptions& options_;
   const TlsFiles* const tls_;
   PeerChannels* const channels_;
+  const LeaderRouter* const router_;
+  InFlight calls_;
 };
 
-RestGateway::RestGateway(GatewayOptions options, const TlsFiles* tls, PeerChannels* channels)
+RestGateway::RestGateway(GatewayOptions options, const TlsFiles* tls, PeerChannels* channels,
+                         const LeaderRouter* router)
     : options_(std::move(options)),
       tls_(tls),
-      handlers_(std::make_unique<Handlers>(options_, tls, channels)) {}
+      handlers_(std::make_unique<Handlers>(options_, tls, channels, router)) {}
 
 RestGateway::~RestGateway() { Stop(); }
 
@@ -424,7 +513,28 @@ absl::Status RestGateway::Start() {
   if (!loaded || !server->is_valid()) {
     return absl::InvalidArgumentError("--rest-address: cannot set up TLS with the node's files");
   }
-  server->set_payload_max_length(kBodyBytesMax);
+  // Contents may be escaped six-fold in JSON ("\u0000"), plus the rest.
+  server->set_payload_max_length(options_.entry_bytes_max * 6 + 4096);
+  server->set_keep_alive_timeout(5);
+  server->set_read_timeout(10);
+  // Before any body is read: only the public identity path may be asked
+  // without a client certificate, and compressed bodies (which would be
+  // inflated past the body limit) are refused.
+  server->set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (req.has_header("Content-Encoding") &&
+        req.get_header_value("Content-Encoding") != "identity") {
+      ReplyError(res,
+                 {415, "UnsupportedContentType", "compressed request bodies are not accepted"});
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (!absl::StartsWith(req.path, "/ledgerIdentity")) {
+      if (absl::StatusOr<std::string> user = CallerOf(req); !user.ok()) {
+        ReplyStatus(res, user.status());
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   handlers_->Register(*server);
   // What httplib refuses by itself (no route, a body over the limit) gets
   // an error body too.
@@ -453,12 +563,24 @@ absl::Status RestGateway::Start() {
   }
   server_ = std::move(server);
   thread_ = std::thread([server = server_.get()] { server->listen_after_bind(); });
+  // stop() does nothing until the server runs: wait for that, so a Stop()
+  // right after Start() cannot leave the thread serving forever.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!server_->is_running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (!server_->is_running()) {
+    Stop();
+    return absl::UnavailableError(
+        absl::StrCat("the REST API on ", options_.address, " did not start"));
+  }
   spdlog::info("REST API (Azure Confidential Ledger {} paths) on https://{}", kApiVersion,
                options_.address);
   return absl::OkStatus();
 }
 
 void RestGateway::Stop() {
+  handlers_->CancelCalls();
   if (server_) server_->stop();
   if (thread_.joinable()) thread_.join();
 }

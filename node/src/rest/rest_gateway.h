@@ -26,22 +26,24 @@ class Server;
 namespace cairn::node::rest {
 
 struct GatewayOptions {
-  std::string address;         // "host:port" to listen on
-  uint64_t node_id = 0;        // this node
-  std::string client_address;  // this node's client port, which answers every request
-  std::string service_id;      // the service certificate's fingerprint (the ledger id)
+  std::string address;                 // "host:port" to listen on
+  uint64_t node_id = 0;                // this node
+  std::string client_address;          // this node's client port, which answers every request
+  std::string service_id;              // the service certificate's fingerprint (the ledger id)
+  uint64_t entry_bytes_max = 1 << 20;  // the node's limit; bodies are bounded by it
   int64_t call_timeout_ms = 30000;
 };
 
 class RestGateway {
  public:
-  // `tls` and `channels` must outlive the gateway.
-  RestGateway(GatewayOptions options, const TlsFiles* tls, PeerChannels* channels);
+  // `tls`, `channels` and `router` must outlive the gateway.
+  RestGateway(GatewayOptions options, const TlsFiles* tls, PeerChannels* channels,
+              const LeaderRouter* router);
   ~RestGateway();
 
-  // Binds the address (refusing one another process holds) and serves on a
-  // thread of its own.
+  // Binds the address and serves on a thread of its own.
   absl::Status Start();
+  // Cancels the calls in flight and stops serving. Idempotent.
   void Stop();
 
  private:

@@ -61,6 +61,7 @@ struct Spec {
   absl::Time not_before = kSignedAt - absl::Hours(1);
   absl::Time not_after = kSignedAt + absl::Hours(1);
   const EVP_MD* digest = EVP_sha256();
+  long version = X509_VERSION_3;
 };
 
 Spec ServiceSpec() {
@@ -109,6 +110,7 @@ Certificate Build(const Spec& spec, EVP_PKEY* subject_key, const Certificate* is
     CAIRN_CHECK(ext != nullptr && X509_add_ext(x, ext, -1) == 1) << value;
     X509_EXTENSION_free(ext);
   }
+  CAIRN_CHECK(X509_set_version(x, spec.version) == 1);
   CAIRN_CHECK(X509_sign(x, signer_key, spec.digest) > 0);
   unsigned char* der = nullptr;
   const int len = i2d_X509(x, &der);
@@ -298,7 +300,7 @@ TEST_F(VerifierRulesTest, ServiceIsSelfSignedWithEcdsaSha256) {
   P256 intermediate_key;
   const Certificate intermediate =
       Build(ServiceSpec(), intermediate_key.get(), &service_, service_key_.get());
-  EXPECT_TRUE(intermediate.CheckServiceCertificate().ok());
+  EXPECT_THAT(intermediate.CheckServiceCertificate().message(), HasSubstr("not self-signed"));
   EXPECT_THAT(VerifyUnder(intermediate, intermediate_key.get()).message(),
               HasSubstr("not self-signed"));
   Spec spec = ServiceSpec();
@@ -326,6 +328,25 @@ TEST_F(VerifierRulesTest, ReceiptsCheckTheServiceCertificateFirst) {
           .ToPem());
   EXPECT_THAT(std::string(VerifyReceipt(forged, ledger.service_cert()).message()),
               StartsWith("node certificate: \"node-01\" is not a node certificate"));
+}
+
+TEST_F(VerifierRulesTest, CertificatesAreX509v3InCanonicalDer) {
+  Spec v1;
+  v1.version = X509_VERSION_1;
+  EXPECT_THAT(Node(v1).NodeCertificateId().status().message(), HasSubstr("not X.509 v3"));
+  Spec service_v1 = ServiceSpec();
+  service_v1.version = X509_VERSION_1;
+  EXPECT_THAT(Build(service_v1, service_key_.get(), nullptr, service_key_.get())
+                  .CheckServiceCertificate()
+                  .message(),
+              HasSubstr("not X.509 v3"));
+  // The outer SEQUENCE's length in a longer form than needed (BER): the
+  // same certificate, another encoding, so another "fingerprint".
+  const std::string der = Node(Spec()).Der();
+  ASSERT_EQ(static_cast<unsigned char>(der[1]), 0x82);  // 2 length bytes
+  const std::string ber = std::string("\x30\x83\x00", 3) + der.substr(2);
+  EXPECT_FALSE(Certificate::FromDer(ber).ok());
+  EXPECT_TRUE(Certificate::FromDer(der).ok());
 }
 
 // ---- PEM ---------------------------------------------------------------------------

@@ -61,7 +61,8 @@ class Certificate {
   // Parses exactly one PEM certificate; anything but whitespace after it is
   // rejected, so a certificate has one textual form per DER. InvalidArgument.
   static absl::StatusOr<Certificate> FromPem(absl::string_view pem);
-  // Parses a DER certificate; trailing bytes are rejected. InvalidArgument.
+  // Parses a DER certificate; trailing bytes, and encodings that are not
+  // canonical DER, are rejected. InvalidArgument.
   static absl::StatusOr<Certificate> FromDer(absl::string_view der);
 
   Certificate(const Certificate& other);
@@ -77,8 +78,8 @@ class Certificate {
   std::string CommonName() const;
   // True when basicConstraints says CA:TRUE.
   bool IsCa() const;
-  // The node id of a node certificate (docs/formats.md, "Certificates"): an
-  // ECDSA P-256 key; a subject with exactly one commonName, "node-<id>" with
+  // The node id of a node certificate (docs/formats.md, "Certificates"):
+  // X.509 v3; an ECDSA P-256 key; a subject with exactly one commonName, "node-<id>" with
   // <id> in decimal without leading zeros, 1 to 2^64-1; extended key usage
   // present and including serverAuth; not a CA; keyUsage, when present,
   // including digitalSignature. InvalidArgument naming the rule it breaks
@@ -89,11 +90,11 @@ class Certificate {
   // NodeCertificateId(), or 0 for a certificate that is not a node's.
   uint64_t NodeId() const;
   // OK when this certificate may be a service certificate (the trust anchor
-  // verifiers pin; docs/formats.md, "Certificates"): an ECDSA P-256 key,
-  // basicConstraints present, critical and CA:TRUE, keyUsage present and
-  // including keyCertSign, signed with ecdsa-with-SHA256. InvalidArgument
-  // naming the rule it breaks otherwise. (Self-signature and validity are
-  // checked by VerifyIssuedBy.)
+  // verifiers pin; docs/formats.md, "Certificates"): X.509 v3, an ECDSA
+  // P-256 key, basicConstraints present, critical and CA:TRUE, keyUsage
+  // present and including keyCertSign, self-signed with ecdsa-with-SHA256.
+  // InvalidArgument naming the rule it breaks otherwise. (Validity is
+  // checked by VerifyIssuedBy, at the time that matters.)
   absl::Status CheckServiceCertificate() const;
   absl::Time NotBefore() const;
   absl::Time NotAfter() const;
@@ -125,6 +126,8 @@ class Certificate {
     void operator()(X509* p) const;
   };
   explicit Certificate(X509* x509) : x509_(x509) {}
+  absl::StatusOr<uint64_t> NodeCertificateIdChecks() const;
+  absl::Status CheckServiceCertificateChecks() const;
 
   std::unique_ptr<X509, Deleter> x509_;  // Invariant: non-null.
 };
