@@ -173,17 +173,23 @@ int RunIdentity(const std::string& output, const GlobalOptions& options) {
       nodes.push_back({{"node_id", n.node_id()},
                        {"certificate_fingerprint", cert.ok() ? cert->Fingerprint() : ""}});
     }
+    nlohmann::ordered_json unreachable = nlohmann::ordered_json::array();
+    for (uint64_t id : r->unreachable_node_ids()) unreachable.push_back(id);
     if (options.json) {
       PrintJson({{"service_id", r->service_id()},
                  {"matches_pinned", matches},
                  {"node_id", r->node_id()},
                  {"nodes", nodes},
+                 {"unreachable_node_ids", unreachable},
                  {"service_certificate_pem", r->service_certificate_pem()}});
     } else {
       std::cout << "service id " << r->service_id() << "\n";
       for (const auto& n : nodes) {
         std::cout << "node " << n["node_id"].get<uint64_t>() << " certificate "
                   << n["certificate_fingerprint"].get<std::string>() << "\n";
+      }
+      for (uint64_t id : r->unreachable_node_ids()) {
+        std::cout << "node " << id << " certificate unknown: it did not answer\n";
       }
       std::cout << "answered by node " << r->node_id() << "\n";
     }

@@ -7,9 +7,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "cairn/ledger/identity.h"
 #include "client_cluster_fixture.h"
 
 namespace cairn::testing {
@@ -148,6 +150,31 @@ TEST_F(CairnctlClusterTest, TheNewestSignatureOfAnIdleLedgerGetsAReceipt) {
     EXPECT_EQ(receipt["checkpoint"]["checkpoint"]["last_txid"], newest);
     newest = next;
   }
+}
+
+// `identity` listed only the answering node's certificate: the initial
+// members have none on record. Each is now asked for its own.
+TEST_F(CairnctlClusterTest, IdentityListsEveryMembersCertificate) {
+  std::map<uint64_t, std::string> expected;
+  for (uint64_t id = 1; id <= 3; ++id) {
+    expected[id] = ledger::ReadCertificateFile(cluster_->pki().Node(id).cert)->Fingerprint();
+  }
+  for (uint64_t id = 1; id <= 3; ++id) {
+    const CommandResult r = cluster_->node(id).Cairnctl({"identity", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const nlohmann::json j = nlohmann::json::parse(r.out);
+    std::map<uint64_t, std::string> listed;
+    for (const auto& n : j["nodes"]) listed[n["node_id"]] = n["certificate_fingerprint"];
+    EXPECT_EQ(listed, expected) << "asked node " << id << ": " << r.out;
+    EXPECT_TRUE(j["unreachable_node_ids"].empty()) << r.out;
+  }
+  // A member that is down is named, not silently left out.
+  cluster_->node(3).Kill();
+  const CommandResult r = cluster_->node(1).Cairnctl({"identity"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("node 1 certificate " + expected[1]));
+  EXPECT_THAT(r.out, HasSubstr("node 2 certificate " + expected[2]));
+  EXPECT_THAT(r.out, HasSubstr("node 3 certificate unknown: it did not answer"));
 }
 
 TEST_F(CairnctlClusterTest, ContentsThatAreNotTextAreNotPrintedToATerminal) {

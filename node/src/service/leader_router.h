@@ -56,6 +56,12 @@ class LeaderRouter {
   // A channel to the leader's client port as this node; null when no leader
   // is known (or this node leads).
   std::shared_ptr<grpc::Channel> LeaderChannel() const;
+  // A channel to member `node_id`'s client port at `client_address`, as
+  // this node.
+  std::shared_ptr<grpc::Channel> MemberChannel(uint64_t node_id,
+                                               const std::string& client_address) const {
+    return channels_->Get(node_id, client_address);
+  }
   // UNAVAILABLE with reason NOT_LEADER (and the leader trailer) or NO_LEADER;
   // `why` opens the message (by default: this node is not the leader).
   grpc::Status NotLeader(grpc::CallbackServerContext* call,

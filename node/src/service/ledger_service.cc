@@ -3,12 +3,16 @@
 // request writes nothing.
 #include "service/ledger_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "apply/idempotency.h"
 #include "cairn/base/clock.h"
 #include "cairn/ledger/encoding.h"
 #include "cairn/ledger/entry.h"
+#include "cairn/ledger/identity.h"
 #include "cairn/storage/ledger_store.h"
 #include "errors/status.h"
 #include "observe/log.h"
@@ -633,15 +637,102 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetServiceIdentity(
   resp->set_service_certificate_pem(identity_->service_cert_pem);
   resp->set_service_id(identity_->service_id);
   resp->set_node_id(identity_->node_id);
+  if (auto recovery = governance_->last_recovery()) *resp->mutable_last_recovery() = *recovery;
+  std::vector<v1::NodeInfo> unrecorded;  // members governance holds no certificate for
   for (const auto& m : governance_->Members()) {
-    if (m.certificate_pem().empty() && m.node_id() != identity_->node_id) continue;
+    if (m.certificate_pem().empty() && m.node_id() != identity_->node_id) {
+      unrecorded.push_back(m);
+      continue;
+    }
     auto* n = resp->add_nodes();
     n->set_node_id(m.node_id());
     n->set_certificate_pem(m.node_id() == identity_->node_id ? identity_->node_cert_pem
                                                              : m.certificate_pem());
   }
-  if (auto recovery = governance_->last_recovery()) *resp->mutable_last_recovery() = *recovery;
-  return Finish(reactor, absl::OkStatus());
+  // A member asking (another node gathering certificates) gets what this
+  // node knows; anyone else gets every member, the unrecorded ones asked.
+  if (unrecorded.empty() || authorizer_->AuthorizeMemberNode(*call).ok()) {
+    return Finish(reactor, absl::OkStatus());
+  }
+  AskMembersForCertificates(call, reactor, std::move(unrecorded), resp);
+  return reactor;
+}
+
+// The initial members' certificates are on no record (the genesis names
+// their addresses only): each is asked for its own, as this node, and the
+// one it presents is kept if it is that member's node certificate, issued
+// by the service certificate and valid now. A member that does not answer
+// in time is listed in unreachable_node_ids.
+void LedgerServiceImpl::AskMembersForCertificates(Ctx* call, Reactor* reactor,
+                                                  std::vector<v1::NodeInfo> members,
+                                                  v1::GetServiceIdentityResponse* resp) {
+  struct Asked {
+    v1::NodeInfo member;
+    std::unique_ptr<v1::LedgerService::Stub> stub;
+    grpc::ClientContext client;
+    v1::GetServiceIdentityResponse answer;
+  };
+  struct Fanout {
+    Reactor* reactor;
+    v1::GetServiceIdentityResponse* resp;
+    std::string service_cert_pem;
+    const v1::GetServiceIdentityRequest request;
+    absl::Mutex mu;
+    size_t pending ABSL_GUARDED_BY(mu) = 0;
+    std::vector<std::unique_ptr<Asked>> asked;
+  };
+  auto fanout = std::make_shared<Fanout>();
+  fanout->reactor = reactor;
+  fanout->resp = resp;
+  fanout->service_cert_pem = identity_->service_cert_pem;
+  {
+    absl::MutexLock lock(&fanout->mu);
+    fanout->pending = members.size();
+  }
+  const auto deadline =
+      std::min(call->deadline() - ReplyMargin(call->deadline() - std::chrono::system_clock::now()),
+               std::chrono::system_clock::now() + std::chrono::seconds(2));
+  for (v1::NodeInfo& m : members) {
+    auto asked = std::make_unique<Asked>();
+    asked->member = std::move(m);
+    asked->stub = v1::LedgerService::NewStub(
+        router_->MemberChannel(asked->member.node_id(), asked->member.client_address()));
+    asked->client.set_deadline(deadline);
+    fanout->asked.push_back(std::move(asked));
+  }
+  for (const auto& asked : fanout->asked) {
+    Asked* a = asked.get();
+    a->stub->async()->GetServiceIdentity(
+        &a->client, &fanout->request, &a->answer, [fanout, a](grpc::Status status) {
+          std::optional<std::string> pem;
+          if (status.ok() && a->answer.node_id() == a->member.node_id()) {
+            for (const v1::NodeCertificate& n : a->answer.nodes()) {
+              if (n.node_id() == a->member.node_id()) pem = n.certificate_pem();
+            }
+          }
+          bool valid = false;
+          if (pem) {
+            auto cert = ledger::Certificate::FromPem(*pem);
+            auto service = ledger::Certificate::FromPem(fanout->service_cert_pem);
+            valid = cert.ok() && service.ok() &&
+                    ledger::VerifyNodeCertificate(*cert, *service, absl::Now(), a->member.node_id())
+                        .ok();
+          }
+          absl::MutexLock lock(&fanout->mu);
+          if (valid) {
+            auto* n = fanout->resp->add_nodes();
+            n->set_node_id(a->member.node_id());
+            n->set_certificate_pem(*pem);
+          } else {
+            fanout->resp->add_unreachable_node_ids(a->member.node_id());
+          }
+          if (--fanout->pending > 0) return;
+          auto* nodes = fanout->resp->mutable_nodes();
+          std::sort(nodes->begin(), nodes->end(),
+                    [](const auto& x, const auto& y) { return x.node_id() < y.node_id(); });
+          fanout->reactor->Finish(grpc::Status::OK);
+        });
+  }
 }
 
 }  // namespace cairn::node

@@ -110,6 +110,10 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
   // snapshot at that index (linearizable listing) and goes into the token.
   grpc::Status ListPage(const v1::ListEntriesRequest& req, uint64_t read_index,
                         v1::ListEntriesResponse* resp) const;
+  // Finishes GetServiceIdentity once `members` (without a certificate on
+  // record) have been asked for theirs.
+  void AskMembersForCertificates(Ctx* call, Reactor* reactor, std::vector<v1::NodeInfo> members,
+                                 v1::GetServiceIdentityResponse* resp);
   // Runs `read` once `index` is applied here (or fails the call).
   void WhenApplied(Ctx* call, Reactor* reactor, uint64_t index, bool no_wait,
                    absl::AnyInvocable<grpc::Status() &&> read);
