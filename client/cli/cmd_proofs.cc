@@ -68,6 +68,10 @@ int RunReceiptGet(const ReceiptArgs& args, const GlobalOptions& options) {
   }
   return WithClient(options, [&](client::Client& c) {
     absl::StatusOr<v1::Receipt> r = c.GetReceipt(args.txid, receipt_options);
+    if (!r.ok() && client::ReasonOf(r.status()) == client::ErrorReason::kNotYetAvailable) {
+      // A node answered; no signature covers the transaction yet.
+      return ReportFailure(r.status(), options, kExitFailed);
+    }
     if (!r.ok()) return ReportFailure(r.status(), options);
     if (!args.output.empty()) {
       if (absl::Status s = client::WriteReceiptFile(args.output, *r); !s.ok()) {

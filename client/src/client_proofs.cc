@@ -100,6 +100,15 @@ absl::StatusOr<v1::Receipt> Client::GetReceipt(absl::string_view txid,
   std::shared_ptr<std::string> endpoint = spec.answered_by;
   auto receipt = CallSync<v1::GetReceiptResponse>(core_, std::move(spec), request,
                                                   CAIRN_RPC(ledger, GetReceipt));
+  if (!receipt.ok() && options.wait && absl::IsDeadlineExceeded(receipt.status())) {
+    // The wait ran out: the transaction is not covered yet (a read that is
+    // not available yet), whatever the last attempt's own words were.
+    return internal::WithReason(absl::DeadlineExceededError(absl::StrCat(
+                                    "GetReceipt: no signature covered ", txid, " within ",
+                                    options.timeout_ms, " ms (", receipt.status().message(), ")")),
+                                ErrorReason::kNotYetAvailable,
+                                {{std::string(kTxidKey), std::string(txid)}});
+  }
   if (!receipt.ok()) return receipt.status();
   v1::Receipt out = std::move(*receipt->mutable_receipt());
   // Receipts are always verified (offline, cheap); only the comparison with

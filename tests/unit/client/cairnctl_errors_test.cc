@@ -145,5 +145,22 @@ TEST(CairnctlErrorsTest, StatusWaitThatRunsOutSaysNotYetAvailable) {
                                 "txid 1.99 is still TRANSACTION_STATUS_UNKNOWN"));
 }
 
+// A receipt wait that runs out said "no node reachable" (exit 3) and "gave
+// up after N attempts … Deadline Exceeded": a node answered, and the receipt
+// is not available yet.
+TEST(CairnctlErrorsTest, ReceiptWaitThatRunsOutSaysNotYetAvailable) {
+  testing::FakeCluster cluster;
+  CommandResult r = Cairnctl(cluster, {"append", "c", "x"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string txid = r.out.substr(0, r.out.find(' '));
+  cluster.server(0).FailNext(1000, grpc::StatusCode::DEADLINE_EXCEEDED, "GetReceipt");
+  r = Cairnctl(cluster, {"receipt", "get", txid, "--wait", "--wait-timeout-ms",
+                         std::to_string(testing::ScaledMs(300))});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_THAT(r.err, StartsWith("cairnctl: DEADLINE_EXCEEDED: NOT_YET_AVAILABLE: GetReceipt: no "
+                                "signature covered " +
+                                txid + " within "));
+}
+
 }  // namespace
 }  // namespace cairn
