@@ -180,6 +180,7 @@ void BM_VerifyReceipt(benchmark::State& state) {
   leaf.set_txid("1.1");
   leaf.set_collection_id("orders");
   leaf.set_contents_digest(HashToString(Sha256("x")));
+  leaf.set_user_id(std::string(64, 'a'));  // a user leaf names its user
   // A tree whose leaf 0 is this leaf: reuse the big tree's shape with our leaf.
   MemoryMerkleStore store;
   MerkleTree tree(&store);

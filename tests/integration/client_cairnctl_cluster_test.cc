@@ -131,7 +131,7 @@ CommandResult OnTerminal(const std::vector<std::string>& argv) {
 // On an idle ledger no signature interval ever covers the newest signature
 // transaction (a signature over nothing but a signature is never due), so
 // `receipt get --wait` of it used to time out and exit 3. A leader now signs
-// for a waiting reader, and a follower sends the reader there.
+// for a reader waiting on it, and a follower forwards the wait there.
 TEST_F(CairnctlClusterTest, TheNewestSignatureOfAnIdleLedgerGetsAReceipt) {
   const std::string txid = Append({"orders", "idle"});
   CommandResult r = Cairnctl({"receipt", "get", txid, "--wait", "--json"});

@@ -755,10 +755,9 @@ bool RaftLoop::SignatureWanted(const SignState& st) const {
 RaftLoop::Clock::time_point RaftLoop::SignatureDue() const {
   const std::optional<SignState> st = Signable();
   if (!st) return Clock::time_point::max();
-  if (SignatureWanted(*st)) {
-    return OnlySignaturesUnsigned(*st) ? std::max(sign_retry_at_, last_signature_over_signature_ +
-                                                                      SignatureOverSignatureGap())
-                                       : sign_retry_at_;
+  // Signable passes with only signatures unsigned when a reader wants one.
+  if (OnlySignaturesUnsigned(*st)) {
+    return std::max(sign_retry_at_, last_signature_over_signature_ + SignatureOverSignatureGap());
   }
   return std::max(sign_retry_at_,
                   st->unsigned_since + std::chrono::milliseconds(options_.signature_interval_ms));
@@ -784,12 +783,14 @@ void RaftLoop::MaybeSign(Clock::time_point now) {
   if (!signable) return;
   const SignState& st = *signable;
   const uint64_t unsigned_entries = st.applied_index - st.signed_tree_size;
-  const bool over_signature = OnlySignaturesUnsigned(st);  // Signable: a reader wants it
-  if (over_signature && now < last_signature_over_signature_ + SignatureOverSignatureGap()) {
-    return;
-  }
-  if (!SignatureWanted(st) && unsigned_entries < options_.signature_interval_txs &&
-      now - st.unsigned_since < std::chrono::milliseconds(options_.signature_interval_ms)) {
+  // With only signatures unsigned, Signable passed because a reader waits
+  // for one (no interval would ever sign again); otherwise the interval
+  // decides, as for everyone.
+  const bool over_signature = OnlySignaturesUnsigned(st);
+  if (over_signature) {
+    if (now < last_signature_over_signature_ + SignatureOverSignatureGap()) return;
+  } else if (unsigned_entries < options_.signature_interval_txs &&
+             now - st.unsigned_since < std::chrono::milliseconds(options_.signature_interval_ms)) {
     return;
   }
   auto command = signer_->SignatureCommand(st.applied_index, st.root, st.applied_term);

@@ -145,12 +145,13 @@ class RaftLoop {
   // Hands leadership to `target` (0: the most caught-up voter); `done` gets
   // the new leader once it leads.
   void TransferLeadership(consensus::NodeId target, Clock::time_point deadline, IndexDone done);
-  // A reader waits for a signature covering log index `upto` (a receipt): a
-  // leader signs as soon as `upto` is applied, without waiting for the
-  // interval, and even when only signature transactions are unsigned (no
-  // interval ever covers the newest one on an idle ledger) — those at most
-  // once per second (or signature interval, if longer), since each is an
-  // entry nobody appended. Nothing on a follower.
+  // A reader waits for a signature covering log index `upto` (a receipt).
+  // The signature interval covers it as usual, except where only signature
+  // transactions are unsigned: no interval ever signs again then (the
+  // newest signature of an idle ledger), so a leader signs for the reader
+  // once `upto` is applied — at most once per second (or signature
+  // interval, if longer), since each such signature is an entry nobody
+  // appended. Nothing on a follower.
   void RequestSignature(uint64_t upto);
   // Compacts the log up to the applied index now; `done` gets that index.
   void Compact(IndexDone done);

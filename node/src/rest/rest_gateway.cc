@@ -316,9 +316,9 @@ class RestGateway::Handlers {
   void Receipt(const std::string& user, const httplib::Request& req, httplib::Response& res) {
     absl::StatusOr<std::string> txid = TxIdParam(req.matches[1], "transactionId");
     if (!txid.ok()) return ReplyStatus(res, txid.status());
-    // Waits a little: the leader signs at once for a waiting reader, so a
-    // committed txid (even the newest signature of an idle ledger) usually
-    // has its receipt within the wait.
+    // Waits a little: a committed txid is covered by the next signature
+    // (about --signature-interval-ms later; on an idle ledger the leader
+    // signs for a waiting reader), so it usually has its receipt within it.
     v1::GetReceiptRequest get;
     get.set_txid(*txid);
     get.set_wait(true);

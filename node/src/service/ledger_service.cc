@@ -577,13 +577,13 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetReceipt(Ctx* call, const v1::Get
             "no signature covers ", req->txid(), " yet (signatures cover entries up to index ",
             signed_to, "); retry shortly, or ask with wait (cairnctl receipt get --wait)")));
   }
-  // Only the leader signs, and it signs at once for a waiting reader (on an
-  // idle ledger no interval would ever cover the newest signature
-  // transaction), so a reader that must wait waits there.
+  // Only the leader signs, and on an idle ledger only a reader's wish makes
+  // it sign again (RequestSignature): a follower passes the wait on to it.
   if (!router_->IsLeader()) {
-    reactor->Finish(router_->NotLeader(
-        call, absl::StrCat("no signature covers ", req->txid(),
-                           " yet: the leader signs for a waiting reader, so wait there")));
+    router_->Forward<v1::LedgerService>(call, reactor, *principal,
+                                        [req, resp](auto* leader, auto* client, auto done) {
+                                          leader->GetReceipt(client, req, resp, std::move(done));
+                                        });
     return reactor;
   }
   auto shared = std::make_shared<decltype(build)>(std::move(build));
