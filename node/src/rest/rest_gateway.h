@@ -7,8 +7,9 @@
 // (the "cairn-on-behalf-of" header that forwarding uses): the gRPC services
 // stay the one place where requests are validated and roles checked, so a
 // request refused over gRPC is refused here the same way, and nothing is
-// written. A write that reaches a follower is sent on to the leader the
-// follower names.
+// written. A call a follower answers NOT_LEADER (a write) is sent on to the
+// leader it names; PATCH of a user reads it first, and /status asks the
+// leader what a follower does not know yet.
 #pragma once
 
 #include <memory>
