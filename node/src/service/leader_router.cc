@@ -10,12 +10,12 @@
 
 namespace cairn::node {
 
-std::string LeaderRouter::LeaderAddress() const {
-  const uint64_t leader = loop_->status().node.leader;
-  if (leader == 0) return "";
-  auto member = governance_->Member(leader);
-  if (member) return member->client_address();
-  return "";
+std::string LeaderRouter::LeaderAddress() const { return AddressOf(loop_->status().node.leader); }
+
+std::string LeaderRouter::AddressOf(uint64_t node_id) const {
+  if (node_id == 0) return "";
+  auto member = governance_->Member(node_id);
+  return member ? member->client_address() : "";
 }
 
 bool LeaderRouter::IsLeader() const {
@@ -24,17 +24,19 @@ bool LeaderRouter::IsLeader() const {
 
 grpc::Status LeaderRouter::NotLeader(grpc::CallbackServerContext* call,
                                      absl::string_view why) const {
-  const std::string leader = LeaderAddress();
+  // One read of the leader, so the id and address named are the same node's.
+  const uint64_t leader_id = loop_->status().node.leader;
+  const std::string leader = AddressOf(leader_id);
   if (leader.empty()) {
     return ToGrpcStatus(WithReason(
         absl::UnavailableError("no leader is known right now (election in progress?); retry"),
         v1::ERROR_REASON_NO_LEADER));
   }
   call->AddTrailingMetadata(kLeaderTrailer, leader);
-  return ToGrpcStatus(WithReason(
-      absl::UnavailableError(absl::StrCat(why, "; the leader is at ", leader)),
-      v1::ERROR_REASON_NOT_LEADER,
-      {{"leader_address", leader}, {"leader_id", std::to_string(loop_->status().node.leader)}}));
+  return ToGrpcStatus(
+      WithReason(absl::UnavailableError(absl::StrCat(why, "; the leader is at ", leader)),
+                 v1::ERROR_REASON_NOT_LEADER,
+                 {{"leader_address", leader}, {"leader_id", std::to_string(leader_id)}}));
 }
 
 absl::Status ForwardedAppendOutcome(const grpc::Status& status) {

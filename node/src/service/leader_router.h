@@ -97,6 +97,8 @@ class LeaderRouter {
   // deadline of `call`.
   static void PrepareForward(const grpc::CallbackServerContext& call, const Principal& principal,
                              grpc::ClientContext* client);
+  // Member `node_id`'s client address ("" for 0 or a non-member).
+  std::string AddressOf(uint64_t node_id) const;
 
   const RaftLoop* const loop_;
   const Governance* const governance_;
