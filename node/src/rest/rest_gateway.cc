@@ -3,7 +3,6 @@
 #include "rest/rest_gateway.h"
 
 #include <httplib.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -17,6 +16,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "cairn/ledger/hash.h"
+#include "cairn/ledger/identity.h"
 #include "cairn/ledger/receipt_json.h"
 #include "cairn/ledger/txid.h"
 #include "cairn/v1/admin.grpc.pb.h"
@@ -124,29 +124,19 @@ absl::StatusOr<std::string> StringMember(const std::string& body, const char* me
   return j[member].get<std::string>();
 }
 
-int NoPassphrase(char*, int, int, void*) { return 0; }
-
+// The node's certificate and key and the service certificate as the only
+// client CA, parsed as everywhere else (ledger/identity.h); OpenSSL takes its
+// own references.
 bool LoadPem(SSL_CTX& ctx, const TlsFiles& tls) {
-  const auto read_bio = [](const std::string& pem) {
-    return BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
-  };
-  BIO* cert_bio = read_bio(tls.cert_pem);
-  X509* cert = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
-  BIO_free(cert_bio);
-  BIO* key_bio = read_bio(tls.key_pem);
-  EVP_PKEY* key = PEM_read_bio_PrivateKey(key_bio, nullptr, NoPassphrase, nullptr);
-  BIO_free(key_bio);
-  BIO* service_bio = read_bio(tls.service_cert_pem);
-  X509* service = PEM_read_bio_X509(service_bio, nullptr, nullptr, nullptr);
-  BIO_free(service_bio);
-  const bool ok = cert != nullptr && key != nullptr && service != nullptr &&
+  auto cert = ledger::Certificate::FromPem(tls.cert_pem);
+  auto key = ledger::PrivateKey::FromPem(tls.key_pem);
+  auto service = ledger::Certificate::FromPem(tls.service_cert_pem);
+  const bool ok = cert.ok() && key.ok() && service.ok() &&
                   SSL_CTX_set_min_proto_version(&ctx, TLS1_3_VERSION) == 1 &&
-                  SSL_CTX_use_certificate(&ctx, cert) == 1 &&
-                  SSL_CTX_use_PrivateKey(&ctx, key) == 1 && SSL_CTX_check_private_key(&ctx) == 1 &&
-                  X509_STORE_add_cert(SSL_CTX_get_cert_store(&ctx), service) == 1;
-  X509_free(cert);
-  EVP_PKEY_free(key);
-  X509_free(service);
+                  SSL_CTX_use_certificate(&ctx, cert->get()) == 1 &&
+                  SSL_CTX_use_PrivateKey(&ctx, key->get()) == 1 &&
+                  SSL_CTX_check_private_key(&ctx) == 1 &&
+                  X509_STORE_add_cert(SSL_CTX_get_cert_store(&ctx), service->get()) == 1;
   // A client certificate is verified when presented (issued directly by the
   // service certificate); requests that need one say so when it is absent.
   SSL_CTX_set_verify(&ctx, SSL_VERIFY_PEER, nullptr);
@@ -156,7 +146,8 @@ bool LoadPem(SSL_CTX& ctx, const TlsFiles& tls) {
 
 }  // namespace
 
-// The request handlers, each one gRPC call on the caller's behalf.
+// The request handlers: each makes gRPC calls on the caller's behalf
+// (rest_gateway.h says which make more than one).
 class RestGateway::Handlers {
  public:
   Handlers(const GatewayOptions& options, const TlsFiles* tls, PeerChannels* channels,
