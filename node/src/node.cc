@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "apply/applier.h"
 #include "apply/governance.h"
+#include "apply/tile_backfill.h"
 #include "cairn/base/check.h"
 #include "cairn/ledger/cosignature.h"
 #include "cairn/storage/data_dir.h"
@@ -42,15 +43,17 @@
 #include "service/leader_router.h"
 #include "service/ledger_service.h"
 #include "service/node_cache.h"
+#include "service/proofs.h"
 #include "service/reflection_v1.h"
 #include "setup/bootstrap.h"
 #include "setup/port_check.h"
 
 namespace cairn::node {
 
-// Proofs cache nodes from this level up (subtrees of 64 leaves or more):
-// shared by many proofs, and few enough (1/64 of the leaves) to keep.
-constexpr uint32_t kProofCacheLevelsMin = 6;
+// Proofs cache nodes from this level up (subtrees of 256 leaves or more):
+// shared by many proofs, and few enough (1/128 of the leaves) to keep. The
+// levels below come from one Merkle tile per proof (proofs.h).
+constexpr uint32_t kProofCacheLevelsMin = kProofTileLevels;
 namespace {
 
 // An address this process can connect to for listening address `address`:
@@ -105,7 +108,8 @@ class NodeImpl final : public Node {
   NodeMetrics metrics_;
   Governance governance_;
   std::unique_ptr<Applier> applier_;
-  std::unique_ptr<StoredRaftLog> raft_log_;  // the loop's log seam over db_
+  std::unique_ptr<TileBackfill> tile_backfill_;  // writes to db_; stopped in Shutdown
+  std::unique_ptr<StoredRaftLog> raft_log_;      // the loop's log seam over db_
   std::unique_ptr<NodeSigner> signer_;
   IndexWaiters applied_waiters_{config_.waiting_requests_max};
   IndexWaiters signed_waiters_{config_.waiting_requests_max};
@@ -202,6 +206,11 @@ absl::Status NodeImpl::OpenStorage() {
         "Administrator)");
   }
   applier_ = std::make_unique<Applier>(db_.get(), &governance_, *service_cert_);
+  tile_backfill_ = std::make_unique<TileBackfill>(
+      [ledger = &db_->ledger()](uint64_t tree_size, absl::FunctionRef<bool()> stop) {
+        return ledger->BackfillTiles(tree_size, stop);
+      });
+  applier_->set_tile_backfill(tile_backfill_.get());
   if (absl::Status s = applier_->Load(); !s.ok()) return s;
   // The region the service recorded for this node is where the residency
   // policy believes it runs: a node started elsewhere would carry a copy
@@ -533,6 +542,7 @@ void NodeImpl::Shutdown() {
   if (archive_) archive_->Stop();
   geo_.Stop();
   if (segments_) segments_->Stop();
+  if (tile_backfill_) tile_backfill_->Stop();
   applied_waiters_.FailAll(absl::UnavailableError("node is shutting down"));
   signed_waiters_.FailAll(absl::UnavailableError("node is shutting down"));
   client_server_.reset();

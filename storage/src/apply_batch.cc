@@ -14,9 +14,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "cairn/base/check.h"
+#include "cairn/ledger/merkle_tiles.h"
 #include "codec.h"
 #include "db_core.h"
 #include "ledger_keys.h"
+#include "merkle_tiles.h"
 #include "rocksdb/db.h"
 #include "rocksdb/iterator.h"
 #include "rocksdb/options.h"
@@ -251,6 +253,30 @@ void ApplyBatch::WriteNode(uint32_t level, uint64_t index, const ledger::Hash& h
   nodes_[{level, index}] = hash;
   Put(internal::kMerkle, internal::MerkleKey(level, index),
       absl::string_view(reinterpret_cast<const char*>(hash.data()), hash.size()));
+  if (ledger::CompletesTile(level, index)) {
+    completed_tiles_.emplace_back(level / ledger::kTileHeight, index / 2);
+  }
+}
+
+absl::Status ApplyBatch::WriteTiles() {
+  if (completed_tiles_.empty()) return absl::OkStatus();
+  std::unique_ptr<rocksdb::Iterator> it(
+      core_->db()->NewIterator(rocksdb::ReadOptions(), core_->cf(internal::kMerkle)));
+  const auto in_batch = [this](uint32_t level, uint64_t index) -> const ledger::Hash* {
+    auto found = nodes_.find({level, index});
+    return found == nodes_.end() ? nullptr : &found->second;
+  };
+  for (const auto& [group, tile] : completed_tiles_) {
+    absl::StatusOr<std::string> bytes = internal::AssembleTile(*it, group, tile, in_batch);
+    if (!bytes.ok()) {
+      return absl::Status(
+          bytes.status().code(),
+          absl::StrCat("building merkle tile ", group, "/", tile, ": ", bytes.status().message()));
+    }
+    Put(internal::kMerkleTiles, internal::TileKey(group, tile), *bytes);
+  }
+  completed_tiles_.clear();
+  return absl::OkStatus();
 }
 
 absl::StatusOr<ledger::Hash> ApplyBatch::ReadNode(uint32_t level, uint64_t index) const {

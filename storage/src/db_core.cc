@@ -33,6 +33,7 @@ bool ServesPointLookups(Table t) {
     case kEntries:
     case kCollections:
     case kMerkle:
+    case kMerkleTiles:
     case kIdempotency:
     case kGovernance:
       return true;
@@ -113,6 +114,8 @@ const char* TableName(Table t) {
       return "collections";
     case kMerkle:
       return "merkle";
+    case kMerkleTiles:
+      return "merkle_tiles";
     case kCheckpoints:
       return "checkpoints";
     case kIdempotency:

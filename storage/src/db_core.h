@@ -48,6 +48,7 @@ enum Table : int {
   kCollectionIndex,  // u16 len, collection id, u64 index -> u64 term
   kCollections,      // collection id -> summary
   kMerkle,           // u8 level, u64 index -> 32-byte hash
+  kMerkleTiles,      // u8 group, u64 tile -> 510 hashes (ledger/merkle_tiles.h)
   kCheckpoints,      // u64 signature index -> term, tree size, signed checkpoint
   kIdempotency,      // 'k' user, key -> txid, ts; 't' ts, user, key -> ""
   kGovernance,       // 'u' user id | 'n' u64 node id | 's' name -> opaque bytes
@@ -62,7 +63,8 @@ inline constexpr char kMetaAppliedKey[] = "applied";
 
 // The tables a ledger snapshot carries, in payload order. The meta table is
 // not among them: install writes the applied index from the snapshot's
-// metadata.
+// metadata. Nor are Merkle tiles: they index the merkle table, and install
+// drops them with it (the node writes them again, BackfillTiles).
 inline constexpr std::array<Table, 7> kSnapshotTables = {
     kEntries, kCollectionIndex, kCollections, kMerkle, kCheckpoints, kIdempotency, kGovernance};
 

@@ -99,6 +99,14 @@ std::string MerkleKey(uint32_t level, uint64_t index) {
   return key;
 }
 
+std::string TileKey(uint32_t group, uint64_t tile) {
+  CAIRN_CHECK(group < 256) << "merkle tile group " << group;
+  std::string key;
+  PutU8(&key, static_cast<uint8_t>(group));
+  PutU64(&key, tile);
+  return key;
+}
+
 absl::StatusOr<ledger::Hash> DecodeHash(absl::string_view value) {
   ledger::Hash h;
   if (value.size() != h.size()) return Malformed("merkle node hash");

@@ -35,6 +35,9 @@ absl::StatusOr<CollectionSummary> DecodeSummary(absl::string_view id, absl::stri
 std::string MerkleKey(uint32_t level, uint64_t index);
 absl::StatusOr<ledger::Hash> DecodeHash(absl::string_view value);
 
+// merkle_tiles: u8 group, u64 tile -> the tile's hashes (ledger/merkle_tiles.h).
+std::string TileKey(uint32_t group, uint64_t tile);
+
 // checkpoints: u64 signature index -> u64 term, u64 tree size, signed checkpoint.
 std::string EncodeCheckpoint(const CheckpointRecord& c);
 absl::StatusOr<CheckpointRecord> DecodeCheckpoint(absl::string_view key, absl::string_view value);

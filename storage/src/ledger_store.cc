@@ -16,6 +16,7 @@
 #include "codec.h"
 #include "db_core.h"
 #include "ledger_keys.h"
+#include "merkle_tiles.h"
 #include "rocksdb/db.h"
 #include "rocksdb/iterator.h"
 #include "rocksdb/options.h"
@@ -102,6 +103,8 @@ absl::Status LedgerStore::Commit(ApplyBatch& batch, bool sync) {
                      " but the applied index is now ", current.index));
   }
   batch.WriteSummaries();
+  absl::Status tiles = batch.WriteTiles();
+  if (!tiles.ok()) return tiles;
   std::string applied;
   internal::PutU64(&applied, batch.applied_.index);
   internal::PutU64(&applied, batch.applied_.term);
@@ -396,6 +399,54 @@ absl::StatusOr<CheckpointRecord> LedgerStore::CheckpointCovering(uint64_t tree_s
   if (!st.ok()) return st;
   return absl::NotFoundError(
       absl::StrCat("no checkpoint covers a tree of ", tree_size_min, " leaves yet"));
+}
+
+absl::StatusOr<std::optional<std::string>> LedgerStore::ReadTile(uint32_t group,
+                                                                 uint64_t tile) const {
+  std::string value;
+  absl::Status st = core_->Get(internal::kMerkleTiles, internal::TileKey(group, tile), &value);
+  if (absl::IsNotFound(st)) return std::nullopt;
+  if (!st.ok()) return st;
+  return value;
+}
+
+absl::StatusOr<uint64_t> LedgerStore::BackfillTiles(uint64_t tree_size,
+                                                    absl::FunctionRef<bool()> stop) {
+  // Iterators pin what they read; they are made again every so many tiles.
+  constexpr uint64_t kTilesPerIterator = 1024;
+  uint64_t written = 0;
+  std::unique_ptr<rocksdb::Iterator> nodes, tiles;
+  // Group 7's tiles would need 2^64 leaves.
+  for (uint32_t group = 0; group < 7; ++group) {
+    const uint64_t complete = tree_size >> (ledger::kTileHeight * (group + 1));
+    for (uint64_t tile = 0; tile < complete; ++tile) {
+      if (stop()) return written;
+      const std::string key = internal::TileKey(group, tile);
+      if (tile % kTilesPerIterator == 0) {
+        nodes.reset(core_->db()->NewIterator(rocksdb::ReadOptions(), core_->cf(internal::kMerkle)));
+        tiles.reset(
+            core_->db()->NewIterator(rocksdb::ReadOptions(), core_->cf(internal::kMerkleTiles)));
+        tiles->Seek(key);
+      }
+      while (tiles->Valid() && tiles->key().compare(key) < 0) tiles->Next();
+      if (tiles->Valid() && tiles->key() == key) continue;
+      absl::StatusOr<std::string> bytes = internal::AssembleTile(
+          *nodes, group, tile, [](uint32_t, uint64_t) -> const ledger::Hash* { return nullptr; });
+      if (!bytes.ok()) return bytes.status();
+      rocksdb::WriteBatch batch;
+      batch.Put(core_->cf(internal::kMerkleTiles), key, *bytes);
+      absl::Status st = core_->Write(&batch, /*sync=*/false, "writing a merkle tile");
+      if (!st.ok()) return st;
+      ++written;
+    }
+    if (tiles != nullptr) {
+      absl::Status st = internal::FromRocks(tiles->status(), "reading merkle tiles");
+      if (!st.ok()) return st;
+    }
+    tiles.reset();
+    nodes.reset();
+  }
+  return written;
 }
 
 absl::StatusOr<ledger::Hash> LedgerStore::ReadNode(uint32_t level, uint64_t index) const {

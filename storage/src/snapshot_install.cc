@@ -191,6 +191,10 @@ absl::Status SstInstall::Finish(const consensus::SnapshotMeta& meta,
   // The Raft log restarts empty after the snapshot.
   absl::Status st = WriteWholeFile(kRaftLog, /*clear=*/true, {});
   if (!st.ok()) return st;
+  // Merkle tiles index the merkle table just replaced: they go with it (the
+  // node writes them again from the new table, LedgerStore::BackfillTiles).
+  st = WriteWholeFile(kMerkleTiles, /*clear=*/true, {});
+  if (!st.ok()) return st;
   // Raft state: the hard state and the snapshot metadata, nothing else. The
   // recorded conf changes belonged to the replaced log, and a membership
   // saved before now follows from the snapshot metadata (and later saves).

@@ -45,6 +45,7 @@ absl::Status Applier::Load() {
   auto tree = ledger::MerkleTree::Open(&reader_, applied);
   if (!tree.ok()) return tree.status();
   tree_ = *std::move(tree);
+  if (tile_backfill_ != nullptr) tile_backfill_->Request(applied);
   auto checkpoint = db_->ledger().LatestCheckpoint();
   uint64_t signed_size = 0;
   if (checkpoint.ok()) {

@@ -26,6 +26,7 @@
 #include "absl/status/status.h"
 #include "apply/governance.h"
 #include "apply/state_machine.h"
+#include "apply/tile_backfill.h"
 #include "cairn/consensus/types.h"
 #include "cairn/ledger/identity.h"
 #include "cairn/ledger/merkle_tree.h"
@@ -54,8 +55,12 @@ class Applier final : public StateMachine {
   Applier(storage::Database* db, Governance* governance, ledger::Certificate service_cert);
 
   // Loads the tree and the signature state from the database (at start and
-  // after a snapshot is installed).
+  // after a snapshot is installed), and asks `tile_backfill` (if set) for
+  // the Merkle tiles the loaded tree lacks.
   absl::Status Load() override;
+
+  // Not owned; must outlive this. Set before Load.
+  void set_tile_backfill(TileBackfill* tile_backfill) { tile_backfill_ = tile_backfill; }
 
   // Applies `entries` (consecutive, from applied_index() + 1) in one atomic
   // write. A storage failure or a bad signature transaction halts the process.
@@ -101,6 +106,7 @@ class Applier final : public StateMachine {
   const std::string service_id_;
   ApplyNodeReader reader_;
   ledger::MerkleTree tree_;
+  TileBackfill* tile_backfill_ = nullptr;
   std::atomic<uint64_t> applied_index_{0};
   std::atomic<uint64_t> signed_tree_size_{0};
   uint64_t last_signable_index_ = 0;

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "cairn/ledger/entry.h"
 #include "cairn/ledger/hash.h"
+#include "cairn/ledger/merkle_tiles.h"
 #include "cairn/ledger/merkle_tree.h"
 #include "cairn/ledger/receipt.h"
 #include "cairn/ledger/txid.h"
@@ -48,7 +49,8 @@ absl::StatusOr<v1::Receipt> BuildReceipt(const storage::LedgerStore& store,
                                                    " is not covered by the checkpoint (tree size ",
                                                    record->tree_size, ")"));
   }
-  auto proof = ledger::StoredInclusionProof(nodes, leaf_index, record->tree_size);
+  const ledger::TiledNodeReader tiled(&store, &nodes, kProofTileLevels);
+  auto proof = ledger::StoredInclusionProof(tiled, leaf_index, record->tree_size);
   if (!proof.ok()) return proof.status();
   v1::Receipt receipt;
   receipt.set_version(ledger::kReceiptVersion);
@@ -78,7 +80,8 @@ absl::StatusOr<v1::ConsistencyProof> BuildConsistencyProof(const storage::Ledger
     return absl::FailedPreconditionError(absl::StrCat(
         "to_tree_size ", to_size, " is beyond the latest signed tree size ", signed_size));
   }
-  auto hashes = ledger::StoredConsistencyProof(nodes, from_size, to_size);
+  const ledger::TiledNodeReader tiled(&store, &nodes, kProofTileLevels);
+  auto hashes = ledger::StoredConsistencyProof(tiled, from_size, to_size);
   if (!hashes.ok()) return hashes.status();
   v1::ConsistencyProof proof;
   proof.set_from_tree_size(from_size);

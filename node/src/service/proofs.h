@@ -1,17 +1,24 @@
 // Receipts, consistency proofs and checkpoints, built from committed and
 // signed ledger state. Thread-safe: proofs read committed Merkle nodes
-// (which never change) through `nodes`, the ledger store or a cache in
-// front of it (node_cache.h).
+// (which never change) from the store's tiles below level
+// kProofTileLevels (one lookup for a proof's lowest eight levels) and above
+// it through `nodes`, the ledger store or a cache in front of it
+// (node_cache.h), which is also where nodes of tiles not stored come from.
 #pragma once
 
 #include <cstdint>
 
 #include "absl/status/statusor.h"
+#include "cairn/ledger/merkle_tiles.h"
 #include "cairn/storage/ledger_store.h"
 #include "cairn/v1/log.pb.h"
 #include "cairn/v1/receipt.pb.h"
 
 namespace cairn::node {
+
+// Proofs read levels below this from Merkle tiles (ledger/merkle_tiles.h);
+// the node's proof cache holds the levels from here up.
+inline constexpr uint32_t kProofTileLevels = ledger::kTileHeight;
 
 // The receipt of the applied entry at `index` of `term`, against the first
 // checkpoint covering it. NotFound when the entry at `index` is of another

@@ -1,12 +1,18 @@
 // The ledger state machine: entries become leaves and table rows in one
 // write, retried appends become duplicates of the original, governance
 // changes land, and a signature over a root this node does not hold halts
-// the process (Raft §5.3 gives equal logs; the signature check proves it).
+// the process (Raft §5.3 gives equal logs; the signature check proves it);
+// loading the tree asks for the Merkle tiles it lacks.
 #include "apply/applier.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "apply/tile_backfill.h"
 #include "cairn/ledger/checkpoint.h"
 #include "cairn/ledger/hash.h"
 #include "cairn/storage/ledger_store.h"
@@ -163,6 +169,42 @@ TEST_F(ApplierTest, StateSurvivesReopening) {
   EXPECT_EQ(reopened.signed_tree_size(), 3u);
   EXPECT_EQ(reopened.tree().Root(), root);
   EXPECT_TRUE(governance.created());
+}
+
+// Loading the tree asks for the Merkle tiles it lacks, up to the applied
+// index (at start, and again after a snapshot install, which drops them);
+// the backfill runs on its own thread and stops mid-work when told.
+TEST_F(ApplierTest, LoadingTheTreeAsksForItsMissingTiles) {
+  applier_->Apply({Next(""), Next(Genesis()), Next(User("a"))});
+  absl::Mutex mu;
+  std::vector<uint64_t> asked;
+  bool stopped = false;
+  TileBackfill backfill([&](uint64_t tree_size, absl::FunctionRef<bool()> stop) {
+    {
+      absl::MutexLock lock(&mu);
+      asked.push_back(tree_size);
+    }
+    // Works until told to stop, like a long backfill.
+    while (!stop()) absl::SleepFor(absl::Milliseconds(1));
+    absl::MutexLock lock(&mu);
+    stopped = true;
+    return absl::StatusOr<uint64_t>(0);
+  });
+  Governance governance;
+  Applier reopened(db_.get(), &governance, *pki_.service_cert);
+  reopened.set_tile_backfill(&backfill);
+  ASSERT_TRUE(reopened.Load().ok());
+  {
+    absl::MutexLock lock(&mu);
+    ASSERT_TRUE(
+        mu.AwaitWithTimeout(absl::Condition(
+                                +[](std::vector<uint64_t>* a) { return !a->empty(); }, &asked),
+                            absl::Seconds(10)));
+    EXPECT_EQ(asked, std::vector<uint64_t>{3});
+  }
+  backfill.Stop();
+  absl::MutexLock lock(&mu);
+  EXPECT_TRUE(stopped);
 }
 
 }  // namespace

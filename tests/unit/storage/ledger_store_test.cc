@@ -1,12 +1,16 @@
 // The ledger tables: atomic apply batches, entries by index, collections
 // (current entry, paged listing), idempotency keys, governance state,
-// checkpoints and Merkle nodes, each checked again after reopening.
+// checkpoints, Merkle nodes and tiles, each checked again after reopening.
 #include "cairn/storage/ledger_store.h"
 
 #include <gtest/gtest.h>
 
 #include <set>
 
+#include "absl/strings/str_cat.h"
+#include "cairn/ledger/merkle.h"
+#include "cairn/ledger/merkle_tiles.h"
+#include "cairn/ledger/merkle_tree.h"
 #include "cairn/storage/apply_batch.h"
 #include "rocksdb/perf_context.h"
 #include "rocksdb/perf_level.h"
@@ -125,6 +129,39 @@ TEST(LedgerStoreTest, MerkleNodesReadThroughTheBatch) {
   t.Reopen();
   EXPECT_EQ(*t.ledger().ReadNode(0, 0), HashOf(1));
   EXPECT_EQ(*t.ledger().ReadNode(1, 0), HashOf(3));
+}
+
+// A Merkle tile is written in the commit of the node that completes it,
+// from nodes of that batch and of earlier ones alike (batches of 7 leaves
+// cross tile boundaries), and survives reopening; a tile not yet complete
+// is not there.
+TEST(LedgerStoreTest, MerkleTilesAreWrittenWithTheNodeThatCompletesThem) {
+  TestDb t;
+  ledger::MerkleTree tree(&t.ledger());
+  uint64_t index = 0;
+  while (index < 600) {
+    auto batch = t.ledger().NewBatch();
+    for (int i = 0; i < 7 && index < 600; ++i) {
+      ++index;
+      ASSERT_TRUE(batch->AddEntry(LedgerEntry(index, 1)).ok());
+      tree.Append(ledger::LeafHash(absl::StrCat("leaf-", index)), *batch);
+    }
+    ASSERT_TRUE(t.ledger().Commit(*batch).ok());
+    const uint64_t complete = index / ledger::kTileWidth;  // tiles of group 0 complete now
+    for (uint64_t tile = 0; tile <= complete; ++tile) {
+      auto stored = t.ledger().ReadTile(0, tile);
+      ASSERT_TRUE(stored.ok()) << stored.status();
+      ASSERT_EQ(stored->has_value(), tile < complete) << "tile " << tile << " at " << index;
+    }
+  }
+  t.Reopen();
+  for (uint64_t tile : {0, 1}) {
+    auto stored = t.ledger().ReadTile(0, tile);
+    ASSERT_TRUE(stored.ok() && stored->has_value());
+    EXPECT_EQ(**stored, *ledger::GatherTile(t.ledger(), 0, tile));
+  }
+  EXPECT_FALSE(t.ledger().ReadTile(0, 2)->has_value());
+  EXPECT_FALSE(t.ledger().ReadTile(1, 0)->has_value());
 }
 
 TEST(LedgerStoreTest, CollectionSummariesAndCurrentEntry) {

@@ -1,6 +1,7 @@
 // Snapshots: take one, stream it in bounded chunks, install it in another
 // database and compare; a flipped byte anywhere, a truncated or misdirected
-// payload, and out-of-order chunks are refused with the existing state intact.
+// payload, and out-of-order chunks are refused with the existing state intact;
+// Merkle tiles are dropped by an install and written again by a backfill.
 #include "cairn/storage/snapshot.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +10,9 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/strings/str_cat.h"
+#include "cairn/ledger/merkle.h"
+#include "cairn/ledger/merkle_tree.h"
 #include "cairn/storage/apply_batch.h"
 #include "test_util.h"
 
@@ -150,6 +154,58 @@ TEST(SnapshotTest, RoundTripInChunksReplacesStateAndResetsTheLog) {
   follower.AppendAndApply(36, 37, 3);
   EXPECT_EQ(follower.ledger().applied_index(), 37u);
   EXPECT_FALSE(std::filesystem::exists(follower.path() + ".incoming-snapshot"));
+}
+
+// Applies leaves first..last as entries with a Merkle tree over them.
+void ApplyTree(TestDb& t, ledger::MerkleTree& tree, uint64_t first, uint64_t last,
+               const std::string& prefix) {
+  auto batch = t.ledger().NewBatch();
+  for (uint64_t i = first; i <= last; ++i) {
+    ASSERT_TRUE(batch->AddEntry(LedgerEntry(i, 1)).ok());
+    tree.Append(ledger::LeafHash(absl::StrCat(prefix, i)), *batch);
+  }
+  ASSERT_TRUE(t.ledger().Commit(*batch).ok());
+}
+
+// Merkle tiles are not in a snapshot; install drops the follower's (they
+// indexed the merkle table it replaced), and BackfillTiles writes them again
+// from the installed nodes: the leader's tiles, byte for byte, once.
+TEST(SnapshotTest, InstallDropsMerkleTilesAndBackfillWritesThemAgain) {
+  TestDb leader;
+  ledger::MerkleTree tree(&leader.ledger());
+  ApplyTree(leader, tree, 1, 600, "leader-");
+  TestDb follower;
+  ledger::MerkleTree own(&follower.ledger());
+  ApplyTree(follower, own, 1, 300, "follower-");  // its own tile 0, of other leaves
+  ASSERT_TRUE(follower.ledger().ReadTile(0, 0)->has_value());
+
+  ASSERT_TRUE(Install(follower.db(), Take(leader.db(), 4096), 4096).ok());
+  EXPECT_FALSE(follower.ledger().ReadTile(0, 0)->has_value());
+  EXPECT_EQ(*follower.ledger().BackfillTiles(600, [] { return true; }), 0u);  // stopped at once
+  EXPECT_FALSE(follower.ledger().ReadTile(0, 0)->has_value());
+
+  EXPECT_EQ(*follower.ledger().BackfillTiles(600, [] { return false; }), 2u);
+  for (uint64_t tile : {0, 1}) {
+    EXPECT_EQ(*follower.ledger().ReadTile(0, tile), *leader.ledger().ReadTile(0, tile)) << tile;
+  }
+  EXPECT_FALSE(follower.ledger().ReadTile(0, 2)->has_value());
+  EXPECT_EQ(*follower.ledger().BackfillTiles(600, [] { return false; }), 0u);  // all there
+}
+
+// A node missing under a tile is DataLoss, and no tile is written for it.
+TEST(SnapshotTest, BackfillOfATileWithAMissingNodeIsDataLoss) {
+  TestDb t;
+  auto batch = t.ledger().NewBatch();
+  for (uint64_t i = 0; i < 256; ++i) {
+    ASSERT_TRUE(batch->AddEntry(LedgerEntry(i + 1, 1)).ok());
+    if (i != 17) batch->WriteNode(0, i, ledger::LeafHash(absl::StrCat(i)));
+  }
+  ASSERT_TRUE(t.ledger().Commit(*batch).ok());
+  auto written = t.ledger().BackfillTiles(256, [] { return false; });
+  EXPECT_EQ(written.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_NE(written.status().message().find("level 0 index 17"), std::string::npos)
+      << written.status();
+  EXPECT_FALSE(t.ledger().ReadTile(0, 0)->has_value());
 }
 
 // A ledger of many entries with every kind of derived state.

@@ -104,9 +104,10 @@ struct NodeConfig {
   // --archive-profile).
   storage::S3StoreOptions archive_store;
 
-  // Merkle nodes (subtrees of 64 leaves or more) kept in memory for proofs,
+  // Merkle nodes (subtrees of 256 leaves or more) kept in memory for proofs,
   // at most; about 100 bytes each (the default: about 26 MiB, every such
-  // node of an 8M-entry ledger, the upper levels of any larger one).
+  // node of a 33M-entry ledger, the upper levels of any larger one). Lower
+  // levels come from one stored Merkle tile per proof.
   uint64_t proof_cache_nodes_max = 1 << 18;
 
   // --- limits ---

@@ -16,6 +16,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -99,6 +101,8 @@ class ApplyBatch final : public ledger::MerkleNodeWriter, public ledger::MerkleN
   void SetIdempotencyFloor(int64_t floor_unix_ms);
   // Writes the collection summaries this batch changed (LedgerStore::Commit).
   void WriteSummaries();
+  // Writes the Merkle tiles this batch's nodes completed (LedgerStore::Commit).
+  absl::Status WriteTiles();
   // Writes to table `table` (an internal::Table) of this batch.
   void Put(int table, absl::string_view key, absl::string_view value);
   void Delete(int table, absl::string_view key);
@@ -122,6 +126,8 @@ class ApplyBatch final : public ledger::MerkleNodeWriter, public ledger::MerkleN
   // The Merkle nodes this batch wrote, which the tree reads back as it grows
   // (a lookup here instead of a search of the indexed batch).
   absl::flat_hash_map<std::pair<uint32_t, uint64_t>, ledger::Hash> nodes_;
+  // Tiles (group, tile) completed by this batch's nodes, in order.
+  std::vector<std::pair<uint32_t, uint64_t>> completed_tiles_;
 };
 
 }  // namespace cairn::storage

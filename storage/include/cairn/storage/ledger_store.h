@@ -1,5 +1,5 @@
 // Committed ledger state on RocksDB: entries by log index, each collection's
-// entries and summary, Merkle tree nodes, checkpoints, idempotency keys,
+// entries and summary, Merkle tree nodes and tiles, checkpoints, idempotency keys,
 // governance state (users, members, service values) and the applied index.
 //
 // Writes go through an ApplyBatch (apply_batch.h) committed in one atomic
@@ -14,14 +14,17 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "cairn/ledger/merkle_store.h"
+#include "cairn/ledger/merkle_tiles.h"
 #include "cairn/storage/ledger_types.h"
 
 namespace cairn::storage {
@@ -33,7 +36,7 @@ class DbCore;
 class ApplyBatch;
 class Database;
 
-class LedgerStore final : public ledger::MerkleNodeReader {
+class LedgerStore final : public ledger::MerkleNodeReader, public ledger::MerkleTileReader {
  public:
   explicit LedgerStore(internal::DbCore* core);  // use Database::ledger()
   ~LedgerStore() override;
@@ -116,6 +119,18 @@ class LedgerStore final : public ledger::MerkleNodeReader {
 
   // ledger::MerkleNodeReader: committed nodes only.
   absl::StatusOr<ledger::Hash> ReadNode(uint32_t level, uint64_t index) const override;
+  // ledger::MerkleTileReader: committed tiles only (written with the node
+  // that completes them).
+  absl::StatusOr<std::optional<std::string>> ReadTile(uint32_t group, uint64_t tile) const override;
+
+  // Writes every complete Merkle tile of the first `tree_size` leaves that
+  // is not stored (a ledger written before tiles existed; the tiles a
+  // snapshot install dropped), from the committed nodes, each tile its own
+  // unsynced write: one lost in a crash is written again by the next call.
+  // `tree_size` must be committed. Safe beside the applying thread (a tile
+  // both write has the same bytes). Returns early when `stop` returns true;
+  // returns how many tiles it wrote. DataLoss when a node is missing.
+  absl::StatusOr<uint64_t> BackfillTiles(uint64_t tree_size, absl::FunctionRef<bool()> stop);
 
  private:
   internal::DbCore* const core_;
