@@ -8,10 +8,16 @@
 #
 #   bench/ab-node.sh A_BINARY B_BINARY [--clients "1 64"] [--duration-s 5]
 #                    [--warmup-s 1] [--rounds 2] [--workload append|get|receipt|mix]
-#                    [--batch N] [-- extra cairn-node flags]
+#                    [--batch N] [--prefill N] [--pool N] [--drop-caches]
+#                    [-- extra cairn-node flags]
 #
 # --batch N: appends as AppendBatch calls of N entries; the table then counts
 # entries (req/s is entries/s, cpu us is per entry; p50 and p99 per call).
+# --prefill N: first append N entries to each cluster (256 outstanding), so
+# reads and receipts run against a ledger of that size; --pool N: txids the
+# get and receipt workloads sample over it (cairn-bench --pool). --drop-caches
+# (root): empty the kernel's page cache before every run, so reads that miss
+# RocksDB's block cache go to the disk, as they do once a ledger outgrows RAM.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/lib/clusters.sh
@@ -28,6 +34,9 @@ warmup=1
 rounds=2
 workload=append
 batch=1
+prefill=0
+pool=1000
+drop_caches=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --clients) clients_list=$2; shift ;;
@@ -36,6 +45,9 @@ while [ $# -gt 0 ]; do
     --rounds) rounds=$2; shift ;;
     --workload) workload=$2; shift ;;
     --batch) batch=$2; shift ;;
+    --prefill) prefill=$2; shift ;;
+    --pool) pool=$2; shift ;;
+    --drop-caches) drop_caches=1 ;;
     --) shift; break ;;
     *) echo "ab-node: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -54,13 +66,23 @@ for side in a b; do
   tls[$side]="${CAIRN_BENCH_TLS[*]}"
 done
 
+if ((prefill > 0)); then
+  for side in a b; do
+    bench_log "prefilling $side with $prefill entries"
+    # shellcheck disable=SC2086
+    "$BENCH_BIN/bench/cairn-bench" --endpoint "${endpoints[$side]}" ${tls[$side]} --clients 256 \
+      --workload append --requests "$prefill" >"$work/prefill-$side.txt" 2>&1 ||
+      { tail -5 "$work/prefill-$side.txt" >&2; exit 1; }
+  done
+fi
 run() {  # run SIDE CLIENTS ROUND
   local side=$1 c=$2 r=$3 out="$work/$1-c$2-r$3.txt" before after
+  if ((drop_caches)); then sync && echo 1 >/proc/sys/vm/drop_caches; fi
   before=$(cpu_ticks ${pids[$side]})
   # shellcheck disable=SC2086
   "$BENCH_BIN/bench/cairn-bench" --endpoint "${endpoints[$side]}" ${tls[$side]} --clients "$c" \
-    --workload "$workload" --batch "$batch" --duration-s "$duration" --warmup-s "$warmup" \
-    >"$out" 2>&1 || true
+    --workload "$workload" --batch "$batch" --pool "$pool" --duration-s "$duration" \
+    --warmup-s "$warmup" >"$out" 2>&1 || true
   after=$(cpu_ticks ${pids[$side]})
   awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$(bench_field "$out" completed)" \
     -v b="$batch" -v e="$(bench_field "$out" entries_per_s)" \

@@ -14,6 +14,15 @@ constexpr uint8_t kEntryRecordVersion = 1;
 constexpr char kIdempotencyRecordTag = 'k';
 constexpr char kIdempotencyTimeTag = 't';
 
+// u8 row, u64 position: the merkle and merkle_tiles keys.
+std::string RowKey(const char* what, uint32_t row, uint64_t position) {
+  CAIRN_CHECK(row < 256) << what << " " << row;
+  std::string key;
+  PutU8(&key, static_cast<uint8_t>(row));
+  PutU64(&key, position);
+  return key;
+}
+
 }  // namespace
 
 std::string EncodeEntryRecord(const StoredEntry& e) {
@@ -92,19 +101,11 @@ absl::StatusOr<CollectionSummary> DecodeSummary(absl::string_view id, absl::stri
 }
 
 std::string MerkleKey(uint32_t level, uint64_t index) {
-  CAIRN_CHECK(level < 256) << "merkle level " << level;
-  std::string key;
-  PutU8(&key, static_cast<uint8_t>(level));
-  PutU64(&key, index);
-  return key;
+  return RowKey("merkle level", level, index);
 }
 
 std::string TileKey(uint32_t group, uint64_t tile) {
-  CAIRN_CHECK(group < 256) << "merkle tile group " << group;
-  std::string key;
-  PutU8(&key, static_cast<uint8_t>(group));
-  PutU64(&key, tile);
-  return key;
+  return RowKey("merkle tile group", group, tile);
 }
 
 absl::StatusOr<ledger::Hash> DecodeHash(absl::string_view value) {
