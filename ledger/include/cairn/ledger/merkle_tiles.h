@@ -72,7 +72,7 @@ class TiledNodeReader final : public MerkleNodeReader {
 
   absl::StatusOr<Hash> ReadNode(uint32_t level, uint64_t index) const override;
 
-  // Tiles read from the store so far (tests check a proof reads one per group).
+  // Tiles read from the store so far (tests count what a proof reads).
   uint64_t tile_reads() const { return tile_reads_; }
 
  private:
