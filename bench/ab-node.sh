@@ -9,6 +9,7 @@
 #   bench/ab-node.sh A_BINARY B_BINARY [--clients "1 64"] [--duration-s 5]
 #                    [--warmup-s 1] [--rounds 2] [--workload append|get|receipt|mix]
 #                    [--batch N] [--prefill N] [--pool N] [--drop-caches]
+#                    [--a-flags "FLAGS"] [--b-flags "FLAGS"]
 #                    [-- extra cairn-node flags]
 #
 # --batch N: appends as AppendBatch calls of N entries; the table then counts
@@ -18,6 +19,9 @@
 # get and receipt workloads sample over it (cairn-bench --pool). --drop-caches
 # (root): empty the kernel's page cache before every run, so reads that miss
 # RocksDB's block cache go to the disk, as they do once a ledger outgrows RAM.
+# --a-flags / --b-flags: cairn-node flags for one side only, to compare two
+# settings of one binary (e.g. A=B=build/release/node/cairn-node --b-flags
+# "--ledger-type private": a private ledger against a public one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/lib/clusters.sh
@@ -37,6 +41,7 @@ batch=1
 prefill=0
 pool=1000
 drop_caches=0
+declare -A side_flags=([a]="" [b]="")
 while [ $# -gt 0 ]; do
   case "$1" in
     --clients) clients_list=$2; shift ;;
@@ -48,6 +53,8 @@ while [ $# -gt 0 ]; do
     --prefill) prefill=$2; shift ;;
     --pool) pool=$2; shift ;;
     --drop-caches) drop_caches=1 ;;
+    --a-flags) side_flags[a]=$2; shift ;;
+    --b-flags) side_flags[b]=$2; shift ;;
     --) shift; break ;;
     *) echo "ab-node: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -60,7 +67,8 @@ declare -A endpoints pids tls
 for side in a b; do
   bin=$bin_a
   [ "$side" = b ] && bin=$bin_b
-  CAIRN_NODE_BIN=$bin cairn_start "$work/$side" "$@"
+  # shellcheck disable=SC2086
+  CAIRN_NODE_BIN=$bin cairn_start "$work/$side" "$@" ${side_flags[$side]}
   endpoints[$side]=$CAIRN_ENDPOINTS
   pids[$side]="${CAIRN_PIDS[*]}"
   tls[$side]="${CAIRN_BENCH_TLS[*]}"

@@ -166,6 +166,9 @@ std::string TimeText(int64_t unix_ms) {
 nlohmann::ordered_json EntryJson(const v1::Entry& e, bool with_contents) {
   nlohmann::ordered_json j{{"txid", e.txid()}, {"collection_id", e.collection_id()}};
   if (with_contents) j["contents_hex"] = base::HexEncode(e.contents());
+  if (with_contents && !e.contents_salt().empty()) {
+    j["contents_salt_hex"] = base::HexEncode(e.contents_salt());
+  }
   j["claims_digest"] = base::HexEncode(e.claims_digest());
   j["user_id"] = e.user_id();
   j["timestamp_unix_ms"] = e.timestamp_unix_ms();

@@ -156,6 +156,8 @@ int RunClusterStatus(const GlobalOptions& options) {
                  {"term", s->term()},
                  {"last_signed_index", s->last_signed_index()},
                  {"signed_tree_size", s->signed_tree_size()},
+                 {"ledger_type", s->ledger_type()},
+                 {"ledger_secret_version", s->ledger_secret_version()},
                  {"nodes", nodes}});
       return kExitOk;
     }
@@ -168,6 +170,9 @@ int RunClusterStatus(const GlobalOptions& options) {
                       ? std::string("nothing signed yet")
                       : absl::StrCat("last signature at index ", signature,
                                      " (covers entries up to index ", s->signed_tree_size(), ")"))
+              << (s->ledger_type() == "private" ? absl::StrCat("  private ledger, secret version ",
+                                                               s->ledger_secret_version())
+                                                : std::string())
               << "\n";
     for (const auto& n : nodes) {
       std::cout << "node " << n["node_id"].get<uint64_t>() << "\t" << n["role"].get<std::string>()
@@ -368,6 +373,18 @@ void RegisterLeadershipAndSnapshot(CLI::App& app, GlobalOptions& options, Action
   cluster->require_subcommand(1);
   Command(cluster, "status", "Role, term, indexes and lag of every member", action,
           [&options] { return RunClusterStatus(options); });
+
+  CLI::App* ledger_cmd =
+      app.add_subcommand("ledger", "The ledger itself: a private ledger's secret");
+  ledger_cmd->require_subcommand(1);
+  Command(ledger_cmd, "rotate-secret",
+          "A private ledger: seal new entries with a new version of the ledger secret (older "
+          "entries stay readable); prints the txid",
+          action, [&options] {
+            return WithClient(options, [&](client::Client& c) {
+              return PrintTxid(c.RotateLedgerSecret(), options);
+            });
+          });
 
   CLI::App* dr = FindOrAddSubcommand(app, "dr", "Disaster recovery: the paired region's archive");
   dr->require_subcommand(1);

@@ -229,6 +229,11 @@ int PrintEntry(const v1::Entry& e, const std::string& output, const GlobalOption
       return kExitFailed;
     }
   }
+  if (!options.json && !e.contents_salt().empty()) {
+    // A private ledger's entry: what checks its receipt with the contents.
+    std::cerr << "contents salt of " << e.txid() << ": " << base::HexEncode(e.contents_salt())
+              << " (receipt verify --contents-salt)\n";
+  }
   if (options.json) {
     PrintJson(EntryJson(e));
   } else if (output.empty()) {

@@ -234,6 +234,7 @@ struct ReceiptArgs {
   std::string receipt_file;
   std::string service_cert;
   std::string contents_file;
+  std::string contents_salt;
   std::string claims_file;
   std::string claims_digest;
 };
@@ -266,6 +267,11 @@ int VerifyReceiptCmd(const ReceiptArgs& a, const GlobalOptions& options) {
     absl::StatusOr<std::string> contents = ReadFile(a.contents_file, kLeavesFileBytesMax);
     if (!contents.ok()) return out.Usage(contents.status().message());
     expect.contents = *std::move(contents);
+  }
+  if (!a.contents_salt.empty()) {
+    Parsed<ledger::Hash> salt = ParseHashFlag(a.contents_salt, "--contents-salt");
+    if (int code = ReportFlagErrors(out, salt); code != kValid) return code;
+    expect.contents_salt = ledger::HashToString(*salt.value);
   }
   if (!a.claims_file.empty()) {
     absl::StatusOr<std::string> claims = ReadFile(a.claims_file, kLeavesFileBytesMax);
@@ -394,8 +400,12 @@ void RegisterReceiptCommands(CLI::App& app, const GlobalOptions& options, Action
   cmd->add_option("--service-cert", args->service_cert, kServiceCertHelp);
   // --contents is the name this flag had first; receipt get calls it
   // --contents-file, and so does this command now.
-  cmd->add_option("--contents-file,--contents", args->contents_file,
-                  "Also check the receipt proves these contents");
+  CLI::Option* contents = cmd->add_option("--contents-file,--contents", args->contents_file,
+                                          "Also check the receipt proves these contents");
+  cmd->add_option("--contents-salt", args->contents_salt,
+                  "A private ledger's entry: the salt `get` shows with its contents (64 hex "
+                  "digits)")
+      ->needs(contents);
   CLI::Option* claims_file =
       cmd->add_option("--claims-file", args->claims_file,
                       "Also check the receipt proves these claims (their SHA-256)");

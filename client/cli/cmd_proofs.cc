@@ -21,6 +21,7 @@ struct ReceiptArgs {
   int64_t wait_timeout_ms = 30000;
   std::string output;
   std::string contents_file;
+  std::string contents_salt_hex;
   std::string claims_file;
   std::string claims_digest_hex;
 };
@@ -30,6 +31,11 @@ absl::Status Expectations(const ReceiptArgs& args, client::ReceiptExpectations* 
     absl::StatusOr<std::string> contents = ReadInput(args.contents_file);
     if (!contents.ok()) return contents.status();
     expect->contents = *std::move(contents);
+  }
+  if (!args.contents_salt_hex.empty()) {
+    absl::StatusOr<std::string> salt = base::HexDecode(args.contents_salt_hex, "--contents-salt");
+    if (!salt.ok()) return salt.status();
+    expect->contents_salt = *std::move(salt);
   }
   if (!args.claims_file.empty()) {
     absl::StatusOr<std::string> claims = ReadInput(args.claims_file);
@@ -100,8 +106,11 @@ void RegisterReceiptGet(CLI::App& app, GlobalOptions& options, Action* action) {
       ->check(CLI::Range(int64_t{1}, int64_t{86400000}))
       ->capture_default_str();
   cmd->add_option("--output", args->output, "Write the receipt (JSON) to this file");
-  cmd->add_option("--contents-file", args->contents_file,
-                  "Also check the receipt proves these contents");
+  CLI::Option* contents = cmd->add_option("--contents-file", args->contents_file,
+                                          "Also check the receipt proves these contents");
+  cmd->add_option("--contents-salt", args->contents_salt_hex,
+                  "A private ledger's entry: the salt `get` shows with its contents (hex)")
+      ->needs(contents);
   CLI::Option* claims_file =
       cmd->add_option("--claims-file", args->claims_file,
                       "Also check the receipt proves these claims (their SHA-256)");

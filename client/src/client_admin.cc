@@ -130,6 +130,12 @@ absl::StatusOr<std::string> Client::SetServiceSettings(const v1::ServiceSettings
                                                  CAIRN_RPC(admin, SetServiceSettings)));
 }
 
+absl::StatusOr<std::string> Client::RotateLedgerSecret() {
+  return TxidOf(CallSync<v1::GovernanceResponse>(core_, Governance("RotateLedgerSecret"),
+                                                 v1::RotateLedgerSecretRequest(),
+                                                 CAIRN_RPC(admin, RotateLedgerSecret)));
+}
+
 absl::StatusOr<v1::DrStatus> Client::GetDrStatus() {
   return CallSync<v1::DrStatus>(core_, Read("GetDrStatus"), v1::GetDrStatusRequest(),
                                 CAIRN_RPC(admin, GetDrStatus));

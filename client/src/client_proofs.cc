@@ -121,9 +121,11 @@ absl::StatusOr<v1::Receipt> Client::GetReceipt(absl::string_view txid,
     return absl::DataLossError(
         absl::StrCat("invalid receipt for ", txid, " from ", *endpoint, ": ", s.message()));
   }
-  if (options.expect.contents.has_value() || options.expect.claims_digest.has_value()) {
+  if (options.expect.contents.has_value() || options.expect.claims_digest.has_value() ||
+      options.expect.contents_salt.has_value()) {
     ledger::ReceiptExpectations expect;
     expect.contents = options.expect.contents;
+    expect.contents_salt = options.expect.contents_salt;
     expect.claims_digest = options.expect.claims_digest;
     if (absl::Status s = ledger::VerifyReceipt(out, core_->service_cert(), expect); !s.ok()) {
       return absl::FailedPreconditionError(absl::StrCat(

@@ -27,6 +27,7 @@ absl::Status VerifyReceipt(const v1::Receipt& receipt, absl::string_view service
   }
   ledger::ReceiptExpectations expectations;
   expectations.contents = expect.contents;
+  expectations.contents_salt = expect.contents_salt;
   expectations.claims_digest = expect.claims_digest;
   return ledger::VerifyReceipt(receipt, *service_cert, expectations);
 }

@@ -30,6 +30,7 @@ absl::Status ValidateCollectionForKind(v1::EntryKind kind, absl::string_view col
   absl::string_view reserved;
   switch (kind) {
     case v1::ENTRY_KIND_USER:
+    case v1::ENTRY_KIND_PRIVATE_USER:
       return ValidateUserCollectionId(collection, "leaf.collection_id");
     case v1::ENTRY_KIND_GOVERNANCE:
       reserved = kGovernanceCollection;
@@ -59,7 +60,16 @@ absl::Status ValidateLeafForKind(const v1::LeafComponents& leaf) {
   const char* kind = leaf.kind() == v1::ENTRY_KIND_GOVERNANCE  ? "governance"
                      : leaf.kind() == v1::ENTRY_KIND_SIGNATURE ? "signature"
                                                                : "internal";
-  if (leaf.kind() == v1::ENTRY_KIND_USER) {
+  if (leaf.kind() == v1::ENTRY_KIND_PRIVATE_USER) {
+    if (leaf.sealed_digest().size() != kHashBytes) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("leaf.sealed_digest: a private user entry has one of 32 bytes, got ",
+                       leaf.sealed_digest().size()));
+    }
+  } else if (!leaf.sealed_digest().empty()) {
+    return absl::InvalidArgumentError("leaf.sealed_digest: only a private user entry has one");
+  }
+  if (IsUserKind(leaf.kind())) {
     if (leaf.user_id().empty()) {
       return absl::InvalidArgumentError("leaf.user_id: a user entry must name its user");
     }
@@ -185,6 +195,8 @@ absl::StatusOr<std::string> EncodeLeaf(const v1::LeafComponents& leaf) {
     out.append(*base::HexDecode(leaf.user_id()));  // validated: 64 lowercase hex digits
   }
   PutU64(&out, static_cast<uint64_t>(leaf.timestamp_unix_ms()));
+  // Only a private user leaf has it (ValidateLeafForKind), and always.
+  out.append(leaf.sealed_digest());
   return out;
 }
 

@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "cairn/ledger/encoding.h"
+#include "cairn/ledger/private_entry.h"
 #include "cairn/ledger/txid.h"
 
 namespace cairn::ledger {
@@ -61,8 +62,26 @@ absl::StatusOr<v1::LeafComponents> LeafComponentsFor(uint64_t term, uint64_t ind
       if (absl::Status s = ValidateUserTransaction(tx); !s.ok()) {
         return absl::InvalidArgumentError(absl::StrCat(where, ": user transaction ", s.message()));
       }
-      leaf = Base(term, index, v1::ENTRY_KIND_USER, tx.collection_id());
-      leaf.set_contents_digest(HashToString(Sha256(tx.contents())));
+      if (tx.has_sealed()) {
+        // A private ledger's entry: the leaf binds the commitment the
+        // leader made to the contents it sealed (formats.md, "Private
+        // entries v1"); the contents themselves are not in the entry.
+        if (!tx.contents().empty()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              where, ": a sealed user transaction must not carry contents in the clear"));
+        }
+        if (tx.sealed().commitment().size() != kHashBytes) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(where, ": sealed.commitment must be 32 bytes, got ",
+                           tx.sealed().commitment().size()));
+        }
+        leaf = Base(term, index, v1::ENTRY_KIND_PRIVATE_USER, tx.collection_id());
+        leaf.set_contents_digest(tx.sealed().commitment());
+        leaf.set_sealed_digest(HashToString(SealedDigest(tx.sealed())));
+      } else {
+        leaf = Base(term, index, v1::ENTRY_KIND_USER, tx.collection_id());
+        leaf.set_contents_digest(HashToString(Sha256(tx.contents())));
+      }
       leaf.set_claims_digest(tx.claims_digest());
       leaf.set_user_id(tx.user_id());
       leaf.set_timestamp_unix_ms(tx.timestamp_unix_ms());

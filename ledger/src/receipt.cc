@@ -8,6 +8,7 @@
 #include "cairn/ledger/encoding.h"
 #include "cairn/ledger/identity.h"
 #include "cairn/ledger/merkle.h"
+#include "cairn/ledger/private_entry.h"
 #include "cairn/ledger/txid.h"
 
 namespace cairn::ledger {
@@ -21,6 +22,33 @@ absl::Status Failed(absl::string_view check, absl::string_view why) {
   return absl::InvalidArgumentError(absl::StrCat(check, ": ", why));
 }
 
+// Part of check 2: the contents (and a private entry's salt) the verifier
+// was given lead to the leaf's contents_digest.
+absl::Status CheckContents(const v1::LeafComponents& leaf, const ReceiptExpectations& expect) {
+  const bool private_entry = leaf.kind() == v1::ENTRY_KIND_PRIVATE_USER;
+  if (expect.contents_salt.has_value() && !private_entry) {
+    return Failed("leaf", "a contents salt was given, but this is not a private entry");
+  }
+  if (!expect.contents.has_value()) return absl::OkStatus();
+  if (!private_entry) {
+    if (HashToString(Sha256(*expect.contents)) != leaf.contents_digest()) {
+      return Failed("leaf", "the contents do not match contents_digest");
+    }
+    return absl::OkStatus();
+  }
+  if (!expect.contents_salt.has_value()) {
+    return Failed("leaf",
+                  "this is a private entry: its contents are checked with its contents salt, "
+                  "which was not given");
+  }
+  absl::StatusOr<Hash> commitment = ContentsCommitment(*expect.contents_salt, *expect.contents);
+  if (!commitment.ok()) return Failed("leaf", commitment.status());
+  if (HashToString(*commitment) != leaf.contents_digest()) {
+    return Failed("leaf", "the contents and salt do not match contents_digest");
+  }
+  return absl::OkStatus();
+}
+
 // Check 2: the leaf's hash, from its components, matching what is expected.
 absl::StatusOr<Hash> CheckLeaf(const v1::Receipt& receipt, const ReceiptExpectations& expect) {
   const v1::LeafComponents& leaf = receipt.leaf();
@@ -31,10 +59,7 @@ absl::StatusOr<Hash> CheckLeaf(const v1::Receipt& receipt, const ReceiptExpectat
     return Failed("leaf", absl::StrCat("leaf_index ", receipt.leaf_index(), " is not txid ",
                                        leaf.txid(), "'s index - 1"));
   }
-  if (expect.contents.has_value() &&
-      HashToString(Sha256(*expect.contents)) != leaf.contents_digest()) {
-    return Failed("leaf", "the contents do not match contents_digest");
-  }
+  if (absl::Status st = CheckContents(leaf, expect); !st.ok()) return st;
   if (expect.claims_digest.has_value() && *expect.claims_digest != leaf.claims_digest()) {
     return Failed("leaf", "the claims digest does not match claims_digest");
   }

@@ -29,6 +29,8 @@ ordered_json KindToJson(v1::EntryKind kind) {
       return "unspecified";
     case v1::ENTRY_KIND_USER:
       return "user";
+    case v1::ENTRY_KIND_PRIVATE_USER:
+      return "private_user";
     case v1::ENTRY_KIND_GOVERNANCE:
       return "governance";
     case v1::ENTRY_KIND_SIGNATURE:
@@ -50,6 +52,8 @@ ordered_json LeafToJson(const v1::LeafComponents& leaf) {
   j["claims_digest"] = base::HexEncode(leaf.claims_digest());
   j["user_id"] = leaf.user_id();
   j["timestamp_unix_ms"] = leaf.timestamp_unix_ms();
+  // Only private user leaves have one; public receipts keep their keys.
+  if (!leaf.sealed_digest().empty()) j["sealed_digest"] = base::HexEncode(leaf.sealed_digest());
   return j;
 }
 
@@ -166,7 +170,8 @@ absl::StatusOr<v1::EntryKind> KindFromJson(const json& v, const std::string& pat
     if (s == "governance") return v1::ENTRY_KIND_GOVERNANCE;
     if (s == "signature") return v1::ENTRY_KIND_SIGNATURE;
     if (s == "internal") return v1::ENTRY_KIND_INTERNAL;
-    return JsonError(path, "must be user, governance, signature or internal");
+    if (s == "private_user") return v1::ENTRY_KIND_PRIVATE_USER;
+    return JsonError(path, "must be user, private_user, governance, signature or internal");
   }
   if (v.is_number_integer() && v.get<int64_t>() >= std::numeric_limits<int32_t>::min() &&
       v.get<int64_t>() <= std::numeric_limits<int32_t>::max()) {
@@ -176,11 +181,21 @@ absl::StatusOr<v1::EntryKind> KindFromJson(const json& v, const std::string& pat
 }
 
 absl::StatusOr<v1::LeafComponents> LeafFromJson(const json& j, const std::string& path) {
+  // "sealed_digest" is there exactly for a private user leaf (the encoding
+  // rules check that it agrees with the kind).
+  const bool sealed = j.is_object() && j.contains("sealed_digest");
   CAIRN_ASSIGN_OR_RETURN_JSON(
-      o, Obj::Make(j, path,
-                   {"encoding_version", "kind", "txid", "collection_id", "contents_digest",
-                    "claims_digest", "user_id", "timestamp_unix_ms"}));
+      o, sealed ? Obj::Make(j, path,
+                            {"encoding_version", "kind", "txid", "collection_id", "contents_digest",
+                             "claims_digest", "user_id", "timestamp_unix_ms", "sealed_digest"})
+                : Obj::Make(j, path,
+                            {"encoding_version", "kind", "txid", "collection_id", "contents_digest",
+                             "claims_digest", "user_id", "timestamp_unix_ms"}));
   v1::LeafComponents leaf;
+  if (sealed) {
+    CAIRN_ASSIGN_OR_RETURN_JSON(sealed_digest, o.Hex("sealed_digest"));
+    leaf.set_sealed_digest(std::move(sealed_digest));
+  }
   CAIRN_ASSIGN_OR_RETURN_JSON(version, o.U64("encoding_version", UINT32_MAX));
   CAIRN_ASSIGN_OR_RETURN_JSON(kind, KindFromJson(o.At("kind"), o.Path("kind")));
   CAIRN_ASSIGN_OR_RETURN_JSON(txid, o.Str("txid"));

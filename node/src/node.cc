@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "apply/applier.h"
 #include "apply/governance.h"
+#include "apply/ledger_secrets.h"
 #include "apply/tile_backfill.h"
 #include "cairn/base/check.h"
 #include "cairn/ledger/cosignature.h"
@@ -45,6 +46,7 @@
 #include "service/node_cache.h"
 #include "service/proofs.h"
 #include "service/reflection_v1.h"
+#include "service/secret_sharer.h"
 #include "setup/bootstrap.h"
 #include "setup/port_check.h"
 
@@ -89,6 +91,7 @@ class NodeImpl final : public Node {
   absl::Status OpenStorage();
   absl::Status StartLoop();
   absl::Status MakeArchiveUploader(const std::string& segments_dir);
+  absl::Status CheckLedgerType() const;
   absl::Status StartServers();
   absl::Status ReportToLeader(const v1::ReportArchivedRequest& report);
   absl::Status StartHttp();
@@ -107,6 +110,7 @@ class NodeImpl final : public Node {
   std::unique_ptr<storage::Database> db_;
   NodeMetrics metrics_;
   Governance governance_;
+  std::unique_ptr<LedgerSecrets> secrets_;  // a private ledger's; used by all below
   std::unique_ptr<Applier> applier_;
   std::unique_ptr<TileBackfill> tile_backfill_;  // writes to db_; stopped in Shutdown
   std::unique_ptr<StoredRaftLog> raft_log_;      // the loop's log seam over db_
@@ -122,6 +126,9 @@ class NodeImpl final : public Node {
   std::unique_ptr<storage::ArchiveStore> archive_store_;
   std::unique_ptr<ArchiveUploader> archive_;
   GeoReplicas geo_{config_.waiting_requests_max};  // the leader's view of them
+  // Proposes through the loop; outlives it, as the loop answers its last
+  // proposal when it stops.
+  std::unique_ptr<SecretSharer> sharer_;
   std::unique_ptr<RaftLoop> loop_;
   PeerChannels channels_{&tls_};
   std::unique_ptr<CachedNodeReader> proof_nodes_;
@@ -200,6 +207,13 @@ absl::Status NodeImpl::OpenStorage() {
                                config_.region);
     if (!genesis.ok()) return genesis.status();
     genesis_ = *std::move(genesis);
+    if (config_.ledger_type == "private") {
+      if (absl::Status st =
+              MakeGenesisPrivate(&*genesis_, config_.node_id, *node_cert_, *service_cert_);
+          !st.ok()) {
+        return st;
+      }
+    }
   } else if (empty && !config_.join) {
     return absl::FailedPreconditionError(
         "--initial-admin-cert-file is required to create a new service (it names the first "
@@ -211,7 +225,11 @@ absl::Status NodeImpl::OpenStorage() {
         return ledger->BackfillTiles(tree_size, stop);
       });
   applier_->set_tile_backfill(tile_backfill_.get());
+  secrets_ =
+      std::make_unique<LedgerSecrets>(config_.node_id, service_cert_->Fingerprint(), &*node_key_);
+  applier_->set_ledger_secrets(secrets_.get());
   if (absl::Status s = applier_->Load(); !s.ok()) return s;
+  if (absl::Status s = CheckLedgerType(); !s.ok()) return s;
   // The region the service recorded for this node is where the residency
   // policy believes it runs: a node started elsewhere would carry a copy
   // where the policy does not look.
@@ -224,6 +242,19 @@ absl::Status NodeImpl::OpenStorage() {
         ", or remove it from the service and add it again with its region"));
   }
   return absl::OkStatus();
+}
+
+// A ledger's type is fixed when it is created: a node told another type
+// than the ledger's refuses to start (before it serves or writes anything).
+absl::Status NodeImpl::CheckLedgerType() const {
+  if (config_.ledger_type.empty() || !governance_.created()) return absl::OkStatus();
+  const std::string type =
+      governance_.ledger_type() == v1::LEDGER_TYPE_PRIVATE ? "private" : "public";
+  if (type == config_.ledger_type) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("--ledger-type ", config_.ledger_type, ": this ledger was created ", type,
+                   ", and a ledger's type is fixed at creation; start the node with --ledger-type ",
+                   type, " or without --ledger-type"));
 }
 
 // The geo-replica's uploader (started by StartServers, once the router to
@@ -319,6 +350,9 @@ absl::Status NodeImpl::StartLoop() {
         "writes; for tests only");
   }
   o.on_signature_applied = [this] { segments_->Notify(); };
+  o.seal = [secrets = secrets_.get()](const ledger::TxId& txid, std::string command) {
+    return secrets->SealCommand(txid, std::move(command));
+  };
   signer_ = std::make_unique<NodeSigner>(
       SignerIdentity{config_.node_id, service_id, &*node_cert_, &*node_key_});
   raft_log_ = std::make_unique<StoredRaftLog>(&db_->raft_log());
@@ -359,15 +393,19 @@ absl::Status NodeImpl::StartServers() {
   proof_nodes_ = std::make_unique<CachedNodeReader>(
       &db_->ledger(), kProofCacheLevelsMin, static_cast<size_t>(config_.proof_cache_nodes_max));
   const storage::LedgerStore* ledger = &db_->ledger();
+  sharer_ = std::make_unique<SecretSharer>(config_.node_id, &*node_cert_, secrets_.get(),
+                                           &governance_, &identifier_, &*service_cert_, loop_.get(),
+                                           absl::Milliseconds(300));
   ledger_service_ = std::make_unique<LedgerServiceImpl>(
       &config_, &identity_, authorizer_.get(), router_.get(), loop_.get(), &governance_,
       CommittedReads{ledger, &db_->raft_log(), proof_nodes_.get(), &applied_waiters_,
-                     &signed_waiters_},
+                     &signed_waiters_, secrets_.get()},
       &geo_, &metrics_);
   admin_service_ = std::make_unique<AdminServiceImpl>(
       &identity_, authorizer_.get(), router_.get(), loop_.get(), &governance_, ledger,
-      &applied_waiters_, &channels_, &geo_, &*service_cert_);
+      &applied_waiters_, &channels_, &geo_, &*service_cert_, sharer_.get());
   geo_.Start();
+  sharer_->Start();
   if (archive_) {
     archive_->Start();
     spdlog::info("geo-replica in region {}: archiving to {}", config_.region, config_.archive_url);
@@ -530,6 +568,7 @@ void NodeImpl::HandOffLeadership() {
 void NodeImpl::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
+  if (sharer_) sharer_->Stop();
   HandOffLeadership();
   if (http_) http_->Stop();
   if (rest_) rest_->Stop();

@@ -7,6 +7,7 @@
 // store outage (s3) is retried and caught up; and a damaged, incomplete or
 // foreign archive is refused by dr verify, naming the object.
 #include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -651,6 +652,120 @@ TEST_P(GeoReplicaTest, ResidencyPolicyIsEnforced) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, GeoReplicaTest, ::testing::Values(Backend::kFile, Backend::kS3),
                          Name);
+
+// Files under `root` whose bytes contain `needle`.
+std::vector<std::string> FilesContaining(const std::string& root, const std::string& needle) {
+  std::vector<std::string> found;
+  if (!std::filesystem::exists(root)) return found;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    if (bytes.find(needle) != std::string::npos) found.push_back(entry.path().string());
+  }
+  return found;
+}
+
+// A private ledger (docs/formats.md, "Private entries v1") in the paired
+// region: the archive holds no plaintext of it (its snapshots and segments
+// scanned for a marker), and a recovery needs a node that held every
+// version of the ledger secret: a new node is refused, naming what it
+// lacks, and writes nothing; the geo-replica's identity without its key is
+// asked for the key; with it the recovered service reads the history and
+// seals what follows with a new version.
+class PrivateGeoReplicaTest : public GeoReplicaTest {
+ protected:
+  std::vector<std::string> ClusterArgs() const override { return {"--ledger-type=private"}; }
+};
+
+TEST_P(PrivateGeoReplicaTest, TheArchiveIsSealedAndARecoveryNeedsANodeThatHeldTheSecret) {
+  StartGeoReplica({"--archive-snapshot-entries", "20"});
+  const std::string marker = absl::StrCat("private-dr-marker-", ::getpid());
+  client::AppendOptions geo;
+  geo.geo_durable = true;
+  std::vector<std::string> txids;
+  for (int i = 0; i < 25; ++i) {
+    absl::StatusOr<client::AppendResult> r =
+        client_->Append("dr", absl::StrCat(marker, "-", i), geo);
+    ASSERT_TRUE(r.ok()) << r.status() << "\n" << cluster_->node(kGeoId).Log();
+    txids.push_back(r->txid);
+  }
+  WaitSnapshotted(20);
+  const std::string archive = tmp_.path() + "/paired-region-archive";
+  ASSERT_TRUE(std::filesystem::exists(archive));
+  EXPECT_THAT(FilesContaining(archive, marker), ::testing::IsEmpty());
+
+  // Region loss.
+  cluster_->node(kGeoId).Kill();
+  for (uint64_t id = 1; id <= 3; ++id) cluster_->node(id).Kill();
+
+  // A new node never held the secret: refused, the directory left empty.
+  const std::string fresh_dir = tmp_.path() + "/recovered-new";
+  CommandResult r = Recover(fresh_dir, 5, {"--tls-key-file", cluster_->pki().Node(5).key});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("private ledger"));
+  EXPECT_THAT(r.err, HasSubstr("was not given version(s) 1"));
+  EXPECT_FALSE(std::filesystem::exists(fresh_dir) && !std::filesystem::is_empty(fresh_dir));
+  // The geo-replica's identity, without its key: asked for it.
+  const std::string dir = tmp_.path() + "/recovered";
+  r = Recover(dir, kGeoId);
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--tls-key-file"));
+  // Another node's key for it: refused.
+  r = Recover(dir, kGeoId, {"--tls-key-file", cluster_->pki().Node(5).key});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("not the key of --tls-cert-file"));
+  // With its key: recovered, at the addresses it will serve on.
+  NodeProcess& rebuilt = cluster_->node(kGeoId);
+  std::vector<std::string> argv = {BinaryPath("node/cairn-node"),
+                                   "recover",
+                                   "--data-dir",
+                                   dir,
+                                   "--node-id",
+                                   std::to_string(kGeoId),
+                                   "--peer-address",
+                                   rebuilt.peer_address(),
+                                   "--client-address",
+                                   rebuilt.client_address(),
+                                   "--region",
+                                   "paired",
+                                   "--service-cert-file",
+                                   cluster_->pki().service_cert(),
+                                   "--tls-cert-file",
+                                   cluster_->pki().Node(kGeoId).cert,
+                                   "--tls-key-file",
+                                   cluster_->pki().Node(kGeoId).key};
+  const std::vector<std::string> store = StoreArgs("archive");
+  argv.insert(argv.end(), store.begin(), store.end());
+  r = RunCommand(argv, "", std::chrono::seconds(120));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(FilesContaining(dir, marker), ::testing::IsEmpty());
+
+  rebuilt.set_data_dir(dir);
+  rebuilt.set_initial_cluster(rebuilt.MemberSpec());
+  ASSERT_TRUE(rebuilt.Start({"--region", "paired"}).ok());
+  ASSERT_TRUE(rebuilt.WaitReady(std::chrono::seconds(60)).ok()) << rebuilt.Log();
+  client::ClientOptions o = Options();
+  o.endpoints = {rebuilt.client_address()};
+  auto after = MakeClient(o);
+  for (size_t i = 0; i < txids.size(); ++i) {
+    absl::StatusOr<v1::Entry> e = after->GetEntry(txids[i]);
+    ASSERT_TRUE(e.ok()) << txids[i] << ": " << e.status();
+    EXPECT_EQ(e->contents(), absl::StrCat(marker, "-", i));
+  }
+  absl::StatusOr<v1::ClusterStatus> status = after->GetClusterStatus();
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->ledger_secret_version(), 2u);  // the recovery started version 2
+  absl::StatusOr<client::AppendResult> next = after->Append("dr", marker + "-after");
+  ASSERT_TRUE(next.ok()) << next.status() << "\n" << rebuilt.Log();
+  absl::StatusOr<v1::Entry> read = after->GetEntry(next->txid);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->contents(), marker + "-after");
+  EXPECT_EQ(rebuilt.Terminate(), 0);
+  EXPECT_THAT(FilesContaining(dir, marker), ::testing::IsEmpty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, PrivateGeoReplicaTest, ::testing::Values(Backend::kFile), Name);
 
 }  // namespace
 }  // namespace cairn::testing

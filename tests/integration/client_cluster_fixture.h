@@ -22,10 +22,13 @@ namespace cairn::testing {
 class ClientClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    cluster_ = std::make_unique<TestCluster>(tmp_.path(), 3);
+    cluster_ = std::make_unique<TestCluster>(tmp_.path(), 3, ClusterArgs());
     const absl::Status started = cluster_->Start();
     ASSERT_TRUE(started.ok()) << started << "\n" << cluster_->node(1).Log();
   }
+
+  // Arguments every node of the cluster gets (a fixture may add some).
+  virtual std::vector<std::string> ClusterArgs() const { return {}; }
 
   void TearDown() override {
     if (HasFailure()) {

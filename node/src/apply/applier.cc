@@ -67,7 +67,9 @@ absl::Status Applier::Load() {
     if (!entry.ok()) return entry.status();
     clock_unix_ms_ = entry->timestamp_unix_ms;
   }
-  return governance_->Load(db_->ledger());
+  if (absl::Status st = governance_->Load(db_->ledger()); !st.ok()) return st;
+  RefreshSecrets();
+  return absl::OkStatus();
 }
 
 std::vector<ApplyResult> Applier::Apply(const std::vector<consensus::Entry>& entries) {
@@ -76,6 +78,7 @@ std::vector<ApplyResult> Applier::Apply(const std::vector<consensus::Entry>& ent
   std::unique_ptr<storage::ApplyBatch> batch = db_->ledger().NewBatch();
   reader_.set_batch(batch.get());
   uint64_t signed_size = signed_tree_size_.load(std::memory_order_relaxed);
+  bool secrets_changed = false;
   for (const consensus::Entry& e : entries) {
     CAIRN_CHECK(e.index == tree_.size() + 1)
         << "applying index " << e.index << " onto a tree of " << tree_.size() << " leaves";
@@ -97,6 +100,8 @@ std::vector<ApplyResult> Applier::Apply(const std::vector<consensus::Entry>& ent
       se.user_id = command.governance().user_id();
       se.timestamp_unix_ms = Tick(command.governance().timestamp_unix_ms());
       governance_->Apply(command.governance(), batch.get());
+      secrets_changed |= command.governance().has_create_service() ||
+                         command.governance().has_share_ledger_secrets();
     } else if (command.has_signature()) {
       se.kind = storage::EntryKind::kSignature;
       se.collection_id = std::string(ledger::kSignaturesCollection);
@@ -139,6 +144,7 @@ std::vector<ApplyResult> Applier::Apply(const std::vector<consensus::Entry>& ent
   const absl::Status st = db_->ledger().Commit(*batch);
   reader_.set_batch(nullptr);
   if (!st.ok()) Halt(absl::StrCat("cannot write applied entries: ", st.message()));
+  if (secrets_changed) RefreshSecrets();
   applied_term_ = entries.back().term;
   applied_index_.store(entries.back().index, std::memory_order_release);
   signed_tree_size_.store(signed_size, std::memory_order_release);
@@ -170,6 +176,16 @@ void Applier::ApplyUser(const v1::UserTransaction& tx, const std::vector<consens
   }
   se->collection_id = tx.collection_id();
   se->idempotency_key = tx.idempotency_key();
+}
+
+// Unwraps what the governance state now gives this node. A copy that does
+// not open is logged, not fatal: this node then cannot read or seal private
+// entries of that version, which its answers say.
+void Applier::RefreshSecrets() {
+  if (secrets_ == nullptr) return;
+  if (absl::Status st = secrets_->Refresh(*governance_); !st.ok()) {
+    spdlog::error("private ledger: {}", st.message());
+  }
 }
 
 std::string Applier::DataAt(uint64_t index, const std::vector<consensus::Entry>& entries) const {

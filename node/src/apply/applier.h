@@ -25,6 +25,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "apply/governance.h"
+#include "apply/ledger_secrets.h"
 #include "apply/state_machine.h"
 #include "apply/tile_backfill.h"
 #include "cairn/consensus/types.h"
@@ -61,6 +62,9 @@ class Applier final : public StateMachine {
 
   // Not owned; must outlive this. Set before Load.
   void set_tile_backfill(TileBackfill* tile_backfill) { tile_backfill_ = tile_backfill; }
+  // Not owned; must outlive this. Set before Load: refreshed from the
+  // governance state at load and after a batch changes the ledger secrets.
+  void set_ledger_secrets(LedgerSecrets* secrets) { secrets_ = secrets; }
 
   // Applies `entries` (consecutive, from applied_index() + 1) in one atomic
   // write. A storage failure or a bad signature transaction halts the process.
@@ -94,6 +98,7 @@ class Applier final : public StateMachine {
                  storage::StoredEntry* se, storage::ApplyBatch* batch, ApplyResult* result);
   // The data of the entry at `index`: in `entries` (this batch) or applied.
   std::string DataAt(uint64_t index, const std::vector<consensus::Entry>& entries) const;
+  void RefreshSecrets();
   void VerifySignature(const consensus::Entry& entry, const v1::SignatureTransaction& sig);
   // Moves the ledger clock to `timestamp_unix_ms` if that is later, and
   // returns the clock: the time this entry is stored and judged at.
@@ -107,6 +112,7 @@ class Applier final : public StateMachine {
   ApplyNodeReader reader_;
   ledger::MerkleTree tree_;
   TileBackfill* tile_backfill_ = nullptr;
+  LedgerSecrets* secrets_ = nullptr;
   std::atomic<uint64_t> applied_index_{0};
   std::atomic<uint64_t> signed_tree_size_{0};
   uint64_t last_signable_index_ = 0;

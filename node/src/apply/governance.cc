@@ -45,6 +45,12 @@ absl::Status Governance::Load(const storage::LedgerStore& store) {
   if (!residency.ok() && !absl::IsNotFound(residency.status())) return residency.status();
   auto settings = store.GetServiceValue(kServiceSettingsValue);
   if (!settings.ok() && !absl::IsNotFound(settings.status())) return settings.status();
+  auto ledger_type = store.GetServiceValue(kLedgerTypeValue);
+  if (!ledger_type.ok() && !absl::IsNotFound(ledger_type.status())) return ledger_type.status();
+  auto ledger_secrets = store.GetServiceValue(kLedgerSecretsValue);
+  if (!ledger_secrets.ok() && !absl::IsNotFound(ledger_secrets.status())) {
+    return ledger_secrets.status();
+  }
   auto last_recovery = store.GetServiceValue(kLastRecoveryValue);
   if (!last_recovery.ok() && !absl::IsNotFound(last_recovery.status())) {
     return last_recovery.status();
@@ -79,6 +85,16 @@ absl::Status Governance::Load(const storage::LedgerStore& store) {
     CAIRN_CHECK(settings_.ParseFromString(*settings)) << "stored service settings do not parse";
   }
   geo_durable_by_default_.store(settings_.geo_durable_by_default(), std::memory_order_relaxed);
+  ledger_type_ = v1::LEDGER_TYPE_PUBLIC;
+  if (ledger_type.ok()) {
+    CAIRN_CHECK(*ledger_type == "private") << "stored ledger type is not known: " << *ledger_type;
+    ledger_type_ = v1::LEDGER_TYPE_PRIVATE;
+  }
+  ledger_secrets_.Clear();
+  if (ledger_secrets.ok()) {
+    CAIRN_CHECK(ledger_secrets_.ParseFromString(*ledger_secrets))
+        << "stored ledger secrets do not parse";
+  }
   if (recoveries.ok()) {
     CAIRN_CHECK(absl::SimpleAtoi(*recoveries, &recovery_count_))
         << "stored recovery count does not parse: " << *recoveries;
@@ -95,9 +111,18 @@ void Governance::Apply(const v1::GovernanceTransaction& tx, storage::ApplyBatch*
       batch->PutServiceValue(kServiceCertificateValue, cs.service_certificate_pem());
       for (const auto& m : cs.members()) PutMember(m, batch, &members_);
       PutUser(cs.first_administrator(), batch, &users_);
+      if (cs.ledger_type() == v1::LEDGER_TYPE_PRIVATE) {
+        ledger_type_ = v1::LEDGER_TYPE_PRIVATE;
+        batch->PutServiceValue(kLedgerTypeValue, "private");
+        AddLedgerSecretsLocked(cs.ledger_secrets(), batch);
+      }
       created_ = true;
       return;
     }
+    case v1::GovernanceTransaction::kShareLedgerSecrets:
+      if (ledger_type_ != v1::LEDGER_TYPE_PRIVATE) return;  // nothing to share in a public ledger
+      AddLedgerSecretsLocked(tx.share_ledger_secrets().secrets(), batch);
+      return;
     case v1::GovernanceTransaction::kPutUser:
       PutUser(tx.put_user(), batch, &users_);
       return;
@@ -133,6 +158,10 @@ void Governance::Apply(const v1::GovernanceTransaction& tx, storage::ApplyBatch*
       batch->PutServiceValue(kRecoveryCountValue, absl::StrCat(recovery_count_));
       last_recovery_ = r;
       batch->PutServiceValue(kLastRecoveryValue, r.SerializeAsString());
+      // A private ledger's recovered service seals with a new version.
+      if (ledger_type_ == v1::LEDGER_TYPE_PRIVATE) {
+        AddLedgerSecretsLocked(r.ledger_secrets(), batch);
+      }
       return;
     }
     case v1::GovernanceTransaction::kSetResidency:
@@ -227,6 +256,23 @@ absl::Status Governance::Validate(const v1::GovernanceTransaction& tx) const {
     }
     case v1::GovernanceTransaction::kSetServiceSettings:
       return absl::OkStatus();
+    case v1::GovernanceTransaction::kShareLedgerSecrets:
+      if (ledger_type_ != v1::LEDGER_TYPE_PRIVATE) {
+        return absl::FailedPreconditionError("this ledger is public: it has no ledger secret");
+      }
+      for (const auto& w : tx.share_ledger_secrets().secrets()) {
+        if (w.version() == 0 || w.node_id() == 0 || w.wrapped().empty()) {
+          return absl::InvalidArgumentError(
+              "a shared ledger secret needs a version, a node id and the wrapped secret");
+        }
+        // One above the newest starts a rotation; nothing may skip a version.
+        if (w.version() > NewestLedgerSecretLocked() + 1) {
+          return absl::FailedPreconditionError(absl::StrCat("ledger secret version ", w.version(),
+                                                            " would skip version ",
+                                                            NewestLedgerSecretLocked() + 1));
+        }
+      }
+      return absl::OkStatus();
     case v1::GovernanceTransaction::kRecoverService:
       return absl::InvalidArgumentError(
           "a recovery is recorded by cairn-node recover, not proposed to a running service");
@@ -234,6 +280,53 @@ absl::Status Governance::Validate(const v1::GovernanceTransaction& tx) const {
       return absl::InvalidArgumentError("governance transaction has no change");
   }
   return absl::OkStatus();
+}
+
+void Governance::AddLedgerSecretsLocked(
+    const google::protobuf::RepeatedPtrField<v1::WrappedLedgerSecret>& secrets,
+    storage::ApplyBatch* batch) {
+  bool added = false;
+  for (const v1::WrappedLedgerSecret& w : secrets) {
+    if (HasLedgerSecretLocked(w.node_id(), w.version())) continue;  // the first copy stands
+    *ledger_secrets_.add_secrets() = w;
+    added = true;
+  }
+  if (added) batch->PutServiceValue(kLedgerSecretsValue, ledger_secrets_.SerializeAsString());
+}
+
+bool Governance::HasLedgerSecretLocked(uint64_t node_id, uint32_t version) const {
+  for (const v1::WrappedLedgerSecret& w : ledger_secrets_.secrets()) {
+    if (w.node_id() == node_id && w.version() == version) return true;
+  }
+  return false;
+}
+
+uint32_t Governance::NewestLedgerSecretLocked() const {
+  uint32_t newest = 0;
+  for (const v1::WrappedLedgerSecret& w : ledger_secrets_.secrets()) {
+    newest = std::max(newest, w.version());
+  }
+  return newest;
+}
+
+uint32_t Governance::newest_ledger_secret_version() const {
+  absl::MutexLock lock(&mu_);
+  return NewestLedgerSecretLocked();
+}
+
+v1::LedgerType Governance::ledger_type() const {
+  absl::MutexLock lock(&mu_);
+  return ledger_type_;
+}
+
+std::vector<v1::WrappedLedgerSecret> Governance::ledger_secrets() const {
+  absl::MutexLock lock(&mu_);
+  return {ledger_secrets_.secrets().begin(), ledger_secrets_.secrets().end()};
+}
+
+bool Governance::HasLedgerSecret(uint64_t node_id, uint32_t version) const {
+  absl::MutexLock lock(&mu_);
+  return HasLedgerSecretLocked(node_id, version);
 }
 
 v1::ServiceSettings Governance::settings() const {

@@ -33,6 +33,11 @@ inline constexpr char kResidencyValue[] = "residency_policy";
 inline constexpr char kLastRecoveryValue[] = "last_recovery";
 // The serialized cairn.v1.ServiceSettings (absent: every setting off).
 inline constexpr char kServiceSettingsValue[] = "service_settings";
+// "private" for a private ledger (absent: public).
+inline constexpr char kLedgerTypeValue[] = "ledger_type";
+// A serialized cairn.v1.ShareLedgerSecrets holding every wrapped copy of the
+// ledger secret the ledger recorded (absent: none).
+inline constexpr char kLedgerSecretsValue[] = "ledger_secrets";
 
 class Governance {
  public:
@@ -57,6 +62,14 @@ class Governance {
   std::optional<v1::RecoverService> last_recovery() const ABSL_LOCKS_EXCLUDED(mu_);
   // The residency policy's allowed regions (empty: no restriction).
   std::vector<std::string> allowed_regions() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Public or private, as the genesis recorded it (public before it).
+  v1::LedgerType ledger_type() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Every wrapped copy of the ledger secret recorded, in the order recorded.
+  std::vector<v1::WrappedLedgerSecret> ledger_secrets() const ABSL_LOCKS_EXCLUDED(mu_);
+  // The newest version of the ledger secret recorded (0: none).
+  uint32_t newest_ledger_secret_version() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether node `node_id` has been given secret `version`.
+  bool HasLedgerSecret(uint64_t node_id, uint32_t version) const ABSL_LOCKS_EXCLUDED(mu_);
   // The service's settings (SetServiceSettings; all off until set).
   v1::ServiceSettings settings() const ABSL_LOCKS_EXCLUDED(mu_);
   // settings().geo_durable_by_default(), without a lock or a copy: read on
@@ -77,6 +90,12 @@ class Governance {
  private:
   absl::Status CheckResidencyLocked(absl::string_view region, absl::string_view who) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  void AddLedgerSecretsLocked(
+      const google::protobuf::RepeatedPtrField<v1::WrappedLedgerSecret>& secrets,
+      storage::ApplyBatch* batch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool HasLedgerSecretLocked(uint64_t node_id, uint32_t version) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  uint32_t NewestLedgerSecretLocked() const ABSL_SHARED_LOCKS_REQUIRED(mu_);
 
   mutable absl::Mutex mu_;
   bool created_ ABSL_GUARDED_BY(mu_) = false;
@@ -84,6 +103,8 @@ class Governance {
   std::optional<v1::RecoverService> last_recovery_ ABSL_GUARDED_BY(mu_);
   v1::ResidencyPolicy residency_ ABSL_GUARDED_BY(mu_);
   v1::ServiceSettings settings_ ABSL_GUARDED_BY(mu_);
+  v1::LedgerType ledger_type_ ABSL_GUARDED_BY(mu_) = v1::LEDGER_TYPE_PUBLIC;
+  v1::ShareLedgerSecrets ledger_secrets_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> geo_durable_by_default_{false};  // mirrors settings_
   std::map<std::string, v1::User> users_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, v1::NodeInfo> members_ ABSL_GUARDED_BY(mu_);

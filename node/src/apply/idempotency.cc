@@ -23,6 +23,17 @@ AppendIdentity IdentityOf(const v1::UserTransaction& tx) {
   if (!tx.idempotency_key().empty()) {
     id.key = absl::StrCat(tx.user_id(), absl::string_view("\0", 1), tx.idempotency_key());
   }
+  if (tx.has_sealed()) {
+    // A private ledger's entry: the leader put the keyed digest of the
+    // request in it when it sealed the contents (LedgerSecrets::RequestDigest).
+    // It is always 32 bytes; anything else leaves the digest zero, which
+    // no request's digest equals in practice.
+    if (auto digest = ledger::HashFromBytes(tx.sealed().request_digest(), "request_digest");
+        digest.ok()) {
+      id.digest = *digest;
+    }
+    return id;
+  }
   const std::string l1 = LengthOf(tx.collection_id());
   const std::string l2 = LengthOf(tx.contents());
   const std::string l3 = LengthOf(tx.claims_digest());

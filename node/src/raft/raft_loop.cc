@@ -128,13 +128,49 @@ void RaftLoop::Propose(std::string command, AppendIdentity identity, bool wait_c
 void RaftLoop::DoPropose(std::string command, AppendIdentity identity, bool wait_commit,
                          Clock::time_point deadline, ProposeDone done) {
   if (identity.has_key() && JoinInflight(identity, wait_commit, deadline, done)) return;
-  auto position = raw_->Propose(std::move(command));
+  std::vector<std::string> one;
+  one.push_back(std::move(command));
+  auto sealed_at = SealProposals(&one);
+  if (!sealed_at.ok()) {
+    std::move(done)(sealed_at.status());
+    return;
+  }
+  auto position = raw_->Propose(std::move(one));
   if (!position.ok()) {
     std::move(done)(ProposeError(position.status()));
     return;
   }
+  CheckSealedAt(*sealed_at, *position);
   AwaitProposed(ledger::TxId{position->term, position->last_index}, std::move(identity),
                 wait_commit, deadline, std::move(done));
+}
+
+// Seals `commands` where the log will hold them: a leader appends a proposal
+// right after its last entry, in its current term, so the txids are certain
+// here (Propose below appends them there or not at all). Not on a follower:
+// its Propose fails anyway.
+absl::StatusOr<std::optional<ledger::TxId>> RaftLoop::SealProposals(
+    std::vector<std::string>* commands) {
+  if (!options_.seal) return std::nullopt;
+  const consensus::NodeStatus st = raw_->Status();
+  if (st.role != consensus::Role::kLeader) return std::nullopt;
+  for (size_t j = 0; j < commands->size(); ++j) {
+    auto sealed =
+        options_.seal(ledger::TxId{st.term, st.last_index + 1 + j}, std::move((*commands)[j]));
+    if (!sealed.ok()) return sealed.status();
+    (*commands)[j] = *std::move(sealed);
+  }
+  return ledger::TxId{st.term, st.last_index + 1};
+}
+
+// A sealed proposal must have landed where it was sealed for: its nonce and
+// associated data are that txid.
+void RaftLoop::CheckSealedAt(const std::optional<ledger::TxId>& sealed_at,
+                             const consensus::ProposalPosition& position) {
+  CAIRN_CHECK(!sealed_at.has_value() ||
+              (sealed_at->term == position.term && sealed_at->index == position.first_index))
+      << "entries sealed for " << sealed_at->ToString() << " were appended at " << position.term
+      << "." << position.first_index;
 }
 
 void RaftLoop::AwaitProposed(const ledger::TxId& txid, AppendIdentity identity, bool wait_commit,
@@ -216,12 +252,18 @@ void RaftLoop::DoProposeBatch(std::vector<std::string> commands,
     data.push_back(std::move(commands[i]));
   }
   if (fresh.empty()) return;
+  auto sealed_at = SealProposals(&data);
+  if (!sealed_at.ok()) {
+    for (size_t i : fresh) std::move(dones[i])(sealed_at.status());
+    return;
+  }
   auto position = raw_->Propose(std::move(data));
   if (!position.ok()) {
     const absl::Status error = ProposeError(position.status());
     for (size_t i : fresh) std::move(dones[i])(error);
     return;
   }
+  CheckSealedAt(*sealed_at, *position);
   CAIRN_CHECK(position->last_index - position->first_index + 1 == fresh.size());
   for (size_t j = 0; j < fresh.size(); ++j) {
     const size_t i = fresh[j];

@@ -69,6 +69,12 @@ struct RaftLoopOptions {
   // Called after a batch that applied a signature transaction (on the apply
   // stage's thread; must be quick).
   std::function<void()> on_signature_applied;
+  // A private ledger's sealing (LedgerSecrets::SealCommand): given the txid
+  // an append will have and its serialized LogCommand, what the log stores
+  // there. Called on the loop thread just before the entry is appended, when
+  // the txid is certain; an error fails that proposal and appends nothing.
+  // Unset: commands are stored as proposed.
+  std::function<absl::StatusOr<std::string>(const ledger::TxId&, std::string)> seal;
   // Committed entries handed to the apply stage and not yet applied, at most
   // (beyond, the loop waits for the stage).
   size_t apply_queue_entries_max = 16384;
@@ -225,6 +231,9 @@ class RaftLoop {
                       bool wait_commit, Clock::time_point deadline, BatchDone done);
   // An entry just proposed at `txid`: tracks its key until it is applied
   // (for retries to join), then answers PENDING or waits for its commit.
+  absl::StatusOr<std::optional<ledger::TxId>> SealProposals(std::vector<std::string>* commands);
+  static void CheckSealedAt(const std::optional<ledger::TxId>& sealed_at,
+                            const consensus::ProposalPosition& position);
   void AwaitProposed(const ledger::TxId& txid, AppendIdentity identity, bool wait_commit,
                      Clock::time_point deadline, ProposeDone done);
   // A retry of an append in flight on this leader: answers it (joined) and

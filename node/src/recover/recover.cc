@@ -16,12 +16,14 @@
 #include "absl/strings/str_cat.h"
 #include "apply/applier.h"
 #include "apply/governance.h"
+#include "apply/ledger_secrets.h"
 #include "cairn/base/clock.h"
 #include "cairn/base/files.h"
 #include "cairn/base/hex.h"
 #include "cairn/ledger/checkpoint.h"
 #include "cairn/ledger/encoding.h"
 #include "cairn/ledger/identity.h"
+#include "cairn/ledger/private_entry.h"
 #include "cairn/ledger/txid.h"
 #include "cairn/storage/archive_layout.h"
 #include "cairn/storage/archive_store.h"
@@ -50,10 +52,67 @@ struct RecoverArgs {
   std::string region = "local";
   std::string service_cert_file;
   std::string tls_cert_file;
+  std::string tls_key_file;  // needed for a private ledger's archive
   std::string trusted_checkpoint_file;
   bool accept_loss = false;
   bool full_audit = false;
 };
+
+// A private ledger's archive: the recovered service must be able to read the
+// history, so the recovering node must hold every version of the ledger
+// secret (its own wrapped copies must open with --tls-key-file), and it
+// seals what follows with a new version (the lost region may hold entries
+// sealed at the txids the recovered service will use). Adds that version,
+// wrapped to the recovering node, to `recovery`. FailedPrecondition saying
+// what is missing otherwise.
+absl::Status PrivateLedgerRecovery(const RecoverArgs& a, const Governance& governance,
+                                   const ledger::Certificate& service_cert,
+                                   const ledger::Certificate& node_cert,
+                                   v1::RecoverService* recovery) {
+  if (governance.ledger_type() != v1::LEDGER_TYPE_PRIVATE) return absl::OkStatus();
+  if (a.tls_key_file.empty()) {
+    return absl::FailedPreconditionError(
+        "this archive is a private ledger: give --tls-key-file (the key of --tls-cert-file), so "
+        "that recover can check this node opens every version of the ledger secret, without "
+        "which the recovered service could not read its history");
+  }
+  absl::StatusOr<ledger::PrivateKey> key = ledger::ReadPrivateKeyFile(a.tls_key_file);
+  if (!key.ok()) {
+    return absl::FailedPreconditionError(absl::StrCat("--tls-key-file: ", key.status().message()));
+  }
+  if (!node_cert.MatchesKey(*key)) {
+    return absl::FailedPreconditionError("--tls-key-file is not the key of --tls-cert-file");
+  }
+  LedgerSecrets secrets(a.node_id, service_cert.Fingerprint(), &*key);
+  const absl::Status refreshed = secrets.Refresh(governance);
+  const uint32_t newest = governance.newest_ledger_secret_version();
+  std::vector<uint32_t> missing;
+  for (uint32_t v = 1; v <= newest; ++v) {
+    if (!secrets.Get(v).ok()) missing.push_back(v);
+  }
+  if (!missing.empty()) {
+    std::string versions;
+    for (uint32_t v : missing) absl::StrAppend(&versions, versions.empty() ? "" : ", ", v);
+    return absl::FailedPreconditionError(absl::StrCat(
+        "this archive is a private ledger, and node ", a.node_id, " with certificate ",
+        node_cert.Fingerprint().substr(0, 16), "… was not given version(s) ", versions,
+        " of its ledger secret", refreshed.ok() ? "" : absl::StrCat(" (", refreshed.message(), ")"),
+        ": recover as a node that held them, with its node id, certificate and key (the "
+        "geo-replica that wrote the archive holds every version)"));
+  }
+  auto fresh = ledger::LedgerSecret::Generate(newest + 1);
+  if (!fresh.ok()) return fresh.status();
+  auto wrapped = ledger::WrapSecret(
+      fresh->key(), node_cert,
+      ledger::LedgerSecretWrapContext(newest + 1, a.node_id, service_cert.Fingerprint()));
+  if (!wrapped.ok()) return wrapped.status();
+  v1::WrappedLedgerSecret* w = recovery->add_ledger_secrets();
+  w->set_version(newest + 1);
+  w->set_node_id(a.node_id);
+  w->set_certificate_fingerprint(node_cert.Fingerprint());
+  w->set_wrapped(*std::move(wrapped));
+  return absl::OkStatus();
+}
 
 // A checkpoint the operator trusts: verified against the service
 // certificate before it is used.
@@ -187,6 +246,7 @@ class Rebuilder {
   }
 
   uint64_t recovery_count() const { return governance_.recovery_count(); }
+  const Governance& governance() const { return governance_; }
   absl::Status CheckResidency(const std::string& region) const {
     return governance_.CheckResidency(region, "the recovering node");
   }
@@ -359,6 +419,10 @@ int Recover(const RecoverArgs& a, std::ostream& out, std::ostream& err) {
   self->set_certificate_pem(node_cert->ToPem());
   self->set_membership(v1::MEMBERSHIP_VOTER);
   self->set_region(a.region);
+  if (absl::Status s = PrivateLedgerRecovery(a, rebuilder->governance(), *service, *node_cert, r);
+      !s.ok()) {
+    return discard(s.message());
+  }
   absl::StatusOr<ledger::TxId> recorded = rebuilder->Finish(recovery, a.node_id);
   if (!recorded.ok()) return discard(recorded.status().message());
   rebuilder.reset();
@@ -413,6 +477,10 @@ int RecoverMain(int argc, const char* const* argv, std::ostream& out, std::ostre
   app.add_option("--tls-cert-file", a.tls_cert_file,
                  "The node's certificate (PEM), issued by the service identity")
       ->required()
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key-file", a.tls_key_file,
+                 "The node's key (PEM): needed for a private ledger's archive, to check the node "
+                 "opens every version of the ledger secret")
       ->check(CLI::ExistingFile);
   app.add_option("--trusted-checkpoint", a.trusted_checkpoint_file,
                  "A checkpoint the archive must hold (a client state file: protobuf JSON of "

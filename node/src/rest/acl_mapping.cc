@@ -5,6 +5,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "cairn/base/hex.h"
 #include "cairn/base/utf8.h"
 #include "errors/status.h"
 
@@ -79,6 +80,8 @@ nlohmann::ordered_json EntryJson(const v1::Entry& entry) {
   }
   j["collectionId"] = entry.collection_id();
   j["transactionId"] = entry.txid();
+  // A private ledger's entry: what checks its receipt with the contents.
+  if (!entry.contents_salt().empty()) j["contentsSalt"] = base::HexEncode(entry.contents_salt());
   return j;
 }
 

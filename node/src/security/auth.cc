@@ -27,9 +27,20 @@ absl::StatusOr<Caller> CallerIdentifier::Identify(const grpc::ServerContextBase&
   }
   Caller caller{cert->Fingerprint(), cert->NodeId()};
   absl::MutexLock lock(&mu_);
+  if (caller.node_id != 0) {
+    if (node_certs_.size() >= cache_entries_max_) node_certs_.clear();
+    node_certs_[caller.node_id] = pem;
+  }
   if (cache_.size() >= cache_entries_max_) cache_.clear();
   cache_.emplace(std::move(pem), caller);
   return caller;
+}
+
+std::optional<std::string> CallerIdentifier::NodeCertificatePem(uint64_t node_id) const {
+  absl::MutexLock lock(&mu_);
+  auto it = node_certs_.find(node_id);
+  if (it == node_certs_.end()) return std::nullopt;
+  return it->second;
 }
 
 }  // namespace cairn::node

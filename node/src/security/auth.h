@@ -9,6 +9,7 @@
 #include <grpcpp/server_context.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -32,10 +33,16 @@ class CallerIdentifier {
   // UNAUTHENTICATED when the call carries no verified client certificate.
   absl::StatusOr<Caller> Identify(const grpc::ServerContextBase& context) ABSL_LOCKS_EXCLUDED(mu_);
 
+  // The certificate (PEM) node `node_id` last presented to this node, if it
+  // has called (TLS verified it chains to the service identity). The leader
+  // of a private ledger wraps the ledger secret to it.
+  std::optional<std::string> NodeCertificatePem(uint64_t node_id) const ABSL_LOCKS_EXCLUDED(mu_);
+
  private:
   const size_t cache_entries_max_;
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, Caller> cache_ ABSL_GUARDED_BY(mu_);  // PEM -> caller
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Caller> cache_ ABSL_GUARDED_BY(mu_);         // PEM -> caller
+  absl::flat_hash_map<uint64_t, std::string> node_certs_ ABSL_GUARDED_BY(mu_);  // id -> PEM
 };
 
 }  // namespace cairn::node

@@ -253,6 +253,9 @@ grpc::ServerUnaryReactor* AdminServiceImpl::GetClusterStatus(Ctx* call,
     resp->set_last_signed_index(latest->signature.index);
     resp->set_signed_tree_size(latest->tree_size);
   }
+  const bool is_private = governance_->ledger_type() == v1::LEDGER_TYPE_PRIVATE;
+  resp->set_ledger_type(is_private ? "private" : "public");
+  if (is_private) resp->set_ledger_secret_version(governance_->newest_ledger_secret_version());
   if (req->local_only()) {
     FillOwnStatus(resp->add_nodes());
     return Finish(reactor, absl::OkStatus());
@@ -362,6 +365,32 @@ grpc::ServerUnaryReactor* AdminServiceImpl::SetServiceSettings(
   return Govern(call, resp, std::move(tx), std::nullopt,
                 [req, resp](auto* leader, auto* client, auto done) {
                   leader->SetServiceSettings(client, req, resp, std::move(done));
+                });
+}
+
+// A new version of a private ledger's secret. Built by the leader alone (it
+// makes the secret and wraps it); a follower forwards the call as it is.
+grpc::ServerUnaryReactor* AdminServiceImpl::RotateLedgerSecret(
+    Ctx* call, const v1::RotateLedgerSecretRequest* req, v1::GovernanceResponse* resp) {
+  auto* reactor = call->DefaultReactor();
+  auto principal = authorizer_->Authorize(*call, v1::ROLE_ADMINISTRATOR);
+  if (!principal.ok()) return Finish(reactor, principal.status());
+  if (governance_->ledger_type() != v1::LEDGER_TYPE_PRIVATE) {
+    return Finish(reactor, absl::FailedPreconditionError(
+                               "this ledger is public: it has no ledger secret to rotate (a "
+                               "ledger's type is fixed at creation)"));
+  }
+  v1::GovernanceTransaction tx;
+  if (router_->IsLeader()) {
+    absl::StatusOr<v1::ShareLedgerSecrets> rotation = sharer_->Rotation();
+    if (!rotation.ok()) return Finish(reactor, rotation.status());
+    *tx.mutable_share_ledger_secrets() = *std::move(rotation);
+  } else {
+    tx.mutable_share_ledger_secrets();  // the leader makes the secret
+  }
+  return Govern(call, resp, std::move(tx), std::nullopt,
+                [req, resp](auto* leader, auto* client, auto done) {
+                  leader->RotateLedgerSecret(client, req, resp, std::move(done));
                 });
 }
 

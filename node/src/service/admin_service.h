@@ -15,6 +15,7 @@
 #include "service/call.h"
 #include "service/geo_replicas.h"
 #include "service/leader_router.h"
+#include "service/secret_sharer.h"
 
 namespace cairn::node {
 
@@ -28,7 +29,7 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                    const LeaderRouter* router, RaftLoop* loop, const Governance* governance,
                    const storage::LedgerStore* ledger, const IndexWaiters* applied,
                    PeerChannels* channels, GeoReplicas* geo,
-                   const ledger::Certificate* service_cert)
+                   const ledger::Certificate* service_cert, const SecretSharer* sharer)
       : identity_(identity),
         authorizer_(authorizer),
         router_(router),
@@ -38,7 +39,8 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
         applied_(applied),
         channels_(channels),
         geo_(geo),
-        service_cert_(service_cert) {}
+        service_cert_(service_cert),
+        sharer_(sharer) {}
 
   using Ctx = grpc::CallbackServerContext;
   using Reactor = grpc::ServerUnaryReactor;
@@ -68,6 +70,8 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
                         v1::GovernanceResponse* resp) override;
   Reactor* SetServiceSettings(Ctx* call, const v1::SetServiceSettingsRequest* req,
                               v1::GovernanceResponse* resp) override;
+  Reactor* RotateLedgerSecret(Ctx* call, const v1::RotateLedgerSecretRequest* req,
+                              v1::GovernanceResponse* resp) override;
 
  private:
   // Authorizes as Administrator, validates `tx`, then proposes it (with the
@@ -90,6 +94,7 @@ class AdminServiceImpl final : public v1::AdminService::CallbackService {
   PeerChannels* const channels_;
   GeoReplicas* const geo_;
   const ledger::Certificate* const service_cert_;
+  const SecretSharer* const sharer_;  // a private ledger's rotations
 };
 
 }  // namespace cairn::node

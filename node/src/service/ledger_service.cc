@@ -25,7 +25,8 @@ namespace {
 // A stored entry as the API shows it. User entries carry their contents;
 // service entries (governance, signatures, internal) carry their whole entry
 // data as contents, which is what their leaf's contents digest covers.
-absl::Status ToEntry(const storage::StoredEntry& stored, bool include_contents, v1::Entry* out) {
+absl::Status ToEntry(const storage::StoredEntry& stored, bool include_contents,
+                     const LedgerSecrets* secrets, v1::Entry* out) {
   out->set_txid(ledger::TxId{stored.term, stored.index}.ToString());
   v1::LogCommand command;
   if (!stored.data.empty() && !command.ParseFromString(stored.data)) {
@@ -34,7 +35,16 @@ absl::Status ToEntry(const storage::StoredEntry& stored, bool include_contents, 
   if (command.has_user()) {
     const v1::UserTransaction& tx = command.user();
     out->set_collection_id(tx.collection_id());
-    if (include_contents) out->set_contents(tx.contents());
+    if (include_contents && tx.has_sealed()) {
+      // A private ledger's entry: opened for the reader, with the salt that
+      // checks its receipt (the caller's role was checked before).
+      auto opened = secrets->Open(ledger::TxId{stored.term, stored.index}, tx);
+      if (!opened.ok()) return opened.status();
+      out->set_contents(std::move(opened->contents));
+      out->set_contents_salt(std::move(opened->salt));
+    } else if (include_contents) {
+      out->set_contents(tx.contents());
+    }
     out->set_claims_digest(tx.claims_digest());
     out->set_user_id(tx.user_id());
     out->set_timestamp_unix_ms(tx.timestamp_unix_ms());
@@ -182,6 +192,17 @@ absl::StatusOr<std::optional<ledger::TxId>> LedgerServiceImpl::AppliedDuplicate(
   return holder;
 }
 
+absl::StatusOr<AppendIdentity> LedgerServiceImpl::IdentityOfRequest(
+    const v1::UserTransaction& tx) const {
+  AppendIdentity identity = IdentityOf(tx);
+  if (reads_.secrets != nullptr && reads_.secrets->private_ledger()) {
+    auto digest = reads_.secrets->RequestDigest(tx);
+    if (!digest.ok()) return digest.status();
+    identity.digest = *digest;
+  }
+  return identity;
+}
+
 void LedgerServiceImpl::ProposeAppend(Ctx* call, Reactor* reactor, const Principal& principal,
                                       const v1::AppendRequest* req, v1::AppendResponse* resp) {
   const int64_t now_ms = base::NowUnixMs();
@@ -192,7 +213,12 @@ void LedgerServiceImpl::ProposeAppend(Ctx* call, Reactor* reactor, const Princip
     return;
   }
   const bool geo_durable = GeoDurable(req->wait());
-  AppendIdentity identity = IdentityOf(command.user());
+  auto identity_or = IdentityOfRequest(command.user());
+  if (!identity_or.ok()) {
+    Finish(reactor, identity_or.status());
+    return;
+  }
+  AppendIdentity identity = *std::move(identity_or);
   auto duplicate = AppliedDuplicate(principal, req->idempotency_key(), identity, now_ms);
   if (!duplicate.ok()) {
     Finish(reactor, duplicate.status());
@@ -250,7 +276,12 @@ void LedgerServiceImpl::ProposeAppendBatch(Ctx* call, Reactor* reactor, const Pr
       Finish(reactor, AboutEntry(st, static_cast<size_t>(i)));
       return;
     }
-    AppendIdentity identity = IdentityOf(command.user());
+    auto identity_or = IdentityOfRequest(command.user());
+    if (!identity_or.ok()) {
+      Finish(reactor, identity_or.status());
+      return;
+    }
+    AppendIdentity identity = *std::move(identity_or);
     auto duplicate = AppliedDuplicate(principal, e.idempotency_key(), identity, now_ms);
     if (!duplicate.ok()) {
       metrics_->appends_rejected_total.Increment();
@@ -370,7 +401,7 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetEntry(Ctx* call, const v1::GetEn
     if (!stored.ok() || stored->term != txid.term) {
       return ToGrpcStatus(NotInLedger(txid.ToString()));
     }
-    return ToGrpcStatus(ToEntry(*stored, true, resp->mutable_entry()));
+    return ToGrpcStatus(ToEntry(*stored, true, reads_.secrets, resp->mutable_entry()));
   };
   // An index not applied here yet may still come (then wait for it), unless
   // it is not in the ledger.
@@ -401,7 +432,7 @@ grpc::ServerUnaryReactor* LedgerServiceImpl::GetCurrentEntry(Ctx* call,
               ? absl::NotFoundError(absl::StrCat("collection '", id, "' has no entries"))
               : stored.status());
     }
-    return ToGrpcStatus(ToEntry(*stored, true, resp->mutable_entry()));
+    return ToGrpcStatus(ToEntry(*stored, true, reads_.secrets, resp->mutable_entry()));
   };
   if (req->consistency() == v1::READ_CONSISTENCY_LOCAL) {
     reactor->Finish(read());
@@ -468,7 +499,7 @@ grpc::Status LedgerServiceImpl::ListPage(const v1::ListEntriesRequest& req, uint
   auto page = reads_.ledger->ListEntries(req.collection_id(), options);
   if (!page.ok()) return ToGrpcStatus(page.status());
   for (const auto& e : page->entries) {
-    absl::Status st = ToEntry(e, req.include_contents(), resp->add_entries());
+    absl::Status st = ToEntry(e, req.include_contents(), reads_.secrets, resp->add_entries());
     if (!st.ok()) return ToGrpcStatus(st);
   }
   if (!page->next_page_token.empty()) {

@@ -6,6 +6,8 @@
 #include <optional>
 
 #include "apply/governance.h"
+#include "apply/idempotency.h"
+#include "apply/ledger_secrets.h"
 #include "cairn/consensus/storage.h"
 #include "cairn/ledger/merkle_store.h"
 #include "cairn/node/config.h"
@@ -29,6 +31,9 @@ struct CommittedReads {
   const ledger::MerkleNodeReader* proof_nodes = nullptr;
   IndexWaiters* applied = nullptr;  // reached: applied index
   IndexWaiters* signed_ = nullptr;  // reached: leaves covered by a signature
+  // A private ledger's secrets: open sealed contents for readers, and key
+  // the digests of appends for idempotent retries.
+  const LedgerSecrets* secrets = nullptr;
 };
 
 class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
@@ -73,6 +78,12 @@ class LedgerServiceImpl final : public v1::LedgerService::CallbackService {
                               v1::GetServiceIdentityResponse* resp) override;
 
  private:
+  // The identity of an append request for idempotent retries: IdentityOf,
+  // with the digest keyed by the ledger secret in a private ledger (the
+  // digest the sealed entry will carry). UNAVAILABLE while this node does not
+  // hold the secret.
+  absl::StatusOr<AppendIdentity> IdentityOfRequest(const v1::UserTransaction& tx) const;
+
   // The start of every write handler: authorizes (Contributor), validates
   // with `validate`, then forwards the call to the leader with
   // `start_on_leader(leader_stub, client_context, req, resp, done)` when

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cairn/ledger/encoding.h"
+#include "cairn/ledger/private_entry.h"
 
 namespace cairn::node {
 
@@ -88,6 +89,24 @@ absl::StatusOr<v1::CreateService> MakeGenesis(const ledger::Certificate& service
   first->set_role(v1::ROLE_ADMINISTRATOR);
   first->set_description("initial administrator");
   return genesis;
+}
+
+absl::Status MakeGenesisPrivate(v1::CreateService* genesis, uint64_t node_id,
+                                const ledger::Certificate& node_cert,
+                                const ledger::Certificate& service_cert) {
+  auto secret = ledger::LedgerSecret::Generate(1);
+  if (!secret.ok()) return secret.status();
+  auto wrapped =
+      ledger::WrapSecret(secret->key(), node_cert,
+                         ledger::LedgerSecretWrapContext(1, node_id, service_cert.Fingerprint()));
+  if (!wrapped.ok()) return wrapped.status();
+  genesis->set_ledger_type(v1::LEDGER_TYPE_PRIVATE);
+  v1::WrappedLedgerSecret* w = genesis->add_ledger_secrets();
+  w->set_version(1);
+  w->set_node_id(node_id);
+  w->set_certificate_fingerprint(node_cert.Fingerprint());
+  w->set_wrapped(*std::move(wrapped));
+  return absl::OkStatus();
 }
 
 }  // namespace cairn::node

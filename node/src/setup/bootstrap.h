@@ -34,4 +34,13 @@ absl::StatusOr<v1::CreateService> MakeGenesis(const ledger::Certificate& service
                                               const std::string& admin_cert_file,
                                               const std::string& default_region);
 
+// Makes `genesis` a private ledger's: the type, and a new ledger secret
+// (version 1) wrapped to this node's certificate, the only copy until the
+// leader shares it with the other members (docs/formats.md, "Private
+// entries v1"). The secret exists nowhere else: if this genesis is never
+// committed, it is gone with the process.
+absl::Status MakeGenesisPrivate(v1::CreateService* genesis, uint64_t node_id,
+                                const ledger::Certificate& node_cert,
+                                const ledger::Certificate& service_cert);
+
 }  // namespace cairn::node

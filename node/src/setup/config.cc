@@ -156,6 +156,11 @@ void AddClusterOptions(CLI::App& app, NodeConfig& c) {
   app.add_option("--initial-admin-cert-file", c.initial_admin_cert_file,
                  "Certificate (PEM) of the first Administrator of a new service")
       ->check(CLI::ExistingFile);
+  app.add_option("--ledger-type", c.ledger_type,
+                 "public or private (contents sealed at rest): the type of a new service, fixed "
+                 "for good; on an existing ledger it must be the ledger's (default: the "
+                 "ledger's, public for a new service)")
+      ->check(CLI::IsMember({"public", "private"}));
   app.add_option("--tick-ms", c.tick_ms, "Raft clock tick, in milliseconds")
       ->check(CLI::Range(uint64_t{1}, uint64_t{10000}))
       ->capture_default_str();

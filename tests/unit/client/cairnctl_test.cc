@@ -151,7 +151,7 @@ TEST_F(CairnctlTest, ReceiptCheckpointConsistencyAndIdentity) {
   auto saved = client::ReadReceiptFile(receipt_file);
   ASSERT_TRUE(saved.ok()) << saved.status();
   EXPECT_TRUE(client::VerifyReceipt(*saved, testing::ReadFileOrEmpty(cluster_.pki().service_cert()),
-                                    {std::nullopt, client::ClaimsDigest(R"({"approved":true})")})
+                                    {.claims_digest = client::ClaimsDigest(R"({"approved":true})")})
                   .ok());
   r = Run({"receipt", "get", "1.2", "--json"});
   EXPECT_EQ(nlohmann::json::parse(r.out)["leaf"]["txid"], "1.2");

@@ -17,6 +17,7 @@
 #include "cairn/ledger/identity.h"
 #include "cairn/ledger/memory_merkle_store.h"
 #include "cairn/ledger/merkle_tree.h"
+#include "cairn/ledger/private_entry.h"
 #include "cairn/ledger/receipt.h"
 #include "cairn/ledger/segment.h"
 #include "cairn/ledger/txid.h"
@@ -76,6 +77,27 @@ class TestLedger {
     tx->set_user_id(std::string(64, 'a'));
     tx->set_idempotency_key("key-" + std::to_string(entries_.size()));
     tx->set_timestamp_unix_ms(Now());
+    return Append(command);
+  }
+
+  // A private ledger's user entry: `contents` sealed under `secret` with
+  // `salt` at the next txid (docs/formats.md, "Private entries v1").
+  ledger::TxId AppendPrivateUser(const ledger::LedgerSecret& secret, const std::string& collection,
+                                 const std::string& contents, const std::string& salt) {
+    const ledger::TxId txid{term_, entries_.size() + 1};
+    v1::LogCommand command;
+    v1::UserTransaction* tx = command.mutable_user();
+    tx->set_collection_id(collection);
+    tx->set_user_id(std::string(64, 'a'));
+    tx->set_timestamp_unix_ms(Now());
+    v1::SealedContents* sealed = tx->mutable_sealed();
+    sealed->set_secret_version(secret.version());
+    auto ciphertext = ledger::SealContents(secret, txid, collection, salt, contents);
+    CAIRN_CHECK_OK(ciphertext.status());
+    sealed->set_ciphertext(*ciphertext);
+    auto commitment = ledger::ContentsCommitment(salt, contents);
+    CAIRN_CHECK_OK(commitment.status());
+    sealed->set_commitment(ledger::HashToString(*commitment));
     return Append(command);
   }
 

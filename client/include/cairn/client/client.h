@@ -222,6 +222,10 @@ class Client {
   // Replaces the service's settings (Administrator); returns the governance
   // txid. GetDrStatus().settings() shows them.
   absl::StatusOr<std::string> SetServiceSettings(const v1::ServiceSettings& settings);
+  // A private ledger: starts a new version of the ledger secret for new
+  // entries (Administrator); returns the governance txid. FAILED_PRECONDITION
+  // on a public ledger.
+  absl::StatusOr<std::string> RotateLedgerSecret();
 
  private:
   explicit Client(std::shared_ptr<internal::Core> core);

@@ -16,10 +16,16 @@ namespace cairn::client {
 
 // What a verifier knows about the transaction besides its receipt.
 struct ReceiptExpectations {
-  // The entry's contents: their SHA-256 must be the leaf's contents_digest.
-  std::optional<std::string> contents;
+  // The entry's contents: their SHA-256 must be the leaf's contents_digest
+  // (in a private ledger, HMAC-SHA256 keyed with contents_salt must be).
+  std::optional<std::string> contents = std::nullopt;
   // The claims digest the application expects ("" = none). Must equal the leaf's.
-  std::optional<std::string> claims_digest;
+  std::optional<std::string> claims_digest = std::nullopt;
+  // A private ledger's entry: the 32-byte salt GetEntry returns with its
+  // contents (Entry.contents_salt). Required with contents for such an entry,
+  // refused for any other. Last, so that positional initializers written
+  // before it was added keep their meaning.
+  std::optional<std::string> contents_salt = std::nullopt;
 };
 
 // The claims digest of application claims: SHA-256(claims), 32 bytes. Pass it

@@ -37,6 +37,12 @@ inline constexpr absl::string_view kInternalCollection = "cairn.internal";
 // Collection ids starting with this are reserved for the service.
 inline constexpr absl::string_view kReservedCollectionPrefix = "cairn.";
 
+// True for the kinds a user writes: USER, and PRIVATE_USER in a private
+// ledger. Both follow the same leaf rules; only the contents digest differs.
+inline bool IsUserKind(v1::EntryKind kind) {
+  return kind == v1::ENTRY_KIND_USER || kind == v1::ENTRY_KIND_PRIVATE_USER;
+}
+
 // OK when `id` is a collection a user may append to: 1 to 256 bytes of valid
 // UTF-8 without control characters, not starting with "cairn.".
 absl::Status ValidateUserCollectionId(absl::string_view id,

@@ -30,10 +30,14 @@ absl::StatusOr<v1::Receipt> BuildReceipt(const v1::LeafComponents& leaf, const M
 
 // What the verifier knows besides the receipt, if anything.
 struct ReceiptExpectations {
-  // The transaction's contents: SHA-256(contents) must be the leaf's contents_digest.
+  // The transaction's contents: SHA-256(contents) must be the leaf's
+  // contents_digest; for a private entry (leaf kind PRIVATE_USER)
+  // HMAC-SHA256 keyed with `contents_salt` must be, so both are needed.
   std::optional<std::string> contents = std::nullopt;
   // The claims digest the application expects (empty: none). Must equal the leaf's.
   std::optional<std::string> claims_digest = std::nullopt;
+  // A private entry's salt (32 bytes), given to its readers with the contents.
+  std::optional<std::string> contents_salt = std::nullopt;
 };
 
 // Verifies `receipt` against `service_cert` (the pinned service identity),

@@ -47,6 +47,11 @@ struct NodeConfig {
   std::vector<std::string> peer_routes;
   // Certificate (PEM) of the first Administrator of a new service.
   std::string initial_admin_cert_file;
+  // "public" or "private" (user entries' contents sealed; docs/formats.md,
+  // "Private entries v1"): the type of a new service, fixed at creation. Empty
+  // takes the ledger's type, public for a new service; on a node of an
+  // existing ledger a type other than the ledger's refuses to start.
+  std::string ledger_type;
 
   // --- Raft timing ---
   uint64_t tick_ms = 100;        // one logical clock tick
