@@ -14,6 +14,13 @@
 # the untagged build stage it leaves).
 #
 #   deploy/compose-drill.sh [--keep] [--bootstrap-base] [--image TAG] [--remove-image]
+#                           [--prebuilt]
+#
+# --prebuilt packs this checkout's own build ($CAIRN_BIN_DIR/node/cairn-node and
+# client/cairnctl, stripped) into the image instead of compiling the tree in
+# the image's build stage (Dockerfile, CAIRN_PREBUILT): the test suite uses it
+# so that CI compiles Cairn once. Without it the image builds from source, as
+# a user's `docker build` does.
 #
 # Published ports follow docker-compose.yml: CAIRN_NODE<N>_CLIENT_PORT and
 # CAIRN_NODE<N>_HTTP_PORT (defaults 7101-7103 and 7301-7303).
@@ -28,6 +35,7 @@ BIN=${CAIRN_BIN_DIR:-build/release}
 keep=0
 bootstrap=0
 remove_image=0
+prebuilt=0
 export CAIRN_IMAGE=${CAIRN_IMAGE:-cairn:local}
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -35,6 +43,7 @@ while [ $# -gt 0 ]; do
     --bootstrap-base) bootstrap=1 ;;
     --image) CAIRN_IMAGE=$2; shift ;;
     --remove-image) remove_image=1 ;;
+    --prebuilt) prebuilt=1 ;;
     -h|--help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "compose-drill: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -79,12 +88,25 @@ cleanup() {
       docker image prune -f --filter label=org.cairn.stage=build >/dev/null 2>&1 || true
     fi
   fi
-  rm -rf "$work"
+  rm -rf "$work" "${staged:-}"
 }
 trap cleanup EXIT
 
-log "building the image (deploy/Dockerfile)"
-dc build >"$work/build.log" 2>&1 || { tail -30 "$work/build.log" >&2; die "image build failed"; }
+build_args=()
+if [ "$prebuilt" = 1 ]; then
+  # In the build context (the repository root), where .dockerignore lets it in.
+  staged=.cairn-prebuilt-$$
+  mkdir -p "$staged"
+  for b in node/cairn-node client/cairnctl; do
+    [ -x "$BIN/$b" ] || die "$BIN/$b not built (--prebuilt packs this checkout's build)"
+    strip -o "$staged/$(basename "$b")" "$BIN/$b"
+  done
+  build_args=(--build-arg "CAIRN_PREBUILT=$staged")
+  log "building the image (deploy/Dockerfile) from this checkout's build in $BIN"
+else
+  log "building the image (deploy/Dockerfile)"
+fi
+dc build "${build_args[@]}" >"$work/build.log" 2>&1 || { tail -30 "$work/build.log" >&2; die "image build failed"; }
 log "starting the service"
 dc up -d >"$work/up.log" 2>&1 || { cat "$work/up.log" >&2; die "compose up failed"; }
 container() { dc ps -q "$1"; }

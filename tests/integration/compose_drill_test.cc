@@ -1,5 +1,6 @@
 // The docker-compose deployments, end to end. First deploy/compose-drill.sh:
-// the image builds from deploy/Dockerfile, the three-node service of
+// the image builds from deploy/Dockerfile (packing this build's programs:
+// --prebuilt), the three-node service of
 // deploy/docker-compose.yml elects a leader, commits, serves a receipt that
 // verifies offline, survives SIGKILL of the leader's container and takes
 // the node back. Then, with the same image, `cairn-drill --target compose`
@@ -67,8 +68,11 @@ TEST_F(ComposeDrill, ServiceCommitsProvesAndSurvivesLosingItsLeader) {
     argv.push_back(absl::StrCat("CAIRN_NODE", node, "_CLIENT_PORT=", testing::PickFreePort()));
     argv.push_back(absl::StrCat("CAIRN_NODE", node, "_HTTP_PORT=", testing::PickFreePort()));
   }
+  // --prebuilt: the image packs this build's cairn-node and cairnctl
+  // ($CAIRN_BIN_DIR) instead of compiling the tree a second time; without it
+  // the script builds the image from source, as users do.
   argv.insert(argv.end(), {"/bin/bash", std::string(source) + "/deploy/compose-drill.sh",
-                           "--bootstrap-base", "--image", Tag()});
+                           "--bootstrap-base", "--prebuilt", "--image", Tag()});
   const testing::CommandResult r = testing::RunCommand(argv, "", std::chrono::minutes(40));
   std::cerr << r.out << r.err;
   EXPECT_EQ(r.exit_code, 0);

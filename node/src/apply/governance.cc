@@ -119,10 +119,23 @@ void Governance::Apply(const v1::GovernanceTransaction& tx, storage::ApplyBatch*
       created_ = true;
       return;
     }
-    case v1::GovernanceTransaction::kShareLedgerSecrets:
+    case v1::GovernanceTransaction::kShareLedgerSecrets: {
       if (ledger_type_ != v1::LEDGER_TYPE_PRIVATE) return;  // nothing to share in a public ledger
-      AddLedgerSecretsLocked(tx.share_ledger_secrets().secrets(), batch);
+      // An Administrator's is a rotation: all of it starts version newest+1,
+      // or, when another rotation got there first, none of it does (two
+      // secrets under one version would open for some nodes only). The
+      // leader's own shares only give versions the ledger has.
+      const uint32_t newest = NewestLedgerSecretLocked();
+      const bool rotation = !tx.user_id().empty();
+      google::protobuf::RepeatedPtrField<v1::WrappedLedgerSecret> accepted;
+      for (const v1::WrappedLedgerSecret& w : tx.share_ledger_secrets().secrets()) {
+        if (rotation && w.version() != newest + 1) return;
+        if (!rotation && w.version() > newest) continue;
+        *accepted.Add() = w;
+      }
+      AddLedgerSecretsLocked(accepted, batch);
       return;
+    }
     case v1::GovernanceTransaction::kPutUser:
       PutUser(tx.put_user(), batch, &users_);
       return;

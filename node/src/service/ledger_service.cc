@@ -38,6 +38,10 @@ absl::Status ToEntry(const storage::StoredEntry& stored, bool include_contents,
     if (include_contents && tx.has_sealed()) {
       // A private ledger's entry: opened for the reader, with the salt that
       // checks its receipt (the caller's role was checked before).
+      if (secrets == nullptr) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("entry ", out->txid(), " is sealed and this server holds no secrets"));
+      }
       auto opened = secrets->Open(ledger::TxId{stored.term, stored.index}, tx);
       if (!opened.ok()) return opened.status();
       out->set_contents(std::move(opened->contents));

@@ -48,10 +48,12 @@ class LedgerSecretsTest : public LedgerFixture {
   };
 
   // A ShareLedgerSecrets giving `version` of a new secret to node `node_id`
-  // at `cert`.
-  std::string Share(uint32_t version, uint64_t node_id, const ledger::Certificate& cert) {
+  // at `cert`: the leader's own share, or an Administrator's rotation.
+  std::string Share(uint32_t version, uint64_t node_id, const ledger::Certificate& cert,
+                    bool rotation = false) {
     auto secret = ledger::LedgerSecret::Generate(version);
     v1::LogCommand c;
+    if (rotation) c.mutable_governance()->set_user_id(pki_.admin_cert->Fingerprint());
     v1::WrappedLedgerSecret* w =
         c.mutable_governance()->mutable_share_ledger_secrets()->add_secrets();
     w->set_version(version);
@@ -151,7 +153,7 @@ TEST_F(LedgerSecretsTest, WithoutTheNewestVersionANodeDoesNotSeal) {
   applier_->Apply({Next(""), Next(PrivateGenesis())});
   OtherNode other(pki_);
   // Version 2 exists, given to node 2 only: node 1 must not seal with 1.
-  applier_->Apply({Next(Share(2, 2, *other.cert))});
+  applier_->Apply({Next(Share(2, 2, *other.cert, /*rotation=*/true))});
   EXPECT_EQ(secrets_.newest_version(), 2u);
   auto sealed = secrets_.SealCommand(ledger::TxId{1, 50}, User("x"));
   EXPECT_EQ(sealed.status().code(), absl::StatusCode::kUnavailable);
@@ -160,6 +162,23 @@ TEST_F(LedgerSecretsTest, WithoutTheNewestVersionANodeDoesNotSeal) {
   v1::LogCommand skip;
   ASSERT_TRUE(skip.ParseFromString(Share(4, 2, *other.cert)));
   EXPECT_EQ(governance_.Validate(skip.governance()).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(LedgerSecretsTest, ARotationOvertakenByAnotherIsIgnoredWhole) {
+  applier_->Apply({Next(""), Next(PrivateGenesis())});
+  OtherNode other(pki_);
+  // Two rotations to version 2 proposed at once (say, across a leader
+  // change): the first applied starts it; the second, a different secret
+  // under the same version, must give no one a copy.
+  applier_->Apply({Next(Share(2, 1, *pki_.node_cert, /*rotation=*/true))});
+  applier_->Apply({Next(Share(2, 2, *other.cert, /*rotation=*/true))});
+  EXPECT_EQ(governance_.newest_ledger_secret_version(), 2u);
+  EXPECT_TRUE(governance_.HasLedgerSecret(1, 2));
+  EXPECT_FALSE(governance_.HasLedgerSecret(2, 2));
+  // A leader's share of a version the ledger has not started is ignored too.
+  applier_->Apply({Next(Share(3, 2, *other.cert))});
+  EXPECT_EQ(governance_.newest_ledger_secret_version(), 2u);
+  EXPECT_THAT(secrets_.versions(), ElementsAre(1u, 2u));
 }
 
 TEST_F(LedgerSecretsTest, ACopyThatDoesNotOpenIsReported) {
