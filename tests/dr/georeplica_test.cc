@@ -147,6 +147,31 @@ class GeoReplicaTest : public ClientClusterTest, public ::testing::WithParamInte
     return RunCommand(argv, "", std::chrono::seconds(120));
   }
 
+  // cairn-node recover as `node`: into its data directory, at its addresses,
+  // in region "paired", with its certificate.
+  CommandResult RecoverAs(NodeProcess& node, const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {BinaryPath("node/cairn-node"),
+                                     "recover",
+                                     "--data-dir",
+                                     node.data_dir(),
+                                     "--node-id",
+                                     std::to_string(node.node_id()),
+                                     "--peer-address",
+                                     node.peer_address(),
+                                     "--client-address",
+                                     node.client_address(),
+                                     "--region",
+                                     "paired",
+                                     "--service-cert-file",
+                                     cluster_->pki().service_cert(),
+                                     "--tls-cert-file",
+                                     cluster_->pki().Node(node.node_id()).cert};
+    const std::vector<std::string> store = StoreArgs("archive");
+    argv.insert(argv.end(), store.begin(), store.end());
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return RunCommand(argv, "", std::chrono::seconds(120));
+  }
+
   CommandResult DrVerify(const std::string& service_cert) {
     std::vector<std::string> argv = {
         BinaryPath("client/cairnctl"), "dr", "verify", "--json", "--service-cert", service_cert};
@@ -503,28 +528,7 @@ TEST_P(GeoReplicaTest, RegionLossIsRecoveredFromTheArchive) {
 
   NodeProcess& rebuilt = cluster_->AddNodeObject();  // node 5, in the paired region
   rebuilt.set_data_dir(tmp_.path() + "/recovered");
-  auto recover = [&](const std::vector<std::string>& extra) {
-    std::vector<std::string> argv = {BinaryPath("node/cairn-node"),
-                                     "recover",
-                                     "--data-dir",
-                                     rebuilt.data_dir(),
-                                     "--node-id",
-                                     std::to_string(rebuilt.node_id()),
-                                     "--peer-address",
-                                     rebuilt.peer_address(),
-                                     "--client-address",
-                                     rebuilt.client_address(),
-                                     "--region",
-                                     "paired",
-                                     "--service-cert-file",
-                                     cluster_->pki().service_cert(),
-                                     "--tls-cert-file",
-                                     cluster_->pki().Node(rebuilt.node_id()).cert};
-    const std::vector<std::string> store = StoreArgs("archive");
-    argv.insert(argv.end(), store.begin(), store.end());
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return RunCommand(argv, "", std::chrono::seconds(120));
-  };
+  auto recover = [&](const std::vector<std::string>& extra) { return RecoverAs(rebuilt, extra); };
   // A checkpoint beyond the archive: refused, naming what would be lost;
   // nothing is left in the data directory.
   CommandResult r = recover({"--trusted-checkpoint", beyond_file});
@@ -717,31 +721,11 @@ TEST_P(PrivateGeoReplicaTest, TheArchiveIsSealedAndARecoveryNeedsANodeThatHeldTh
   EXPECT_THAT(r.err, HasSubstr("not the key of --tls-cert-file"));
   // With its key: recovered, at the addresses it will serve on.
   NodeProcess& rebuilt = cluster_->node(kGeoId);
-  std::vector<std::string> argv = {BinaryPath("node/cairn-node"),
-                                   "recover",
-                                   "--data-dir",
-                                   dir,
-                                   "--node-id",
-                                   std::to_string(kGeoId),
-                                   "--peer-address",
-                                   rebuilt.peer_address(),
-                                   "--client-address",
-                                   rebuilt.client_address(),
-                                   "--region",
-                                   "paired",
-                                   "--service-cert-file",
-                                   cluster_->pki().service_cert(),
-                                   "--tls-cert-file",
-                                   cluster_->pki().Node(kGeoId).cert,
-                                   "--tls-key-file",
-                                   cluster_->pki().Node(kGeoId).key};
-  const std::vector<std::string> store = StoreArgs("archive");
-  argv.insert(argv.end(), store.begin(), store.end());
-  r = RunCommand(argv, "", std::chrono::seconds(120));
+  rebuilt.set_data_dir(dir);
+  r = RecoverAs(rebuilt, {"--tls-key-file", cluster_->pki().Node(kGeoId).key});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(FilesContaining(dir, marker), ::testing::IsEmpty());
 
-  rebuilt.set_data_dir(dir);
   rebuilt.set_initial_cluster(rebuilt.MemberSpec());
   ASSERT_TRUE(rebuilt.Start({"--region", "paired"}).ok());
   ASSERT_TRUE(rebuilt.WaitReady(std::chrono::seconds(60)).ok()) << rebuilt.Log();

@@ -19,6 +19,34 @@
 
 namespace cairn::testing {
 
+// SDK options for `user` against `endpoints` (every node of `cluster` when
+// empty): quick retries, and a minute before a call gives up.
+inline client::ClientOptions ClusterClientOptions(TestCluster& cluster, const std::string& user,
+                                                  std::vector<std::string> endpoints = {}) {
+  if (endpoints.empty()) {
+    for (size_t id = 1; id <= cluster.size(); ++id) {
+      endpoints.push_back(cluster.node(id).client_address());
+    }
+  }
+  client::ClientOptions o;
+  o.endpoints = std::move(endpoints);
+  const CertFiles creds = cluster.pki().User(user);
+  o.credentials.cert_file = creds.cert;
+  o.credentials.key_file = creds.key;
+  o.credentials.service_cert_file = cluster.pki().service_cert();
+  o.call_timeout_ms = 5000;
+  o.retry.initial_backoff_ms = 20;
+  o.retry.max_backoff_ms = 500;
+  o.retry.total_timeout_ms = 60000;
+  return o;
+}
+
+inline std::unique_ptr<client::Client> MakeClusterClient(const client::ClientOptions& options) {
+  auto c = client::Client::Create(options);
+  CAIRN_CHECK_OK(c.status());
+  return *std::move(c);
+}
+
 class ClientClusterTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -49,23 +77,11 @@ class ClientClusterTest : public ::testing::Test {
   }
 
   client::ClientOptions Options(const std::string& user = "admin") {
-    client::ClientOptions o;
-    o.endpoints = Addresses();
-    const CertFiles creds = cluster_->pki().User(user);
-    o.credentials.cert_file = creds.cert;
-    o.credentials.key_file = creds.key;
-    o.credentials.service_cert_file = cluster_->pki().service_cert();
-    o.call_timeout_ms = 5000;
-    o.retry.initial_backoff_ms = 20;
-    o.retry.max_backoff_ms = 500;
-    o.retry.total_timeout_ms = 60000;
-    return o;
+    return ClusterClientOptions(*cluster_, user, Addresses());
   }
 
   std::unique_ptr<client::Client> MakeClient(const client::ClientOptions& options) {
-    auto c = client::Client::Create(options);
-    CAIRN_CHECK_OK(c.status());
-    return *std::move(c);
+    return MakeClusterClient(options);
   }
 
   // Makes `user` known with `role` (through the first Administrator).

@@ -20,6 +20,7 @@
 #include "cairn/client/errors.h"
 #include "cairn/client/verify.h"
 #include "cairn/ledger/segment.h"
+#include "integration/client_cluster_fixture.h"
 #include "testing/cluster.h"
 #include "testing/process.h"
 #include "testing/temp_dir.h"
@@ -89,28 +90,15 @@ class PrivateLedgerTest : public ::testing::Test {
 
   client::ClientOptions Options(const std::string& user = "admin",
                                 std::vector<std::string> endpoints = {}) {
-    client::ClientOptions o;
-    if (endpoints.empty()) {
-      for (size_t id = 1; id <= cluster_->size(); ++id) {
-        endpoints.push_back(cluster_->node(id).client_address());
-      }
-    }
-    o.endpoints = std::move(endpoints);
-    const testing::CertFiles creds = cluster_->pki().User(user);
-    o.credentials.cert_file = creds.cert;
-    o.credentials.key_file = creds.key;
-    o.credentials.service_cert_file = cluster_->pki().service_cert();
-    o.call_timeout_ms = 3000;
-    o.retry.initial_backoff_ms = 20;
-    o.retry.max_backoff_ms = 200;
+    client::ClientOptions o = testing::ClusterClientOptions(*cluster_, user, std::move(endpoints));
+    // A node that does not hold the secret yet answers UNAVAILABLE: ReadFrom
+    // polls, so each read gives up soon.
     o.retry.total_timeout_ms = 3000;
     return o;
   }
 
   std::unique_ptr<client::Client> MakeClient(const client::ClientOptions& options) {
-    auto c = client::Client::Create(options);
-    CAIRN_CHECK_OK(c.status());
-    return *std::move(c);
+    return testing::MakeClusterClient(options);
   }
 
   // Polls node `id` alone until it returns the entry at `txid` with its
