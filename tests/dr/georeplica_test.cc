@@ -172,6 +172,19 @@ class GeoReplicaTest : public ClientClusterTest, public ::testing::WithParamInte
     return RunCommand(argv, "", std::chrono::seconds(120));
   }
 
+  // Starts `node`, recovered, as the one voter in region "paired"; a client
+  // to it alone (nullptr, with the failure recorded, if it does not serve).
+  std::unique_ptr<client::Client> StartRecovered(NodeProcess& node) {
+    node.set_initial_cluster(node.MemberSpec());
+    EXPECT_TRUE(node.Start({"--region", "paired"}).ok());
+    const absl::Status ready = node.WaitReady(std::chrono::seconds(60));
+    EXPECT_TRUE(ready.ok()) << ready << "\n" << node.Log();
+    if (!ready.ok()) return nullptr;
+    client::ClientOptions o = Options();
+    o.endpoints = {node.client_address()};
+    return MakeClient(o);
+  }
+
   CommandResult DrVerify(const std::string& service_cert) {
     std::vector<std::string> argv = {
         BinaryPath("client/cairnctl"), "dr", "verify", "--json", "--service-cert", service_cert};
@@ -553,12 +566,8 @@ TEST_P(GeoReplicaTest, RegionLossIsRecoveredFromTheArchive) {
   // A second recovery into the same directory is refused.
   EXPECT_EQ(recover({}).exit_code, 2);
 
-  rebuilt.set_initial_cluster(rebuilt.MemberSpec());
-  ASSERT_TRUE(rebuilt.Start({"--region", "paired"}).ok());
-  ASSERT_TRUE(rebuilt.WaitReady(std::chrono::seconds(60)).ok()) << rebuilt.Log();
-  client::ClientOptions o = Options();
-  o.endpoints = {rebuilt.client_address()};
-  auto after = MakeClient(o);
+  std::unique_ptr<client::Client> after = StartRecovered(rebuilt);
+  ASSERT_NE(after, nullptr);
   for (const std::string& txid : durable) {
     absl::StatusOr<v1::Entry> e = after->GetEntry(txid);
     ASSERT_TRUE(e.ok()) << txid << ": " << e.status();
@@ -576,7 +585,8 @@ TEST_P(GeoReplicaTest, RegionLossIsRecoveredFromTheArchive) {
   // is told exactly which entries it saw are lost.
   const std::string state_file = tmp_.path() + "/client-state.json";
   std::filesystem::copy_file(beyond_file, state_file);
-  client::ClientOptions stateful = o;
+  client::ClientOptions stateful = Options();
+  stateful.endpoints = {rebuilt.client_address()};
   stateful.verified_state.state_file = state_file;
   auto saw_more = MakeClient(stateful);
   absl::StatusOr<v1::GetLatestCheckpointResponse> rolled = saw_more->GetLatestCheckpoint();
@@ -726,12 +736,8 @@ TEST_P(PrivateGeoReplicaTest, TheArchiveIsSealedAndARecoveryNeedsANodeThatHeldTh
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(FilesContaining(dir, marker), ::testing::IsEmpty());
 
-  rebuilt.set_initial_cluster(rebuilt.MemberSpec());
-  ASSERT_TRUE(rebuilt.Start({"--region", "paired"}).ok());
-  ASSERT_TRUE(rebuilt.WaitReady(std::chrono::seconds(60)).ok()) << rebuilt.Log();
-  client::ClientOptions o = Options();
-  o.endpoints = {rebuilt.client_address()};
-  auto after = MakeClient(o);
+  std::unique_ptr<client::Client> after = StartRecovered(rebuilt);
+  ASSERT_NE(after, nullptr);
   for (size_t i = 0; i < txids.size(); ++i) {
     absl::StatusOr<v1::Entry> e = after->GetEntry(txids[i]);
     ASSERT_TRUE(e.ok()) << txids[i] << ": " << e.status();
