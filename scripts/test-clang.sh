@@ -10,8 +10,10 @@
 #          tests in TSAN_INTEGRATION; with --all the unit, sim and
 #          integration labels
 #
-# scripts/test.sh (and so CI) runs the stages it names after the release
-# tests; with no stage named this script runs clang and fuzz.
+# scripts/test.sh (and so CI) runs tsan and fuzz after the release tests (the
+# tsan build checks the lock annotations too: it inherits the clang preset's
+# -Wthread-safety -Werror and builds every target); with no stage named this
+# script runs clang and fuzz.
 # Under TSan, Debian's uninstrumented libraries are trusted for what they do
 # between their own threads (ignore_noninstrumented_modules in the tsan test
 # preset, and the few suppressions in tests/tsan.supp, each with why).
