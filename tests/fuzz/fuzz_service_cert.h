@@ -25,9 +25,14 @@ inline const ledger::Certificate& ServiceCert() {
   return *cert;
 }
 
-// A ledger with entries of every kind and two signatures, for seeds.
+// A ledger with entries of every kind (a private ledger's sealed entry too)
+// and two signatures, for seeds.
 inline void FillSeedLedger(testing::TestLedger& ledger) {
   ledger.AppendUser("orders", "first", std::string(32, '\x11'));
+  auto secret = ledger::LedgerSecret::FromBytes(1, std::string(ledger::kLedgerSecretBytes, 's'));
+  CAIRN_CHECK_OK(secret.status());
+  ledger.AppendPrivateUser(*secret, "sealed", "private contents",
+                           std::string(ledger::kContentsSaltBytes, '\x22'));
   ledger.AppendGovernance();
   ledger.AppendInternal();
   ledger.AppendSignature();
