@@ -41,10 +41,13 @@ std::optional<ledger::Certificate> SecretSharer::MemberCertificate(
   auto cert = ledger::Certificate::FromPem(*pem);
   if (!cert.ok() || cert->NodeId() != member.node_id() ||
       !cert->VerifyIssuedBy(*service_cert_, absl::Now()).ok()) {
-    spdlog::warn(
-        "not sharing the ledger secret with node {}: its certificate is not a valid "
-        "node certificate of this service for that id",
-        member.node_id());
+    absl::MutexLock lock(&warned_mu_);
+    if (warned_.size() < 1024 && warned_.insert(*pem).second) {
+      spdlog::warn(
+          "not sharing the ledger secret with node {}: its certificate is not a valid "
+          "node certificate of this service for that id",
+          member.node_id());
+    }
     return std::nullopt;
   }
   return *std::move(cert);

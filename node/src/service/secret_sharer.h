@@ -12,6 +12,7 @@
 #include <optional>
 #include <thread>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -53,7 +54,8 @@ class SecretSharer {
   void Run();
   // The certificate to wrap to for `member`: the one it presented, else the
   // one it was added with; checked to be its node certificate of this
-  // service now. nullopt (logged) when there is none that passes.
+  // service now. nullopt when there is none that passes (a bad one logged
+  // once).
   std::optional<ledger::Certificate> MemberCertificate(const v1::NodeInfo& member) const;
   absl::Status AddWrapped(const ledger::LedgerSecret& secret, uint64_t node_id,
                           const ledger::Certificate& cert, v1::ShareLedgerSecrets* share) const;
@@ -67,6 +69,9 @@ class SecretSharer {
   RaftLoop* const loop_;
   const absl::Duration interval_;
   std::atomic<bool> inflight_{false};  // a proposal not answered yet
+  // The certificates already warned about (PEM), so a bad one is logged once.
+  mutable absl::Mutex warned_mu_;
+  mutable absl::flat_hash_set<std::string> warned_ ABSL_GUARDED_BY(warned_mu_);
   absl::Notification stop_;
   std::thread thread_;
 };
