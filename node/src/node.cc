@@ -353,6 +353,7 @@ absl::Status NodeImpl::StartLoop() {
   o.seal = [secrets = secrets_.get()](const ledger::TxId& txid, std::string command) {
     return secrets->SealCommand(txid, std::move(command));
   };
+  o.sealing = [secrets = secrets_.get()] { return secrets->private_ledger(); };
   signer_ = std::make_unique<NodeSigner>(
       SignerIdentity{config_.node_id, service_id, &*node_cert_, &*node_key_});
   raft_log_ = std::make_unique<StoredRaftLog>(&db_->raft_log());

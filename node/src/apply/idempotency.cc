@@ -3,17 +3,17 @@
 
 #include <cstdint>
 
-#include "absl/base/internal/endian.h"
 #include "absl/strings/str_cat.h"
+#include "cairn/base/big_endian.h"
 #include "cairn/ledger/hash.h"
 #include "errors/status.h"
 
 namespace cairn::node {
 namespace {
 
-std::string LengthOf(absl::string_view part) {
-  const uint64_t big_endian = absl::ghtonll(part.size());
-  return std::string(reinterpret_cast<const char*>(&big_endian), sizeof(big_endian));
+void PutLengthPrefixed(std::string* out, absl::string_view part) {
+  base::PutU64(out, part.size());
+  out->append(part.data(), part.size());
 }
 
 }  // namespace
@@ -34,12 +34,16 @@ AppendIdentity IdentityOf(const v1::UserTransaction& tx) {
     }
     return id;
   }
-  const std::string l1 = LengthOf(tx.collection_id());
-  const std::string l2 = LengthOf(tx.contents());
-  const std::string l3 = LengthOf(tx.claims_digest());
-  id.digest =
-      ledger::Sha256Parts({l1, tx.collection_id(), l2, tx.contents(), l3, tx.claims_digest()});
+  id.digest = ledger::Sha256(RequestMessage(tx));
   return id;
+}
+
+std::string RequestMessage(const v1::UserTransaction& tx) {
+  std::string message;
+  PutLengthPrefixed(&message, tx.collection_id());
+  PutLengthPrefixed(&message, tx.contents());
+  PutLengthPrefixed(&message, tx.claims_digest());
+  return message;
 }
 
 AppendIdentity IdentityOfEntry(absl::string_view data) {

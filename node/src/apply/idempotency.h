@@ -28,6 +28,10 @@ struct AppendIdentity {
 };
 
 AppendIdentity IdentityOf(const v1::UserTransaction& tx);
+// What a digest of an append request covers: collection_id, contents and
+// claims_digest, each after its length (u64 big-endian). IdentityOf hashes
+// it; a private ledger keys it (LedgerSecrets::RequestDigest).
+std::string RequestMessage(const v1::UserTransaction& tx);
 // The identity of a log entry's data (a serialized LogCommand); no key when
 // it is not a user append with an idempotency key.
 AppendIdentity IdentityOfEntry(absl::string_view data);

@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "cairn/base/big_endian.h"
+#include "apply/idempotency.h"
 #include "cairn/ledger/hash.h"
 #include "observe/log.h"
 
@@ -21,11 +21,6 @@ absl::StatusOr<std::string> RequestKeyOf(const ledger::LedgerSecret& first) {
   auto key = ledger::ContentsCommitment(first.key(), "cairn idempotency digest v1");
   if (!key.ok()) return key.status();
   return ledger::HashToString(*key);
-}
-
-void PutLengthPrefixed(std::string* out, absl::string_view part) {
-  base::PutU64(out, part.size());
-  out->append(part.data(), part.size());
 }
 
 }  // namespace
@@ -109,10 +104,7 @@ absl::StatusOr<ledger::LedgerSecret> LedgerSecrets::Get(uint32_t version) const 
 }
 
 absl::StatusOr<ledger::Hash> LedgerSecrets::RequestDigest(const v1::UserTransaction& tx) const {
-  std::string message;
-  PutLengthPrefixed(&message, tx.collection_id());
-  PutLengthPrefixed(&message, tx.contents());
-  PutLengthPrefixed(&message, tx.claims_digest());
+  std::string message = RequestMessage(tx);
   std::string key;
   {
     absl::MutexLock lock(&mu_);

@@ -151,7 +151,7 @@ void RaftLoop::DoPropose(std::string command, AppendIdentity identity, bool wait
 // its Propose fails anyway.
 absl::StatusOr<std::optional<ledger::TxId>> RaftLoop::SealProposals(
     std::vector<std::string>* commands) {
-  if (!options_.seal) return std::nullopt;
+  if (!options_.seal || (options_.sealing && !options_.sealing())) return std::nullopt;
   const consensus::NodeStatus st = raw_->Status();
   if (st.role != consensus::Role::kLeader) return std::nullopt;
   for (size_t j = 0; j < commands->size(); ++j) {

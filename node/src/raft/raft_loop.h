@@ -75,6 +75,10 @@ struct RaftLoopOptions {
   // the txid is certain; an error fails that proposal and appends nothing.
   // Unset: commands are stored as proposed.
   std::function<absl::StatusOr<std::string>(const ledger::TxId&, std::string)> seal;
+  // Whether `seal` applies now (a private ledger); asked first, so a public
+  // ledger's proposals cost the loop no status copy and no parse. Unset: it
+  // always applies.
+  std::function<bool()> sealing;
   // Committed entries handed to the apply stage and not yet applied, at most
   // (beyond, the loop waits for the stage).
   size_t apply_queue_entries_max = 16384;
