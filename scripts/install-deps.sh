@@ -16,6 +16,8 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   # storage, crypto, base library
   librocksdb-dev libssl-dev libabsl-dev
+  # Shamir secret sharing for a private ledger's recovery shares
+  libgfshare-dev
   # the s3:// archive store (libcurl with CURLOPT_AWS_SIGV4)
   libcurl4-openssl-dev
   # config, CLI, logging, HTTP metrics endpoint, JSON forms

@@ -1,6 +1,8 @@
 // cairnctl commands that verify without a server: Merkle proofs over a file
-// of leaves (proof ...), receipts (receipt verify) and segment directories
-// (audit). Each uses only ledger/, the same code the node runs.
+// of leaves (proof ...), receipts (receipt verify), segment directories
+// (audit) and archives (dr verify; recovery share, which also opens an
+// operator's recovery share). Each uses only ledger/ and storage/'s archive
+// reader, the same code the node runs.
 //
 // Exit codes: 0 valid (or done), 1 invalid (the reason on stderr), 2 usage:
 // a flag missing or malformed, a file that cannot be read. Hashes are
@@ -10,8 +12,12 @@
 // result is one JSON document on stdout instead of the text (a verdict is
 // {"valid":true,...} or {"valid":false,"reason":...}); reasons and usage
 // errors still go to stderr, and the exit codes are the same.
+#include <openssl/crypto.h>
+
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -22,6 +28,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "cairn/base/files.h"
 #include "cairn/base/hex.h"
 #include "cairn/ledger/audit.h"
 #include "cairn/ledger/hash.h"
@@ -31,8 +38,11 @@
 #include "cairn/ledger/merkle_tree.h"
 #include "cairn/ledger/receipt.h"
 #include "cairn/ledger/receipt_json.h"
+#include "cairn/ledger/recovery_share.h"
+#include "cairn/ledger/sealed_audit.h"
 #include "cairn/storage/archive_layout.h"
 #include "cairn/storage/archive_store.h"
+#include "cairn/v1/log.pb.h"
 #include "cli_util.h"
 #include "commands.h"
 #include "global_options.h"
@@ -304,12 +314,67 @@ int VerifyReceiptCmd(const ReceiptArgs& a, const GlobalOptions& options) {
 
 // ---- audit ---------------------------------------------------------------------
 
-int AuditCmd(const std::string& segments, const std::string& service_cert,
+// A private ledger's secret for the audit (--node-id, --node-key-file):
+// the sealed entries are opened as that node's copies allow.
+struct SecretArgs {
+  uint64_t node_id = 0;
+  std::string node_key_file;
+};
+
+void AddSecretFlags(CLI::App* cmd, SecretArgs* a) {
+  cmd->add_option("--node-key-file", a->node_key_file,
+                  "A private ledger: a node's TLS key (PEM); every sealed entry is then opened "
+                  "with the ledger secret as that node holds it and its commitment checked")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--node-id", a->node_id, "The node whose key --node-key-file is")
+      ->check(CLI::PositiveNumber);
+}
+
+// The checker the flags ask for (none without them); a usage error as a
+// status otherwise.
+struct SecretCheck {
+  std::optional<ledger::PrivateKey> key;
+  std::optional<ledger::SealedContentsChecker> checker;
+};
+absl::Status MakeSecretCheck(const SecretArgs& a, const ledger::Certificate& service,
+                             SecretCheck* check) {
+  if (a.node_key_file.empty() && a.node_id == 0) return absl::OkStatus();
+  if (a.node_key_file.empty() || a.node_id == 0) {
+    return absl::InvalidArgumentError("--node-key-file and --node-id go together");
+  }
+  absl::StatusOr<ledger::PrivateKey> key = ledger::ReadPrivateKeyFile(a.node_key_file);
+  if (!key.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--node-key-file: ", key.status().message()));
+  }
+  check->key = *std::move(key);
+  check->checker.emplace(a.node_id, &*check->key, service.Fingerprint());
+  return absl::OkStatus();
+}
+
+// "; N sealed entries opened, every commitment matches" (or why there were none).
+std::string SecretCheckDetails(const SecretCheck& check) {
+  if (!check.checker.has_value()) return "";
+  if (!check.checker->private_ledger()) return "; a public ledger: nothing is sealed";
+  return absl::StrCat("; ", check.checker->opened(),
+                      " sealed entries opened, every commitment matches");
+}
+
+int AuditCmd(const std::string& segments, const std::string& service_cert, const SecretArgs& secret,
              const GlobalOptions& options) {
   const Reporter out(options.json);
   absl::StatusOr<ledger::Certificate> service = ServiceCert(service_cert, options);
   if (!service.ok()) return out.Usage(service.status().message());
-  absl::StatusOr<ledger::AuditReport> report = ledger::Audit(segments, *service);
+  SecretCheck check;
+  if (absl::Status s = MakeSecretCheck(secret, *service, &check); !s.ok()) {
+    return out.Usage(s.message());
+  }
+  std::function<absl::Status(absl::string_view, const ledger::Segment&)> visit;
+  if (check.checker.has_value()) {
+    visit = [&](absl::string_view name, const ledger::Segment& segment) {
+      return check.checker->Check(name, segment);
+    };
+  }
+  absl::StatusOr<ledger::AuditReport> report = ledger::Audit(segments, *service, visit);
   if (!report.ok()) {
     if (report.status().code() == absl::StatusCode::kNotFound) {
       return out.Usage(report.status().message());
@@ -318,16 +383,18 @@ int AuditCmd(const std::string& segments, const std::string& service_cert,
   }
   const std::string last_txid = report->last_txid.ToString();
   const std::string root = ledger::HashToHex(report->root);
+  nlohmann::ordered_json fields{{"segments", report->segments},
+                                {"entries", report->entries},
+                                {"signatures", report->signatures},
+                                {"last_txid", last_txid},
+                                {"signed_tree_size", report->signed_tree_size},
+                                {"root", root}};
+  if (check.checker.has_value()) fields["sealed_entries_opened"] = check.checker->opened();
   return out.Valid(
       absl::StrCat(": ", report->segments, " segments, ", report->entries, " entries, ",
                    report->signatures, " signatures; last txid ", last_txid, "; signed tree size ",
-                   report->signed_tree_size, "; root ", root),
-      {{"segments", report->segments},
-       {"entries", report->entries},
-       {"signatures", report->signatures},
-       {"last_txid", last_txid},
-       {"signed_tree_size", report->signed_tree_size},
-       {"root", root}});
+                   report->signed_tree_size, "; root ", root, SecretCheckDetails(check)),
+      fields);
 }
 
 // No envname here: the environment and the config file reach the global
@@ -419,10 +486,27 @@ void RegisterReceiptCommands(CLI::App& app, const GlobalOptions& options, Action
 
 namespace {
 
+// The s3:// store's flags (dr verify, recovery share).
+void AddS3Flags(CLI::App* cmd, storage::S3StoreOptions* s3) {
+  cmd->add_option("--s3-endpoint", s3->endpoint,
+                  "s3://: endpoint URL (default AWS: https://s3.REGION.amazonaws.com)");
+  cmd->add_option("--s3-region", s3->region, "s3://: region (default AWS_REGION, us-east-1)");
+  cmd->add_flag("--s3-path-style", s3->path_style,
+                "s3://: bucket in the path, not the host name (most self-hosted stores)");
+  cmd->add_option("--s3-ca-file", s3->ca_file, "s3://: CA certificates (PEM) of the endpoint")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--credentials-file", s3->credentials_file,
+                  "s3://: AWS credentials file (default AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
+                  "else ~/.aws/credentials); read-only credentials are enough")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--profile", s3->profile, "s3://: profile in the credentials file");
+}
+
 struct DrVerifyArgs {
   std::string archive_url;
   std::string service_cert;
   storage::S3StoreOptions s3;
+  SecretArgs secret;
   bool quiet = false;
 };
 
@@ -430,12 +514,19 @@ int DrVerifyCmd(const DrVerifyArgs& a, const GlobalOptions& options) {
   const Reporter out(options.json);
   absl::StatusOr<ledger::Certificate> service = ServiceCert(a.service_cert, options);
   if (!service.ok()) return out.Usage(service.status().message());
+  SecretCheck check;
+  if (absl::Status s = MakeSecretCheck(a.secret, *service, &check); !s.ok()) {
+    return out.Usage(s.message());
+  }
   absl::StatusOr<std::unique_ptr<storage::ArchiveStore>> store =
       storage::OpenArchiveStore(a.archive_url, a.s3);
   if (!store.ok()) return out.Usage(store.status().message());
-  auto progress = [&](uint64_t seq, uint64_t of, const ledger::Segment&) {
+  auto progress = [&](uint64_t seq, uint64_t of, const ledger::Segment& segment) {
     if (!a.quiet && !options.json && (seq % 100 == 0 || seq == of)) {
       std::cerr << "dr verify: " << seq << " of " << of << " segments\n";
+    }
+    if (check.checker.has_value()) {
+      return check.checker->Check(storage::ArchiveSegmentName(seq), segment);
     }
     return absl::OkStatus();
   };
@@ -465,23 +556,25 @@ int DrVerifyCmd(const DrVerifyArgs& a, const GlobalOptions& options) {
     snapshot = absl::StrCat("; state snapshot at index ", report->snapshot_index, " (",
                             report->snapshot_bytes, " bytes, attested and its digest checked)");
   }
-  return out.Valid(
-      absl::StrCat(": ", l.segments, " segments, ", report->audit.entries, " entries, ",
-                   report->audit.signatures, " signatures, region ", l.region,
-                   "; latest recoverable checkpoint: tree size ", l.tree_size, ", root ",
-                   l.root_hex, ", last txid ", l.last_txid, snapshot, beyond),
-      {{"archive_url", a.archive_url},
-       {"segments", l.segments},
-       {"entries", report->audit.entries},
-       {"signatures", report->audit.signatures},
-       {"region", l.region},
-       {"last_txid", l.last_txid},
-       {"tree_size", l.tree_size},
-       {"root", l.root_hex},
-       {"written_unix_ms", l.written_unix_ms},
-       {"snapshot_index", report->snapshot_index},
-       {"snapshot_bytes", report->snapshot_bytes},
-       {"segments_beyond_latest", report->segments_beyond_latest}});
+  nlohmann::ordered_json fields{{"archive_url", a.archive_url},
+                                {"segments", l.segments},
+                                {"entries", report->audit.entries},
+                                {"signatures", report->audit.signatures},
+                                {"region", l.region},
+                                {"last_txid", l.last_txid},
+                                {"tree_size", l.tree_size},
+                                {"root", l.root_hex},
+                                {"written_unix_ms", l.written_unix_ms},
+                                {"snapshot_index", report->snapshot_index},
+                                {"snapshot_bytes", report->snapshot_bytes},
+                                {"segments_beyond_latest", report->segments_beyond_latest}};
+  if (check.checker.has_value()) fields["sealed_entries_opened"] = check.checker->opened();
+  return out.Valid(absl::StrCat(": ", l.segments, " segments, ", report->audit.entries,
+                                " entries, ", report->audit.signatures, " signatures, region ",
+                                l.region, "; latest recoverable checkpoint: tree size ",
+                                l.tree_size, ", root ", l.root_hex, ", last txid ", l.last_txid,
+                                snapshot, beyond, SecretCheckDetails(check)),
+                   fields);
 }
 
 }  // namespace
@@ -498,33 +591,132 @@ void RegisterDrVerifyCommand(CLI::App& app, const GlobalOptions& options, Action
   cmd->add_option("--archive-url", a->archive_url, "file:///PATH or s3://BUCKET[/PREFIX]")
       ->required();
   cmd->add_option("--service-cert", a->service_cert, kServiceCertHelp);
-  cmd->add_option("--s3-endpoint", a->s3.endpoint,
-                  "s3://: endpoint URL (default AWS: https://s3.REGION.amazonaws.com)");
-  cmd->add_option("--s3-region", a->s3.region, "s3://: region (default AWS_REGION, us-east-1)");
-  cmd->add_flag("--s3-path-style", a->s3.path_style,
-                "s3://: bucket in the path, not the host name (most self-hosted stores)");
-  cmd->add_option("--s3-ca-file", a->s3.ca_file, "s3://: CA certificates (PEM) of the endpoint")
-      ->check(CLI::ExistingFile);
-  cmd->add_option("--credentials-file", a->s3.credentials_file,
-                  "s3://: AWS credentials file (default AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-                  "else ~/.aws/credentials); read-only credentials are enough")
-      ->check(CLI::ExistingFile);
-  cmd->add_option("--profile", a->s3.profile, "s3://: profile in the credentials file");
+  AddS3Flags(cmd, &a->s3);
+  AddSecretFlags(cmd, &a->secret);
   cmd->add_flag("--quiet", a->quiet, "No progress lines on stderr");
   cmd->callback(
       [action, a, &options] { *action = [a, &options] { return DrVerifyCmd(*a, options); }; });
 }
 
+namespace {
+
+struct RecoveryShareArgs {
+  std::string archive_url;
+  std::string service_cert;
+  storage::S3StoreOptions s3;
+  std::string operator_cert_file;
+  std::string operator_key_file;
+  std::string out;
+};
+
+// The genesis (CreateService) of the archive's ledger, from its first
+// segments, each checked as dr verify checks it before it is read.
+absl::StatusOr<v1::CreateService> ArchivedGenesis(storage::ArchiveStore& store,
+                                                  const ledger::Certificate& service) {
+  std::optional<v1::CreateService> genesis;
+  const auto find = [&](uint64_t, uint64_t, const ledger::Segment& segment) {
+    for (const ledger::SegmentRecord& r : segment.records) {
+      v1::LogCommand command;
+      if (!r.data.empty() && command.ParseFromString(r.data) &&
+          command.governance().has_create_service()) {
+        genesis = command.governance().create_service();
+        return absl::CancelledError("found the genesis");
+      }
+    }
+    return absl::OkStatus();
+  };
+  absl::StatusOr<storage::ArchiveVerifyReport> report =
+      storage::VerifyArchive(store, service, find, /*check_snapshot=*/false);
+  if (genesis.has_value()) return *std::move(genesis);
+  if (!report.ok()) return report.status();
+  return absl::FailedPreconditionError("the archive holds no genesis transaction");
+}
+
+// One recovery operator's share of a private ledger's recovery key, read
+// from the archive, opened with the operator's key and written to a new
+// file (mode 0600) for `cairn-node recover --recovery-share`.
+int RecoveryShareCmd(const RecoveryShareArgs& a, const GlobalOptions& options) {
+  const Reporter out(options.json);
+  absl::StatusOr<ledger::Certificate> service = ServiceCert(a.service_cert, options);
+  if (!service.ok()) return out.Usage(service.status().message());
+  absl::StatusOr<ledger::Certificate> cert = ledger::ReadCertificateFile(a.operator_cert_file);
+  if (!cert.ok()) return out.Usage(absl::StrCat("--operator-cert-file: ", cert.status().message()));
+  absl::StatusOr<ledger::PrivateKey> key = ledger::ReadPrivateKeyFile(a.operator_key_file);
+  if (!key.ok()) return out.Usage(absl::StrCat("--operator-key-file: ", key.status().message()));
+  if (!cert->MatchesKey(*key)) {
+    return out.Usage("--operator-key-file is not the key of --operator-cert-file");
+  }
+  if (std::filesystem::exists(a.out)) {
+    return out.Usage(absl::StrCat("--out ", a.out, " exists; a share file is never overwritten"));
+  }
+  absl::StatusOr<std::unique_ptr<storage::ArchiveStore>> store =
+      storage::OpenArchiveStore(a.archive_url, a.s3);
+  if (!store.ok()) return out.Usage(store.status().message());
+  absl::StatusOr<v1::CreateService> genesis = ArchivedGenesis(**store, *service);
+  if (!genesis.ok()) return out.Invalid(genesis.status().message());
+  if (genesis->ledger_type() != v1::LEDGER_TYPE_PRIVATE || !genesis->has_recovery_key()) {
+    return out.Usage(genesis->ledger_type() != v1::LEDGER_TYPE_PRIVATE
+                         ? "this archive is a public ledger: it has no recovery shares"
+                         : "this private ledger was created without recovery operators: it has "
+                           "no recovery shares");
+  }
+  absl::StatusOr<ledger::RecoveryShareFile> share =
+      ledger::OpenRecoveryShare(genesis->recovery_key(), service->Fingerprint(), *cert, *key);
+  if (!share.ok()) return out.Usage(share.status().message());
+  std::string bytes = ledger::EncodeRecoveryShareFile(*share);
+  const absl::Status written = base::CreateNewFiles({{a.out, bytes, 0600}});
+  OPENSSL_cleanse(bytes.data(), bytes.size());
+  if (!written.ok()) return out.Usage(written.message());
+  return out.Done(absl::StrCat("wrote recovery share ", share->index, " of ",
+                               genesis->recovery_key().shares_size(), " (",
+                               genesis->recovery_key().threshold(), " needed) to ", a.out,
+                               ": give it to whoever runs cairn-node recover, and to no one else"),
+                  {{"share_index", share->index},
+                   {"shares", genesis->recovery_key().shares_size()},
+                   {"threshold", genesis->recovery_key().threshold()},
+                   {"out", a.out}});
+}
+
+}  // namespace
+
+void RegisterRecoveryShareCommand(CLI::App& app, const GlobalOptions& options, Action* action) {
+  CLI::App* recovery = FindOrAddSubcommand(
+      app, "recovery", "A private ledger's recovery shares (docs/operations.md)");
+  recovery->require_subcommand(1);
+  auto a = std::make_shared<RecoveryShareArgs>();
+  CLI::App* cmd = recovery->add_subcommand(
+      "share",
+      "Open this operator's share of a private ledger's recovery key, read from the archive, and "
+      "write it to a new file for cairn-node recover --recovery-share");
+  cmd->add_option("--archive-url", a->archive_url, "file:///PATH or s3://BUCKET[/PREFIX]")
+      ->required();
+  cmd->add_option("--service-cert", a->service_cert, kServiceCertHelp);
+  cmd->add_option("--operator-cert-file", a->operator_cert_file,
+                  "The operator's certificate (PEM), as named when the service was created")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--operator-key-file", a->operator_key_file, "The operator's key (PEM)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--out", a->out, "The share file to create (mode 0600; never overwritten)")
+      ->required();
+  AddS3Flags(cmd, &a->s3);
+  cmd->callback(
+      [action, a, &options] { *action = [a, &options] { return RecoveryShareCmd(*a, options); }; });
+}
+
 void RegisterAuditCommand(CLI::App& app, const GlobalOptions& options, Action* action) {
   auto segments = std::make_shared<std::string>();
   auto service_cert = std::make_shared<std::string>();
+  auto secret = std::make_shared<SecretArgs>();
   CLI::App* cmd = app.add_subcommand(
       "audit", "Audit a directory of ledger segments: rebuild the tree, check every signature");
   cmd->add_option("--segments", *segments, "Directory of *.cseg segment files")->required();
   cmd->add_option("--service-cert", *service_cert, kServiceCertHelp);
-  cmd->callback([action, segments, service_cert, &options] {
-    *action = [segments, service_cert, &options] {
-      return AuditCmd(*segments, *service_cert, options);
+  AddSecretFlags(cmd, secret.get());
+  cmd->callback([action, segments, service_cert, secret, &options] {
+    *action = [segments, service_cert, secret, &options] {
+      return AuditCmd(*segments, *service_cert, *secret, options);
     };
   });
 }

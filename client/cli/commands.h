@@ -31,5 +31,7 @@ void RegisterReceiptCommands(CLI::App& app, const GlobalOptions& options, Action
 void RegisterAuditCommand(CLI::App& app, const GlobalOptions& options, Action* action);
 // dr verify: audits a paired-region archive offline (storage/archive_layout.h).
 void RegisterDrVerifyCommand(CLI::App& app, const GlobalOptions& options, Action* action);
+// recovery share: an operator's share of a private ledger's recovery key.
+void RegisterRecoveryShareCommand(CLI::App& app, const GlobalOptions& options, Action* action);
 
 }  // namespace cairn::cli

@@ -78,6 +78,7 @@ int Main(int argc, char** argv) {
   RegisterProofCommands(app, options, &action);
   RegisterAuditCommand(app, options, &action);
   RegisterDrVerifyCommand(app, options, &action);
+  RegisterRecoveryShareCommand(app, options, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -190,8 +190,9 @@ absl::StatusOr<std::vector<SegmentFile>> ListSegments(const std::string& dir) {
 
 }  // namespace
 
-absl::StatusOr<AuditReport> Audit(const std::string& segments_dir,
-                                  const Certificate& service_cert) {
+absl::StatusOr<AuditReport> Audit(
+    const std::string& segments_dir, const Certificate& service_cert,
+    const std::function<absl::Status(absl::string_view name, const Segment&)>& visit) {
   absl::StatusOr<std::vector<SegmentFile>> files = ListSegments(segments_dir);
   if (!files.ok()) return files.status();
   SegmentAuditor auditor(service_cert);
@@ -202,6 +203,9 @@ absl::StatusOr<AuditReport> Audit(const std::string& segments_dir,
       return absl::DataLossError(absl::StrCat(file.path, ": changed while being audited"));
     }
     if (absl::Status s = auditor.Replay(file.path, *segment); !s.ok()) return s;
+    if (visit) {
+      if (absl::Status s = visit(file.path, *segment); !s.ok()) return s;
+    }
   }
   return auditor.report();
 }

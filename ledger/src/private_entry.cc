@@ -10,6 +10,7 @@
 #include <openssl/kdf.h>
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <array>
@@ -215,6 +216,10 @@ absl::StatusOr<std::string> WrapKey(absl::string_view shared, absl::string_view 
   return Hkdf(shared, absl::StrCat(fresh_point, recipient_point), absl::StrCat(kWrapInfo, context));
 }
 
+// WrapSecret to `peer`'s P-256 public key.
+absl::StatusOr<std::string> WrapSecretTo(absl::string_view secret_bytes, EVP_PKEY* peer,
+                                         absl::string_view context);
+
 }  // namespace
 
 absl::StatusOr<LedgerSecret> LedgerSecret::FromBytes(uint32_t version, absl::string_view key) {
@@ -297,12 +302,68 @@ Hash SealedDigest(const v1::SealedContents& sealed) {
 
 absl::StatusOr<std::string> WrapSecret(absl::string_view secret_bytes, const Certificate& recipient,
                                        absl::string_view context) {
+  EVP_PKEY* peer = X509_get0_pubkey(recipient.get());
+  if (peer == nullptr) return OpenSslError("wrap: recipient public key");
+  return WrapSecretTo(secret_bytes, peer, context);
+}
+
+absl::StatusOr<std::string> WrapSecretToPublicKey(absl::string_view secret_bytes,
+                                                  absl::string_view public_key_der,
+                                                  absl::string_view context) {
+  const unsigned char* p = Bytes(public_key_der);
+  OsslPtr<EVP_PKEY> peer(d2i_PUBKEY(nullptr, &p, static_cast<long>(public_key_der.size())));
+  if (peer == nullptr || p != Bytes(public_key_der) + public_key_der.size()) {
+    ERR_clear_error();
+    return absl::InvalidArgumentError("wrap: the recipient's public key is not DER");
+  }
+  return WrapSecretTo(secret_bytes, peer.get(), context);
+}
+
+absl::StatusOr<std::string> SealWithOneTimeKey(absl::string_view key, absl::string_view context,
+                                               absl::string_view plaintext) {
+  if (key.size() != kLedgerSecretBytes) {
+    return absl::InvalidArgumentError("seal: a one-time key is 32 bytes");
+  }
+  return GcmSeal(key, std::string(kNonceBytes, '\0'), context, plaintext);
+}
+
+absl::StatusOr<std::string> OpenWithOneTimeKey(absl::string_view key, absl::string_view context,
+                                               absl::string_view sealed) {
+  if (key.size() != kLedgerSecretBytes) {
+    return absl::InvalidArgumentError("open: a one-time key is 32 bytes");
+  }
+  absl::StatusOr<std::optional<std::string>> opened =
+      GcmOpen(key, std::string(kNonceBytes, '\0'), context, sealed);
+  if (!opened.ok()) return opened.status();
+  if (!opened->has_value()) {
+    return absl::InvalidArgumentError("does not open with this key (another key, or altered)");
+  }
+  return **std::move(opened);
+}
+
+std::string RecoveryKeyWrapContext(uint32_t version, absl::string_view service_id) {
+  return absl::StrCat("cairn ledger secret v", version, " for the recovery key of service ",
+                      service_id);
+}
+
+std::string RecoveryKeySealContext(absl::string_view service_id) {
+  return absl::StrCat("cairn recovery key of service ", service_id);
+}
+
+std::string RecoveryShareContext(uint32_t index, absl::string_view operator_fingerprint,
+                                 absl::string_view service_id) {
+  return absl::StrCat("cairn recovery share ", index, " for operator ", operator_fingerprint,
+                      " of service ", service_id);
+}
+
+namespace {
+
+absl::StatusOr<std::string> WrapSecretTo(absl::string_view secret_bytes, EVP_PKEY* peer,
+                                         absl::string_view context) {
   if (secret_bytes.empty() || secret_bytes.size() > kWrappedSecretMax) {
     return absl::InvalidArgumentError(
         absl::StrCat("wrap: a secret is 1 to ", kWrappedSecretMax, " bytes"));
   }
-  EVP_PKEY* peer = X509_get0_pubkey(recipient.get());
-  if (peer == nullptr) return OpenSslError("wrap: recipient public key");
   if (absl::Status st = internal::CheckP256(peer, "wrap: the recipient's key"); !st.ok()) {
     return st;
   }
@@ -327,10 +388,51 @@ absl::StatusOr<std::string> WrapSecret(absl::string_view secret_bytes, const Cer
   return out;
 }
 
+}  // namespace
+
 std::string LedgerSecretWrapContext(uint32_t version, uint64_t node_id,
                                     absl::string_view service_id) {
   return absl::StrCat("cairn ledger secret v", version, " for node ", node_id, " of service ",
                       service_id);
+}
+
+absl::StatusOr<v1::WrappedLedgerSecret> WrapLedgerSecretForNode(const LedgerSecret& secret,
+                                                                uint64_t node_id,
+                                                                const Certificate& cert,
+                                                                absl::string_view service_id) {
+  auto wrapped = WrapSecret(secret.key(), cert,
+                            LedgerSecretWrapContext(secret.version(), node_id, service_id));
+  if (!wrapped.ok()) return wrapped.status();
+  v1::WrappedLedgerSecret w;
+  w.set_version(secret.version());
+  w.set_node_id(node_id);
+  w.set_certificate_fingerprint(cert.Fingerprint());
+  w.set_wrapped(*std::move(wrapped));
+  return w;
+}
+
+absl::StatusOr<v1::WrappedLedgerSecret> WrapLedgerSecretForRecovery(
+    const LedgerSecret& secret, const v1::RecoveryKey& recovery_key, absl::string_view service_id) {
+  auto wrapped = WrapSecretToPublicKey(secret.key(), recovery_key.public_key_der(),
+                                       RecoveryKeyWrapContext(secret.version(), service_id));
+  if (!wrapped.ok()) return wrapped.status();
+  v1::WrappedLedgerSecret w;
+  w.set_version(secret.version());
+  w.set_node_id(0);
+  w.set_certificate_fingerprint(HashToHex(Sha256(recovery_key.public_key_der())));
+  w.set_wrapped(*std::move(wrapped));
+  return w;
+}
+
+absl::StatusOr<LedgerSecret> UnwrapLedgerSecretFromRecovery(const v1::WrappedLedgerSecret& wrapped,
+                                                            const PrivateKey& recovery_private_key,
+                                                            absl::string_view service_id) {
+  auto bytes = UnwrapSecret(wrapped.wrapped(), recovery_private_key,
+                            RecoveryKeyWrapContext(wrapped.version(), service_id));
+  if (!bytes.ok()) return bytes.status();
+  auto secret = LedgerSecret::FromBytes(wrapped.version(), *bytes);
+  OPENSSL_cleanse(bytes->data(), bytes->size());
+  return secret;
 }
 
 absl::StatusOr<std::string> UnwrapSecret(absl::string_view wrapped, const PrivateKey& key,

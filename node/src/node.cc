@@ -209,10 +209,15 @@ absl::Status NodeImpl::OpenStorage() {
     genesis_ = *std::move(genesis);
     if (config_.ledger_type == "private") {
       if (absl::Status st =
-              MakeGenesisPrivate(&*genesis_, config_.node_id, *node_cert_, *service_cert_);
+              MakeGenesisPrivate(&*genesis_, config_.node_id, *node_cert_, *service_cert_,
+                                 config_.recovery_operator_cert_files, config_.recovery_threshold);
           !st.ok()) {
         return st;
       }
+    } else if (!config_.recovery_operator_cert_files.empty() || config_.recovery_threshold != 0) {
+      return absl::FailedPreconditionError(
+          "--recovery-operator-cert-file and --recovery-threshold are for a new private ledger "
+          "(--ledger-type private): a public ledger has no secret to recover");
     }
   } else if (empty && !config_.join) {
     return absl::FailedPreconditionError(
@@ -350,8 +355,11 @@ absl::Status NodeImpl::StartLoop() {
         "writes; for tests only");
   }
   o.on_signature_applied = [this] { segments_->Notify(); };
-  o.seal = [secrets = secrets_.get()](const ledger::TxId& txid, std::string command) {
-    return secrets->SealCommand(txid, std::move(command));
+  o.seal = [secrets = secrets_.get()](const ledger::TxId& txid, std::string command,
+                                      const AppendIdentity& identity) {
+    return secrets->SealCommand(
+        txid, std::move(command),
+        identity.keyed ? std::optional<ledger::Hash>(identity.digest) : std::nullopt);
   };
   o.sealing = [secrets = secrets_.get()] { return secrets->private_ledger(); };
   signer_ = std::make_unique<NodeSigner>(

@@ -23,6 +23,7 @@
 #include "gtest/gtest.h"
 #include "integration/client_cluster_fixture.h"
 #include "nlohmann/json.hpp"
+#include "testing/pki.h"
 #include "testing/s3_server.h"
 
 namespace cairn::testing {
@@ -185,11 +186,13 @@ class GeoReplicaTest : public ClientClusterTest, public ::testing::WithParamInte
     return MakeClient(o);
   }
 
-  CommandResult DrVerify(const std::string& service_cert) {
+  CommandResult DrVerify(const std::string& service_cert,
+                         const std::vector<std::string>& extra = {}) {
     std::vector<std::string> argv = {
         BinaryPath("client/cairnctl"), "dr", "verify", "--json", "--service-cert", service_cert};
     const std::vector<std::string> store = StoreArgs("");
     argv.insert(argv.end(), store.begin(), store.end());
+    argv.insert(argv.end(), extra.begin(), extra.end());
     return RunCommand(argv);
   }
   CommandResult DrVerify() { return DrVerify(cluster_->pki().service_cert()); }
@@ -708,6 +711,16 @@ TEST_P(PrivateGeoReplicaTest, TheArchiveIsSealedAndARecoveryNeedsANodeThatHeldTh
   const std::string archive = tmp_.path() + "/paired-region-archive";
   ASSERT_TRUE(std::filesystem::exists(archive));
   EXPECT_THAT(FilesContaining(archive, marker), ::testing::IsEmpty());
+  // dr verify without the secret passes; with the geo-replica's key it also
+  // opens all 25 entries and checks their commitments.
+  CommandResult verified = DrVerify(cluster_->pki().service_cert());
+  ASSERT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  verified = DrVerify(
+      cluster_->pki().service_cert(),
+      {"--node-id", std::to_string(kGeoId), "--node-key-file", cluster_->pki().Node(kGeoId).key});
+  ASSERT_EQ(verified.exit_code, 0) << verified.out << verified.err;
+  EXPECT_EQ(nlohmann::json::parse(verified.out)["sealed_entries_opened"].get<uint64_t>(), 25u);
+  EXPECT_THAT(verified.out + verified.err, ::testing::Not(HasSubstr(marker)));
 
   // Region loss.
   cluster_->node(kGeoId).Kill();
@@ -756,6 +769,155 @@ TEST_P(PrivateGeoReplicaTest, TheArchiveIsSealedAndARecoveryNeedsANodeThatHeldTh
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PrivateGeoReplicaTest, ::testing::Values(Backend::kFile), Name);
+
+// A private ledger created with three recovery operators, any two of whom
+// recover it when the region is lost with every node that held its secret:
+// each opens its own share from the archive (cairnctl recovery share), and
+// a new node recovers with two share files. Fewer, repeated or altered
+// shares are refused, naming why, and write nothing.
+class RecoverySharesGeoReplicaTest : public GeoReplicaTest {
+ protected:
+  std::vector<std::string> ClusterArgs() const override {
+    std::vector<std::string> args = {"--ledger-type=private", "--recovery-threshold=2"};
+    for (int i = 1; i <= 3; ++i) {
+      args.push_back("--recovery-operator-cert-file=" + Operator(i).cert);
+    }
+    return args;
+  }
+
+  // Operators have certificates of their own CA (any P-256 certificate will do).
+  testing::CertFiles Operator(int i) const {
+    return Operators().User(absl::StrCat("operator-", i));
+  }
+  testing::TestPki& Operators() const {
+    if (operators_ == nullptr) {
+      const std::string dir = tmp_.path() + "/operators";
+      std::filesystem::create_directories(dir);
+      operators_ = std::make_unique<testing::TestPki>(dir);
+    }
+    return *operators_;
+  }
+
+  CommandResult RecoveryShare(const testing::CertFiles& op, const std::string& out) {
+    std::vector<std::string> argv = {BinaryPath("client/cairnctl"),
+                                     "recovery",
+                                     "share",
+                                     "--service-cert",
+                                     cluster_->pki().service_cert(),
+                                     "--operator-cert-file",
+                                     op.cert,
+                                     "--operator-key-file",
+                                     op.key,
+                                     "--out",
+                                     out};
+    const std::vector<std::string> store = StoreArgs("");
+    argv.insert(argv.end(), store.begin(), store.end());
+    return RunCommand(argv);
+  }
+
+  mutable std::unique_ptr<testing::TestPki> operators_;
+};
+
+TEST_P(RecoverySharesGeoReplicaTest, TwoOfThreeOperatorsRecoverWhatNoSurvivingNodeHeld) {
+  StartGeoReplica();
+  const std::string marker = absl::StrCat("shares-dr-marker-", ::getpid());
+  client::AppendOptions geo;
+  geo.geo_durable = true;
+  std::vector<std::string> txids;
+  const auto append = [&](int i) {
+    absl::StatusOr<client::AppendResult> r =
+        client_->Append("dr", absl::StrCat(marker, "-", i), geo);
+    ASSERT_TRUE(r.ok()) << r.status() << "\n" << cluster_->node(kGeoId).Log();
+    txids.push_back(r->txid);
+  };
+  for (int i = 0; i < 8; ++i) append(i);
+  // A rotation: version 2 is wrapped to the recovery key too.
+  absl::StatusOr<std::string> rotated = client_->RotateLedgerSecret();
+  ASSERT_TRUE(rotated.ok()) << rotated.status();
+  for (int i = 8; i < 14; ++i) append(i);
+  ASSERT_FALSE(HasFatalFailure());
+
+  // Region loss: no node that held either version survives.
+  cluster_->node(kGeoId).Kill();
+  for (uint64_t id = 1; id <= 3; ++id) cluster_->node(id).Kill();
+
+  // Operators 1 and 3 open their shares from the archive.
+  const std::string share1 = tmp_.path() + "/share-1.json";
+  const std::string share3 = tmp_.path() + "/share-3.json";
+  CommandResult r = RecoveryShare(Operator(1), share1);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(r.out, HasSubstr("wrote recovery share 1 of 3 (2 needed)"));
+  EXPECT_EQ(std::filesystem::status(share1).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  r = RecoveryShare(Operator(3), share3);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  // Never overwritten; another operator's key; someone who is no operator.
+  r = RecoveryShare(Operator(1), share1);
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("never overwritten"));
+  r = RecoveryShare({Operator(2).cert, Operator(1).key}, tmp_.path() + "/share-2.json");
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("not the key of --operator-cert-file"));
+  r = RecoveryShare(Operators().User("stranger"), tmp_.path() + "/share-x.json");
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("holds no recovery share"));
+  EXPECT_FALSE(std::filesystem::exists(tmp_.path() + "/share-2.json"));
+  EXPECT_FALSE(std::filesystem::exists(tmp_.path() + "/share-x.json"));
+
+  // A new node that never held the secret.
+  NodeProcess& rebuilt = cluster_->AddNodeObject();
+  const std::string dir = rebuilt.data_dir();
+  const auto nothing_written = [&] {
+    return !std::filesystem::exists(dir) || std::filesystem::is_empty(dir);
+  };
+  r = RecoverAs(rebuilt, {"--recovery-share", share1});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("needs 2 of its 3 recovery shares; 1 given"));
+  EXPECT_TRUE(nothing_written());
+  r = RecoverAs(rebuilt, {"--recovery-share", share1, "--recovery-share", share1});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("given twice"));
+  EXPECT_TRUE(nothing_written());
+  // One hex digit of a share changed.
+  std::string text = ReadFileOrEmpty(share3);
+  const size_t at = text.find("\"share\": \"") + 10;
+  text[at] = text[at] == '0' ? '1' : '0';
+  const std::string altered = tmp_.path() + "/share-3-altered.json";
+  std::ofstream(altered) << text;
+  r = RecoverAs(rebuilt, {"--recovery-share", share1, "--recovery-share", altered});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("do not rebuild"));
+  EXPECT_TRUE(nothing_written());
+  // Not a share file at all: a usage error, before the archive is read.
+  r = RecoverAs(rebuilt, {"--recovery-share", cluster_->pki().service_cert()});
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("not a recovery share file"));
+
+  // Two good shares: recovered.
+  r = RecoverAs(rebuilt, {"--recovery-share", share1, "--recovery-share", share3});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_THAT(FilesContaining(dir, marker), ::testing::IsEmpty());
+  std::unique_ptr<client::Client> after = StartRecovered(rebuilt);
+  ASSERT_NE(after, nullptr);
+  for (size_t i = 0; i < txids.size(); ++i) {
+    absl::StatusOr<v1::Entry> e = after->GetEntry(txids[i]);
+    ASSERT_TRUE(e.ok()) << txids[i] << ": " << e.status() << "\n" << rebuilt.Log();
+    EXPECT_EQ(e->contents(), absl::StrCat(marker, "-", i));
+  }
+  absl::StatusOr<v1::ClusterStatus> status = after->GetClusterStatus();
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_EQ(status->ledger_secret_version(), 3u);  // versions 1 and 2, and the recovery's
+  absl::StatusOr<client::AppendResult> next = after->Append("dr", marker + "-after");
+  ASSERT_TRUE(next.ok()) << next.status() << "\n" << rebuilt.Log();
+  absl::StatusOr<v1::Entry> read = after->GetEntry(next->txid);
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->contents(), marker + "-after");
+  EXPECT_EQ(rebuilt.Terminate(), 0);
+  EXPECT_THAT(FilesContaining(dir, marker), ::testing::IsEmpty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, RecoverySharesGeoReplicaTest, ::testing::Values(Backend::kS3),
+                         Name);
 
 }  // namespace
 }  // namespace cairn::testing

@@ -21,6 +21,7 @@
 #include "cairn/client/verify.h"
 #include "cairn/ledger/segment.h"
 #include "integration/client_cluster_fixture.h"
+#include "nlohmann/json.hpp"
 #include "testing/cluster.h"
 #include "testing/process.h"
 #include "testing/temp_dir.h"
@@ -185,6 +186,23 @@ TEST_F(PrivateLedgerTest, TheContentsAreInNoFileAndEveryNodeReadsThem) {
   for (uint64_t id = 1; id <= 3; ++id) EXPECT_EQ(cluster_->node(id).Terminate(), 0);
   EXPECT_THAT(FilesContaining(tmp_.path(), marker), ::testing::IsEmpty());
   EXPECT_THAT(FilesContaining(tmp_.path(), batch_marker), ::testing::IsEmpty());
+
+  // The audit with the secret as node 1 holds it opens every sealed entry in
+  // its segments and checks each commitment; another key opens none.
+  const auto audit = [&](const std::string& key) {
+    return testing::RunCommand({testing::BinaryPath("client/cairnctl"), "audit", "--json",
+                                "--segments", cluster_->node(1).data_dir() + "/segments",
+                                "--service-cert", cluster_->pki().service_cert(), "--node-id", "1",
+                                "--node-key-file", key});
+  };
+  testing::CommandResult with_secret = audit(cluster_->pki().Node(1).key);
+  ASSERT_EQ(with_secret.exit_code, 0) << with_secret.out << with_secret.err;
+  const nlohmann::json report = nlohmann::json::parse(with_secret.out);
+  EXPECT_GE(report["sealed_entries_opened"].get<uint64_t>(), 3u);  // the marker and the batch
+  testing::CommandResult other_key = audit(cluster_->pki().Node(2).key);
+  EXPECT_EQ(other_key.exit_code, 1) << other_key.out << other_key.err;
+  EXPECT_THAT(other_key.err, HasSubstr("node 1 was not given"));
+  EXPECT_THAT(other_key.err + with_secret.out, Not(HasSubstr(marker)));
 }
 
 TEST_F(PrivateLedgerTest, TheScanFindsAPublicLedgersContents) {

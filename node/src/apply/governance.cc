@@ -55,6 +55,10 @@ absl::Status Governance::Load(const storage::LedgerStore& store) {
   if (!last_recovery.ok() && !absl::IsNotFound(last_recovery.status())) {
     return last_recovery.status();
   }
+  auto recovery_key = store.GetServiceValue(kRecoveryKeyValue);
+  if (!recovery_key.ok() && !absl::IsNotFound(recovery_key.status())) {
+    return recovery_key.status();
+  }
   absl::MutexLock lock(&mu_);
   users_.clear();
   members_.clear();
@@ -95,6 +99,12 @@ absl::Status Governance::Load(const storage::LedgerStore& store) {
     CAIRN_CHECK(ledger_secrets_.ParseFromString(*ledger_secrets))
         << "stored ledger secrets do not parse";
   }
+  recovery_key_.reset();
+  if (recovery_key.ok()) {
+    recovery_key_.emplace();
+    CAIRN_CHECK(recovery_key_->ParseFromString(*recovery_key))
+        << "stored recovery key does not parse";
+  }
   if (recoveries.ok()) {
     CAIRN_CHECK(absl::SimpleAtoi(*recoveries, &recovery_count_))
         << "stored recovery count does not parse: " << *recoveries;
@@ -115,6 +125,10 @@ void Governance::Apply(const v1::GovernanceTransaction& tx, storage::ApplyBatch*
         ledger_type_ = v1::LEDGER_TYPE_PRIVATE;
         batch->PutServiceValue(kLedgerTypeValue, "private");
         AddLedgerSecretsLocked(cs.ledger_secrets(), batch);
+        if (cs.has_recovery_key()) {
+          recovery_key_ = cs.recovery_key();
+          batch->PutServiceValue(kRecoveryKeyValue, cs.recovery_key().SerializeAsString());
+        }
       }
       created_ = true;
       return;
@@ -274,9 +288,17 @@ absl::Status Governance::Validate(const v1::GovernanceTransaction& tx) const {
         return absl::FailedPreconditionError("this ledger is public: it has no ledger secret");
       }
       for (const auto& w : tx.share_ledger_secrets().secrets()) {
-        if (w.version() == 0 || w.node_id() == 0 || w.wrapped().empty()) {
+        if (w.version() == 0 || w.wrapped().empty()) {
           return absl::InvalidArgumentError(
-              "a shared ledger secret needs a version, a node id and the wrapped secret");
+              "a shared ledger secret needs a version and the wrapped secret");
+        }
+        // Node id 0 is the recovery key: only a rotation gives it a version
+        // (the new one), and only a ledger that has one.
+        if (w.node_id() == 0 && (!recovery_key_.has_value() || tx.user_id().empty() ||
+                                 w.version() != NewestLedgerSecretLocked() + 1)) {
+          return absl::InvalidArgumentError(
+              "a shared ledger secret needs a node id (0, the recovery key, only in a rotation "
+              "of a ledger that has one)");
         }
         // One above the newest starts a rotation; nothing may skip a version.
         if (w.version() > NewestLedgerSecretLocked() + 1) {
@@ -366,6 +388,11 @@ absl::Status Governance::CheckResidencyLocked(absl::string_view region,
   return absl::FailedPreconditionError(absl::StrCat(
       who, region.empty() ? " names no region" : absl::StrCat(" runs in region ", region),
       ", which the residency policy does not allow (allowed: ", absl::StrJoin(allowed, ", "), ")"));
+}
+
+std::optional<v1::RecoveryKey> Governance::recovery_key() const {
+  absl::MutexLock lock(&mu_);
+  return recovery_key_;
 }
 
 std::optional<v1::RecoverService> Governance::last_recovery() const {

@@ -38,6 +38,9 @@ inline constexpr char kLedgerTypeValue[] = "ledger_type";
 // A serialized cairn.v1.ShareLedgerSecrets holding every wrapped copy of the
 // ledger secret the ledger recorded (absent: none).
 inline constexpr char kLedgerSecretsValue[] = "ledger_secrets";
+// The serialized cairn.v1.RecoveryKey of a private ledger created with
+// recovery operators (absent: none).
+inline constexpr char kRecoveryKeyValue[] = "recovery_key";
 
 class Governance {
  public:
@@ -68,7 +71,10 @@ class Governance {
   std::vector<v1::WrappedLedgerSecret> ledger_secrets() const ABSL_LOCKS_EXCLUDED(mu_);
   // The newest version of the ledger secret recorded (0: none).
   uint32_t newest_ledger_secret_version() const ABSL_LOCKS_EXCLUDED(mu_);
-  // Whether node `node_id` has been given secret `version`.
+  // A private ledger's recovery key, when it was created with one.
+  std::optional<v1::RecoveryKey> recovery_key() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Whether node `node_id` (0: the recovery key) has been given secret
+  // `version`.
   bool HasLedgerSecret(uint64_t node_id, uint32_t version) const ABSL_LOCKS_EXCLUDED(mu_);
   // The service's settings (SetServiceSettings; all off until set).
   v1::ServiceSettings settings() const ABSL_LOCKS_EXCLUDED(mu_);
@@ -105,6 +111,7 @@ class Governance {
   v1::ServiceSettings settings_ ABSL_GUARDED_BY(mu_);
   v1::LedgerType ledger_type_ ABSL_GUARDED_BY(mu_) = v1::LEDGER_TYPE_PUBLIC;
   v1::ShareLedgerSecrets ledger_secrets_ ABSL_GUARDED_BY(mu_);
+  std::optional<v1::RecoveryKey> recovery_key_ ABSL_GUARDED_BY(mu_);
   std::atomic<bool> geo_durable_by_default_{false};  // mirrors settings_
   std::map<std::string, v1::User> users_ ABSL_GUARDED_BY(mu_);
   std::map<uint64_t, v1::NodeInfo> members_ ABSL_GUARDED_BY(mu_);

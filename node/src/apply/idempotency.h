@@ -22,9 +22,16 @@ struct AppendIdentity {
   // SHA-256 over the length-prefixed collection id, contents and claims
   // digest: what a retry must repeat exactly.
   ledger::Hash digest{};
+  // Whether `digest` is a private ledger's keyed request digest
+  // (LedgerSecrets::RequestDigest), which sealing then stores as it is.
+  // Says how the digest was made, not what it identifies: equality leaves
+  // it out (an entry's identity, IdentityOfEntry, does not know it).
+  bool keyed = false;
 
   bool has_key() const { return !key.empty(); }
-  friend bool operator==(const AppendIdentity&, const AppendIdentity&) = default;
+  friend bool operator==(const AppendIdentity& a, const AppendIdentity& b) {
+    return a.key == b.key && a.digest == b.digest;
+  }
 };
 
 AppendIdentity IdentityOf(const v1::UserTransaction& tx);

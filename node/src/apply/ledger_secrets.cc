@@ -121,8 +121,9 @@ absl::StatusOr<ledger::Hash> LedgerSecrets::RequestDigest(const v1::UserTransact
   return digest;
 }
 
-absl::StatusOr<std::string> LedgerSecrets::SealCommand(const ledger::TxId& txid,
-                                                       std::string command) const {
+absl::StatusOr<std::string> LedgerSecrets::SealCommand(
+    const ledger::TxId& txid, std::string command,
+    const std::optional<ledger::Hash>& given_digest) const {
   std::optional<ledger::LedgerSecret> newest;
   {
     absl::MutexLock lock(&mu_);
@@ -140,7 +141,8 @@ absl::StatusOr<std::string> LedgerSecrets::SealCommand(const ledger::TxId& txid,
                      " of the ledger secret yet, so it cannot seal entries; retry shortly"));
   }
   v1::UserTransaction* tx = parsed.mutable_user();
-  auto digest = RequestDigest(*tx);
+  absl::StatusOr<ledger::Hash> digest =
+      given_digest.has_value() ? absl::StatusOr<ledger::Hash>(*given_digest) : RequestDigest(*tx);
   if (!digest.ok()) return digest.status();
   auto salt = ledger::NewContentsSalt();
   if (!salt.ok()) return salt.status();

@@ -52,12 +52,15 @@ class LedgerSecrets {
 
   // `command` (a serialized LogCommand) as the log stores it at `txid`: a
   // user transaction's contents sealed with the newest version the ledger
-  // records (a fresh salt, the commitment, the request digest); any other
+  // records (a fresh salt, the commitment, the request digest: `digest`
+  // when the caller computed it with RequestDigest, else computed here);
+  // any other
   // command, or any command of a public ledger, unchanged. UNAVAILABLE when
   // this node does not hold that version yet (after a rotation or a
   // recovery an older one must not seal: see docs/formats.md).
-  absl::StatusOr<std::string> SealCommand(const ledger::TxId& txid, std::string command) const
-      ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<std::string> SealCommand(
+      const ledger::TxId& txid, std::string command,
+      const std::optional<ledger::Hash>& digest = std::nullopt) const ABSL_LOCKS_EXCLUDED(mu_);
 
   // What identifies an append of `tx` (plain contents) for idempotent
   // retries in a private ledger: HMAC-SHA256 under a key derived from

@@ -130,7 +130,7 @@ void RaftLoop::DoPropose(std::string command, AppendIdentity identity, bool wait
   if (identity.has_key() && JoinInflight(identity, wait_commit, deadline, done)) return;
   std::vector<std::string> one;
   one.push_back(std::move(command));
-  auto sealed_at = SealProposals(&one);
+  auto sealed_at = SealProposals(&one, {&identity});
   if (!sealed_at.ok()) {
     std::move(done)(sealed_at.status());
     return;
@@ -150,13 +150,14 @@ void RaftLoop::DoPropose(std::string command, AppendIdentity identity, bool wait
 // here (Propose below appends them there or not at all). Not on a follower:
 // its Propose fails anyway.
 absl::StatusOr<std::optional<ledger::TxId>> RaftLoop::SealProposals(
-    std::vector<std::string>* commands) {
+    std::vector<std::string>* commands, const std::vector<const AppendIdentity*>& identities) {
   if (!options_.seal || (options_.sealing && !options_.sealing())) return std::nullopt;
   const consensus::NodeStatus st = raw_->Status();
   if (st.role != consensus::Role::kLeader) return std::nullopt;
+  CAIRN_CHECK(identities.size() == commands->size());
   for (size_t j = 0; j < commands->size(); ++j) {
-    auto sealed =
-        options_.seal(ledger::TxId{st.term, st.last_index + 1 + j}, std::move((*commands)[j]));
+    auto sealed = options_.seal(ledger::TxId{st.term, st.last_index + 1 + j},
+                                std::move((*commands)[j]), *identities[j]);
     if (!sealed.ok()) return sealed.status();
     (*commands)[j] = *std::move(sealed);
   }
@@ -242,6 +243,7 @@ void RaftLoop::DoProposeBatch(std::vector<std::string> commands,
   dones.reserve(n);
   std::vector<size_t> fresh;  // positions of the entries proposed now
   std::vector<std::string> data;
+  std::vector<const AppendIdentity*> fresh_identities;
   for (size_t i = 0; i < n; ++i) {
     dones.emplace_back(
         [answer, i](absl::StatusOr<CommitResult> r) { answer->Set(i, std::move(r)); });
@@ -250,9 +252,10 @@ void RaftLoop::DoProposeBatch(std::vector<std::string> commands,
     }
     fresh.push_back(i);
     data.push_back(std::move(commands[i]));
+    fresh_identities.push_back(&identities[i]);
   }
   if (fresh.empty()) return;
-  auto sealed_at = SealProposals(&data);
+  auto sealed_at = SealProposals(&data, fresh_identities);
   if (!sealed_at.ok()) {
     for (size_t i : fresh) std::move(dones[i])(sealed_at.status());
     return;

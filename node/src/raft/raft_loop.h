@@ -70,11 +70,14 @@ struct RaftLoopOptions {
   // stage's thread; must be quick).
   std::function<void()> on_signature_applied;
   // A private ledger's sealing (LedgerSecrets::SealCommand): given the txid
-  // an append will have and its serialized LogCommand, what the log stores
-  // there. Called on the loop thread just before the entry is appended, when
-  // the txid is certain; an error fails that proposal and appends nothing.
-  // Unset: commands are stored as proposed.
-  std::function<absl::StatusOr<std::string>(const ledger::TxId&, std::string)> seal;
+  // an append will have, its serialized LogCommand and its identity (whose
+  // keyed request digest, when the caller computed one, is stored as it
+  // is), what the log stores there. Called on the loop thread just before
+  // the entry is appended, when the txid is certain; an error fails that
+  // proposal and appends nothing. Unset: commands are stored as proposed.
+  std::function<absl::StatusOr<std::string>(const ledger::TxId&, std::string,
+                                            const AppendIdentity&)>
+      seal;
   // Whether `seal` applies now (a private ledger); asked first, so a public
   // ledger's proposals cost the loop no status copy and no parse. Unset: it
   // always applies.
@@ -235,7 +238,9 @@ class RaftLoop {
                       bool wait_commit, Clock::time_point deadline, BatchDone done);
   // An entry just proposed at `txid`: tracks its key until it is applied
   // (for retries to join), then answers PENDING or waits for its commit.
-  absl::StatusOr<std::optional<ledger::TxId>> SealProposals(std::vector<std::string>* commands);
+  // `identities[j]` is the identity of (*commands)[j].
+  absl::StatusOr<std::optional<ledger::TxId>> SealProposals(
+      std::vector<std::string>* commands, const std::vector<const AppendIdentity*>& identities);
   static void CheckSealedAt(const std::optional<ledger::TxId>& sealed_at,
                             const consensus::ProposalPosition& position);
   void AwaitProposed(const ledger::TxId& txid, AppendIdentity identity, bool wait_commit,

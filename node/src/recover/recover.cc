@@ -2,6 +2,7 @@
 #include "recover/recover.h"
 
 #include <google/protobuf/util/json_util.h>
+#include <openssl/crypto.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -24,6 +26,7 @@
 #include "cairn/ledger/encoding.h"
 #include "cairn/ledger/identity.h"
 #include "cairn/ledger/private_entry.h"
+#include "cairn/ledger/recovery_share.h"
 #include "cairn/ledger/txid.h"
 #include "cairn/storage/archive_layout.h"
 #include "cairn/storage/archive_store.h"
@@ -34,6 +37,7 @@
 #include "cairn/v1/ledger.pb.h"
 #include "cairn/v1/log.pb.h"
 #include "setup/archive_flags.h"
+#include "setup/recovery_key.h"
 
 namespace cairn::node {
 namespace {
@@ -52,29 +56,90 @@ struct RecoverArgs {
   std::string region = "local";
   std::string service_cert_file;
   std::string tls_cert_file;
-  std::string tls_key_file;  // needed for a private ledger's archive
+  std::string tls_key_file;  // a private ledger's archive, without recovery shares
+  std::vector<std::string> recovery_share_files;
   std::string trusted_checkpoint_file;
   bool accept_loss = false;
   bool full_audit = false;
 };
 
-// A private ledger's archive: the recovered service must be able to read the
-// history, so the recovering node must hold every version of the ledger
-// secret (its own wrapped copies must open with --tls-key-file), and it
-// seals what follows with a new version (the lost region may hold entries
-// sealed at the txids the recovered service will use). Adds that version,
-// wrapped to the recovering node, to `recovery`. FailedPrecondition saying
-// what is missing otherwise.
-absl::Status PrivateLedgerRecovery(const RecoverArgs& a, const Governance& governance,
-                                   const ledger::Certificate& service_cert,
-                                   const ledger::Certificate& node_cert,
-                                   v1::RecoverService* recovery) {
-  if (governance.ledger_type() != v1::LEDGER_TYPE_PRIVATE) return absl::OkStatus();
-  if (a.tls_key_file.empty()) {
+// The recovery shares of --recovery-share, read before anything else is
+// done (a file that is not a share is a usage error).
+absl::StatusOr<std::vector<ledger::RecoveryShareFile>> ReadRecoveryShares(
+    const std::vector<std::string>& files) {
+  std::vector<ledger::RecoveryShareFile> shares;
+  for (const std::string& file : files) {
+    absl::StatusOr<std::string> bytes = base::ReadFileToString(file, 1 << 16);
+    if (!bytes.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--recovery-share ", file, ": ", bytes.status().message()));
+    }
+    auto share = ledger::DecodeRecoveryShareFile(*bytes);
+    OPENSSL_cleanse(bytes->data(), bytes->size());
+    if (!share.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--recovery-share ", file, ": ", share.status().message()));
+    }
+    shares.push_back(*std::move(share));
+  }
+  return shares;
+}
+
+// Every version of a private ledger's secret, from the copies wrapped to
+// its recovery key, opened with the key rebuilt from k operators' shares.
+absl::StatusOr<std::vector<ledger::LedgerSecret>> SecretsFromShares(
+    const std::vector<ledger::RecoveryShareFile>& shares, const Governance& governance,
+    const std::string& service_id) {
+  const std::optional<v1::RecoveryKey> record = governance.recovery_key();
+  if (!record.has_value()) {
     return absl::FailedPreconditionError(
+        "--recovery-share: this private ledger was created without recovery operators, so no "
+        "share opens it; recover as a node that held every version of its ledger secret (the "
+        "geo-replica that wrote the archive holds them), with its node id, certificate and key");
+  }
+  absl::StatusOr<ledger::PrivateKey> key = RebuildRecoveryKey(*record, service_id, shares);
+  if (!key.ok()) return key.status();
+  std::map<uint32_t, v1::WrappedLedgerSecret> for_recovery;
+  for (const v1::WrappedLedgerSecret& w : governance.ledger_secrets()) {
+    if (w.node_id() == 0) for_recovery.emplace(w.version(), w);
+  }
+  std::vector<ledger::LedgerSecret> secrets;
+  for (uint32_t v = 1; v <= governance.newest_ledger_secret_version(); ++v) {
+    const auto it = for_recovery.find(v);
+    if (it == for_recovery.end()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("version ", v,
+                       " of the ledger secret was never wrapped to the recovery key, so the "
+                       "shares cannot open it; recover as a node that held it"));
+    }
+    auto secret = ledger::UnwrapLedgerSecretFromRecovery(it->second, *key, service_id);
+    if (!secret.ok()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("version ", v, " of the ledger secret does not open with the recovery key: ",
+                       secret.status().message()));
+    }
+    secrets.push_back(*std::move(secret));
+  }
+  return secrets;
+}
+
+// Every version of a private ledger's secret, from this node's own copies
+// (opened with --tls-key-file).
+absl::StatusOr<std::vector<ledger::LedgerSecret>> SecretsFromNodeKey(
+    const RecoverArgs& a, const Governance& governance, const ledger::Certificate& service_cert,
+    const ledger::Certificate& node_cert) {
+  const bool has_recovery_key = governance.recovery_key().has_value();
+  const std::string or_shares =
+      has_recovery_key ? absl::StrCat(", or give --recovery-share files from ",
+                                      governance.recovery_key()->threshold(),
+                                      " of its recovery operators (cairnctl recovery share)")
+                       : "";
+  if (a.tls_key_file.empty()) {
+    return absl::FailedPreconditionError(absl::StrCat(
         "this archive is a private ledger: give --tls-key-file (the key of --tls-cert-file), so "
         "that recover can check this node opens every version of the ledger secret, without "
-        "which the recovered service could not read its history");
+        "which the recovered service could not read its history",
+        or_shares));
   }
   absl::StatusOr<ledger::PrivateKey> key = ledger::ReadPrivateKeyFile(a.tls_key_file);
   if (!key.ok()) {
@@ -83,12 +148,18 @@ absl::Status PrivateLedgerRecovery(const RecoverArgs& a, const Governance& gover
   if (!node_cert.MatchesKey(*key)) {
     return absl::FailedPreconditionError("--tls-key-file is not the key of --tls-cert-file");
   }
-  LedgerSecrets secrets(a.node_id, service_cert.Fingerprint(), &*key);
-  const absl::Status refreshed = secrets.Refresh(governance);
+  LedgerSecrets held(a.node_id, service_cert.Fingerprint(), &*key);
+  const absl::Status refreshed = held.Refresh(governance);
   const uint32_t newest = governance.newest_ledger_secret_version();
   std::vector<uint32_t> missing;
+  std::vector<ledger::LedgerSecret> secrets;
   for (uint32_t v = 1; v <= newest; ++v) {
-    if (!secrets.Get(v).ok()) missing.push_back(v);
+    absl::StatusOr<ledger::LedgerSecret> secret = held.Get(v);
+    if (secret.ok()) {
+      secrets.push_back(*std::move(secret));
+    } else {
+      missing.push_back(v);
+    }
   }
   if (!missing.empty()) {
     std::string versions;
@@ -98,19 +169,71 @@ absl::Status PrivateLedgerRecovery(const RecoverArgs& a, const Governance& gover
         node_cert.Fingerprint().substr(0, 16), "… was not given version(s) ", versions,
         " of its ledger secret", refreshed.ok() ? "" : absl::StrCat(" (", refreshed.message(), ")"),
         ": recover as a node that held them, with its node id, certificate and key (the "
-        "geo-replica that wrote the archive holds every version)"));
+        "geo-replica that wrote the archive holds every version)",
+        or_shares));
   }
-  auto fresh = ledger::LedgerSecret::Generate(newest + 1);
+  return secrets;
+}
+
+// A private ledger's archive: the recovered service must be able to read the
+// history, so recover needs every version of the ledger secret: from k of
+// the recovery operators' shares, or from a node that held them all (its own
+// copies must open with --tls-key-file). The recovering node is given every
+// version it lacks, and what follows is sealed with a new version (the lost
+// region may hold entries sealed at the txids the recovered service will
+// use), wrapped to the node and to the recovery key. Adds those copies to
+// `recovery`. FailedPrecondition saying what is missing otherwise.
+absl::Status PrivateLedgerRecovery(const RecoverArgs& a,
+                                   const std::vector<ledger::RecoveryShareFile>& shares,
+                                   const Governance& governance,
+                                   const ledger::Certificate& service_cert,
+                                   const ledger::Certificate& node_cert,
+                                   v1::RecoverService* recovery) {
+  const std::string service_id = service_cert.Fingerprint();
+  if (governance.ledger_type() != v1::LEDGER_TYPE_PRIVATE) {
+    if (shares.empty()) return absl::OkStatus();
+    return absl::FailedPreconditionError(
+        "--recovery-share: this archive is a public ledger, which has no secret to recover");
+  }
+  absl::StatusOr<std::vector<ledger::LedgerSecret>> secrets =
+      shares.empty() ? SecretsFromNodeKey(a, governance, service_cert, node_cert)
+                     : SecretsFromShares(shares, governance, service_id);
+  if (!secrets.ok()) return secrets.status();
+  std::map<uint32_t, std::string> recorded;  // version -> certificate of this node id's copy
+  for (const v1::WrappedLedgerSecret& w : governance.ledger_secrets()) {
+    if (w.node_id() == a.node_id) recorded.emplace(w.version(), w.certificate_fingerprint());
+  }
+  const auto add = [&](absl::StatusOr<v1::WrappedLedgerSecret> wrapped) -> absl::Status {
+    if (!wrapped.ok()) return wrapped.status();
+    *recovery->add_ledger_secrets() = *std::move(wrapped);
+    return absl::OkStatus();
+  };
+  for (const ledger::LedgerSecret& secret : *secrets) {
+    const auto it = recorded.find(secret.version());
+    if (it != recorded.end()) {
+      if (it->second == node_cert.Fingerprint()) continue;  // its own copy stands
+      return absl::FailedPreconditionError(absl::StrCat(
+          "node ", a.node_id, " of the old service held version ", secret.version(),
+          " of the ledger secret under another certificate, and a node's first copy stands: "
+          "recover with a node id the old service did not use, or with that node's certificate "
+          "and key"));
+    }
+    if (absl::Status s =
+            add(ledger::WrapLedgerSecretForNode(secret, a.node_id, node_cert, service_id));
+        !s.ok()) {
+      return s;
+    }
+  }
+  auto fresh = ledger::LedgerSecret::Generate(governance.newest_ledger_secret_version() + 1);
   if (!fresh.ok()) return fresh.status();
-  auto wrapped = ledger::WrapSecret(
-      fresh->key(), node_cert,
-      ledger::LedgerSecretWrapContext(newest + 1, a.node_id, service_cert.Fingerprint()));
-  if (!wrapped.ok()) return wrapped.status();
-  v1::WrappedLedgerSecret* w = recovery->add_ledger_secrets();
-  w->set_version(newest + 1);
-  w->set_node_id(a.node_id);
-  w->set_certificate_fingerprint(node_cert.Fingerprint());
-  w->set_wrapped(*std::move(wrapped));
+  if (absl::Status s =
+          add(ledger::WrapLedgerSecretForNode(*fresh, a.node_id, node_cert, service_id));
+      !s.ok()) {
+    return s;
+  }
+  if (std::optional<v1::RecoveryKey> key = governance.recovery_key(); key.has_value()) {
+    return add(ledger::WrapLedgerSecretForRecovery(*fresh, *key, service_id));
+  }
   return absl::OkStatus();
 }
 
@@ -313,6 +436,12 @@ int Recover(const RecoverArgs& a, std::ostream& out, std::ostream& err) {
     }
     trusted = *std::move(t);
   }
+  absl::StatusOr<std::vector<ledger::RecoveryShareFile>> shares =
+      ReadRecoveryShares(a.recovery_share_files);
+  if (!shares.ok()) {
+    err << "cairn-node recover: " << shares.status().message() << "\n";
+    return kUsage;
+  }
   std::error_code ec;
   const bool existed = std::filesystem::exists(a.data_dir, ec);
   if (existed && !std::filesystem::is_empty(a.data_dir, ec)) {
@@ -419,7 +548,8 @@ int Recover(const RecoverArgs& a, std::ostream& out, std::ostream& err) {
   self->set_certificate_pem(node_cert->ToPem());
   self->set_membership(v1::MEMBERSHIP_VOTER);
   self->set_region(a.region);
-  if (absl::Status s = PrivateLedgerRecovery(a, rebuilder->governance(), *service, *node_cert, r);
+  if (absl::Status s =
+          PrivateLedgerRecovery(a, *shares, rebuilder->governance(), *service, *node_cert, r);
       !s.ok()) {
     return discard(s.message());
   }
@@ -479,8 +609,12 @@ int RecoverMain(int argc, const char* const* argv, std::ostream& out, std::ostre
       ->required()
       ->check(CLI::ExistingFile);
   app.add_option("--tls-key-file", a.tls_key_file,
-                 "The node's key (PEM): needed for a private ledger's archive, to check the node "
-                 "opens every version of the ledger secret")
+                 "The node's key (PEM): for a private ledger's archive without recovery shares, "
+                 "to check the node opens every version of the ledger secret")
+      ->check(CLI::ExistingFile);
+  app.add_option("--recovery-share", a.recovery_share_files,
+                 "A private ledger: one recovery operator's share file (cairnctl recovery share), "
+                 "repeated until the ledger's threshold is met")
       ->check(CLI::ExistingFile);
   app.add_option("--trusted-checkpoint", a.trusted_checkpoint_file,
                  "A checkpoint the archive must hold (a client state file: protobuf JSON of "

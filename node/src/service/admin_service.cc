@@ -53,12 +53,14 @@ grpc::ServerUnaryReactor* AdminServiceImpl::Govern(Ctx* call, v1::GovernanceResp
   auto* reactor = call->DefaultReactor();
   auto principal = authorizer_->Authorize(*call, v1::ROLE_ADMINISTRATOR);
   if (!principal.ok()) return Finish(reactor, principal.status());
+  // Who makes the change is part of what Validate judges (only an
+  // Administrator's ShareLedgerSecrets is a rotation).
+  tx.set_user_id(principal->user_id);
   if (absl::Status st = governance_->Validate(tx); !st.ok()) return Finish(reactor, st);
   if (!router_->IsLeader()) {
     router_->Forward<v1::AdminService>(call, reactor, *principal, std::move(forward));
     return reactor;
   }
-  tx.set_user_id(principal->user_id);
   tx.set_timestamp_unix_ms(base::NowUnixMs());
   v1::LogCommand command;
   *command.mutable_governance() = std::move(tx);

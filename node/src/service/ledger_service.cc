@@ -203,6 +203,7 @@ absl::StatusOr<AppendIdentity> LedgerServiceImpl::IdentityOfRequest(
     auto digest = reads_.secrets->RequestDigest(tx);
     if (!digest.ok()) return digest.status();
     identity.digest = *digest;
+    identity.keyed = true;
   }
   return identity;
 }

@@ -56,15 +56,10 @@ std::optional<ledger::Certificate> SecretSharer::MemberCertificate(
 absl::Status SecretSharer::AddWrapped(const ledger::LedgerSecret& secret, uint64_t node_id,
                                       const ledger::Certificate& cert,
                                       v1::ShareLedgerSecrets* share) const {
-  auto wrapped = ledger::WrapSecret(
-      secret.key(), cert,
-      ledger::LedgerSecretWrapContext(secret.version(), node_id, service_cert_->Fingerprint()));
+  auto wrapped =
+      ledger::WrapLedgerSecretForNode(secret, node_id, cert, service_cert_->Fingerprint());
   if (!wrapped.ok()) return wrapped.status();
-  v1::WrappedLedgerSecret* w = share->add_secrets();
-  w->set_version(secret.version());
-  w->set_node_id(node_id);
-  w->set_certificate_fingerprint(cert.Fingerprint());
-  w->set_wrapped(*std::move(wrapped));
+  *share->add_secrets() = *std::move(wrapped);
   return absl::OkStatus();
 }
 
@@ -110,6 +105,14 @@ absl::StatusOr<v1::ShareLedgerSecrets> SecretSharer::Rotation() const {
     if (absl::Status st = AddWrapped(*secret, member.node_id(), *cert, &share); !st.ok()) {
       return st;
     }
+  }
+  // Every version is wrapped to the recovery key too, so that k of n
+  // operators can still recover what it seals.
+  if (std::optional<v1::RecoveryKey> recovery = governance_->recovery_key(); recovery.has_value()) {
+    auto wrapped =
+        ledger::WrapLedgerSecretForRecovery(*secret, *recovery, service_cert_->Fingerprint());
+    if (!wrapped.ok()) return wrapped.status();
+    *share.add_secrets() = *std::move(wrapped);
   }
   return share;
 }

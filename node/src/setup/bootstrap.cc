@@ -1,12 +1,14 @@
 // Service start-up helpers (see bootstrap.h).
 #include "setup/bootstrap.h"
 
+#include <optional>
 #include <set>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "cairn/ledger/encoding.h"
 #include "cairn/ledger/private_entry.h"
+#include "setup/recovery_key.h"
 
 namespace cairn::node {
 
@@ -93,19 +95,42 @@ absl::StatusOr<v1::CreateService> MakeGenesis(const ledger::Certificate& service
 
 absl::Status MakeGenesisPrivate(v1::CreateService* genesis, uint64_t node_id,
                                 const ledger::Certificate& node_cert,
-                                const ledger::Certificate& service_cert) {
+                                const ledger::Certificate& service_cert,
+                                const std::vector<std::string>& recovery_operator_cert_files,
+                                uint32_t recovery_threshold) {
+  const std::string service_id = service_cert.Fingerprint();
+  if (recovery_operator_cert_files.empty() && recovery_threshold != 0) {
+    return absl::FailedPreconditionError(
+        "--recovery-threshold needs the operators it counts (--recovery-operator-cert-file)");
+  }
+  std::optional<v1::RecoveryKey> recovery_key;
+  if (!recovery_operator_cert_files.empty()) {
+    auto operators = ReadRecoveryOperators(recovery_operator_cert_files);
+    if (!operators.ok()) return operators.status();
+    const uint32_t threshold = recovery_threshold != 0
+                                   ? recovery_threshold
+                                   : static_cast<uint32_t>(operators->size() / 2 + 1);
+    if (threshold > operators->size()) {
+      return absl::FailedPreconditionError(absl::StrCat("--recovery-threshold ", threshold,
+                                                        " is more than the ", operators->size(),
+                                                        " recovery operator(s) named"));
+    }
+    auto made = MakeRecoveryKey(*operators, threshold, service_id);
+    if (!made.ok()) return absl::FailedPreconditionError(made.status().message());
+    recovery_key = *std::move(made);
+  }
   auto secret = ledger::LedgerSecret::Generate(1);
   if (!secret.ok()) return secret.status();
-  auto wrapped =
-      ledger::WrapSecret(secret->key(), node_cert,
-                         ledger::LedgerSecretWrapContext(1, node_id, service_cert.Fingerprint()));
+  auto wrapped = ledger::WrapLedgerSecretForNode(*secret, node_id, node_cert, service_id);
   if (!wrapped.ok()) return wrapped.status();
   genesis->set_ledger_type(v1::LEDGER_TYPE_PRIVATE);
-  v1::WrappedLedgerSecret* w = genesis->add_ledger_secrets();
-  w->set_version(1);
-  w->set_node_id(node_id);
-  w->set_certificate_fingerprint(node_cert.Fingerprint());
-  w->set_wrapped(*std::move(wrapped));
+  *genesis->add_ledger_secrets() = *std::move(wrapped);
+  if (recovery_key.has_value()) {
+    auto for_recovery = ledger::WrapLedgerSecretForRecovery(*secret, *recovery_key, service_id);
+    if (!for_recovery.ok()) return for_recovery.status();
+    *genesis->add_ledger_secrets() = *std::move(for_recovery);
+    *genesis->mutable_recovery_key() = *std::move(recovery_key);
+  }
   return absl::OkStatus();
 }
 

@@ -39,8 +39,15 @@ absl::StatusOr<v1::CreateService> MakeGenesis(const ledger::Certificate& service
 // leader shares it with the other members (docs/formats.md, "Private
 // entries v1"). The secret exists nowhere else: if this genesis is never
 // committed, it is gone with the process.
+// With recovery operators (certificate files), also a recovery key
+// (setup/recovery_key.h) whose shares `recovery_threshold` of them (0: a
+// majority) bring to a recovery, and version 1 wrapped to it.
+// FailedPrecondition naming the flag when the operators or threshold are
+// not usable.
 absl::Status MakeGenesisPrivate(v1::CreateService* genesis, uint64_t node_id,
                                 const ledger::Certificate& node_cert,
-                                const ledger::Certificate& service_cert);
+                                const ledger::Certificate& service_cert,
+                                const std::vector<std::string>& recovery_operator_cert_files = {},
+                                uint32_t recovery_threshold = 0);
 
 }  // namespace cairn::node

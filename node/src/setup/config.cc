@@ -161,6 +161,14 @@ void AddClusterOptions(CLI::App& app, NodeConfig& c) {
                  "for good; on an existing ledger it must be the ledger's (default: the "
                  "ledger's, public for a new service)")
       ->check(CLI::IsMember({"public", "private"}));
+  app.add_option("--recovery-operator-cert-file", c.recovery_operator_cert_files,
+                 "A new private ledger: certificate (PEM, P-256 key) of an operator who is given "
+                 "one share of the recovery key, repeated for each (docs/operations.md)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--recovery-threshold", c.recovery_threshold,
+                 "How many of the recovery operators' shares recover the ledger (default: a "
+                 "majority of them)")
+      ->check(CLI::Range(uint32_t{1}, uint32_t{255}));
   app.add_option("--tick-ms", c.tick_ms, "Raft clock tick, in milliseconds")
       ->check(CLI::Range(uint64_t{1}, uint64_t{10000}))
       ->capture_default_str();

@@ -5,19 +5,23 @@
 // only with their recipient's key and context; a private leaf binds both the
 // commitment and the ciphertext, its receipt verifies with contents and salt
 // (and not without the salt), and an audit with no secret catches a changed
-// ciphertext even with every segment checksum recomputed.
+// ciphertext even with every segment checksum recomputed; an audit with the
+// secret opens every entry and catches what a leader could sign: contents
+// that do not match their commitment, a ciphertext that does not open.
 #include "cairn/ledger/private_entry.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "cairn/ledger/audit.h"
 #include "cairn/ledger/encoding.h"
 #include "cairn/ledger/entry.h"
 #include "cairn/ledger/receipt.h"
 #include "cairn/ledger/receipt_json.h"
+#include "cairn/ledger/sealed_audit.h"
 #include "cairn/ledger/segment.h"
 #include "test_ledger.h"
 #include "testing/temp_dir.h"
@@ -314,6 +318,100 @@ TEST_F(PrivateLeafTest, AnAuditWithoutTheSecretCatchesAChangedCiphertext) {
   auto report = Audit(dir.path(), ledger_.service_cert());
   ASSERT_FALSE(report.ok());
   EXPECT_THAT(report.status().message(), HasSubstr("signed root"));
+}
+
+// The audit with the secret (ledger/sealed_audit.h): every sealed entry
+// opens and matches its commitment. Its planted faults are ones a leader
+// could sign, so the audit without the secret passes them: contents that do
+// not match the commitment, and a ciphertext that does not open.
+class SealedAuditTest : public ::testing::Test {
+ protected:
+  SealedAuditTest() {
+    v1::LogCommand share;
+    share.mutable_governance()->set_timestamp_unix_ms(1);
+    *share.mutable_governance()->mutable_share_ledger_secrets()->add_secrets() =
+        *WrapLedgerSecretForNode(secret_, 1, ledger_.node_cert(),
+                                 ledger_.service_cert().Fingerprint());
+    ledger_.AppendData(share.SerializeAsString());
+    ledger_.AppendUser("orders", "public one");
+    ledger_.AppendPrivateUser(secret_, "orders", kMarker, Salt('\x07'));
+    ledger_.AppendPrivateUser(secret_, "orders", "another", Salt('\x09'));
+  }
+
+  // The audit of the ledger as written, without and with the secret.
+  absl::Status AuditWithoutSecret() { return Audit(Written(), ledger_.service_cert()).status(); }
+  absl::StatusOr<uint64_t> AuditWithSecret(uint64_t node_id, const PrivateKey& key) {
+    SealedContentsChecker checker(node_id, &key, ledger_.service_cert().Fingerprint());
+    auto report = Audit(Written(), ledger_.service_cert(),
+                        [&](absl::string_view name, const Segment& segment) {
+                          return checker.Check(name, segment);
+                        });
+    if (!report.ok()) return report.status();
+    return checker.opened();
+  }
+
+  std::string Written() {
+    if (!dir_.has_value()) {
+      ledger_.AppendSignature();
+      dir_.emplace();
+      ledger_.WriteSegments(dir_->path(), {ledger_.entries().size()});
+    }
+    return dir_->path();
+  }
+
+  // A sealed entry as a leader could have written it: `contents` sealed,
+  // committing to `committed`.
+  std::string Forged(const std::string& contents, const std::string& committed) {
+    const TxId txid{ledger_.term(), ledger_.entries().size() + 1};
+    v1::LogCommand command;
+    v1::UserTransaction* tx = command.mutable_user();
+    tx->set_collection_id("orders");
+    tx->set_user_id(std::string(64, 'a'));
+    tx->set_timestamp_unix_ms(2);
+    v1::SealedContents* sealed = tx->mutable_sealed();
+    sealed->set_secret_version(1);
+    sealed->set_ciphertext(*SealContents(secret_, txid, "orders", Salt('\x05'), contents));
+    sealed->set_commitment(HashToString(*ContentsCommitment(Salt('\x05'), committed)));
+    return command.SerializeAsString();
+  }
+
+  const LedgerSecret secret_ = Secret();
+  testing::TestLedger ledger_;
+  std::optional<testing::TempDir> dir_;
+};
+
+TEST_F(SealedAuditTest, OpensEveryEntryWithTheNodesCopy) {
+  absl::StatusOr<uint64_t> opened = AuditWithSecret(1, ledger_.node_key());
+  ASSERT_TRUE(opened.ok()) << opened.status();
+  EXPECT_EQ(*opened, 2u);
+  // Another node's key: that node was not given the version.
+  const PrivateKey other = *PrivateKey::Generate();
+  EXPECT_THAT(AuditWithSecret(2, other).status().message(),
+              HasSubstr("node 2 was not given (or its copy does not open with this key)"));
+  EXPECT_THAT(AuditWithSecret(1, other).status().message(), HasSubstr("was not given"));
+}
+
+TEST_F(SealedAuditTest, CatchesContentsThatDoNotMatchTheirCommitment) {
+  const TxId forged = ledger_.AppendData(Forged(kMarker, "what the tree was told"));
+  ASSERT_TRUE(AuditWithoutSecret().ok());
+  absl::StatusOr<uint64_t> opened = AuditWithSecret(1, ledger_.node_key());
+  EXPECT_EQ(opened.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(opened.status().message(),
+              HasSubstr(absl::StrCat("txid ", forged.ToString(),
+                                     ": the contents sealed there do not match the commitment")));
+  EXPECT_THAT(opened.status().message(), Not(HasSubstr(kMarker)));
+}
+
+TEST_F(SealedAuditTest, CatchesACiphertextThatDoesNotOpen) {
+  v1::LogCommand command;
+  ASSERT_TRUE(command.ParseFromString(Forged(kMarker, kMarker)));
+  std::string* ciphertext = command.mutable_user()->mutable_sealed()->mutable_ciphertext();
+  (*ciphertext)[0] = static_cast<char>((*ciphertext)[0] ^ 0x01);
+  const TxId forged = ledger_.AppendData(command.SerializeAsString());
+  ASSERT_TRUE(AuditWithoutSecret().ok());  // the leader signed it as it is
+  absl::StatusOr<uint64_t> opened = AuditWithSecret(1, ledger_.node_key());
+  EXPECT_EQ(opened.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_THAT(opened.status().message(), HasSubstr(absl::StrCat("txid ", forged.ToString())));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "apply/idempotency.h"
 #include "ledger_fixture.h"
 #include "setup/bootstrap.h"
+#include "setup/recovery_key.h"
 
 namespace cairn::node {
 namespace {
@@ -103,6 +104,15 @@ TEST_F(LedgerSecretsTest, SealingTouchesUserEntriesOnlyAndTheyOpenAfterAReload) 
   ASSERT_TRUE(digest.ok());
   EXPECT_EQ(IdentityOf(command.user()).digest, *digest);
   EXPECT_NE(IdentityOf(original.user()).digest, *digest);  // keyed, not the plain one
+  // A digest the caller computed already (the append's identity) is stored
+  // as it is, not computed again.
+  ledger::Hash given{};
+  given[0] = 0x42;
+  auto with_given = secrets_.SealCommand(txid, plain, given);
+  ASSERT_TRUE(with_given.ok()) << with_given.status();
+  v1::LogCommand given_command;
+  ASSERT_TRUE(given_command.ParseFromString(*with_given));
+  EXPECT_EQ(IdentityOf(given_command.user()).digest, given);
 
   // Governance passes as it is.
   const std::string governance = Share(1, 1, *pki_.node_cert);
@@ -162,6 +172,46 @@ TEST_F(LedgerSecretsTest, WithoutTheNewestVersionANodeDoesNotSeal) {
   v1::LogCommand skip;
   ASSERT_TRUE(skip.ParseFromString(Share(4, 2, *other.cert)));
   EXPECT_EQ(governance_.Validate(skip.governance()).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// Node id 0 stands for the recovery key: only a rotation of a ledger that
+// has one may give it a version, the new one; the key survives a reload.
+v1::GovernanceTransaction RecoveryKeyShare(const std::string& share) {
+  v1::LogCommand c;
+  CAIRN_CHECK(c.ParseFromString(share));
+  c.mutable_governance()->mutable_share_ledger_secrets()->mutable_secrets(0)->set_node_id(0);
+  return c.governance();
+}
+
+TEST_F(LedgerSecretsTest, WithoutARecoveryKeyNoVersionGoesToNodeZero) {
+  applier_->Apply({Next(""), Next(PrivateGenesis())});
+  EXPECT_THAT(governance_.Validate(RecoveryKeyShare(Share(2, 1, *pki_.node_cert, true))).message(),
+              HasSubstr("0, the recovery key, only in a rotation of a ledger that has one"));
+}
+
+TEST_F(LedgerSecretsTest, OnlyARotationGivesTheRecoveryKeyAVersion) {
+  const auto recovery_share = [&](uint32_t version, bool rotation) {
+    return RecoveryKeyShare(Share(version, 1, *pki_.node_cert, rotation));
+  };
+  v1::LogCommand genesis;
+  ASSERT_TRUE(genesis.ParseFromString(PrivateGenesis()));
+  ledger::UserCertificateOptions op;
+  op.name = "operator";
+  const ledger::PrivateKey op_key = *ledger::PrivateKey::Generate();
+  const ledger::Certificate op_cert =
+      *ledger::IssueUserCertificate(*pki_.service_cert, *pki_.service_key, op_key, op);
+  *genesis.mutable_governance()->mutable_create_service()->mutable_recovery_key() =
+      *MakeRecoveryKey({op_cert}, 1, pki_.service_cert->Fingerprint());
+  applier_->Apply({Next(""), Next(genesis.SerializeAsString())});
+  ASSERT_TRUE(governance_.recovery_key().has_value());
+  EXPECT_TRUE(governance_.Validate(recovery_share(2, true)).ok());
+  EXPECT_FALSE(governance_.Validate(recovery_share(1, false)).ok());  // the leader's share
+  EXPECT_FALSE(governance_.Validate(recovery_share(3, true)).ok());   // skips version 2
+  Governance reloaded;
+  ASSERT_TRUE(reloaded.Load(db_->ledger()).ok());
+  ASSERT_TRUE(reloaded.recovery_key().has_value());
+  EXPECT_EQ(reloaded.recovery_key()->public_key_der(),
+            governance_.recovery_key()->public_key_der());
 }
 
 TEST_F(LedgerSecretsTest, ARotationOvertakenByAnotherIsIgnoredWhole) {

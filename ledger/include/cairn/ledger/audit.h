@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -41,7 +42,12 @@ struct AuditReport {
 // segment file and the entry's txid. When a signed root does not match, the
 // changed entry lies between the previous signed tree size and this one; the
 // message gives that txid range.
-absl::StatusOr<AuditReport> Audit(const std::string& segments_dir, const Certificate& service_cert);
+// `visit`, when given, is called with each segment once it passed, in order
+// (the sealed-contents check, ledger/sealed_audit.h); an error it returns
+// stops the audit and is returned.
+absl::StatusOr<AuditReport> Audit(
+    const std::string& segments_dir, const Certificate& service_cert,
+    const std::function<absl::Status(absl::string_view name, const Segment&)>& visit = nullptr);
 
 // The same checks over segments fed one at a time, in log order, from
 // anywhere (the archive verifier reads them from an archive store). Each

@@ -107,12 +107,56 @@ Hash SealedDigest(const v1::SealedContents& sealed);
 absl::StatusOr<std::string> WrapSecret(absl::string_view secret_bytes, const Certificate& recipient,
                                        absl::string_view context);
 
+// WrapSecret to a bare P-256 public key (DER SubjectPublicKeyInfo), such as
+// a private ledger's recovery key (v1::RecoveryKey.public_key_der).
+// InvalidArgument when it is not DER or not P-256.
+absl::StatusOr<std::string> WrapSecretToPublicKey(absl::string_view secret_bytes,
+                                                  absl::string_view public_key_der,
+                                                  absl::string_view context);
+
+// AES-256-GCM under a 32-byte key that seals exactly one message (nonce
+// zero; associated data: `context`): ciphertext || tag. The recovery key's
+// private key is sealed so, under the recovery secret.
+absl::StatusOr<std::string> SealWithOneTimeKey(absl::string_view key, absl::string_view context,
+                                               absl::string_view plaintext);
+// The plaintext SealWithOneTimeKey sealed; InvalidArgument when it does not
+// open with this key and context.
+absl::StatusOr<std::string> OpenWithOneTimeKey(absl::string_view key, absl::string_view context,
+                                               absl::string_view sealed);
+
+// "cairn ledger secret v<version> for the recovery key of service
+// <service_id>": a secret version wrapped to the recovery key.
+std::string RecoveryKeyWrapContext(uint32_t version, absl::string_view service_id);
+// "cairn recovery key of service <service_id>": the recovery key's private
+// key sealed under the recovery secret.
+std::string RecoveryKeySealContext(absl::string_view service_id);
+// "cairn recovery share <index> for operator <fingerprint> of service
+// <service_id>": one operator's share, wrapped to its certificate.
+std::string RecoveryShareContext(uint32_t index, absl::string_view operator_fingerprint,
+                                 absl::string_view service_id);
+
 // The context a ledger secret is wrapped to a node under (WrapSecret):
 // "cairn ledger secret v<version> for node <node_id> of service
 // <service_id>", so a wrapped copy cannot be replayed for another version,
 // node or service.
 std::string LedgerSecretWrapContext(uint32_t version, uint64_t node_id,
                                     absl::string_view service_id);
+
+// A version of the ledger secret wrapped to node `node_id` (its
+// certificate `cert`), as governance records it.
+absl::StatusOr<v1::WrappedLedgerSecret> WrapLedgerSecretForNode(const LedgerSecret& secret,
+                                                                uint64_t node_id,
+                                                                const Certificate& cert,
+                                                                absl::string_view service_id);
+// A version of the ledger secret wrapped to the ledger's recovery key
+// (node_id 0; certificate_fingerprint: hex SHA-256 of its public_key_der).
+absl::StatusOr<v1::WrappedLedgerSecret> WrapLedgerSecretForRecovery(
+    const LedgerSecret& secret, const v1::RecoveryKey& recovery_key, absl::string_view service_id);
+// The secret of a copy WrapLedgerSecretForRecovery made, opened with the
+// recovery key's private key.
+absl::StatusOr<LedgerSecret> UnwrapLedgerSecretFromRecovery(const v1::WrappedLedgerSecret& wrapped,
+                                                            const PrivateKey& recovery_private_key,
+                                                            absl::string_view service_id);
 
 // The secret WrapSecret wrapped, opened with the recipient's private key.
 // InvalidArgument when the bytes are malformed or do not open with this key

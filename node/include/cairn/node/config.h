@@ -52,6 +52,12 @@ struct NodeConfig {
   // takes the ledger's type, public for a new service; on a node of an
   // existing ledger a type other than the ledger's refuses to start.
   std::string ledger_type;
+  // A new private ledger's recovery operators (certificates, PEM, P-256
+  // keys): each is given one share of the ledger's recovery key, and
+  // `recovery_threshold` of them recover the ledger's contents from its
+  // archive (docs/operations.md, "Private ledgers"). 0: a majority of them.
+  std::vector<std::string> recovery_operator_cert_files;
+  uint32_t recovery_threshold = 0;
 
   // --- Raft timing ---
   uint64_t tick_ms = 100;        // one logical clock tick
