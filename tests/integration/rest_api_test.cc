@@ -45,10 +45,15 @@ class RestApiTest : public ClientClusterTest {
     for (uint64_t id = 1; id <= 3; ++id) {
       rest_[id] = absl::StrCat("127.0.0.1:", PickFreePort());
       cluster_->AddNodeArgs(id, {"--rest-address", rest_[id]});
+      cluster_->node(id).set_product_timing(ProductTiming());
     }
     const absl::Status started = cluster_->Start();
     ASSERT_TRUE(started.ok()) << started << "\n" << cluster_->node(1).Log();
   }
+
+  // The product's Raft timing (1 s election timeout) instead of the tests'
+  // fast one: a leader that loses its followers keeps leading that long.
+  virtual bool ProductTiming() const { return false; }
 
   // `method` `target` (path and query) at node `node`'s REST port, as
   // `user` ("" presents no client certificate).
@@ -234,10 +239,39 @@ TEST_F(RestApiTest, UsersAndRoles) {
   EXPECT_EQ(r.ErrorCode(), "InvalidInput");
 }
 
+// A transaction the leader holds but cannot commit is Pending, then never
+// Committed while its followers are gone.
+class RestApiPendingTest : public RestApiTest {
+ protected:
+  bool ProductTiming() const override { return true; }
+};
+
+TEST_F(RestApiPendingTest, StatusIsPendingWhileTheLeaderCannotCommit) {
+  absl::StatusOr<uint64_t> leader = cluster_->WaitForLeader();
+  ASSERT_TRUE(leader.ok()) << leader.status();
+  client::ClientOptions o = Options();
+  o.endpoints = {cluster_->node(*leader).client_address()};
+  std::unique_ptr<client::Client> c = MakeClient(o);
+  ASSERT_TRUE(c->Append("pending", "committed first").ok());  // the channel is up
+  for (uint64_t id = 1; id <= 3; ++id) {
+    if (id != *leader) cluster_->node(id).Kill();
+  }
+  client::AppendOptions no_wait;
+  no_wait.wait_for_commit = false;
+  absl::StatusOr<client::AppendResult> appended = c->Append("pending", "never committed", no_wait);
+  ASSERT_TRUE(appended.ok()) << appended.status();
+  const HttpReply r = Curl(
+      *leader, "GET", "/app/transactions/" + appended->txid + "/status?api-version=2022-05-13");
+  EXPECT_EQ(r.status, 200) << r.body << r.err;
+  EXPECT_EQ(r.Json()["state"], "Pending") << r.body;
+  EXPECT_EQ(r.Json()["transactionId"], appended->txid) << r.body;
+}
+
 // The refusals of the gRPC tests, over REST: each a clear error with ACL's
 // code where it has one, and nothing written.
 TEST_F(RestApiTest, BadInputIsRefusedAndWritesNothing) {
   Post(1, "orders", "the only entry");
+  AddUser("reader", v1::ROLE_READER);
   struct Case {
     std::string name;
     std::string method;
@@ -278,6 +312,19 @@ TEST_F(RestApiTest, BadInputIsRefusedAndWritesNothing) {
        "ResourceNotFound"},
       {"user id not a fingerprint", "GET", "/app/users/alice", "admin", "", 400, "InvalidInput"},
       {"unknown path", "GET", "/app/nothing-here", "admin", "", 404, "ResourceNotFound"},
+      {"collection over 256 bytes", "POST",
+       "/app/transactions?collectionId=" + std::string(257, 'c'), "admin", R"({"contents":"x"})",
+       400, "InvalidInput"},
+      {"collection that is not UTF-8", "POST", "/app/transactions?collectionId=%FF%FE", "admin",
+       R"({"contents":"x"})", 400, "InvalidInput"},
+      {"a user with no role", "POST", "/app/transactions?collectionId=norole", "stranger",
+       R"({"contents":"x"})", 403, "AuthorizationFailed"},
+      {"a Reader making itself Administrator", "PATCH",
+       "/app/users/" + cluster_->pki().UserId("reader"), "reader",
+       R"({"assignedRole":"Administrator"})", 403, "AuthorizationFailed"},
+      {"transaction of a term never held", "GET", "/app/transactions/7.1", "admin", "", 404,
+       "ResourceNotFound"},
+      {"negative index", "GET", "/app/transactions/3.-1", "admin", "", 400, "InvalidInput"},
   };
   for (uint64_t node : {1, 2}) {  // the leader and a follower, or two followers
     for (const Case& c : cases) {
@@ -317,6 +364,14 @@ TEST_F(RestApiTest, BadInputIsRefusedAndWritesNothing) {
       RunCommand({kCurl, "-sS", "--max-time", "10", "http://" + rest_[1] + "/app/collections"});
   EXPECT_NE(plain.exit_code, 0);
   EXPECT_THAT(Collections(), ::testing::ElementsAre("orders"));
+  // Collections() leaves out reserved ones: ask for each refused one.
+  for (const std::string& refused :
+       {std::string("cairn.x"), std::string("big"), std::string("empty"), std::string("bad"),
+        std::string("anon"), std::string("old"), std::string("norole"), std::string("keyed"),
+        std::string("foreign"), std::string("zipped"), std::string("deep")}) {
+    EXPECT_EQ(Curl(1, "GET", "/app/transactions/current?collectionId=" + refused).status, 404)
+        << refused;
+  }
 }
 
 }  // namespace

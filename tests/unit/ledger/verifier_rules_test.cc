@@ -62,6 +62,9 @@ struct Spec {
   absl::Time not_after = kSignedAt + absl::Hours(1);
   const EVP_MD* digest = EVP_sha256();
   long version = X509_VERSION_3;
+  // More extensions, by name or numeric OID, in OpenSSL's config syntax
+  // (e.g. {"subjectAltName", "DNS:x"}, {"1.2.3.4", "critical,DER:05:00"}).
+  std::vector<std::pair<std::string, std::string>> extra;
 };
 
 Spec ServiceSpec() {
@@ -108,6 +111,11 @@ Certificate Build(const Spec& spec, EVP_PKEY* subject_key, const Certificate* is
   for (const auto& [nid, value] : extensions) {
     X509_EXTENSION* ext = X509V3_EXT_nconf_nid(nullptr, &ctx, nid, value.c_str());
     CAIRN_CHECK(ext != nullptr && X509_add_ext(x, ext, -1) == 1) << value;
+    X509_EXTENSION_free(ext);
+  }
+  for (const auto& [name, value] : spec.extra) {
+    X509_EXTENSION* ext = X509V3_EXT_nconf(nullptr, &ctx, name.c_str(), value.c_str());
+    CAIRN_CHECK(ext != nullptr && X509_add_ext(x, ext, -1) == 1) << name << " = " << value;
     X509_EXTENSION_free(ext);
   }
   CAIRN_CHECK(X509_set_version(x, spec.version) == 1);
@@ -257,6 +265,69 @@ TEST_F(VerifierRulesTest, UserCertificatesNeverSignCheckpoints) {
   EXPECT_THAT(Verify(Node(user)).message(), HasSubstr("is not a node certificate"));
 }
 
+// Issued directly by the service certificate, as RFC 5280 path validation
+// with it as the only trust anchor decides.
+TEST_F(VerifierRulesTest, NodeIsIssuedDirectlyByTheServiceCertificate) {
+  // Through an intermediate CA of the service: refused.
+  P256 intermediate_key;
+  Spec intermediate_spec = ServiceSpec();
+  intermediate_spec.common_names = {"intermediate"};
+  const Certificate intermediate =
+      Build(intermediate_spec, intermediate_key.get(), &service_, service_key_.get());
+  const Certificate below = Build(Spec(), node_key_.get(), &intermediate, intermediate_key.get());
+  EXPECT_THAT(Verify(below).message(), HasSubstr("does not chain to the issuer"));
+  // The service certificate itself, in the node certificate's place.
+  EXPECT_THAT(Verify(service_).message(), HasSubstr("the issuer certificate itself"));
+  EXPECT_THAT(service_.VerifyIssuedBy(service_, kSignedAt).message(),
+              HasSubstr("the issuer certificate itself"));
+  // Signed by the service key, but its authority key identifier names
+  // another key (a certificate with the service's subject and another key).
+  P256 other_key;
+  const Certificate same_name = Build(ServiceSpec(), other_key.get(), nullptr, other_key.get());
+  const Certificate wrong_aki = Build(Spec(), node_key_.get(), &same_name, service_key_.get());
+  EXPECT_THAT(Verify(wrong_aki).message(), HasSubstr("does not chain to the issuer"));
+  // An extension the validator does not know, marked critical: refused;
+  // the same one not critical is not checked.
+  Spec unknown;
+  unknown.extra = {{"1.3.6.1.4.1.99999.1", "critical,DER:05:00"}};
+  EXPECT_THAT(Verify(Node(unknown)).message(), HasSubstr("does not chain to the issuer"));
+  unknown.extra = {{"1.3.6.1.4.1.99999.1", "DER:05:00"}};
+  EXPECT_TRUE(Verify(Node(unknown)).ok()) << Verify(Node(unknown));
+  // The service certificate's name constraints hold for its node certificates.
+  Spec constrained = ServiceSpec();
+  constrained.extra = {{"nameConstraints", "critical,permitted;DNS:.good.example"}};
+  const Certificate service = Build(constrained, service_key_.get(), nullptr, service_key_.get());
+  Spec inside;
+  inside.extra = {{"subjectAltName", "DNS:node-1.good.example"}};
+  EXPECT_TRUE(
+      Verify(Build(inside, node_key_.get(), &service, service_key_.get()), 1, kSignedAt, &service)
+          .ok());
+  Spec outside;
+  outside.extra = {{"subjectAltName", "DNS:node-1.evil.example"}};
+  EXPECT_THAT(
+      Verify(Build(outside, node_key_.get(), &service, service_key_.get()), 1, kSignedAt, &service)
+          .message(),
+      HasSubstr("does not chain to the issuer"));
+}
+
+// The extensions Cairn reads must decode and appear at most once.
+TEST_F(VerifierRulesTest, ExtensionsReadAppearOnce) {
+  Spec twice;
+  twice.extra = {{"keyUsage", "critical,digitalSignature"}};  // beside the spec's own
+  // (Path validation refuses it first; the node check would too.)
+  EXPECT_THAT(Verify(Node(twice)).message(),
+              ::testing::AnyOf(HasSubstr("malformed or repeated"),
+                               HasSubstr("does not chain to the issuer")));
+  EXPECT_THAT(Node(twice).NodeCertificateId().status().message(),
+              HasSubstr("malformed or repeated"));
+  Spec service_twice = ServiceSpec();
+  service_twice.extra = {{"basicConstraints", "critical,CA:TRUE"}};
+  EXPECT_THAT(Build(service_twice, service_key_.get(), nullptr, service_key_.get())
+                  .CheckServiceCertificate()
+                  .message(),
+              HasSubstr("malformed or repeated"));
+}
+
 // ---- Service certificates ------------------------------------------------------
 
 TEST_F(VerifierRulesTest, ServiceHasCriticalBasicConstraintsCaTrue) {
@@ -379,6 +450,11 @@ TEST_F(VerifierRulesTest, PemIsOneCertificateBlockWithoutHeaders) {
                   .status()
                   .message(),
               HasSubstr("trailing bytes"));
+  // More than 1 MiB, even of allowed whitespace around a good block.
+  const std::string padded = pem + std::string((1 << 20) - pem.size(), '\n');
+  EXPECT_TRUE(Certificate::FromPem(padded).ok());
+  EXPECT_THAT(Certificate::FromPem(padded + "\n").status().message(),
+              HasSubstr("PEM larger than 1 MiB"));
 }
 
 // ---- Signatures ----------------------------------------------------------------------
