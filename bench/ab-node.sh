@@ -9,7 +9,7 @@
 #   bench/ab-node.sh A_BINARY B_BINARY [--clients "1 64"] [--duration-s 5]
 #                    [--warmup-s 1] [--rounds 2] [--workload append|get|receipt|mix]
 #                    [--batch N] [--prefill N] [--pool N] [--drop-caches]
-#                    [--a-flags "FLAGS"] [--b-flags "FLAGS"]
+#                    [--a-flags "FLAGS"] [--b-flags "FLAGS"] [--bench-flags "FLAGS"]
 #                    [-- extra cairn-node flags]
 #
 # --batch N: appends as AppendBatch calls of N entries; the table then counts
@@ -22,6 +22,8 @@
 # --a-flags / --b-flags: cairn-node flags for one side only, to compare two
 # settings of one binary (e.g. A=B=build/release/node/cairn-node --b-flags
 # "--ledger-type private": a private ledger against a public one).
+# --bench-flags: more cairn-bench flags for both sides (e.g. "--fresh-values":
+# values that do not compress on the server's disk).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=bench/lib/clusters.sh
@@ -42,6 +44,7 @@ prefill=0
 pool=1000
 drop_caches=0
 declare -A side_flags=([a]="" [b]="")
+bench_flags=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --clients) clients_list=$2; shift ;;
@@ -55,6 +58,7 @@ while [ $# -gt 0 ]; do
     --drop-caches) drop_caches=1 ;;
     --a-flags) side_flags[a]=$2; shift ;;
     --b-flags) side_flags[b]=$2; shift ;;
+    --bench-flags) bench_flags=$2; shift ;;
     --) shift; break ;;
     *) echo "ab-node: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -90,7 +94,7 @@ run() {  # run SIDE CLIENTS ROUND
   # shellcheck disable=SC2086
   "$BENCH_BIN/bench/cairn-bench" --endpoint "${endpoints[$side]}" ${tls[$side]} --clients "$c" \
     --workload "$workload" --batch "$batch" --pool "$pool" --duration-s "$duration" \
-    --warmup-s "$warmup" >"$out" 2>&1 || true
+    --warmup-s "$warmup" $bench_flags >"$out" 2>&1 || true
   after=$(cpu_ticks ${pids[$side]})
   awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$(bench_field "$out" completed)" \
     -v b="$batch" -v e="$(bench_field "$out" entries_per_s)" \

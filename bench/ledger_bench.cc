@@ -20,6 +20,7 @@
 #include "cairn/ledger/memory_merkle_store.h"
 #include "cairn/ledger/merkle.h"
 #include "cairn/ledger/merkle_tree.h"
+#include "cairn/ledger/private_entry.h"
 #include "cairn/ledger/receipt.h"
 
 namespace cairn::ledger {
@@ -194,6 +195,45 @@ void BM_VerifyReceipt(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
 }
 BENCHMARK(BM_VerifyReceipt)->Unit(benchmark::kMicrosecond);
+
+// What a private ledger's leader adds per entry (docs/performance.md,
+// "Private ledgers"): the salted commitment and the sealing of 256 bytes.
+void BM_ContentsCommitment(benchmark::State& state) {
+  const std::string salt(kContentsSaltBytes, '\x01');
+  const std::string contents(256, 'c');
+  for (auto _ : state) benchmark::DoNotOptimize(ContentsCommitment(salt, contents));
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_ContentsCommitment);
+
+void BM_SealContents(benchmark::State& state) {
+  const LedgerSecret secret = *LedgerSecret::Generate(1);
+  const std::string salt(kContentsSaltBytes, '\x01');
+  const std::string contents(256, 'c');
+  uint64_t index = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(SealContents(secret, TxId{1, ++index}, "orders", salt, contents));
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_SealContents);
+
+void BM_OpenContents(benchmark::State& state) {
+  const LedgerSecret secret = *LedgerSecret::Generate(1);
+  const std::string sealed = *SealContents(
+      secret, TxId{1, 7}, "orders", std::string(kContentsSaltBytes, '\x01'), std::string(256, 'c'));
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(OpenContents(secret, TxId{1, 7}, "orders", sealed));
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_OpenContents);
+
+void BM_NewContentsSalt(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(NewContentsSalt());
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_NewContentsSalt);
 
 }  // namespace
 }  // namespace cairn::ledger

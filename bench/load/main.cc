@@ -41,6 +41,7 @@ struct Flags {
   std::string workload = "append";
   std::string mix = "append=80,get=10,receipt=10";
   size_t value_bytes = 256;
+  bool fresh_values = false;
   std::string append_wait = "committed";
   size_t batch = 1;
   int clients = 0;
@@ -94,6 +95,9 @@ void AddFlags(CLI::App& app, Flags& f) {
   app.add_option("--value-bytes", f.value_bytes, "Bytes per appended value")
       ->check(CLI::Range(size_t{1}, size_t{64} << 20))
       ->capture_default_str();
+  app.add_flag("--fresh-values", f.fresh_values,
+               "New random bytes for every value (default: one random value per client with a "
+               "distinct stamp in front, which compresses well on the server's disk)");
   app.add_option("--clients", f.clients,
                  "Requests outstanding in all (sets --connections and --inflight)")
       ->check(CLI::Range(1, 100000));
@@ -231,6 +235,7 @@ int Main(int argc, char** argv) {
   if (etcd) {
     EtcdSourceOptions options;
     options.value_bytes = f.value_bytes;
+    options.fresh_values = f.fresh_values;
     options.key_space = f.key_space;
     options.timeout_ms = f.timeout_ms;
     options.batch = f.batch;
@@ -239,6 +244,7 @@ int Main(int argc, char** argv) {
     CairnSourceOptions options;
     options.collection = f.collection;
     options.value_bytes = f.value_bytes;
+    options.fresh_values = f.fresh_values;
     options.timeout_ms = f.timeout_ms;
     options.geo_durable = f.append_wait == "geo-durable";
     options.batch = f.batch;

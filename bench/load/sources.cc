@@ -42,13 +42,15 @@ void SetDeadline(grpc::ClientContext* context, int64_t timeout_ms) {
   context->set_deadline(Clock::now() + std::chrono::milliseconds(timeout_ms));
 }
 
-// Fills worker.value with value_bytes random bytes once, then stamps the
-// worker id and a value number at the front so every value is distinct: value
-// `entry` of the `entries` one request carries is number
-// sequence * entries + entry (the sequence number itself for single values).
-const std::string& NextValue(WorkerContext& w, size_t value_bytes, size_t entry = 0,
+// Fills worker.value with value_bytes random bytes once (every time when
+// `fresh`: values that do not compress into each other, as a ledger of real
+// records would not), then stamps the worker id and a value number at the
+// front so every value is distinct: value `entry` of the `entries` one
+// request carries is number sequence * entries + entry (the sequence number
+// itself for single values).
+const std::string& NextValue(WorkerContext& w, size_t value_bytes, bool fresh, size_t entry = 0,
                              size_t entries = 1) {
-  if (w.value.size() != value_bytes) {
+  if (w.value.size() != value_bytes || fresh) {
     w.value.resize(value_bytes);
     for (char& c : w.value) c = static_cast<char>('a' + w.rng() % 26);
   }
@@ -138,7 +140,7 @@ class CairnSource : public RequestSource {
     auto call = std::make_shared<Call<v1::AppendRequest, v1::AppendResponse>>();
     SetDeadline(&call->context, options_.timeout_ms);
     call->request.set_collection_id(options_.collection);
-    call->request.set_contents(NextValue(w, options_.value_bytes));
+    call->request.set_contents(NextValue(w, options_.value_bytes, options_.fresh_values));
     if (options_.geo_durable) call->request.set_wait(v1::APPEND_WAIT_GEO_DURABLE);
     stub->async()->Append(&call->context, &call->request, &call->response,
                           [call, then = std::move(then)](grpc::Status s) {
@@ -159,7 +161,7 @@ class CairnSource : public RequestSource {
     for (size_t i = 0; i < entries; ++i) {
       v1::AppendBatchEntry* entry = call->request.add_entries();
       entry->set_collection_id(options_.collection);
-      entry->set_contents(NextValue(w, options_.value_bytes, i, entries));
+      entry->set_contents(NextValue(w, options_.value_bytes, options_.fresh_values, i, entries));
     }
     if (options_.geo_durable) call->request.set_wait(v1::APPEND_WAIT_GEO_DURABLE);
     stub->async()->AppendBatch(&call->context, &call->request, &call->response,
@@ -214,7 +216,7 @@ class EtcdSource : public RequestSource {
     auto call = std::make_shared<Call<etcdserverpb::PutRequest, etcdserverpb::PutResponse>>();
     SetDeadline(&call->context, options_.timeout_ms);
     call->request.set_key(absl::StrCat("bench/", w.rng() % options_.key_space));
-    call->request.set_value(NextValue(w, options_.value_bytes));
+    call->request.set_value(NextValue(w, options_.value_bytes, options_.fresh_values));
     stubs_[static_cast<size_t>(w.connection)]->async()->Put(
         &call->context, &call->request, &call->response, [call, done](grpc::Status s) {
           if (s.ok() && call->response.header().revision() <= 0) {
@@ -239,7 +241,7 @@ class EtcdSource : public RequestSource {
       while (!keys.insert(key).second) key = w.rng() % options_.key_space;  // key_space >= puts
       etcdserverpb::PutRequest* put = call->request.add_success()->mutable_request_put();
       put->set_key(absl::StrCat("bench/", key));
-      put->set_value(NextValue(w, options_.value_bytes, i, puts));
+      put->set_value(NextValue(w, options_.value_bytes, options_.fresh_values, i, puts));
     }
     stubs_[static_cast<size_t>(w.connection)]->async()->Txn(
         &call->context, &call->request, &call->response, [call, puts, done](grpc::Status s) {

@@ -30,6 +30,9 @@ absl::StatusOr<std::vector<std::shared_ptr<grpc::Channel>>> OpenChannels(const s
 struct CairnSourceOptions {
   std::string collection = "bench";
   size_t value_bytes = 256;
+  // New random bytes for every value (--fresh-values), not one random value
+  // per worker with a distinct stamp in front.
+  bool fresh_values = false;
   int64_t timeout_ms = 10000;
   // Appends answered once a geo-replica archived them (APPEND_WAIT_GEO_DURABLE).
   bool geo_durable = false;
@@ -66,6 +69,9 @@ absl::StatusOr<std::vector<std::string>> SampleSignedTxids(std::shared_ptr<grpc:
 
 struct EtcdSourceOptions {
   size_t value_bytes = 256;
+  // New random bytes for every value (--fresh-values), not one random value
+  // per worker with a distinct stamp in front.
+  bool fresh_values = false;
   // Puts go to keys bench/<n> with n uniform in [0, key_space): the store
   // stays bounded in keys (each put is still a new revision, as in etcd's own
   // benchmark tool).

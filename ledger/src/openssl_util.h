@@ -23,6 +23,7 @@ struct OpenSslDeleter {
   void operator()(BIGNUM* p) const { BN_free(p); }
   void operator()(EVP_MD_CTX* p) const { EVP_MD_CTX_free(p); }
   void operator()(EVP_CIPHER_CTX* p) const { EVP_CIPHER_CTX_free(p); }
+  void operator()(EVP_MAC_CTX* p) const { EVP_MAC_CTX_free(p); }
   void operator()(EVP_KDF* p) const { EVP_KDF_free(p); }
   void operator()(EVP_KDF_CTX* p) const { EVP_KDF_CTX_free(p); }
   void operator()(EVP_PKEY_CTX* p) const { EVP_PKEY_CTX_free(p); }

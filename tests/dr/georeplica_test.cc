@@ -42,6 +42,19 @@ std::string Name(const ::testing::TestParamInfo<Backend>& info) {
 
 uint64_t IndexOf(const std::string& txid) { return std::stoull(txid.substr(txid.find('.') + 1)); }
 
+// Files under `root` whose bytes contain `needle`.
+std::vector<std::string> FilesContaining(const std::string& root, const std::string& needle) {
+  std::vector<std::string> found;
+  if (!std::filesystem::exists(root)) return found;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    if (bytes.find(needle) != std::string::npos) found.push_back(entry.path().string());
+  }
+  return found;
+}
+
 class GeoReplicaTest : public ClientClusterTest, public ::testing::WithParamInterface<Backend> {
  protected:
   void SetUp() override {
@@ -184,6 +197,30 @@ class GeoReplicaTest : public ClientClusterTest, public ::testing::WithParamInte
     client::ClientOptions o = Options();
     o.endpoints = {node.client_address()};
     return MakeClient(o);
+  }
+
+  // `rebuilt`, recovered from a private ledger's archive, started: it reads
+  // entries `txids` (contents "<marker>-<i>"), seals with version
+  // `version`, appends, and leaves no plaintext in its data directory.
+  void ExpectRecoveredPrivateLedger(NodeProcess& rebuilt, const std::vector<std::string>& txids,
+                                    const std::string& marker, uint32_t version) {
+    std::unique_ptr<client::Client> after = StartRecovered(rebuilt);
+    ASSERT_NE(after, nullptr);
+    for (size_t i = 0; i < txids.size(); ++i) {
+      absl::StatusOr<v1::Entry> e = after->GetEntry(txids[i]);
+      ASSERT_TRUE(e.ok()) << txids[i] << ": " << e.status() << "\n" << rebuilt.Log();
+      EXPECT_EQ(e->contents(), absl::StrCat(marker, "-", i));
+    }
+    absl::StatusOr<v1::ClusterStatus> status = after->GetClusterStatus();
+    ASSERT_TRUE(status.ok()) << status.status();
+    EXPECT_EQ(status->ledger_secret_version(), version);
+    absl::StatusOr<client::AppendResult> next = after->Append("dr", marker + "-after");
+    ASSERT_TRUE(next.ok()) << next.status() << "\n" << rebuilt.Log();
+    absl::StatusOr<v1::Entry> read = after->GetEntry(next->txid);
+    ASSERT_TRUE(read.ok()) << read.status();
+    EXPECT_EQ(read->contents(), marker + "-after");
+    EXPECT_EQ(rebuilt.Terminate(), 0);
+    EXPECT_THAT(FilesContaining(rebuilt.data_dir(), marker), ::testing::IsEmpty());
   }
 
   CommandResult DrVerify(const std::string& service_cert,
@@ -670,19 +707,6 @@ TEST_P(GeoReplicaTest, ResidencyPolicyIsEnforced) {
 INSTANTIATE_TEST_SUITE_P(Backends, GeoReplicaTest, ::testing::Values(Backend::kFile, Backend::kS3),
                          Name);
 
-// Files under `root` whose bytes contain `needle`.
-std::vector<std::string> FilesContaining(const std::string& root, const std::string& needle) {
-  std::vector<std::string> found;
-  if (!std::filesystem::exists(root)) return found;
-  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
-    if (!entry.is_regular_file()) continue;
-    std::ifstream in(entry.path(), std::ios::binary);
-    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
-    if (bytes.find(needle) != std::string::npos) found.push_back(entry.path().string());
-  }
-  return found;
-}
-
 // A private ledger (docs/formats.md, "Private entries v1") in the paired
 // region: the archive holds no plaintext of it (its snapshots and segments
 // scanned for a marker), and a recovery needs a node that held every
@@ -749,23 +773,7 @@ TEST_P(PrivateGeoReplicaTest, TheArchiveIsSealedAndARecoveryNeedsANodeThatHeldTh
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(FilesContaining(dir, marker), ::testing::IsEmpty());
 
-  std::unique_ptr<client::Client> after = StartRecovered(rebuilt);
-  ASSERT_NE(after, nullptr);
-  for (size_t i = 0; i < txids.size(); ++i) {
-    absl::StatusOr<v1::Entry> e = after->GetEntry(txids[i]);
-    ASSERT_TRUE(e.ok()) << txids[i] << ": " << e.status();
-    EXPECT_EQ(e->contents(), absl::StrCat(marker, "-", i));
-  }
-  absl::StatusOr<v1::ClusterStatus> status = after->GetClusterStatus();
-  ASSERT_TRUE(status.ok()) << status.status();
-  EXPECT_EQ(status->ledger_secret_version(), 2u);  // the recovery started version 2
-  absl::StatusOr<client::AppendResult> next = after->Append("dr", marker + "-after");
-  ASSERT_TRUE(next.ok()) << next.status() << "\n" << rebuilt.Log();
-  absl::StatusOr<v1::Entry> read = after->GetEntry(next->txid);
-  ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_EQ(read->contents(), marker + "-after");
-  EXPECT_EQ(rebuilt.Terminate(), 0);
-  EXPECT_THAT(FilesContaining(dir, marker), ::testing::IsEmpty());
+  ExpectRecoveredPrivateLedger(rebuilt, txids, marker, 2);  // the recovery started version 2
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PrivateGeoReplicaTest, ::testing::Values(Backend::kFile), Name);
@@ -897,23 +905,7 @@ TEST_P(RecoverySharesGeoReplicaTest, TwoOfThreeOperatorsRecoverWhatNoSurvivingNo
   r = RecoverAs(rebuilt, {"--recovery-share", share1, "--recovery-share", share3});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_THAT(FilesContaining(dir, marker), ::testing::IsEmpty());
-  std::unique_ptr<client::Client> after = StartRecovered(rebuilt);
-  ASSERT_NE(after, nullptr);
-  for (size_t i = 0; i < txids.size(); ++i) {
-    absl::StatusOr<v1::Entry> e = after->GetEntry(txids[i]);
-    ASSERT_TRUE(e.ok()) << txids[i] << ": " << e.status() << "\n" << rebuilt.Log();
-    EXPECT_EQ(e->contents(), absl::StrCat(marker, "-", i));
-  }
-  absl::StatusOr<v1::ClusterStatus> status = after->GetClusterStatus();
-  ASSERT_TRUE(status.ok()) << status.status();
-  EXPECT_EQ(status->ledger_secret_version(), 3u);  // versions 1 and 2, and the recovery's
-  absl::StatusOr<client::AppendResult> next = after->Append("dr", marker + "-after");
-  ASSERT_TRUE(next.ok()) << next.status() << "\n" << rebuilt.Log();
-  absl::StatusOr<v1::Entry> read = after->GetEntry(next->txid);
-  ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_EQ(read->contents(), marker + "-after");
-  EXPECT_EQ(rebuilt.Terminate(), 0);
-  EXPECT_THAT(FilesContaining(dir, marker), ::testing::IsEmpty());
+  ExpectRecoveredPrivateLedger(rebuilt, txids, marker, 3);  // versions 1 and 2, and the recovery's
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, RecoverySharesGeoReplicaTest, ::testing::Values(Backend::kS3),
