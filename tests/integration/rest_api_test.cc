@@ -205,6 +205,22 @@ TEST_F(RestApiTest, ListingPagesWithNextLink) {
   EXPECT_FALSE(r.Json().contains("nextLink"));
   ASSERT_EQ(contents.size(), 120u);
   for (int i = 0; i < 120; ++i) EXPECT_EQ(contents[i], absl::StrCat("entry ", i));
+  // fromTransactionId / toTransactionId: both ends included.
+  r = Curl(3, "GET",
+           "/app/transactions?api-version=2022-05-13&collectionId=paged&fromTransactionId=" +
+               (*appended)[10].txid + "&toTransactionId=" + (*appended)[14].txid);
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::vector<std::string> range;
+  const json ranged = r.Json();
+  for (const auto& e : ranged["entries"]) range.push_back(e["transactionId"]);
+  EXPECT_EQ(range, (std::vector<std::string>{(*appended)[10].txid, (*appended)[11].txid,
+                                             (*appended)[12].txid, (*appended)[13].txid,
+                                             (*appended)[14].txid}))
+      << r.body;
+  EXPECT_FALSE(r.Json().contains("nextLink")) << r.body;
+  r = Curl(3, "GET", "/app/transactions?collectionId=paged&fromTransactionId=1.x");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(r.ErrorCode(), "InvalidInput") << r.body;
 }
 
 TEST_F(RestApiTest, UsersAndRoles) {
@@ -237,6 +253,17 @@ TEST_F(RestApiTest, UsersAndRoles) {
   r = Curl(1, "PATCH", "/app/users/" + reader, "admin", R"({"assignedRole":"Owner"})");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.ErrorCode(), "InvalidInput");
+  // The other two roles round-trip, and each does what its role allows.
+  const std::string writer = cluster_->pki().UserId("writer");
+  r = Curl(2, "PATCH", "/app/users/" + writer, "admin", R"({"assignedRole":"Contributor"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Curl(3, "GET", "/app/users/" + writer).Json()["assignedRole"], "Contributor");
+  EXPECT_FALSE(Post(3, "notes", "by a contributor", "writer").empty());
+  EXPECT_EQ(Curl(3, "GET", "/app/users/" + reader, "writer").status, 403);  // no user management
+  r = Curl(2, "PATCH", "/app/users/" + writer, "admin", R"({"assignedRole":"Administrator"})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(Curl(1, "GET", "/app/users/" + writer).Json()["assignedRole"], "Administrator");
+  EXPECT_EQ(Curl(1, "GET", "/app/users/" + cluster_->pki().UserId("admin"), "writer").status, 200);
 }
 
 // A transaction the leader holds but cannot commit is Pending, then never

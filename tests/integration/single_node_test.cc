@@ -136,6 +136,23 @@ TEST_F(SingleNodeTest, BadInputIsRefusedAndWritesNothing) {
   EXPECT_EQ(IndexOf(Append("c", "second")), IndexOf(first) + 1);
 }
 
+// A receipt asked for before any signature covers the entry: the error says
+// what is covered, in the words `cluster status` uses, and how to wait
+// (issue 19's first hour). No signature is ever made here, so both say so
+// without a race.
+TEST_F(SingleNodeTest, AnUnsignedReceiptSaysWhatIsSignedAndHowToWait) {
+  StartNode({"--signature-interval-ms=3600000", "--signature-interval-txs=1000000"});
+  const std::string txid = Append("c", "unsigned");
+  const CommandResult r = node_.Cairnctl({"receipt", "get", txid});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("no signature covers " + txid +
+                               " yet (signatures cover entries up to index 0)"));
+  EXPECT_THAT(r.err, HasSubstr("cairnctl receipt get --wait"));
+  const CommandResult status = node_.Cairnctl({"cluster", "status"});
+  ASSERT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_THAT(status.out, HasSubstr("nothing signed yet"));
+}
+
 // --log-format=json (the product's default): every line the node writes is
 // one JSON object with ts, level, node and msg, gRPC's own lines included
 // (a TLS handshake that fails on garbage is one gRPC logs itself).
