@@ -11,14 +11,17 @@
 # Environment: CAIRN_LOCAL_DIR (default ./local-cluster), CAIRN_PRESET (release),
 # CAIRN_BASE_PORT (7100: client ports 7101-7104, peer 7201-7204, http 7301-7304,
 # REST API 7401-7403),
-# CAIRN_GEO_REPLICA (1; 0 runs the three nodes only).
+# CAIRN_GEO_REPLICA (1; 0 runs the three nodes only), CAIRN_SKIP_BUILD (0; 1
+# uses build/$CAIRN_PRESET as it is, installing and building nothing: tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/install-deps.sh
 preset=${CAIRN_PRESET:-release}
-cmake --preset "$preset" >/dev/null
-cmake --build --preset "$preset" --target cairn-node cairnctl
+if [ "${CAIRN_SKIP_BUILD:-0}" != 1 ]; then  # 1: build/$preset is built already (tests)
+  ./scripts/install-deps.sh
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" --target cairn-node cairnctl
+fi
 bin="$(pwd)/build/$preset"
 ctl="$bin/client/cairnctl"  # absolute: the commands printed below work from any directory
 dir=${CAIRN_LOCAL_DIR:-local-cluster}

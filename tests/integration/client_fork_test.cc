@@ -34,13 +34,19 @@ TEST_F(ClientClusterTest, RogueNodeServingAForkOrARollbackIsDetected) {
   wait.wait = true;
   auto first = honest->Append("records", "one");
   ASSERT_TRUE(first.ok()) << first.status();
-  ASSERT_TRUE(honest->GetReceipt(first->txid, wait).ok());
+  {
+    auto receipt = honest->GetReceipt(first->txid, wait);
+    ASSERT_TRUE(receipt.ok()) << receipt.status();
+  }
   auto earlier = honest->GetLatestCheckpoint();
   ASSERT_TRUE(earlier.ok()) << earlier.status();
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(honest->Append("records", absl::StrCat("r", i)).ok());
   auto last = honest->Append("records", "last");
   ASSERT_TRUE(last.ok());
-  ASSERT_TRUE(honest->GetReceipt(last->txid, wait).ok());
+  {
+    auto receipt = honest->GetReceipt(last->txid, wait);
+    ASSERT_TRUE(receipt.ok()) << receipt.status();
+  }
   auto trusted = honest->GetLatestCheckpoint();
   ASSERT_TRUE(trusted.ok()) << trusted.status();
   const uint64_t size = trusted->checkpoint().checkpoint().tree_size();
