@@ -202,8 +202,19 @@ class RetryingCall final : public Operation,
     last_from_ = endpoint_->address;
     const std::string hint = LeaderHint(status);
     RetryVerdict verdict = Classify(status, spec_.repeatable, !hint.empty());
-    if (core_->closing() || verdict == RetryVerdict::kGiveUp) {
+    if (verdict == RetryVerdict::kGiveUp) {
       Finish(Outcome(status, /*out_of_time=*/false));
+      return;
+    }
+    if (core_->closing()) {
+      // It would have been retried: the client's shutdown ends it, as it
+      // ends a call waiting for its next attempt (an answer that raced with
+      // the cancellation is not what the call comes to).
+      Finish(Outcome(WithReason(absl::CancelledError(absl::StrCat(
+                                    spec_.method, ": the client is shutting down (last answer: ",
+                                    status.message(), ")")),
+                                ErrorReason::kShuttingDown),
+                     /*out_of_time=*/false));
       return;
     }
     std::shared_ptr<Endpoint> next = endpoint_;
